@@ -1,0 +1,166 @@
+/**
+ * Schemas of everything that crosses the state machine boundary. Each task parses its input with these (so a
+ * malformed payload fails as InvalidTaskInputError, not as a TypeError deep inside) and returns the inferred types.
+ *
+ * Invariant: nothing here can hold a plaintext key. Keys travel only as KMS ciphertext blobs (`wrappedKey`).
+ */
+import { z } from 'zod';
+import { InvalidTaskInputError } from './errors.js';
+
+export const EncryptionModeSchema = z.enum(['aes-cbc-pkcs7', 'aes-ctr']);
+export type EncryptionMode = z.infer<typeof EncryptionModeSchema>;
+
+const b64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64');
+
+/** What the starter passes to StartExecution. */
+export const ExecutionInputSchema = z.object({
+  source: z.object({
+    bucket: z.string().min(3),
+    key: z.string().min(1),
+    versionId: z.string().optional(),
+    sequencer: z.string().optional(),
+    eventName: z.string().optional(),
+  }),
+  profile: z.string().min(1),
+  requestedAt: z.string(),
+});
+export type ExecutionInput = z.infer<typeof ExecutionInputSchema>;
+
+/** `$.execution`, injected by the ASL from the context object (`$$.Execution.Name` / `Id`). */
+export const ExecutionRefSchema = z.object({ name: z.string(), arn: z.string() });
+export type ExecutionRef = z.infer<typeof ExecutionRefSchema>;
+
+/** `$.source` after ValidateSource: pinned to the ETag (and versionId when the bucket is versioned). */
+export const SourceSchema = z.object({
+  bucket: z.string(),
+  key: z.string(),
+  versionId: z.string().optional(),
+  size: z.number().int().nonnegative(),
+  etag: z.string(),
+  contentType: z.string().optional(),
+});
+export type Source = z.infer<typeof SourceSchema>;
+
+/** `$.asset`: deterministic names derived from the source (see lib/paths.ts). */
+export const AssetSchema = z.object({
+  assetId: z.string(),
+  profile: z.string(),
+  encryptedBucket: z.string(),
+  encryptedKey: z.string(),
+  outputBucket: z.string(),
+  outputKeyPrefix: z.string(),
+  assetRecordKey: z.string(),
+});
+export type Asset = z.infer<typeof AssetSchema>;
+
+/** A KMS-wrapped key as it travels: never the plaintext. `keyMd5` = base64(MD5(ciphertext blob bytes)). */
+export const WrappedKeySchema = z.object({
+  wrappedKey: b64,
+  keyMd5: b64,
+  kmsKeyId: z.string(),
+  encryptionContext: z.record(z.string(), z.string()),
+});
+export type WrappedKey = z.infer<typeof WrappedKeySchema>;
+
+/** `$.keys` after GenerateKeys. */
+export const KeysSchema = z.object({
+  source: WrappedKeySchema.extend({ keyBits: z.union([z.literal(128), z.literal(192), z.literal(256)]) }),
+  playback: WrappedKeySchema,
+});
+export type Keys = z.infer<typeof KeysSchema>;
+
+/** `$.encryption`: the non-secret cipher parameters chosen for this job. */
+export const EncryptionSchema = z.object({
+  mode: EncryptionModeSchema,
+  initializationVector: b64,
+});
+export type Encryption = z.infer<typeof EncryptionSchema>;
+
+/**
+ * `$.encrypt`: the resumable encryption checkpoint (issue 5). Small on purpose — no list of ETags — so it fits in
+ * Step Functions' 256 KB payload whatever the object size; CompleteUpload rebuilds the part list from ListParts.
+ */
+export const CheckpointSchema = z.object({
+  uploadId: z.string(),
+  partSize: z.number().int().positive(),
+  nextPartNumber: z.number().int().positive(),
+  nextOffset: z.number().int().nonnegative(),
+  /** CBC: the last ciphertext block written (the IV for the next part). CTR: unused (counter derives from offset). */
+  chainBlock: b64,
+  bytesDone: z.number().int().nonnegative(),
+  done: z.boolean(),
+  invocations: z.number().int().nonnegative(),
+});
+export type Checkpoint = z.infer<typeof CheckpointSchema>;
+
+/** `$.encrypted` after CompleteUpload: the self-describing encrypted object. */
+export const EncryptedObjectSchema = z.object({
+  bucket: z.string(),
+  key: z.string(),
+  etag: z.string(),
+  size: z.number().int().nonnegative(),
+  mode: EncryptionModeSchema,
+  initializationVector: b64,
+  wrappedKey: b64,
+  keyMd5: b64,
+  kmsKeyId: z.string(),
+});
+export type EncryptedObject = z.infer<typeof EncryptedObjectSchema>;
+
+/** `$.transcoderKey` after WrapKey: the source key wrapped for the transcoder's KMS key and context. */
+export const TranscoderKeySchema = WrappedKeySchema.extend({ reEncrypted: z.boolean() });
+export type TranscoderKey = z.infer<typeof TranscoderKeySchema>;
+
+export const JobStatusSchema = z.enum(['Submitted', 'Progressing', 'Complete', 'Error', 'Canceled']);
+export type JobStatus = z.infer<typeof JobStatusSchema>;
+
+export const JobOutputSchema = z.object({
+  key: z.string(),
+  presetId: z.string(),
+  status: z.string().optional(),
+  statusDetail: z.string().optional(),
+  durationMillis: z.number().nullable().optional(),
+  width: z.number().nullable().optional(),
+  height: z.number().nullable().optional(),
+  fileSize: z.number().nullable().optional(),
+});
+export type JobOutput = z.infer<typeof JobOutputSchema>;
+
+export const JobPlaylistSchema = z.object({ key: z.string(), format: z.string() });
+
+/** `$.job` after SubmitJob and each PollJob. */
+export const JobSchema = z.object({
+  backend: z.enum(['elastictranscoder', 'mediaconvert']),
+  id: z.string(),
+  status: JobStatusSchema,
+  statusDetail: z.string().optional(),
+  errorCode: z.string().optional(),
+  outputs: z.array(JobOutputSchema).default([]),
+  playlists: z.array(JobPlaylistSchema).default([]),
+});
+export type Job = z.infer<typeof JobSchema>;
+
+/** `$.poll`: backoff state of the Wait → PollJob → Choice loop. */
+export const PollSchema = z.object({
+  attempt: z.number().int().nonnegative(),
+  waitSeconds: z.number().int().positive(),
+  deadline: z.string(),
+});
+export type Poll = z.infer<typeof PollSchema>;
+
+/** `$.error` as Step Functions' Catch writes it. */
+export const CaughtErrorSchema = z.object({ Error: z.string(), Cause: z.string().optional() });
+export type CaughtError = z.infer<typeof CaughtErrorSchema>;
+
+/** Parses a task input, translating schema failures into the ASL-visible InvalidTaskInputError. */
+export function parseTaskInput<S extends z.ZodType>(schema: S, input: unknown, task: string): z.infer<S> {
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) {
+    const issues = parsed.error.issues
+      .slice(0, 5)
+      .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+      .join('; ');
+    throw new InvalidTaskInputError(`${task}: invalid input — ${issues}`, { code: 'INVALID_TASK_INPUT' });
+  }
+  return parsed.data;
+}
