@@ -36,7 +36,7 @@ const WorkflowSchema = z.object({
   MAX_SOURCE_BYTES: intFrom(50 * 1024 ** 3, 1),
   KMS_KEY_ID: z.string().min(1),
   TRANSCODER_KMS_KEY_ID: z.string().optional(),
-  TRANSCODER_BACKEND: z.enum(['elastictranscoder', 'mediaconvert']).default('elastictranscoder'),
+  TRANSCODER_BACKEND: z.enum(['elastictranscoder']).default('elastictranscoder'),
   PIPELINE_ID: z.string().optional(),
   MEDIACONVERT_ROLE_ARN: z.string().optional(),
   MEDIACONVERT_QUEUE_ARN: z.string().optional(),
@@ -97,7 +97,7 @@ export interface WorkflowConfig {
   maxSourceBytes: number;
   kmsKeyId: string;
   transcoderKmsKeyId: string;
-  transcoderBackend: 'elastictranscoder' | 'mediaconvert';
+  transcoderBackend: 'elastictranscoder';
   pipelineId: string | undefined;
   mediaConvertRoleArn: string | undefined;
   mediaConvertQueueArn: string | undefined;
@@ -113,7 +113,7 @@ export interface WorkflowConfig {
 
 export function workflowConfig(env: NodeJS.ProcessEnv = process.env): WorkflowConfig {
   const c = load(WorkflowSchema, env);
-  if (c.TRANSCODER_BACKEND === 'elastictranscoder' && !c.PIPELINE_ID) {
+  if (!c.PIPELINE_ID) {
     throw new ConfigurationError('Environment variable PIPELINE_ID is required', { code: 'CONFIGURATION' });
   }
   return {
@@ -156,3 +156,98 @@ export function notifyConfig(env: NodeJS.ProcessEnv = process.env): NotifyConfig
 export const ELASTIC_TRANSCODER_CONTEXT = Object.freeze({ service: 'elastictranscoder.amazonaws.com' });
 /** MediaConvert's equivalent (reference/mediaconvert.md). */
 export const MEDIACONVERT_CONTEXT = Object.freeze({ service: 'mediaconvert.amazonaws.com' });
+
+// ---- playback (key service, token issuer; issue 6) ---------------------------------------------------------------
+
+const PlaybackSchema = z.object({
+  TOKEN_TABLE: z.string().min(1),
+  TOKEN_SECRET_PARAM: z.string().optional(),
+  TOKEN_SECRET_FILE: z.string().optional(),
+  PLAYER_ORIGINS: z.string().default(''),
+  TOKEN_TTL_SECONDS: intFrom(600, 10).pipe(z.number().max(7 * 86400)),
+  TOKEN_MAX_USES: intFrom(1, 1).pipe(z.number().max(1000)),
+  SIGNED_URL_TTL_SECONDS: intFrom(3600, 10).pipe(z.number().max(7 * 86400)),
+  CLOUDFRONT_DOMAIN: z.string().optional(),
+  CLOUDFRONT_KEY_PAIR_ID: z.string().optional(),
+  CLOUDFRONT_PRIVATE_KEY_PARAM: z.string().optional(),
+  KEY_CACHE_TTL_SECONDS: intFrom(300, 1).pipe(z.number().max(3600)),
+  KEY_CACHE_MAX_ENTRIES: intFrom(500, 1),
+  ASSET_PREFIX: prefix.default('assets/'),
+  OUTPUT_BUCKET: z.string().min(1),
+  KEY_SERVICE_URL: z.string().url().optional(),
+  THROTTLE_TOKEN_BURST: intFrom(10, 1),
+  THROTTLE_TOKEN_PER_SECOND: z.coerce.number().positive().default(1),
+  THROTTLE_CLIENT_BURST: intFrom(60, 1),
+  THROTTLE_CLIENT_PER_SECOND: z.coerce.number().positive().default(10),
+});
+
+export type TokenSecretSource = { kind: 'ssm'; name: string } | { kind: 'file'; path: string };
+
+export interface CloudFrontSigningConfig {
+  domain: string;
+  keyPairId: string;
+  privateKeyParam: string;
+}
+
+export interface PlaybackConfig {
+  tokenTable: string;
+  tokenSecret: TokenSecretSource;
+  playerOrigins: string[];
+  tokenTtlSeconds: number;
+  tokenMaxUses: number;
+  signedUrlTtlSeconds: number;
+  cloudFront: CloudFrontSigningConfig | undefined;
+  keyCacheTtlSeconds: number;
+  keyCacheMaxEntries: number;
+  assetPrefix: string;
+  outputBucket: string;
+  /** Public base URL of the key service; when absent the handler derives it from the request. */
+  keyServiceUrl: string | undefined;
+  throttle: {
+    token: { burst: number; perSecond: number };
+    client: { burst: number; perSecond: number };
+  };
+}
+
+export function playbackConfig(env: NodeJS.ProcessEnv = process.env): PlaybackConfig {
+  const c = load(PlaybackSchema, env);
+  const secretParam = c.TOKEN_SECRET_PARAM || undefined;
+  const secretFile = c.TOKEN_SECRET_FILE || undefined;
+  if (!secretParam && !secretFile) {
+    throw new ConfigurationError('Environment variable TOKEN_SECRET_PARAM or TOKEN_SECRET_FILE is required', {
+      code: 'CONFIGURATION',
+    });
+  }
+  const cf = [c.CLOUDFRONT_DOMAIN, c.CLOUDFRONT_KEY_PAIR_ID, c.CLOUDFRONT_PRIVATE_KEY_PARAM].filter(Boolean).length;
+  if (cf !== 0 && cf !== 3) {
+    throw new ConfigurationError(
+      'Environment variables CLOUDFRONT_DOMAIN, CLOUDFRONT_KEY_PAIR_ID and CLOUDFRONT_PRIVATE_KEY_PARAM go together',
+      { code: 'CONFIGURATION' },
+    );
+  }
+  return {
+    tokenTable: c.TOKEN_TABLE,
+    tokenSecret: secretParam ? { kind: 'ssm', name: secretParam } : { kind: 'file', path: secretFile as string },
+    playerOrigins: csv(c.PLAYER_ORIGINS).map((o) => o.replace(/\/+$/, '')),
+    tokenTtlSeconds: c.TOKEN_TTL_SECONDS,
+    tokenMaxUses: c.TOKEN_MAX_USES,
+    signedUrlTtlSeconds: c.SIGNED_URL_TTL_SECONDS,
+    cloudFront:
+      cf === 3
+        ? {
+            domain: (c.CLOUDFRONT_DOMAIN as string).replace(/^https?:\/\//, '').replace(/\/+$/, ''),
+            keyPairId: c.CLOUDFRONT_KEY_PAIR_ID as string,
+            privateKeyParam: c.CLOUDFRONT_PRIVATE_KEY_PARAM as string,
+          }
+        : undefined,
+    keyCacheTtlSeconds: c.KEY_CACHE_TTL_SECONDS,
+    keyCacheMaxEntries: c.KEY_CACHE_MAX_ENTRIES,
+    assetPrefix: c.ASSET_PREFIX,
+    outputBucket: c.OUTPUT_BUCKET,
+    keyServiceUrl: c.KEY_SERVICE_URL?.replace(/\/+$/, ''),
+    throttle: {
+      token: { burst: c.THROTTLE_TOKEN_BURST, perSecond: c.THROTTLE_TOKEN_PER_SECOND },
+      client: { burst: c.THROTTLE_CLIENT_BURST, perSecond: c.THROTTLE_CLIENT_PER_SECOND },
+    },
+  };
+}

@@ -164,3 +164,37 @@ export function parseTaskInput<S extends z.ZodType>(schema: S, input: unknown, t
   }
   return parsed.data;
 }
+
+// ---- per-task inputs: each task names the fields it needs; everything else passes through untouched ---------------
+
+export const ValidateSourceInputSchema = z.looseObject({
+  source: ExecutionInputSchema.shape.source,
+  profile: z.string(),
+  execution: ExecutionRefSchema,
+});
+export const GenerateKeysInputSchema = z.looseObject({ source: SourceSchema, asset: AssetSchema, profile: z.string() });
+export const EncryptSourceInputSchema = z.looseObject({
+  source: SourceSchema,
+  asset: AssetSchema,
+  keys: KeysSchema,
+  encryption: EncryptionSchema,
+  encrypt: CheckpointSchema.optional(),
+});
+export const CompleteUploadInputSchema = z.looseObject({
+  source: SourceSchema,
+  asset: AssetSchema,
+  keys: KeysSchema,
+  encryption: EncryptionSchema,
+  encrypt: CheckpointSchema,
+});
+export const WrapKeyInputSchema = z.looseObject({ keys: KeysSchema, encrypted: EncryptedObjectSchema });
+export const SubmitJobInputSchema = z.looseObject({
+  source: SourceSchema,
+  asset: AssetSchema,
+  keys: KeysSchema,
+  encrypted: EncryptedObjectSchema,
+  transcoderKey: TranscoderKeySchema,
+  execution: ExecutionRefSchema,
+  profile: z.string(),
+});
+export const PollJobInputSchema = z.looseObject({ job: JobSchema, poll: PollSchema });

@@ -39,6 +39,12 @@ export class TranscoderThrottledError extends WorkflowError {
   readonly transient = true;
 }
 
+/** SNS Publish or EventBridge PutEvents failed; a notification is never given up on quietly. */
+export class NotificationPublishError extends WorkflowError {
+  override readonly name = 'NotificationPublishError';
+  readonly transient = true;
+}
+
 // ---- permanent (Catch → failure notification) --------------------------------------------------------------------
 
 /** Configuration is missing or invalid (fail fast at start-up). */
@@ -107,7 +113,12 @@ export class PollDeadlineExceededError extends WorkflowError {
   readonly transient = false;
 }
 
-export const TRANSIENT_ERRORS = ['KmsThrottledError', 'S3TransientError', 'TranscoderThrottledError'] as const;
+export const TRANSIENT_ERRORS = [
+  'KmsThrottledError',
+  'S3TransientError',
+  'TranscoderThrottledError',
+  'NotificationPublishError',
+] as const;
 
 export const PERMANENT_ERRORS = [
   'ConfigurationError',

@@ -1,0 +1,14 @@
+import { workflowConfig } from '../../lib/config.js';
+import { GenerateKeysInputSchema, parseTaskInput } from '../../lib/contracts.js';
+import { task } from '../../lib/handler.js';
+import { getProfile, loadProfiles } from '../../lib/profiles.js';
+import { generateKeys } from '../../lib/workflow/keys.js';
+
+const config = workflowConfig();
+const profiles = loadProfiles(process.env.PROFILES_JSON);
+
+export const handler = task('GenerateKeys', async (event: unknown) => {
+  const state = parseTaskInput(GenerateKeysInputSchema, event, 'GenerateKeys');
+  const { keys, encryption } = await generateKeys(getProfile(state.profile, profiles), config.kmsKeyId);
+  return { ...state, keys, encryption };
+});

@@ -1,0 +1,18 @@
+/**
+ * Key delivery and playlist delivery (HTTP API, payload 2.0):
+ *   GET /keys/{assetId}?token=T            → 16 raw key bytes, consumes the token
+ *   GET /play/{assetId}/{playlist+}?token=T → rewritten playlist, validates the token without consuming it
+ * The local stack serves the same factory from local/playback.
+ */
+import { dynamodb, kms, s3 } from '../../lib/clients.js';
+import { playbackConfig } from '../../lib/config.js';
+import { ssm } from '../../lib/playback/clients.js';
+import { buildKeyService, lazy } from '../../lib/playback/deps.js';
+import { createKeyServiceHttpHandler } from '../../lib/playback/http.js';
+
+const config = playbackConfig();
+
+export const handler = createKeyServiceHttpHandler(
+  config,
+  lazy(() => buildKeyService(config, { s3, kms, dynamodb, ssm })),
+);

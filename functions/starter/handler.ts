@@ -1,0 +1,62 @@
+/**
+ * SQS → Step Functions. Consumes S3 ObjectCreated notifications in batches and reports partial batch failures, so
+ * one bad message never blocks or replays the rest; a message that keeps failing reaches the DLQ via redrive.
+ */
+import middy from '@middy/core';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { ingestConfig } from '../../lib/config.js';
+import { decideRecord, parseS3EventBody } from '../../lib/ingest/s3-events.js';
+import { startWorkflow } from '../../lib/ingest/start-execution.js';
+import { logger } from '../../lib/logger.js';
+import { loadProfiles, profileNameForKey } from '../../lib/profiles.js';
+import { relativeKey } from '../../lib/paths.js';
+
+const config = ingestConfig();
+const profiles = loadProfiles(process.env.PROFILES_JSON);
+
+async function processMessage(body: string, messageId: string): Promise<void> {
+  const parsed = parseS3EventBody(body);
+  if (parsed.kind === 'test-event') {
+    logger.info('ignoring s3:TestEvent', { messageId });
+    return;
+  }
+  if (parsed.kind === 'invalid') {
+    // Fail the item: after maxReceiveCount it lands in the DLQ for a human, instead of vanishing.
+    throw new Error(`unprocessable message ${messageId}: ${parsed.reason}`);
+  }
+  for (const record of parsed.records) {
+    const decision = decideRecord(record, config);
+    if (!decision.accept) {
+      logger.info('ignoring record', { messageId, reason: decision.reason, key: decision.key });
+      continue;
+    }
+    const profile = profileNameForKey(relativeKey(decision.key, config.inputPrefix), profiles, config.defaultProfile);
+    const outcome = await startWorkflow(config.stateMachineArn, {
+      source: {
+        bucket: decision.bucket,
+        key: decision.key,
+        ...(decision.versionId ? { versionId: decision.versionId } : {}),
+        ...(decision.sequencer ? { sequencer: decision.sequencer } : {}),
+        eventName: decision.eventName,
+      },
+      profile,
+      requestedAt: decision.eventTime ?? '1970-01-01T00:00:00.000Z',
+    });
+    logger.info('execution', { messageId, key: decision.key, profile, ...outcome });
+  }
+}
+
+export const handler = middy<SQSEvent, SQSBatchResponse, Error, Context>({ timeoutEarlyInMillis: 0 }).handler(
+  async (event) => {
+    const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
+    for (const record of event.Records) {
+      try {
+        await processMessage(record.body, record.messageId);
+      } catch (e) {
+        logger.error('message failed', { messageId: record.messageId, error: (e as Error).message });
+        batchItemFailures.push({ itemIdentifier: record.messageId });
+      }
+    }
+    return { batchItemFailures };
+  },
+);

@@ -1,0 +1,12 @@
+import { workflowConfig } from '../../lib/config.js';
+import { WrapKeyInputSchema, parseTaskInput } from '../../lib/contracts.js';
+import { task } from '../../lib/handler.js';
+import { wrapKeyForTranscoder } from '../../lib/workflow/wrap.js';
+
+const config = workflowConfig();
+
+export const handler = task('WrapKey', async (event: unknown) => {
+  const state = parseTaskInput(WrapKeyInputSchema, event, 'WrapKey');
+  const transcoderKey = await wrapKeyForTranscoder(state.keys, config.transcoderKmsKeyId);
+  return { ...state, transcoderKey };
+});

@@ -1,0 +1,36 @@
+/**
+ * The transcoder is an adapter: Elastic Transcoder (the design's, discontinued by AWS on 2025-11-13, still spoken by
+ * the local stack) today, MediaConvert next. The workflow only sees this interface and the Job view.
+ */
+import type { Asset, EncryptedObject, Job, TranscoderKey, WrappedKey } from '../contracts.js';
+import type { Profile } from '../profiles.js';
+
+export interface SubmitJobRequest {
+  /** The Step Functions execution name; stored in the job's metadata so a retry can find the job it created. */
+  executionName: string;
+  asset: Asset;
+  encrypted: EncryptedObject;
+  /** The source key, wrapped for the transcoder's KMS key and encryption context. */
+  transcoderKey: TranscoderKey;
+  /** The separate 128-bit HLS key (wrapped), served to players by the key service. */
+  playbackKey: WrappedKey;
+  profile: Profile;
+  /** Absolute key-delivery URL written as the EXT-X-KEY URI. */
+  keyUrl: string;
+  userMetadata: Record<string, string>;
+}
+
+export interface TranscoderAdapter {
+  readonly backend: Job['backend'];
+  /** Finds a job this execution already created (CreateJob has no client token). */
+  findByExecution(executionName: string): Promise<Job | undefined>;
+  submit(request: SubmitJobRequest): Promise<Job>;
+  read(jobId: string): Promise<Job>;
+}
+
+export const TERMINAL_STATUSES: ReadonlySet<Job['status']> = new Set(['Complete', 'Error', 'Canceled']);
+
+export interface CancellableTranscoder extends TranscoderAdapter {
+  /** Best effort: Elastic Transcoder cancels only jobs still `Submitted`. */
+  cancel(jobId: string): Promise<boolean>;
+}

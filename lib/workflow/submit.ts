@@ -1,0 +1,107 @@
+/**
+ * SubmitJob and PollJob. CreateJob has no client token, so submission is made idempotent by tagging the job with
+ * the execution name and looking it up first: a retry after an ambiguous failure finds the job instead of doubling it.
+ */
+import type { S3Client } from '@aws-sdk/client-s3';
+import { s3 as defaultS3 } from '../clients.js';
+import type { WorkflowConfig } from '../config.js';
+import type { Asset, EncryptedObject, ExecutionRef, Job, Keys, Poll, Source, TranscoderKey } from '../contracts.js';
+import { PollDeadlineExceededError, TranscodeJobCanceledError, TranscodeJobFailedError } from '../errors.js';
+import { writeAssetRecord } from '../playback/asset-record.js';
+import type { Profile } from '../profiles.js';
+import type { TranscoderAdapter } from '../transcoder/types.js';
+
+export function keyUrlFor(keyServiceUrl: string, assetId: string): string {
+  return `${keyServiceUrl}/keys/${encodeURIComponent(assetId)}`;
+}
+
+export interface SubmitInput {
+  source: Source;
+  asset: Asset;
+  keys: Keys;
+  encrypted: EncryptedObject;
+  transcoderKey: TranscoderKey;
+  execution: ExecutionRef;
+  profile: Profile;
+}
+
+export async function submitJob(
+  input: SubmitInput,
+  deps: { transcoder: TranscoderAdapter; config: Pick<WorkflowConfig, 'keyServiceUrl' | 'pollInitialSeconds' | 'pollDeadlineSeconds' | 'assetPrefix'>; s3?: S3Client; now?: () => Date },
+): Promise<{ job: Job; poll: Poll }> {
+  const now = deps.now ?? (() => new Date());
+  const { asset, profile } = input;
+  const poll: Poll = {
+    attempt: 0,
+    waitSeconds: deps.config.pollInitialSeconds,
+    deadline: new Date(now().getTime() + deps.config.pollDeadlineSeconds * 1000).toISOString(),
+  };
+  const existing = await deps.transcoder.findByExecution(input.execution.name);
+  if (existing) return { job: existing, poll };
+
+  await writeAssetRecord(
+    { s3: deps.s3 ?? defaultS3, bucket: asset.outputBucket, assetPrefix: deps.config.assetPrefix },
+    {
+      assetId: asset.assetId,
+      wrappedKey: input.keys.playback.wrappedKey,
+      keyMd5: input.keys.playback.keyMd5,
+      kmsKeyId: input.keys.playback.kmsKeyId,
+      encryptionContext: input.keys.playback.encryptionContext,
+      outputBucket: asset.outputBucket,
+      outputKeyPrefix: asset.outputKeyPrefix,
+      masterPlaylist: `${profile.masterPlaylistName}.m3u8`,
+      playlists: profile.outputs.map((o) => `${o.key}.m3u8`),
+    },
+    // Defence in depth: the record must never carry the source key.
+    { sourceKeyMd5: input.keys.source.keyMd5 },
+  );
+  const job = await deps.transcoder.submit({
+    executionName: input.execution.name,
+    asset,
+    encrypted: input.encrypted,
+    transcoderKey: input.transcoderKey,
+    playbackKey: input.keys.playback,
+    profile,
+    keyUrl: keyUrlFor(deps.config.keyServiceUrl, asset.assetId),
+    userMetadata: { assetId: asset.assetId, profile: profile.name, source: input.source.key },
+  });
+  return { job, poll };
+}
+
+/** Exponential backoff with full jitter in [base/2, base], capped; at least 1 s (the ASL Wait's unit). */
+export function nextWait(attempt: number, initial: number, cap: number, random: () => number = Math.random): number {
+  const base = Math.min(cap, initial * 2 ** attempt);
+  return Math.max(1, Math.min(cap, Math.round(base / 2 + (random() * base) / 2)));
+}
+
+export async function pollJob(
+  input: { job: Job; poll: Poll },
+  deps: { transcoder: TranscoderAdapter; config: Pick<WorkflowConfig, 'pollInitialSeconds' | 'pollMaxSeconds'>; now?: () => Date; random?: () => number },
+): Promise<{ job: Job; poll: Poll }> {
+  const now = deps.now ?? (() => new Date());
+  const job = await deps.transcoder.read(input.job.id);
+  if (job.status === 'Error') {
+    throw new TranscodeJobFailedError(
+      `Transcode job ${job.id} ended in Error${job.errorCode ? ` (code ${job.errorCode})` : ''}: ${job.statusDetail ?? 'no detail'}`,
+      { code: job.errorCode ? `TRANSCODER_${job.errorCode}` : 'TRANSCODER_ERROR' },
+    );
+  }
+  if (job.status === 'Canceled') {
+    throw new TranscodeJobCanceledError(`Transcode job ${job.id} was canceled`, { code: 'TRANSCODER_CANCELED' });
+  }
+  if (job.status !== 'Complete' && now().getTime() >= Date.parse(input.poll.deadline)) {
+    throw new PollDeadlineExceededError(
+      `Transcode job ${job.id} still ${job.status} at the poll deadline ${input.poll.deadline}`,
+      { code: 'POLL_DEADLINE_EXCEEDED' },
+    );
+  }
+  const attempt = input.poll.attempt + 1;
+  return {
+    job,
+    poll: {
+      attempt,
+      waitSeconds: nextWait(attempt, deps.config.pollInitialSeconds, deps.config.pollMaxSeconds, deps.random),
+      deadline: input.poll.deadline,
+    },
+  };
+}

@@ -1,0 +1,53 @@
+/**
+ * ValidateSource: HeadObject pins the source (size, ETag, versionId) for every later read, and rejects what can
+ * never succeed (missing, empty, oversized) before any key is generated or byte is copied.
+ */
+import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { s3 as defaultS3 } from '../clients.js';
+import type { Asset, ExecutionInput, Source } from '../contracts.js';
+import { SourceEmptyError, SourceTooLargeError } from '../errors.js';
+import { assetPaths } from '../paths.js';
+import { translateS3Error } from '../s3/errors.js';
+import type { WorkflowConfig } from '../config.js';
+
+export async function validateSource(
+  input: Pick<ExecutionInput, 'source' | 'profile'>,
+  config: Pick<WorkflowConfig, 'maxSourceBytes' | 'inputPrefix' | 'encryptedPrefix' | 'outputPrefix' | 'assetPrefix' | 'encryptedBucket' | 'outputBucket'>,
+  client: S3Client = defaultS3,
+): Promise<{ source: Source; asset: Asset }> {
+  const { bucket, key, versionId } = input.source;
+  const head = await client
+    .send(new HeadObjectCommand({ Bucket: bucket, Key: key, ...(versionId ? { VersionId: versionId } : {}) }))
+    .catch((e: unknown) => {
+      throw translateS3Error(e, 'HeadObject', { bucket, key });
+    });
+  const size = head.ContentLength ?? 0;
+  if (size === 0) {
+    throw new SourceEmptyError(`Source s3://${bucket}/${key} is empty (0 bytes); nothing to transcode`, { code: 'SOURCE_EMPTY' });
+  }
+  if (size > config.maxSourceBytes) {
+    throw new SourceTooLargeError(
+      `Source s3://${bucket}/${key} is ${size} bytes, over the configured maximum of ${config.maxSourceBytes} bytes`,
+      { code: 'SOURCE_TOO_LARGE' },
+    );
+  }
+  const source: Source = {
+    bucket,
+    key,
+    size,
+    etag: head.ETag ?? '',
+    ...(head.VersionId && head.VersionId !== 'null' ? { versionId: head.VersionId } : {}),
+    ...(head.ContentType ? { contentType: head.ContentType } : {}),
+  };
+  const paths = assetPaths(input.source, config);
+  const asset: Asset = {
+    assetId: paths.assetId,
+    profile: input.profile,
+    encryptedBucket: config.encryptedBucket ?? bucket,
+    encryptedKey: paths.encryptedKey,
+    outputBucket: config.outputBucket ?? bucket,
+    outputKeyPrefix: paths.outputKeyPrefix,
+    assetRecordKey: paths.assetRecordKey,
+  };
+  return { source, asset };
+}
