@@ -94,7 +94,8 @@ export class MultipartWriter implements PartSink {
       release();
       throw this.failure;
     }
-    const p = this.uploadPart(partNumber, data)
+    const p: Promise<void> = this.uploadPart(partNumber, data)
+      .then(() => undefined)
       .catch((e: unknown) => {
         this.failure ??= e as Error;
       })
