@@ -1,0 +1,56 @@
+import { describe, expect, it } from '@jest/globals';
+import { assetPaths, executionNameFor, truncateUtf8 } from '../../lib/paths.js';
+
+const prefixes = { inputPrefix: 'incoming/', encryptedPrefix: 'encrypted/', outputPrefix: 'outputs/', assetPrefix: 'assets/' };
+
+describe('executionNameFor', () => {
+  it.each([
+    'incoming/plain.mp4',
+    'incoming/with spaces & ampersand.mp4',
+    'incoming/ünïcödé/日本語の動画.mp4',
+    'incoming/100%+plus.mp4',
+    `incoming/${'very-long-name-'.repeat(80)}.mp4`,
+  ])('produces a valid Step Functions name for %s', (key) => {
+    // Act
+    const name = executionNameFor({ bucket: 'b', key, sequencer: '0A' });
+    // Assess
+    expect(name).toMatch(/^[A-Za-z0-9_-]{1,80}$/);
+  });
+
+  it('differs per object version and is stable for the same version', () => {
+    // Act
+    const v1 = executionNameFor({ bucket: 'b', key: 'incoming/a.mp4', versionId: '1' });
+    const v1again = executionNameFor({ bucket: 'b', key: 'incoming/a.mp4', versionId: '1' });
+    const v2 = executionNameFor({ bucket: 'b', key: 'incoming/a.mp4', versionId: '2' });
+    // Assess
+    expect(v1).toBe(v1again);
+    expect(v1).not.toBe(v2);
+  });
+});
+
+describe('assetPaths', () => {
+  it('places encrypted copies and outputs outside the input prefix, derived from the input path', () => {
+    // Act
+    const p = assetPaths({ bucket: 'b', key: 'incoming/show/ep 1.mp4', sequencer: '1' }, prefixes);
+    // Assess
+    expect(p.encryptedKey).toBe(`encrypted/show/ep 1.mp4.${p.assetId}.enc`);
+    expect(p.outputKeyPrefix).toBe(`outputs/show/ep 1/${p.assetId}/`);
+    expect(p.assetRecordKey).toBe(`assets/${p.assetId}.json`);
+  });
+
+  it('keeps the output prefix within Elastic Transcoder’s 255-character limit for very long unicode names', () => {
+    // Act
+    const p = assetPaths({ bucket: 'b', key: `incoming/${'動画'.repeat(200)}.mp4`, sequencer: '1' }, prefixes);
+    // Assess
+    expect(Buffer.byteLength(p.outputKeyPrefix)).toBeLessThanOrEqual(255);
+    expect(Buffer.byteLength(p.encryptedKey)).toBeLessThanOrEqual(1024);
+    expect(p.outputKeyPrefix).not.toContain('\uFFFD');
+  });
+});
+
+describe('truncateUtf8', () => {
+  it('never splits a multi-byte character', () => {
+    // Assess
+    expect(truncateUtf8('ééé', 3)).toBe('é');
+  });
+});

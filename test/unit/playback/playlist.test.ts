@@ -1,0 +1,82 @@
+import { describe, expect, it } from '@jest/globals';
+import { PlaylistRewriteError, rewritePlaylist } from '../../../lib/playback/playlist.js';
+
+// Shaped like Elastic Transcoder HLSv3 output with HlsContentProtection (LicenseAcquisitionUrl as the key URI).
+const MASTER = `#EXTM3U
+#EXT-X-VERSION:3
+#EXT-X-INDEPENDENT-SEGMENTS
+#EXT-X-STREAM-INF:PROGRAM-ID=1,BANDWIDTH=1011000,RESOLUTION=640x360,CODECS="avc1.4d001f,mp4a.40.2"
+hls_1000k.m3u8
+#EXT-X-STREAM-INF:PROGRAM-ID=1,BANDWIDTH=2000000
+hi/hls_2000k.m3u8
+`;
+
+const VARIANT = `#EXTM3U
+#EXT-X-VERSION:3
+#EXT-X-MEDIA-SEQUENCE:0
+#EXT-X-TARGETDURATION:3
+#EXT-X-KEY:METHOD=AES-128,URI="https://keys.example.com/keys/a1",IV=0x00000000000000000000000000000001
+#EXTINF:3.000,
+hls_1000k00000.ts
+#EXTINF:3.000,
+hls_1000k00001.ts
+#EXT-X-ENDLIST
+`;
+
+const options = {
+  keyUrl: 'https://ks.example.com/keys/a1?token=T.S',
+  playlistUrl: (p: string) => `https://ks.example.com/play/a1/${p}?token=T.S`,
+  signMedia: async (k: string) => `https://bucket.s3.example.com/out/${k}?X-Amz-Signature=sig`,
+};
+
+describe('rewritePlaylist', () => {
+  it('points variant playlists back at the play route, keeping their paths', async () => {
+    // Act
+    const out = await rewritePlaylist(MASTER, { ...options, playlist: 'index.m3u8' });
+
+    // Assess
+    expect(out.split('\n')).toEqual([
+      '#EXTM3U',
+      '#EXT-X-VERSION:3',
+      '#EXT-X-INDEPENDENT-SEGMENTS',
+      '#EXT-X-STREAM-INF:PROGRAM-ID=1,BANDWIDTH=1011000,RESOLUTION=640x360,CODECS="avc1.4d001f,mp4a.40.2"',
+      'https://ks.example.com/play/a1/hls_1000k.m3u8?token=T.S',
+      '#EXT-X-STREAM-INF:PROGRAM-ID=1,BANDWIDTH=2000000',
+      'https://ks.example.com/play/a1/hi/hls_2000k.m3u8?token=T.S',
+      '',
+    ]);
+  });
+
+  it('points EXT-X-KEY at the key URL with the token, keeps the IV, and signs every segment', async () => {
+    // Act
+    const out = await rewritePlaylist(VARIANT, { ...options, playlist: 'sub/hls_1000k.m3u8' });
+
+    // Assess
+    const lines = out.split('\n');
+    expect(lines[4]).toBe(
+      '#EXT-X-KEY:METHOD=AES-128,URI="https://ks.example.com/keys/a1?token=T.S",IV=0x00000000000000000000000000000001',
+    );
+    expect(lines[6]).toBe('https://bucket.s3.example.com/out/sub/hls_1000k00000.ts?X-Amz-Signature=sig');
+    expect(lines[8]).toBe('https://bucket.s3.example.com/out/sub/hls_1000k00001.ts?X-Amz-Signature=sig');
+    expect(out).not.toContain('keys.example.com');
+  });
+
+  it('signs EXT-X-MAP init sections and routes EXT-X-MEDIA renditions through the play route', async () => {
+    const text = '#EXTM3U\n#EXT-X-MAP:URI="init.mp4"\n#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="a",NAME="en",URI="audio/en.m3u8"\n';
+
+    const out = await rewritePlaylist(text, { ...options, playlist: 'index.m3u8' });
+
+    expect(out).toContain('#EXT-X-MAP:URI="https://bucket.s3.example.com/out/init.mp4?X-Amz-Signature=sig"');
+    expect(out).toContain('URI="https://ks.example.com/play/a1/audio/en.m3u8?token=T.S"');
+  });
+
+  it('refuses a playlist that references objects outside the asset', async () => {
+    const text = '#EXTM3U\n#EXTINF:3.0,\n../../other-asset/seg0.ts\n';
+
+    await expect(rewritePlaylist(text, { ...options, playlist: 'index.m3u8' })).rejects.toThrow(PlaylistRewriteError);
+  });
+
+  it('refuses a body that is not a playlist', async () => {
+    await expect(rewritePlaylist('<html>', { ...options, playlist: 'index.m3u8' })).rejects.toThrow(PlaylistRewriteError);
+  });
+});
