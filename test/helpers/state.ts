@@ -1,0 +1,56 @@
+import type { Asset, EncryptedObject, Keys, Source, TranscoderKey } from '../../lib/contracts.js';
+import { keyMd5 } from '../../lib/kms/keys.js';
+
+export const KEY_ARN = 'arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555';
+export const ET = { service: 'elastictranscoder.amazonaws.com' };
+
+const blob = (s: string) => Buffer.from(`kms-blob:${s}`).toString('base64');
+
+export function sampleSource(): Source {
+  return { bucket: 'media-bucket', key: 'incoming/show/ep 1 & é.mp4', size: 1_234_567, etag: '"abc"' };
+}
+
+export function sampleAsset(): Asset {
+  return {
+    assetId: 'a0123456789abcdef012345',
+    profile: 'default',
+    encryptedBucket: 'media-bucket',
+    encryptedKey: 'encrypted/show/ep 1 & é.mp4.a0123456789abcdef012345.enc',
+    outputBucket: 'media-bucket',
+    outputKeyPrefix: 'outputs/show/ep 1 & é/a0123456789abcdef012345/',
+    assetRecordKey: 'assets/a0123456789abcdef012345.json',
+  };
+}
+
+export function sampleKeys(): Keys {
+  return {
+    source: { wrappedKey: blob('source'), keyMd5: keyMd5(blob('source')), kmsKeyId: KEY_ARN, encryptionContext: ET, keyBits: 128 },
+    playback: { wrappedKey: blob('playback'), keyMd5: keyMd5(blob('playback')), kmsKeyId: KEY_ARN, encryptionContext: ET },
+  };
+}
+
+export function sampleEncrypted(): EncryptedObject {
+  const a = sampleAsset();
+  const k = sampleKeys();
+  return {
+    bucket: a.encryptedBucket,
+    key: a.encryptedKey,
+    etag: '"enc-etag-2"',
+    size: 1_234_576,
+    mode: 'aes-cbc-pkcs7',
+    initializationVector: Buffer.alloc(16, 1).toString('base64'),
+    wrappedKey: k.source.wrappedKey,
+    keyMd5: k.source.keyMd5,
+    kmsKeyId: KEY_ARN,
+  };
+}
+
+export function sampleTranscoderKey(): TranscoderKey {
+  const { keyBits: _b, ...src } = sampleKeys().source;
+  return { ...src, reEncrypted: false };
+}
+
+export const sampleExecution = () => ({
+  name: 'ep-1-0123456789abcdef0123456789abcdef',
+  arn: 'arn:aws:states:us-east-1:123456789012:execution:secure-transcode-dev:ep-1-0123456789abcdef0123456789abcdef',
+});

@@ -1,0 +1,206 @@
+import { beforeEach, describe, expect, it, jest } from '@jest/globals';
+import {
+  CreateJobCommand,
+  ElasticTranscoderClient,
+  ListJobsByPipelineCommand,
+  ReadJobCommand,
+  ValidationException,
+} from '@aws-sdk/client-elastic-transcoder';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import {
+  PollDeadlineExceededError,
+  TranscodeJobCanceledError,
+  TranscodeJobFailedError,
+  TranscoderRequestError,
+  TranscoderThrottledError,
+} from '../../lib/errors.js';
+import { BUILT_IN_PROFILES } from '../../lib/profiles.js';
+import { ElasticTranscoderAdapter } from '../../lib/transcoder/elastic-transcoder.js';
+import { nextWait, pollJob, submitJob } from '../../lib/workflow/submit.js';
+import { sampleAsset, sampleEncrypted, sampleExecution, sampleKeys, sampleSource, sampleTranscoderKey } from '../helpers/state.js';
+
+const etMock = mockClient(ElasticTranscoderClient);
+const s3Mock = mockClient(S3Client);
+const et = new ElasticTranscoderClient({ region: 'us-east-1' });
+const s3 = new S3Client({ region: 'us-east-1' });
+const transcoder = new ElasticTranscoderAdapter('1111111111111-abcdef', et);
+const config = { keyServiceUrl: 'https://keys.example.com', pollInitialSeconds: 5, pollMaxSeconds: 60, pollDeadlineSeconds: 3600, assetPrefix: 'assets/' };
+const profile = BUILT_IN_PROFILES[0]!;
+const input = () => ({
+  source: sampleSource(),
+  asset: sampleAsset(),
+  keys: sampleKeys(),
+  encrypted: sampleEncrypted(),
+  transcoderKey: sampleTranscoderKey(),
+  execution: sampleExecution(),
+  profile,
+});
+
+beforeEach(() => {
+  etMock.reset();
+  s3Mock.reset();
+  s3Mock.on(PutObjectCommand).resolves({});
+});
+
+describe('submitJob', () => {
+  it('creates the job with the encrypted input, a separate playback key and the key-service URL', async () => {
+    // Prepare
+    etMock.on(ListJobsByPipelineCommand).resolves({ Jobs: [] });
+    etMock.on(CreateJobCommand).resolves({ Job: { Id: '1700000000000-abcdef', Status: 'Submitted' } });
+    const i = input();
+    // Act
+    const { job, poll } = await submitJob(i, { transcoder, config, s3, now: () => new Date('2026-01-01T00:00:00Z') });
+    // Assess
+    expect(job).toMatchObject({ id: '1700000000000-abcdef', status: 'Submitted', backend: 'elastictranscoder' });
+    expect(poll).toEqual({ attempt: 0, waitSeconds: 5, deadline: '2026-01-01T01:00:00.000Z' });
+    const req = etMock.commandCalls(CreateJobCommand)[0]?.args[0].input;
+    expect(req?.Input?.Encryption).toEqual({
+      Mode: 'aes-cbc-pkcs7',
+      Key: i.transcoderKey.wrappedKey,
+      KeyMd5: i.transcoderKey.keyMd5,
+      InitializationVector: i.encrypted.initializationVector,
+    });
+    const protection = req?.Playlists?.[0]?.HlsContentProtection;
+    expect(protection).toMatchObject({ Method: 'aes-128', KeyStoragePolicy: 'NoStore', Key: i.keys.playback.wrappedKey });
+    expect(protection?.Key).not.toBe(i.transcoderKey.wrappedKey);
+    expect(protection?.LicenseAcquisitionUrl).toBe(`https://keys.example.com/keys/${i.asset.assetId}`);
+    expect(req?.OutputKeyPrefix).toBe(i.asset.outputKeyPrefix);
+    expect(req?.Outputs?.map((o) => o.PresetId)).toEqual(profile.outputs.map((o) => o.presetId));
+    expect(Object.values(req?.UserMetadata ?? {}).every((v) => /^[A-Za-z0-9 _.:/=+\-@]*$/.test(v))).toBe(true);
+    expect(req?.UserMetadata?.execution).toBe(i.execution.name);
+  });
+
+  it('writes the asset record with the playback key only, before creating the job', async () => {
+    // Prepare
+    etMock.on(ListJobsByPipelineCommand).resolves({ Jobs: [] });
+    etMock.on(CreateJobCommand).resolves({ Job: { Id: '1700000000000-abcdef', Status: 'Submitted' } });
+    const i = input();
+    // Act
+    await submitJob(i, { transcoder, config, s3 });
+    // Assess
+    const put = s3Mock.commandCalls(PutObjectCommand)[0]?.args[0].input;
+    expect(put?.Key).toBe(i.asset.assetRecordKey);
+    const record = JSON.parse(String(put?.Body));
+    expect(record.wrappedKey).toBe(i.keys.playback.wrappedKey);
+    expect(JSON.stringify(record)).not.toContain(i.keys.source.wrappedKey);
+  });
+
+  it('finds the job an earlier attempt created instead of creating a second one', async () => {
+    // Prepare
+    const i = input();
+    etMock.on(ListJobsByPipelineCommand).resolves({
+      Jobs: [
+        { Id: '1700000000000-other1', Status: 'Progressing', UserMetadata: { execution: 'someone-else' } },
+        { Id: '1700000000000-mine01', Status: 'Progressing', UserMetadata: { execution: i.execution.name } },
+      ],
+    });
+    // Act
+    const { job } = await submitJob(i, { transcoder, config, s3 });
+    // Assess
+    expect(job.id).toBe('1700000000000-mine01');
+    expect(etMock).not.toHaveReceivedCommand(CreateJobCommand);
+  });
+
+  it('translates a 429 into the retryable TranscoderThrottledError', async () => {
+    // Prepare
+    etMock.on(ListJobsByPipelineCommand).resolves({ Jobs: [] });
+    etMock.on(CreateJobCommand).rejects(Object.assign(new Error('slow down'), { name: 'LimitExceededException', $metadata: { httpStatusCode: 429 } }));
+    // Act
+    const p = submitJob(input(), { transcoder, config, s3 });
+    // Assess
+    await expect(p).rejects.toThrow(TranscoderThrottledError);
+  });
+
+  it('translates ValidationException into the permanent TranscoderRequestError', async () => {
+    // Prepare
+    etMock.on(ListJobsByPipelineCommand).resolves({ Jobs: [] });
+    etMock.on(CreateJobCommand).rejects(new ValidationException({ message: 'bad iv', $metadata: { httpStatusCode: 400 } }));
+    // Act
+    const p = submitJob(input(), { transcoder, config, s3 });
+    // Assess
+    await expect(p).rejects.toThrow(TranscoderRequestError);
+  });
+});
+
+describe('pollJob', () => {
+  const running = () => ({
+    job: { backend: 'elastictranscoder' as const, id: '1700000000000-abcdef', status: 'Progressing' as const, outputs: [], playlists: [] },
+    poll: { attempt: 0, waitSeconds: 5, deadline: '2026-01-01T01:00:00.000Z' },
+  });
+  const now = () => new Date('2026-01-01T00:10:00Z');
+
+  it('returns Complete with output details', async () => {
+    // Prepare
+    etMock.on(ReadJobCommand).resolves({
+      Job: {
+        Id: '1700000000000-abcdef',
+        Status: 'Complete',
+        OutputKeyPrefix: 'outputs/x/',
+        Outputs: [{ Key: 'hls-400k', PresetId: '1351620000001-200050', SegmentDuration: '6', Status: 'Complete', DurationMillis: 4000, Width: 400, Height: 224, FileSize: 1234 }],
+        Playlists: [{ Name: 'index', Format: 'HLSv3' }],
+      },
+    });
+    // Act
+    const { job } = await pollJob(running(), { transcoder, config, now });
+    // Assess
+    expect(job.status).toBe('Complete');
+    expect(job.outputs[0]).toMatchObject({ key: 'outputs/x/hls-400k.m3u8', width: 400, durationMillis: 4000 });
+    expect(job.playlists).toEqual([{ key: 'outputs/x/index.m3u8', format: 'HLSv3' }]);
+  });
+
+  it('backs off with jitter up to the cap while the job runs', async () => {
+    // Prepare
+    etMock.on(ReadJobCommand).resolves({ Job: { Id: '1700000000000-abcdef', Status: 'Progressing' } });
+    // Act
+    const { poll } = await pollJob(running(), { transcoder, config, now, random: () => 1 });
+    // Assess
+    expect(poll).toEqual({ attempt: 1, waitSeconds: 10, deadline: '2026-01-01T01:00:00.000Z' });
+    expect(nextWait(20, 5, 60, () => 1)).toBe(60);
+    expect(nextWait(3, 5, 60, () => 0)).toBe(20);
+  });
+
+  it('throws TranscodeJobFailedError carrying the service error code', async () => {
+    // Prepare
+    etMock.on(ReadJobCommand).resolves({
+      Job: { Id: '1700000000000-abcdef', Status: 'Error', Outputs: [{ Key: 'a', Status: 'Error', StatusDetail: '4018 1700000000000-abcdef: Unable to decrypt the ciphered key' }] },
+    });
+    // Act
+    const p = pollJob(running(), { transcoder, config, now });
+    // Assess
+    await expect(p).rejects.toThrow(TranscodeJobFailedError);
+    await expect(p).rejects.toThrow(/code 4018/);
+  });
+
+  it('throws TranscodeJobCanceledError for Canceled', async () => {
+    // Prepare
+    etMock.on(ReadJobCommand).resolves({ Job: { Id: '1700000000000-abcdef', Status: 'Canceled' } });
+    // Act
+    const p = pollJob(running(), { transcoder, config, now });
+    // Assess
+    await expect(p).rejects.toThrow(TranscodeJobCanceledError);
+  });
+
+  it('throws PollDeadlineExceededError instead of polling forever', async () => {
+    // Prepare
+    etMock.on(ReadJobCommand).resolves({ Job: { Id: '1700000000000-abcdef', Status: 'Progressing' } });
+    // Act
+    const p = pollJob(running(), { transcoder, config, now: () => new Date('2026-01-01T02:00:00Z') });
+    // Assess
+    await expect(p).rejects.toThrow(PollDeadlineExceededError);
+  });
+
+  it('retries throttled ReadJob calls through the state machine (TranscoderThrottledError)', async () => {
+    // Prepare
+    etMock.on(ReadJobCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 429 } }));
+    const spy = jest.fn();
+    // Act
+    const p = pollJob(running(), { transcoder, config, now }).catch((e: Error) => {
+      spy(e.name);
+      throw e;
+    });
+    // Assess
+    await expect(p).rejects.toThrow(TranscoderThrottledError);
+    expect(spy).toHaveBeenCalledWith('TranscoderThrottledError');
+  });
+});
