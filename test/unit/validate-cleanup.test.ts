@@ -1,0 +1,124 @@
+import { beforeEach, describe, expect, it } from '@jest/globals';
+import {
+  AbortMultipartUploadCommand,
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  NoSuchUpload,
+  NotFound,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import { S3TransientError, SourceEmptyError, SourceNotFoundError, SourceTooLargeError } from '../../lib/errors.js';
+import { cleanUp } from '../../lib/workflow/cleanup.js';
+import { validateSource } from '../../lib/workflow/validate.js';
+import { sampleAsset, sampleEncrypted } from '../helpers/state.js';
+
+const s3Mock = mockClient(S3Client);
+const s3 = new S3Client({ region: 'us-east-1' });
+const config = {
+  maxSourceBytes: 1000,
+  inputPrefix: 'incoming/',
+  encryptedPrefix: 'encrypted/',
+  outputPrefix: 'outputs/',
+  assetPrefix: 'assets/',
+  encryptedBucket: undefined,
+  outputBucket: undefined,
+};
+const input = { source: { bucket: 'b', key: 'incoming/a b.mp4', sequencer: '01' }, profile: 'default' };
+
+beforeEach(() => {
+  s3Mock.reset();
+});
+
+describe('validateSource', () => {
+  it('pins the source to its ETag and derives the asset paths', async () => {
+    // Prepare
+    s3Mock.on(HeadObjectCommand).resolves({ ContentLength: 500, ETag: '"e1"', ContentType: 'video/mp4' });
+    // Act
+    const { source, asset } = await validateSource(input, config, s3);
+    // Assess
+    expect(source).toEqual({ bucket: 'b', key: 'incoming/a b.mp4', size: 500, etag: '"e1"', contentType: 'video/mp4' });
+    expect(asset.encryptedKey.startsWith('encrypted/a b.mp4.')).toBe(true);
+    expect(asset.outputKeyPrefix.startsWith('outputs/a b/')).toBe(true);
+  });
+
+  it('rejects a zero-byte object with SourceEmptyError', async () => {
+    // Prepare
+    s3Mock.on(HeadObjectCommand).resolves({ ContentLength: 0, ETag: '"e"' });
+    // Act
+    const p = validateSource(input, config, s3);
+    // Assess
+    await expect(p).rejects.toThrow(SourceEmptyError);
+  });
+
+  it('rejects an object over the configured maximum with SourceTooLargeError naming both sizes', async () => {
+    // Prepare
+    s3Mock.on(HeadObjectCommand).resolves({ ContentLength: 1001, ETag: '"e"' });
+    // Act
+    const p = validateSource(input, config, s3);
+    // Assess
+    await expect(p).rejects.toThrow(SourceTooLargeError);
+    await expect(p).rejects.toThrow(/1001 bytes.*1000 bytes/);
+  });
+
+  it('reports an object deleted before processing as SourceNotFoundError', async () => {
+    // Prepare
+    s3Mock.on(HeadObjectCommand).rejects(new NotFound({ message: 'Not Found', $metadata: { httpStatusCode: 404 } }));
+    // Act
+    const p = validateSource(input, config, s3);
+    // Assess
+    await expect(p).rejects.toThrow(SourceNotFoundError);
+  });
+
+  it('treats SlowDown as transient', async () => {
+    // Prepare
+    s3Mock.on(HeadObjectCommand).rejects(Object.assign(new Error('Please reduce your request rate.'), { name: 'SlowDown', $metadata: { httpStatusCode: 503 } }));
+    // Act
+    const p = validateSource(input, config, s3);
+    // Assess
+    await expect(p).rejects.toThrow(S3TransientError);
+  });
+});
+
+describe('cleanUp', () => {
+  const checkpoint = { uploadId: 'up-1', partSize: 5242880, nextPartNumber: 3, nextOffset: 10485760, chainBlock: 'AAAAAAAAAAAAAAAAAAAAAA==', bytesDone: 10485760, done: false, invocations: 1 };
+
+  it('aborts the open multipart upload and deletes partial outputs and the asset record', async () => {
+    // Prepare
+    s3Mock.on(AbortMultipartUploadCommand).resolves({});
+    s3Mock.on(ListObjectsV2Command).resolves({ Contents: [{ Key: `${sampleAsset().outputKeyPrefix}hls-400k00000.ts` }], IsTruncated: false });
+    s3Mock.on(DeleteObjectsCommand).resolves({});
+    s3Mock.on(DeleteObjectCommand).resolves({});
+    // Act
+    const report = await cleanUp({ asset: sampleAsset(), encrypt: checkpoint }, { s3 });
+    // Assess
+    expect(report).toEqual({ abortedUpload: true, canceledJob: false, deletedObjects: 1 });
+    expect(s3Mock).toHaveReceivedCommandWith(AbortMultipartUploadCommand, { UploadId: 'up-1', Key: sampleAsset().encryptedKey });
+    expect(s3Mock).toHaveReceivedCommandWith(DeleteObjectCommand, { Key: sampleAsset().assetRecordKey });
+    expect(s3Mock).toHaveReceivedCommandWith(DeleteObjectCommand, { Key: sampleAsset().encryptedKey });
+  });
+
+  it('does not abort an upload that already completed, and tolerates NoSuchUpload', async () => {
+    // Prepare
+    s3Mock.on(AbortMultipartUploadCommand).rejects(new NoSuchUpload({ message: 'gone', $metadata: { httpStatusCode: 404 } }));
+    s3Mock.on(ListObjectsV2Command).resolves({ Contents: [], IsTruncated: false });
+    s3Mock.on(DeleteObjectCommand).resolves({});
+    // Act
+    const completed = await cleanUp({ asset: sampleAsset(), encrypt: checkpoint, encrypted: sampleEncrypted() }, { s3 });
+    const gone = await cleanUp({ asset: sampleAsset(), encrypt: checkpoint }, { s3 });
+    // Assess
+    expect(completed.abortedUpload).toBe(false);
+    expect(gone.abortedUpload).toBe(false);
+    expect(s3Mock).toHaveReceivedCommandTimes(AbortMultipartUploadCommand, 1);
+  });
+
+  it('does nothing when the failure happened before any object was named', async () => {
+    // Act
+    const report = await cleanUp({}, { s3 });
+    // Assess
+    expect(report).toEqual({ abortedUpload: false, canceledJob: false, deletedObjects: 0 });
+    expect(s3Mock.calls()).toHaveLength(0);
+  });
+});
