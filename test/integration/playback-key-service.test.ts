@@ -1,0 +1,145 @@
+import { stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { logger } from '../../lib/logger.js';
+import { runPlayCommand } from '../../local/cli/play.js';
+import { runTokenCommand } from '../../local/cli/token.js';
+import { BUCKET, CREDENTIALS, type PlaybackHarness, REGION, startPlaybackHarness } from '../support/playback-harness.js';
+
+const ASSET_ID = 'a00000000000000000000001';
+
+function captureIo() {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  const out: string[] = [];
+  const err: string[] = [];
+  stdout.on('data', (c: Buffer) => out.push(c.toString()));
+  stderr.on('data', (c: Buffer) => err.push(c.toString()));
+  return { io: { stdout, stderr }, out: () => out.join(''), err: () => err.join('') };
+}
+
+async function fetchKey(url: string): Promise<{ status: number; body: Buffer; headers: Headers }> {
+  const res = await fetch(url);
+  return { status: res.status, body: Buffer.from(await res.arrayBuffer()), headers: res.headers };
+}
+
+describe('local key service over HTTP (fauxqs S3, local KMS, dynalite)', () => {
+  let h: PlaybackHarness;
+
+  beforeAll(async () => {
+    logger.setLogLevel('SILENT');
+    // A generous per-token budget, so the concurrency test measures the token table, not the throttle.
+    h = await startPlaybackHarness({ assetId: ASSET_ID, media: false, env: { THROTTLE_TOKEN_BURST: '100' } });
+  });
+
+  afterAll(async () => {
+    await h?.stop();
+  });
+
+  it('gives exactly one of 20 parallel key fetches with a one-time token the key', async () => {
+    // Prepare
+    const token = await h.keyService.issueToken(ASSET_ID);
+    const url = `${h.keyService.keyUrl(ASSET_ID)}?token=${encodeURIComponent(token)}`;
+
+    // Act
+    const results = await Promise.all(Array.from({ length: 20 }, () => fetchKey(url)));
+
+    // Assess
+    const winners = results.filter((r) => r.status === 200);
+    expect(winners).toHaveLength(1);
+    expect(winners[0]?.body).toEqual(h.plaintextKey);
+    expect(winners[0]?.headers.get('content-type')).toBe('application/octet-stream');
+    expect(winners[0]?.headers.get('cache-control')).toBe('no-store');
+    const losers = results.filter((r) => r.status !== 200);
+    expect(losers.map((r) => r.status)).toEqual(Array(19).fill(403));
+    expect(new Set(losers.map((r) => r.body.toString()))).toEqual(new Set(['{"error":"token_used"}']));
+  });
+
+  it('honours maxUses for players that re-fetch keys', async () => {
+    // Prepare
+    const token = await h.keyService.issueToken(ASSET_ID, { maxUses: 3 });
+    const url = `${h.keyService.keyUrl(ASSET_ID)}?token=${encodeURIComponent(token)}`;
+
+    // Act
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i += 1) statuses.push((await fetchKey(url)).status);
+
+    // Assess
+    expect(statuses).toEqual([200, 200, 200, 403, 403]);
+  });
+
+  it('remembers a used token across a restart of the key service', async () => {
+    // Prepare
+    const token = await h.keyService.issueToken(ASSET_ID);
+    expect((await fetchKey(`${h.keyService.keyUrl(ASSET_ID)}?token=${encodeURIComponent(token)}`)).status).toBe(200);
+
+    // Act
+    await h.restartKeyService();
+    const again = await fetchKey(`${h.keyService.keyUrl(ASSET_ID)}?token=${encodeURIComponent(token)}`);
+
+    // Assess
+    expect(again.status).toBe(403);
+    expect(again.body.toString()).toBe('{"error":"token_used"}');
+    expect((await stat(join(h.dataDir, 'token-secret'))).mode & 0o777).toBe(0o600);
+  });
+
+  it('serves rewritten playlists without consuming the token, with segments reachable through signed URLs', async () => {
+    // Prepare
+    const token = await h.keyService.issueToken(ASSET_ID);
+    const q = `?token=${encodeURIComponent(token)}`;
+
+    // Act
+    const master = await (await fetch(`${h.keyService.endpoint}/play/${ASSET_ID}/index.m3u8${q}`)).text();
+    const variantRes = await fetch(`${h.keyService.endpoint}/play/${ASSET_ID}/hls_400k.m3u8${q}`);
+    const variant = await variantRes.text();
+    const segmentUrl = variant.split('\n').find((l) => l.includes('hls_400k00000.ts')) ?? '';
+    const segment = await fetchKey(segmentUrl);
+    const unsigned = await fetch(segmentUrl.split('?')[0] ?? '');
+    const otherObject = await fetch(segmentUrl.replace('hls_400k00000.ts', 'hls_400k.m3u8'));
+    const key = await fetchKey(`${h.keyService.keyUrl(ASSET_ID)}${q}`);
+
+    // Assess
+    expect(master).toContain(`${h.keyService.endpoint}/play/${ASSET_ID}/hls_400k.m3u8${q}`);
+    expect(variantRes.headers.get('content-type')).toBe('application/vnd.apple.mpegurl');
+    expect(variant).toContain(`#EXT-X-KEY:METHOD=AES-128,URI="${h.keyService.keyUrl(ASSET_ID)}${q}"`);
+    expect(segmentUrl).toMatch(new RegExp(`^${h.keyService.endpoint}/s3/${BUCKET}/outputs/clip/${ASSET_ID}/hls_400k00000\\.ts\\?.*X-Amz-Signature=`));
+    expect(segment.status).toBe(200);
+    expect(segment.body).toEqual(h.objects.get('hls_400k00000.ts'));
+    expect(unsigned.status).toBe(403);
+    expect(otherObject.status).toBe(403);
+    expect(key.status).toBe(200);
+  });
+
+  it('issues tokens from the CLI against the stack described by endpoints.json', async () => {
+    // Prepare
+    await writeFile(
+      join(h.dataDir, 'endpoints.json'),
+      JSON.stringify({
+        region: REGION,
+        credentials: CREDENTIALS,
+        endpoints: { s3: h.s3Endpoint, kms: h.kmsServer.endpoint, keyService: h.keyService.endpoint },
+        bucket: BUCKET,
+        player: `${h.keyService.endpoint}/player/`,
+      }),
+    );
+    const token = captureIo();
+    const play = captureIo();
+    const missing = captureIo();
+
+    // Act
+    const tokenExit = await runTokenCommand([ASSET_ID, '--json', '--uses', '2', '--data-dir', h.dataDir], token.io);
+    const playExit = await runPlayCommand([ASSET_ID, '--data-dir', h.dataDir], play.io);
+    const missingExit = await runTokenCommand(['a-no-such-asset', '--data-dir', h.dataDir], missing.io);
+
+    // Assess
+    expect(tokenExit).toBe(0);
+    const issued = JSON.parse(token.out());
+    expect([(await fetchKey(issued.keyUrl)).status, (await fetchKey(issued.keyUrl)).status]).toEqual([200, 200]);
+    expect((await fetchKey(issued.keyUrl)).status).toBe(403);
+    expect(playExit).toBe(0);
+    expect(play.out().trim()).toMatch(new RegExp(`^${h.keyService.endpoint}/player/\\?asset=${ASSET_ID}&token=[\\w.-]+$`));
+    expect(missingExit).toBe(1);
+    expect(missing.err()).toContain('Asset a-no-such-asset not found');
+  });
+});

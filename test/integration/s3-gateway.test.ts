@@ -1,0 +1,186 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  GetObjectTaggingCommand,
+  ListMultipartUploadsCommand,
+  ListPartsCommand,
+  PutObjectCommand,
+  PutObjectTaggingCommand,
+  type S3Client,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import { CreateQueueCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { FaultInjector } from '../../local/faults.js';
+import type { ObjectCreatedEvent, S3Gateway } from '../../local/s3/index.js';
+import { clientFor, LOCAL_CREDENTIALS, startTestGateway } from '../support/gateway.js';
+
+const MiB = 1024 * 1024;
+
+describe('local S3 gateway (real HTTP on 127.0.0.1)', () => {
+  const faults = new FaultInjector();
+  const events: ObjectCreatedEvent[] = [];
+  let gateway: S3Gateway;
+  let s3: S3Client;
+
+  beforeAll(async () => {
+    ({ gateway, s3 } = await startTestGateway(['media'], faults));
+    gateway.onObjectCreated((e) => events.push(e));
+  });
+  afterAll(async () => {
+    await gateway.stop();
+  });
+  beforeEach(() => {
+    faults.clear();
+    events.length = 0;
+  });
+
+  it('lists multipart parts page by page, keeps the latest upload of a part number and forgets completed uploads', async () => {
+    // Prepare
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'media', Key: 'mp/parts' }));
+    const body = (n: number, size: number) => Buffer.alloc(size, n);
+    for (const n of [1, 2, 3, 4, 5]) {
+      await s3.send(new UploadPartCommand({ Bucket: 'media', Key: 'mp/parts', UploadId, PartNumber: n, Body: body(n, n === 5 ? 7 : 10) }));
+    }
+    await s3.send(new UploadPartCommand({ Bucket: 'media', Key: 'mp/parts', UploadId, PartNumber: 2, Body: body(9, 12) }));
+    // Act
+    const pages = [];
+    let marker: string | undefined;
+    do {
+      const page = await s3.send(new ListPartsCommand({ Bucket: 'media', Key: 'mp/parts', UploadId, MaxParts: 2, PartNumberMarker: marker }));
+      pages.push(page.Parts?.map((p) => [p.PartNumber, p.Size]));
+      marker = page.IsTruncated ? page.NextPartNumberMarker : undefined;
+    } while (marker);
+    await s3.send(new AbortMultipartUploadCommand({ Bucket: 'media', Key: 'mp/parts', UploadId }));
+    const afterAbort = s3.send(new ListPartsCommand({ Bucket: 'media', Key: 'mp/parts', UploadId }));
+    // Assess
+    expect(pages).toEqual([
+      [
+        [1, 10],
+        [2, 12],
+      ],
+      [
+        [3, 10],
+        [4, 10],
+      ],
+      [[5, 7]],
+    ]);
+    await expect(afterAbort).rejects.toMatchObject({ name: 'NoSuchUpload' });
+  });
+
+  it('lists open multipart uploads until they complete', async () => {
+    // Prepare
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'media', Key: 'mp/open' }));
+    const part = await s3.send(new UploadPartCommand({ Bucket: 'media', Key: 'mp/open', UploadId, PartNumber: 1, Body: Buffer.alloc(6 * MiB, 1) }));
+    // Act
+    const open = await s3.send(new ListMultipartUploadsCommand({ Bucket: 'media', Prefix: 'mp/open' }));
+    await s3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: 'media',
+        Key: 'mp/open',
+        UploadId,
+        MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] },
+      }),
+    );
+    const after = await s3.send(new ListMultipartUploadsCommand({ Bucket: 'media', Prefix: 'mp/open' }));
+    // Assess
+    expect(open.Uploads?.map((u) => u.UploadId)).toEqual([UploadId]);
+    expect(after.Uploads ?? []).toEqual([]);
+    expect(events).toEqual([
+      expect.objectContaining({ bucket: 'media', key: 'mp/open', size: 6 * MiB, eventName: 'ObjectCreated:CompleteMultipartUpload' }),
+    ]);
+  });
+
+  it('fires ObjectCreated for put, copy and complete with increasing sequencers', async () => {
+    // Prepare
+    const key = 'incoming/with space+plus&amp.mp4';
+    // Act
+    const put = await s3.send(new PutObjectCommand({ Bucket: 'media', Key: key, Body: 'hello' }));
+    await s3.send(new CopyObjectCommand({ Bucket: 'media', Key: 'copies/a.mp4', CopySource: `media/${encodeURIComponent(key)}` }));
+    // Assess
+    expect(events.map((e) => [e.eventName, e.key, e.size])).toEqual([
+      ['ObjectCreated:Put', key, 5],
+      ['ObjectCreated:Copy', 'copies/a.mp4', 5],
+    ]);
+    expect(events[0]?.etag).toBe(put.ETag);
+    expect((events[0]?.sequencer ?? '') < (events[1]?.sequencer ?? '')).toBe(true);
+  });
+
+  it('answers a body over the 11 MiB local limit with an S3 EntityTooLarge error', async () => {
+    // Prepare
+    const body = Buffer.alloc(12 * MiB);
+    // Act
+    const put = s3.send(new PutObjectCommand({ Bucket: 'media', Key: 'too/large', Body: body }));
+    // Assess
+    await expect(put).rejects.toMatchObject({ name: 'EntityTooLarge', $metadata: { httpStatusCode: 400 } });
+  });
+
+  it('stores tags beside the object instead of overwriting it', async () => {
+    // Prepare
+    await s3.send(new PutObjectCommand({ Bucket: 'media', Key: 'tagged', Body: 'payload' }));
+    // Act
+    await s3.send(new PutObjectTaggingCommand({ Bucket: 'media', Key: 'tagged', Tagging: { TagSet: [{ Key: 'k', Value: 'a&b' }] } }));
+    const tags = await s3.send(new GetObjectTaggingCommand({ Bucket: 'media', Key: 'tagged' }));
+    const body = await (await s3.send(new GetObjectCommand({ Bucket: 'media', Key: 'tagged' }))).Body?.transformToString();
+    // Assess
+    expect(tags.TagSet).toEqual([{ Key: 'k', Value: 'a&b' }]);
+    expect(body).toBe('payload');
+  });
+
+  it('passes ranges and If-Match through to the store', async () => {
+    // Prepare
+    const put = await s3.send(new PutObjectCommand({ Bucket: 'media', Key: 'ranged', Body: '0123456789' }));
+    // Act
+    const range = await s3.send(new GetObjectCommand({ Bucket: 'media', Key: 'ranged', Range: 'bytes=2-5', IfMatch: put.ETag }));
+    const stale = s3.send(new GetObjectCommand({ Bucket: 'media', Key: 'ranged', IfMatch: '"0000"' }));
+    // Assess
+    expect(await range.Body?.transformToString()).toBe('2345');
+    await expect(stale).rejects.toMatchObject({ $metadata: { httpStatusCode: 412 } });
+  });
+
+  it.each([
+    ['slowdown', 'SlowDown', 503],
+    ['throttle', 'SlowDown', 503],
+    ['internal', 'InternalError', 500],
+  ] as const)('injects %s as the S3 %s error', async (kind, name, status) => {
+    // Prepare
+    faults.add({ service: 's3', operation: 'PutObject', kind, schedule: [1] });
+    const once = clientFor(gateway, 1);
+    // Act
+    const put = once.send(new PutObjectCommand({ Bucket: 'media', Key: 'faulty', Body: 'x' }));
+    // Assess
+    await expect(put).rejects.toMatchObject({ name, $metadata: { httpStatusCode: status } });
+  });
+
+  it('resets the connection for a reset fault and the SDK retry then succeeds', async () => {
+    // Prepare
+    faults.add({ service: 's3', operation: 'GetObject', kind: 'reset', schedule: [1] });
+    await s3.send(new PutObjectCommand({ Bucket: 'media', Key: 'reset-me', Body: 'still here' }));
+    const injectedBefore = faults.totalInjected();
+    // Act
+    const body = await (await s3.send(new GetObjectCommand({ Bucket: 'media', Key: 'reset-me' }))).Body?.transformToString();
+    // Assess
+    expect(body).toBe('still here');
+    expect(faults.totalInjected() - injectedBefore).toBe(1);
+  });
+
+  it('serves SQS and SNS on the same endpoint', async () => {
+    // Prepare
+    const config = { endpoint: gateway.endpoint, region: 'us-east-1', credentials: LOCAL_CREDENTIALS };
+    const sqs = new SQSClient(config);
+    const sns = new SNSClient(config);
+    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: 'gateway-test' }));
+    const { topicArn } = gateway.fauxqs.createTopic('gateway-topic');
+    gateway.fauxqs.subscribe({ topic: 'gateway-topic', queue: 'gateway-test', attributes: { RawMessageDelivery: 'true' } });
+    // Act
+    await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: 'direct' }));
+    await sns.send(new PublishCommand({ TopicArn: topicArn, Message: 'fan-out' }));
+    const received = await sqs.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+    // Assess
+    expect(received.Messages?.map((m) => m.Body).sort()).toEqual(['direct', 'fan-out']);
+  });
+});

@@ -1,0 +1,159 @@
+/**
+ * A real playback stack on loopback for the integration and browser tests: fauxqs S3, the local KMS server, the
+ * local key service (with dynalite), and an asset whose playback key is a real KMS data key under the Elastic
+ * Transcoder context. With `media: true` the asset is a 6 s AES-128 HLS clip encrypted by ffmpeg with that key,
+ * the way the transcoder would write it.
+ */
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { type FauxqsServer, startFauxqs } from 'fauxqs';
+import { ELASTIC_TRANSCODER_CONTEXT } from '../../lib/config.js';
+import { type AssetRecord, writeAssetRecord } from '../../lib/playback/asset-record.js';
+import { type KmsServer, startKmsServer } from '../../local/kms/index.js';
+import { type LocalKeyService, startKeyService } from '../../local/playback/server.js';
+
+const run = promisify(execFile);
+
+export const REGION = 'us-east-1';
+export const CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local-secret' };
+export const BUCKET = 'media';
+
+export interface PlaybackHarness {
+  dataDir: string;
+  fauxqs: FauxqsServer;
+  kmsServer: KmsServer;
+  keyService: LocalKeyService;
+  s3: S3Client;
+  s3Endpoint: string;
+  record: AssetRecord;
+  /** The plaintext playback key, for assertions only. */
+  plaintextKey: Buffer;
+  /** Objects uploaded under the output prefix, by relative key. */
+  objects: Map<string, Buffer>;
+  keyServiceEnv: Record<string, string>;
+  restartKeyService(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  assetId: string;
+  media: boolean;
+  env?: Record<string, string>;
+}
+
+async function encryptedHlsClip(dir: string, key: Buffer, keyUri: string): Promise<Map<string, Buffer>> {
+  const ffmpeg = ((await import('@ffmpeg-installer/ffmpeg')) as { path: string }).path;
+  await writeFile(join(dir, 'key.bin'), key, { mode: 0o600 });
+  await writeFile(join(dir, 'key.info'), `${keyUri}\n${join(dir, 'key.bin')}\n00000000000000000000000000000001\n`);
+  const out = join(dir, 'hls');
+  await mkdir(out);
+  await run(ffmpeg, [
+    '-hide_banner', '-loglevel', 'error',
+    '-f', 'lavfi', '-i', 'testsrc=duration=6:size=320x180:rate=25',
+    '-c:v', 'libx264', '-preset', 'ultrafast', '-profile:v', 'baseline', '-pix_fmt', 'yuv420p', '-g', '25',
+    '-hls_time', '2', '-hls_playlist_type', 'vod', '-hls_key_info_file', join(dir, 'key.info'),
+    '-hls_segment_filename', join(out, 'hls_400k%05d.ts'), join(out, 'hls_400k.m3u8'),
+  ]);
+  const files = new Map<string, Buffer>();
+  for (const name of await readdir(out)) files.set(name, await readFile(join(out, name)));
+  files.set('index.m3u8', Buffer.from('#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-STREAM-INF:BANDWIDTH=400000,RESOLUTION=320x180\nhls_400k.m3u8\n'));
+  return files;
+}
+
+/** Playlists whose segments are opaque bytes: enough to exercise routing, signing and the proxy. */
+function syntheticHls(keyUri: string): Map<string, Buffer> {
+  return new Map([
+    ['index.m3u8', Buffer.from('#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=400000\nhls_400k.m3u8\n')],
+    [
+      'hls_400k.m3u8',
+      Buffer.from(
+        `#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-KEY:METHOD=AES-128,URI="${keyUri}",IV=0x00000000000000000000000000000001\n#EXTINF:2.0,\nhls_400k00000.ts\n#EXT-X-ENDLIST\n`,
+      ),
+    ],
+    ['hls_400k00000.ts', Buffer.from('segment-bytes-0123456789')],
+  ]);
+}
+
+export async function startPlaybackHarness(options: HarnessOptions): Promise<PlaybackHarness> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'st-playback-'));
+  const fauxqs = await startFauxqs({ port: 0, logger: false });
+  fauxqs.createBucket(BUCKET);
+  const s3Endpoint = `http://127.0.0.1:${fauxqs.port}`;
+  const kmsServer = await startKmsServer({ dataDir: join(dataDir, 'kms') });
+  const { keyId } = await kmsServer.createKey('playback test key');
+
+  const s3 = new S3Client({ region: REGION, credentials: CREDENTIALS, endpoint: s3Endpoint, forcePathStyle: true });
+  const kms = new KMSClient({ region: REGION, credentials: CREDENTIALS, endpoint: kmsServer.endpoint });
+  const dataKey = await kms.send(
+    new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: 'AES_128', EncryptionContext: { ...ELASTIC_TRANSCODER_CONTEXT } }),
+  );
+  kms.destroy();
+  const plaintextKey = Buffer.from(dataKey.Plaintext ?? new Uint8Array());
+  const blob = Buffer.from(dataKey.CiphertextBlob ?? new Uint8Array());
+
+  const keyServiceEnv: Record<string, string> = {
+    AWS_REGION: REGION,
+    AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
+    AWS_ENDPOINT_URL_S3: s3Endpoint,
+    AWS_ENDPOINT_URL_KMS: kmsServer.endpoint,
+    OUTPUT_BUCKET: BUCKET,
+    ...options.env,
+  };
+  let keyService = await startKeyService({ dataDir, env: keyServiceEnv });
+
+  const outputKeyPrefix = `outputs/clip/${options.assetId}/`;
+  const workDir = join(dataDir, 'work');
+  await mkdir(workDir);
+  const objects = options.media
+    ? await encryptedHlsClip(workDir, plaintextKey, keyService.keyUrl(options.assetId))
+    : syntheticHls(keyService.keyUrl(options.assetId));
+  for (const [name, body] of objects) {
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${outputKeyPrefix}${name}`, Body: body }));
+  }
+  const record: AssetRecord = {
+    assetId: options.assetId,
+    wrappedKey: blob.toString('base64'),
+    keyMd5: createHash('md5').update(blob).digest('base64'),
+    kmsKeyId: keyId,
+    encryptionContext: { ...ELASTIC_TRANSCODER_CONTEXT },
+    outputBucket: BUCKET,
+    outputKeyPrefix,
+    masterPlaylist: 'index.m3u8',
+    playlists: ['hls_400k.m3u8'],
+  };
+  await writeAssetRecord({ s3, bucket: BUCKET, assetPrefix: 'assets/' }, record);
+
+  const harness: PlaybackHarness = {
+    dataDir,
+    fauxqs,
+    kmsServer,
+    get keyService() {
+      return keyService;
+    },
+    s3,
+    s3Endpoint,
+    record,
+    plaintextKey,
+    objects,
+    keyServiceEnv,
+    async restartKeyService() {
+      await keyService.stop();
+      keyService = await startKeyService({ dataDir, env: keyServiceEnv });
+    },
+    async stop() {
+      await keyService.stop();
+      s3.destroy();
+      await kmsServer.stop();
+      await fauxqs.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+  return harness;
+}
