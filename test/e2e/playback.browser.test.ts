@@ -137,13 +137,6 @@ describe('encrypted HLS playback in headless Chromium', () => {
     // Prepare: the playlists are fetched with a genuine token; the key request carries a forgery of it
     const token = await h.keyService.issueToken(ASSET_ID);
     const forged = `${token.slice(0, token.indexOf('.') + 1)}${'A'.repeat(43)}`;
-    const page = await context.newPage();
-    await page.route('**/keys/**', (route) => {
-      const url = new URL(route.request().url());
-      url.searchParams.set('token', forged);
-      return route.continue({ url: url.toString() });
-    });
-    await page.close();
     await context.route('**/keys/**', (route) => {
       const url = new URL(route.request().url());
       url.searchParams.set('token', forged);
@@ -158,7 +151,11 @@ describe('encrypted HLS playback in headless Chromium', () => {
 
     // Assess
     expect(status.fatal).toBe('keyLoadError');
-    expect(observed.keyResponses).toEqual([{ status: 403, body: '{"error":"token_invalid"}' }]);
-    expect(status.keyLoads).toEqual([{ ok: false, status: 403 }]);
+    expect(observed.keyResponses.length).toBeGreaterThan(0);
+    expect(new Set(observed.keyResponses.map((r) => `${r.status} ${r.body}`))).toEqual(
+      new Set(['403 {"error":"token_invalid"}']),
+    );
+    expect(status.keyLoads.length).toBeGreaterThan(0);
+    expect(status.keyLoads.every((k) => !k.ok && k.status === 403)).toBe(true);
   });
 });
