@@ -19,8 +19,8 @@ const serverless = parse(readFileSync(join(projectRoot, 'serverless.yml'), 'utf8
   functions: Record<string, { handler: string }>;
 };
 const tasks = Object.entries(asl.States).filter(([, s]) => s.Type === 'Task');
-const exportedErrorNames = Object.values(errors)
-  .filter((v): v is new (m: string) => Error => typeof v === 'function' && v.prototype instanceof Error)
+const exportedErrorNames = (Object.values(errors) as unknown[])
+  .filter((v): v is new (m: string) => Error => typeof v === 'function' && (v as { prototype: unknown }).prototype instanceof Error)
   .map((cls) => new cls('probe').name);
 
 describe('the ASL error contract', () => {
