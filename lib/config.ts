@@ -218,7 +218,9 @@ export function playbackConfig(env: NodeJS.ProcessEnv = process.env): PlaybackCo
       code: 'CONFIGURATION',
     });
   }
-  const cf = [c.CLOUDFRONT_DOMAIN, c.CLOUDFRONT_KEY_PAIR_ID, c.CLOUDFRONT_PRIVATE_KEY_PARAM].filter(Boolean).length;
+  const cf = [c.CLOUDFRONT_DOMAIN, c.CLOUDFRONT_KEY_PAIR_ID, c.CLOUDFRONT_PRIVATE_KEY_PARAM].filter(
+    Boolean,
+  ).length;
   if (cf !== 0 && cf !== 3) {
     throw new ConfigurationError(
       'Environment variables CLOUDFRONT_DOMAIN, CLOUDFRONT_KEY_PAIR_ID and CLOUDFRONT_PRIVATE_KEY_PARAM go together',
@@ -227,7 +229,9 @@ export function playbackConfig(env: NodeJS.ProcessEnv = process.env): PlaybackCo
   }
   return {
     tokenTable: c.TOKEN_TABLE,
-    tokenSecret: secretParam ? { kind: 'ssm', name: secretParam } : { kind: 'file', path: secretFile as string },
+    tokenSecret: secretParam
+      ? { kind: 'ssm', name: secretParam }
+      : { kind: 'file', path: secretFile as string },
     playerOrigins: csv(c.PLAYER_ORIGINS).map((o) => o.replace(/\/+$/, '')),
     tokenTtlSeconds: c.TOKEN_TTL_SECONDS,
     tokenMaxUses: c.TOKEN_MAX_USES,

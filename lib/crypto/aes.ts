@@ -6,7 +6,7 @@
  * CBC carries a 16-byte chaining block from one part to the next (it fits in the checkpoint); CTR derives the counter
  * from the byte offset, so its parts are independent of each other.
  */
-import { createCipheriv, type Cipher } from 'node:crypto';
+import { type Cipher, createCipheriv } from 'node:crypto';
 import type { EncryptionMode } from '../contracts.js';
 import { EncryptionFailedError } from '../errors.js';
 
@@ -46,10 +46,14 @@ export function cipherName(mode: EncryptionMode, key: Buffer): string {
 
 export function assertKeyAndIv(key: Buffer, iv: Buffer): void {
   if (![16, 24, 32].includes(key.length)) {
-    throw new EncryptionFailedError(`AES key must be 128, 192 or 256 bits, got ${key.length * 8}`, { code: 'BAD_KEY_SIZE' });
+    throw new EncryptionFailedError(`AES key must be 128, 192 or 256 bits, got ${key.length * 8}`, {
+      code: 'BAD_KEY_SIZE',
+    });
   }
   if (iv.length !== AES_BLOCK) {
-    throw new EncryptionFailedError(`Initialization vector must be 16 bytes, got ${iv.length}`, { code: 'BAD_IV_SIZE' });
+    throw new EncryptionFailedError(`Initialization vector must be 16 bytes, got ${iv.length}`, {
+      code: 'BAD_IV_SIZE',
+    });
   }
 }
 
@@ -66,7 +70,9 @@ const COUNTER_SPACE = 1n << 128n;
  */
 export function ctrCounterAt(iv: Buffer, offset: number): Buffer {
   if (offset % AES_BLOCK !== 0) {
-    throw new EncryptionFailedError(`CTR part offset ${offset} is not a multiple of 16`, { code: 'BAD_PART_OFFSET' });
+    throw new EncryptionFailedError(`CTR part offset ${offset} is not a multiple of 16`, {
+      code: 'BAD_PART_OFFSET',
+    });
   }
   const start = BigInt(`0x${iv.toString('hex')}`);
   const value = (start + BigInt(offset / AES_BLOCK)) % COUNTER_SPACE;
@@ -102,12 +108,15 @@ export class CbcPartCipher implements PartCipher {
       });
     }
     if (part.buffer.length < part.length + AES_BLOCK) {
-      throw new EncryptionFailedError('part buffer has no room for the padding block', { code: 'BAD_PART_BUFFER' });
+      throw new EncryptionFailedError('part buffer has no room for the padding block', {
+        code: 'BAD_PART_BUFFER',
+      });
     }
     const cipher = createCipheriv(this.name, this.key, part.chainBlock);
     cipher.setAutoPadding(part.final);
     const length = runInPlace(cipher, part.buffer, part.length);
-    const chainBlock = length >= AES_BLOCK ? Buffer.from(part.buffer.subarray(length - AES_BLOCK, length)) : part.chainBlock;
+    const chainBlock =
+      length >= AES_BLOCK ? Buffer.from(part.buffer.subarray(length - AES_BLOCK, length)) : part.chainBlock;
     return { length, chainBlock };
   }
 }
@@ -142,4 +151,3 @@ export function createPartCipher(mode: EncryptionMode, key: Buffer, iv: Buffer):
   assertKeyAndIv(key, iv);
   return mode === 'aes-ctr' ? new CtrPartCipher(key, iv) : new CbcPartCipher(key);
 }
-

@@ -5,6 +5,7 @@
  * number uploaded twice after a crash is harmless.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import type { Checkpoint, EncryptionMode } from '../contracts.js';
 import { AES_BLOCK, assertKeyAndIv, ciphertextSize, createPartCipher } from '../crypto/aes.js';
 import { EncryptionFailedError, isWorkflowError, sdkErrorInfo } from '../errors.js';
@@ -17,8 +18,7 @@ import {
   MultipartWriter,
   translateS3WriteError,
 } from '../s3/multipart.js';
-import { HeadObjectCommand } from '@aws-sdk/client-s3';
-import { S3RangedReader, type S3ObjectRef } from '../s3/ranged-reader.js';
+import { type S3ObjectRef, S3RangedReader } from '../s3/ranged-reader.js';
 import { runPartPipeline } from './pipeline.js';
 
 const MiB = 1024 * 1024;
@@ -35,9 +35,12 @@ export function choosePartSize(size: number, configured: number): number {
   let part = roundUp(Math.max(configured, MIN_PART_SIZE), AES_BLOCK);
   if (Math.ceil(size / part) > MAX_PARTS) part = roundUp(Math.ceil(size / MAX_PARTS), MiB);
   if (part > MAX_PART_SIZE) {
-    throw new EncryptionFailedError(`an object of ${size} bytes does not fit in ${MAX_PARTS} parts of at most 5 GiB`, {
-      code: 'OBJECT_TOO_LARGE',
-    });
+    throw new EncryptionFailedError(
+      `an object of ${size} bytes does not fit in ${MAX_PARTS} parts of at most 5 GiB`,
+      {
+        code: 'OBJECT_TOO_LARGE',
+      },
+    );
   }
   return part;
 }
@@ -66,16 +69,22 @@ function assertResumable(cp: Checkpoint, size: number): void {
     cp.nextOffset <= Math.max(size, 0) + cp.partSize &&
     Buffer.from(cp.chainBlock, 'base64').length === AES_BLOCK;
   if (!consistent) {
-    throw new EncryptionFailedError(`checkpoint for upload ${cp.uploadId} does not match the source (${size} bytes)`, {
-      code: 'BAD_CHECKPOINT',
-    });
+    throw new EncryptionFailedError(
+      `checkpoint for upload ${cp.uploadId} does not match the source (${size} bytes)`,
+      {
+        code: 'BAD_CHECKPOINT',
+      },
+    );
   }
 }
 
 function asWorkflowError(e: unknown): Error {
   if (isWorkflowError(e)) return e;
   const { name, message } = sdkErrorInfo(e);
-  return new EncryptionFailedError(`encryption failed: ${name} — ${message}`, { code: 'ENCRYPTION_FAILED', cause: e });
+  return new EncryptionFailedError(`encryption failed: ${name} — ${message}`, {
+    code: 'ENCRYPTION_FAILED',
+    cause: e,
+  });
 }
 
 export async function encryptToMultipart(opts: EncryptToMultipartOptions): Promise<Checkpoint> {
@@ -156,12 +165,16 @@ export interface CompleteEncryptedUploadOptions {
   expectedMetadata?: Record<string, string>;
 }
 
-async function alreadyCompleted(opts: CompleteEncryptedUploadOptions): Promise<{ etag: string; size: number } | undefined> {
+async function alreadyCompleted(
+  opts: CompleteEncryptedUploadOptions,
+): Promise<{ etag: string; size: number } | undefined> {
   if (opts.expectedSize === undefined || !opts.expectedMetadata) return undefined;
-  const head = await opts.s3.send(new HeadObjectCommand({ Bucket: opts.bucket, Key: opts.key })).catch((e: unknown) => {
-    if (sdkErrorInfo(e).status === 404) return undefined;
-    throw translateS3WriteError(e, 'HeadObject', opts);
-  });
+  const head = await opts.s3
+    .send(new HeadObjectCommand({ Bucket: opts.bucket, Key: opts.key }))
+    .catch((e: unknown) => {
+      if (sdkErrorInfo(e).status === 404) return undefined;
+      throw translateS3WriteError(e, 'HeadObject', opts);
+    });
   if (!head || head.ContentLength !== opts.expectedSize) return undefined;
   const meta = head.Metadata ?? {};
   const matches = Object.entries(opts.expectedMetadata).every(([k, v]) => meta[k.toLowerCase()] === v);
@@ -172,7 +185,9 @@ async function alreadyCompleted(opts: CompleteEncryptedUploadOptions): Promise<{
  * Completes from ListParts (no ETag list travels in the state). Verifies the parts are 1..N with no gap and add up
  * to the expected size; a mismatch aborts the upload, since completing it would publish a corrupt ciphertext.
  */
-export async function completeEncryptedUpload(opts: CompleteEncryptedUploadOptions): Promise<{ etag: string; size: number }> {
+export async function completeEncryptedUpload(
+  opts: CompleteEncryptedUploadOptions,
+): Promise<{ etag: string; size: number }> {
   const where = { bucket: opts.bucket, key: opts.key, uploadId: opts.uploadId };
   let listed: Awaited<ReturnType<typeof listAllParts>>;
   try {
@@ -195,13 +210,20 @@ export async function completeEncryptedUpload(opts: CompleteEncryptedUploadOptio
           : undefined;
   if (problem) {
     await abortEncryptedUpload(opts);
-    throw new EncryptionFailedError(`cannot complete s3://${opts.bucket}/${opts.key}: ${problem}`, { code: 'PARTS_MISMATCH' });
+    throw new EncryptionFailedError(`cannot complete s3://${opts.bucket}/${opts.key}: ${problem}`, {
+      code: 'PARTS_MISMATCH',
+    });
   }
   const etag = await completeMultipartUpload(opts.s3, where, parts);
   return { etag, size };
 }
 
-export async function abortEncryptedUpload(opts: { s3: S3Client; bucket: string; key: string; uploadId: string }): Promise<void> {
+export async function abortEncryptedUpload(opts: {
+  s3: S3Client;
+  bucket: string;
+  key: string;
+  uploadId: string;
+}): Promise<void> {
   await abortMultipartUpload(opts.s3, { bucket: opts.bucket, key: opts.key, uploadId: opts.uploadId });
 }
 

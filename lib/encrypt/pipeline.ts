@@ -4,8 +4,8 @@
  */
 import type { PartCipher } from '../crypto/aes.js';
 import { AES_BLOCK } from '../crypto/aes.js';
-import { BufferPool, type PartPlan, type RangeSource, readAhead } from '../s3/ranged-reader.js';
 import type { PartSink } from '../s3/multipart.js';
+import { BufferPool, type PartPlan, type RangeSource, readAhead } from '../s3/ranged-reader.js';
 
 export interface PipelineOptions {
   source: RangeSource;
@@ -64,7 +64,9 @@ export async function runPartPipeline(opts: PipelineOptions): Promise<PipelineRe
         throw e;
       }
       chain = out.chainBlock;
-      await opts.sink.submit(part.partNumber, part.buffer.subarray(0, out.length), () => pool.release(part.buffer));
+      await opts.sink.submit(part.partNumber, part.buffer.subarray(0, out.length), () =>
+        pool.release(part.buffer),
+      );
       next = part.partNumber + 1;
     }
   } catch (e) {
@@ -73,5 +75,11 @@ export async function runPartPipeline(opts: PipelineOptions): Promise<PipelineRe
     throw e;
   }
   await opts.sink.drain();
-  return { nextPartNumber: next, chainBlock: chain, done: next > total, totalParts: total, buffersAllocated: pool.allocated };
+  return {
+    nextPartNumber: next,
+    chainBlock: chain,
+    done: next > total,
+    totalParts: total,
+    buffersAllocated: pool.allocated,
+  };
 }

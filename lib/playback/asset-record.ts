@@ -3,8 +3,9 @@
  * the workflow's submit step, read by the key service and the token issuer. It carries the *playback* key as a KMS
  * blob only; the source data key is never written here (writeAssetRecord refuses it).
  */
-import { GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+
 import { posix } from 'node:path';
+import { GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { PlaybackDeniedError } from './errors.js';
 import { ASSET_ID_PATTERN } from './tokens.js';
@@ -15,7 +16,10 @@ const relativePlaylist = z
   .string()
   .min(1)
   .max(512)
-  .refine((p) => p.endsWith('.m3u8') && !p.startsWith('/') && !p.split('/').includes('..'), 'must be a relative .m3u8 key');
+  .refine(
+    (p) => p.endsWith('.m3u8') && !p.startsWith('/') && !p.split('/').includes('..'),
+    'must be a relative .m3u8 key',
+  );
 
 export const AssetRecordSchema = z.object({
   assetId: z.string().regex(ASSET_ID_PATTERN),
@@ -46,10 +50,12 @@ export function assetRecordKey(assetPrefix: string, assetId: string): string {
 /** Throws PlaybackDeniedError('asset_not_found') when there is no record. */
 export async function readAssetRecord(where: AssetRecordLocation, assetId: string): Promise<AssetRecord> {
   const key = assetRecordKey(where.assetPrefix, assetId);
-  const out = await where.s3.send(new GetObjectCommand({ Bucket: where.bucket, Key: key })).catch((e: unknown) => {
-    if (e instanceof NoSuchKey || (e as { name?: string }).name === 'NoSuchKey') return undefined;
-    throw e;
-  });
+  const out = await where.s3
+    .send(new GetObjectCommand({ Bucket: where.bucket, Key: key }))
+    .catch((e: unknown) => {
+      if (e instanceof NoSuchKey || (e as { name?: string }).name === 'NoSuchKey') return undefined;
+      throw e;
+    });
   if (!out?.Body) throw new PlaybackDeniedError('asset_not_found');
   const record = AssetRecordSchema.parse(JSON.parse(await out.Body.transformToString('utf8')));
   if (record.assetId !== assetId) throw new Error(`Asset record ${key} names asset ${record.assetId}`);

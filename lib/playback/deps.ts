@@ -30,10 +30,17 @@ export interface BuildOptions {
   now?: () => number;
 }
 
-export async function buildUrlSigner(config: PlaybackConfig, clients: Pick<PlaybackClients, 's3' | 'ssm'>): Promise<UrlSigner> {
+export async function buildUrlSigner(
+  config: PlaybackConfig,
+  clients: Pick<PlaybackClients, 's3' | 'ssm'>,
+): Promise<UrlSigner> {
   if (!config.cloudFront) return new S3PresignedUrlSigner(clients.s3);
   const privateKey = await loadSecretParameter(clients.ssm, config.cloudFront.privateKeyParam);
-  return new CloudFrontUrlSigner({ domain: config.cloudFront.domain, keyPairId: config.cloudFront.keyPairId, privateKey });
+  return new CloudFrontUrlSigner({
+    domain: config.cloudFront.domain,
+    keyPairId: config.cloudFront.keyPairId,
+    privateKey,
+  });
 }
 
 export async function buildKeyService(
@@ -45,7 +52,10 @@ export async function buildKeyService(
     loadTokenSecret(config.tokenSecret, clients.ssm),
     options.signer ?? buildUrlSigner(config, clients),
   ]);
-  const cache = new KeyCache({ maxEntries: config.keyCacheMaxEntries, ttlMs: config.keyCacheTtlSeconds * 1000 });
+  const cache = new KeyCache({
+    maxEntries: config.keyCacheMaxEntries,
+    ttlMs: config.keyCacheTtlSeconds * 1000,
+  });
   return new KeyService({
     config,
     secret,

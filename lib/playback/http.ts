@@ -31,7 +31,11 @@ function corsHeaders(config: PlaybackConfig, event: APIGatewayProxyEventV2): Rec
   };
 }
 
-function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): APIGatewayProxyStructuredResultV2 {
+function json(
+  statusCode: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): APIGatewayProxyStructuredResultV2 {
   return {
     statusCode,
     headers: { ...NO_STORE, 'Content-Type': 'application/json', ...headers },
@@ -62,7 +66,10 @@ function failure(e: unknown, context: Record<string, unknown>): APIGatewayProxyS
   return json(500, { error: 'internal' });
 }
 
-export function createKeyServiceHttpHandler(config: PlaybackConfig, service: () => Promise<KeyService>): HttpHandler {
+export function createKeyServiceHttpHandler(
+  config: PlaybackConfig,
+  service: () => Promise<KeyService>,
+): HttpHandler {
   return async (event) => {
     const cors = corsHeaders(config, event);
     const assetId = event.pathParameters?.assetId ?? '';
@@ -81,7 +88,12 @@ export function createKeyServiceHttpHandler(config: PlaybackConfig, service: () 
         delivered.key.fill(0);
         return {
           statusCode: 200,
-          headers: { ...NO_STORE, ...cors, 'Content-Type': 'application/octet-stream', 'Content-Length': '16' },
+          headers: {
+            ...NO_STORE,
+            ...cors,
+            'Content-Type': 'application/octet-stream',
+            'Content-Length': '16',
+          },
           body,
           isBase64Encoded: true,
         };
@@ -89,7 +101,11 @@ export function createKeyServiceHttpHandler(config: PlaybackConfig, service: () 
       if (event.routeKey === PLAY_ROUTE) {
         const playlist = event.pathParameters?.playlist ?? '';
         if (!playlist.endsWith('.m3u8')) throw new PlaybackDeniedError('playlist_not_found');
-        const text = await (await service()).renderPlaylist({ ...request, playlist, baseUrl: baseUrlOf(config, event) });
+        const text = await (await service()).renderPlaylist({
+          ...request,
+          playlist,
+          baseUrl: baseUrlOf(config, event),
+        });
         return {
           statusCode: 200,
           headers: { ...NO_STORE, ...cors, 'Content-Type': 'application/vnd.apple.mpegurl' },
@@ -107,21 +123,34 @@ export function createKeyServiceHttpHandler(config: PlaybackConfig, service: () 
 const IssueBodySchema = z
   .object({
     assetId: z.string().min(1),
-    ttlSeconds: z.number().int().min(10).max(7 * 86400).optional(),
+    ttlSeconds: z
+      .number()
+      .int()
+      .min(10)
+      .max(7 * 86400)
+      .optional(),
     maxUses: z.number().int().min(1).max(1000).optional(),
     viewerId: z.string().min(1).max(256).optional(),
   })
   .strict();
 
-export function createIssueTokenHttpHandler(config: PlaybackConfig, issuer: () => Promise<TokenIssuer>): HttpHandler {
+export function createIssueTokenHttpHandler(
+  config: PlaybackConfig,
+  issuer: () => Promise<TokenIssuer>,
+): HttpHandler {
   return async (event) => {
     const context = { route: event.routeKey };
     try {
       if (event.routeKey !== ISSUE_ROUTE) return json(404, { error: 'not_found' });
-      const raw = event.isBase64Encoded ? Buffer.from(event.body ?? '', 'base64').toString('utf8') : (event.body ?? '');
+      const raw = event.isBase64Encoded
+        ? Buffer.from(event.body ?? '', 'base64').toString('utf8')
+        : (event.body ?? '');
       const parsed = IssueBodySchema.safeParse(parseJson(raw));
       if (!parsed.success) throw new PlaybackDeniedError('bad_request');
-      const issued = await (await issuer()).issue({ ...stripUndefined(parsed.data), baseUrl: baseUrlOf(config, event) });
+      const issued = await (await issuer()).issue({
+        ...stripUndefined(parsed.data),
+        baseUrl: baseUrlOf(config, event),
+      });
       logger.info('token issued', { ...context, assetId: parsed.data.assetId, expiresAt: issued.expiresAt });
       return json(201, issued);
     } catch (e) {
@@ -138,7 +167,9 @@ function parseJson(text: string): unknown {
   }
 }
 
-function stripUndefined<T extends Record<string, unknown>>(o: T): { [K in keyof T]: Exclude<T[K], undefined> } {
+function stripUndefined<T extends Record<string, unknown>>(
+  o: T,
+): { [K in keyof T]: Exclude<T[K], undefined> } {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as {
     [K in keyof T]: Exclude<T[K], undefined>;
   };

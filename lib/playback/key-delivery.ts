@@ -3,8 +3,9 @@
  * Transcoder context and pinned to the record's KMS key; with the IAM condition on `kms:EncryptionContext:service`
  * this is the only decryption the key service can perform.
  */
-import { DecryptCommand, type KMSClient } from '@aws-sdk/client-kms';
+
 import { createHash } from 'node:crypto';
+import { DecryptCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { ELASTIC_TRANSCODER_CONTEXT } from '../config.js';
 import {
   KmsInvalidCiphertextError,

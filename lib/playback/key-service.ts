@@ -4,8 +4,9 @@
  * key before consuming so a KMS hiccup does not burn the viewer's one-time token, and consume last so under
  * concurrent reuse the conditional write alone decides the single winner.
  */
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+
 import { posix } from 'node:path';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { PlaybackConfig } from '../config.js';
 import { type AssetRecord, playlistObjectKey, readAssetRecord } from './asset-record.js';
 import { PlaybackDeniedError } from './errors.js';
@@ -82,7 +83,9 @@ export class KeyService {
     const record = await this.record(request.assetId);
     const objectKey = playlistObjectKey(record, request.playlist);
     if (!objectKey) throw new PlaybackDeniedError('playlist_not_found');
-    const object = await this.deps.s3.send(new GetObjectCommand({ Bucket: record.outputBucket, Key: objectKey }));
+    const object = await this.deps.s3.send(
+      new GetObjectCommand({ Bucket: record.outputBucket, Key: objectKey }),
+    );
     const text = (await object.Body?.transformToString('utf8')) ?? '';
     const token = request.token as string;
     // VOD players read a variant playlist once, so its segment URLs must stay valid for the whole viewing.
@@ -91,7 +94,8 @@ export class KeyService {
       playlist: request.playlist,
       keyUrl: keyUrl(request.baseUrl, record.assetId, token),
       playlistUrl: (p) => playUrl(request.baseUrl, record.assetId, p, token),
-      signMedia: (k) => this.deps.signer.sign(record.outputBucket, posix.join(record.outputKeyPrefix, k), expiresAt),
+      signMedia: (k) =>
+        this.deps.signer.sign(record.outputBucket, posix.join(record.outputKeyPrefix, k), expiresAt),
     });
   }
 }

@@ -38,7 +38,8 @@ const isPlaylist = (key: string) => key.toLowerCase().endsWith('.m3u8');
 
 export async function rewritePlaylist(text: string, options: RewriteOptions): Promise<string> {
   const lines = text.split(/\r?\n/);
-  if (lines[0]?.trim() !== '#EXTM3U') throw new PlaylistRewriteError(`${options.playlist} is not an M3U8 playlist`);
+  if (lines[0]?.trim() !== '#EXTM3U')
+    throw new PlaylistRewriteError(`${options.playlist} is not an M3U8 playlist`);
 
   const rewriteUri = async (uri: string): Promise<string> => {
     if (ABSOLUTE.test(uri)) return uri;

@@ -3,10 +3,11 @@
  * call by naming it `/aws/reference/secretsmanager/<secret-id>` (SSM's documented pass-through), so one client
  * covers both. Locally it is a 0600 file in the data directory, created on first use.
  */
-import { GetParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
+
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { GetParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import type { TokenSecretSource } from '../config.js';
 import { ConfigurationError } from '../errors.js';
 
@@ -51,9 +52,12 @@ async function readSecretFile(path: string): Promise<Buffer> {
   const s = await stat(path);
   // A secret other local users can read lets them mint tokens: refuse it like ssh refuses a loose private key.
   if ((s.mode & 0o077) !== 0) {
-    throw new ConfigurationError(`Token secret file ${path} must not be readable by group or others (chmod 600)`, {
-      code: 'CONFIGURATION',
-    });
+    throw new ConfigurationError(
+      `Token secret file ${path} must not be readable by group or others (chmod 600)`,
+      {
+        code: 'CONFIGURATION',
+      },
+    );
   }
   return secretBytes(await readFile(path, 'utf8'), path);
 }

@@ -15,7 +15,7 @@ export class S3PresignedUrlSigner implements UrlSigner {
   constructor(private readonly s3: S3Client) {}
 
   async sign(bucket: string, key: string, expiresAt: Date): Promise<string> {
-    const expiresIn = Math.max(1, Math.floor((expiresAt.getTime() - Date.now()) / 1000));
+    const expiresIn = Math.max(1, Math.ceil((expiresAt.getTime() - Date.now()) / 1000));
     return s3SignedUrl(this.s3, new GetObjectCommand({ Bucket: bucket, Key: key }), { expiresIn });
   }
 }
@@ -34,7 +34,12 @@ export function cloudFrontObjectUrl(domain: string, key: string): string {
 /** The custom policy: one resource, one expiry. A custom (not canned) policy leaves room for IP or start-time rules. */
 export function cloudFrontPolicy(resource: string, expiresAt: Date): string {
   return JSON.stringify({
-    Statement: [{ Resource: resource, Condition: { DateLessThan: { 'AWS:EpochTime': Math.floor(expiresAt.getTime() / 1000) } } }],
+    Statement: [
+      {
+        Resource: resource,
+        Condition: { DateLessThan: { 'AWS:EpochTime': Math.floor(expiresAt.getTime() / 1000) } },
+      },
+    ],
   });
 }
 

@@ -29,7 +29,10 @@ export class TokenBucketLimiter {
   take(key: string): boolean {
     const now = this.now();
     const bucket = this.buckets.get(key) ?? { tokens: this.options.burst, at: now };
-    const refilled = Math.min(this.options.burst, bucket.tokens + ((now - bucket.at) / 1000) * this.options.perSecond);
+    const refilled = Math.min(
+      this.options.burst,
+      bucket.tokens + ((now - bucket.at) / 1000) * this.options.perSecond,
+    );
     const allowed = refilled >= 1;
     this.buckets.delete(key);
     this.buckets.set(key, { tokens: allowed ? refilled - 1 : refilled, at: now });

@@ -4,6 +4,8 @@
  * runs locally against dynalite. `expiresAt` is the table's TTL attribute; TTL deletion is only housekeeping
  * (it can lag by days), the signature's `exp` is what refuses an old token.
  */
+
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ConditionalCheckFailedException,
   CreateTableCommand,
@@ -12,7 +14,6 @@ import {
   ResourceNotFoundException,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface TokenUse {
   jti: string;
@@ -44,7 +45,8 @@ export class DynamoTokenUseStore implements TokenUseStore {
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: { jti: { S: use.jti } },
-          UpdateExpression: 'SET expiresAt = if_not_exists(expiresAt, :ttl), assetId = if_not_exists(assetId, :asset) ADD uses :one',
+          UpdateExpression:
+            'SET expiresAt = if_not_exists(expiresAt, :ttl), assetId = if_not_exists(assetId, :asset) ADD uses :one',
           ConditionExpression: 'attribute_not_exists(uses) OR uses < :max',
           ExpressionAttributeValues: {
             ':ttl': { N: String(use.exp + TTL_GRACE_SECONDS) },

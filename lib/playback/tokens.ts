@@ -45,7 +45,8 @@ function mac(secret: Buffer, payload: string): Buffer {
 }
 
 function assertSecret(secret: Buffer): void {
-  if (secret.length < MIN_SECRET_BYTES) throw new Error(`Token secret must be at least ${MIN_SECRET_BYTES} bytes`);
+  if (secret.length < MIN_SECRET_BYTES)
+    throw new Error(`Token secret must be at least ${MIN_SECRET_BYTES} bytes`);
 }
 
 export function issueToken(options: IssueTokenOptions, secret: Buffer): IssuedToken {
@@ -70,7 +71,11 @@ export interface VerifyTokenOptions {
 }
 
 /** Returns the claims of a genuine, unexpired token for `assetId`; throws PlaybackDeniedError otherwise. */
-export function verifyToken(token: string | undefined, secret: Buffer, options: VerifyTokenOptions): TokenClaims {
+export function verifyToken(
+  token: string | undefined,
+  secret: Buffer,
+  options: VerifyTokenOptions,
+): TokenClaims {
   assertSecret(secret);
   if (!token) throw new PlaybackDeniedError('token_missing');
   if (token.length > MAX_TOKEN_LENGTH) throw new PlaybackDeniedError('token_invalid');

@@ -66,7 +66,10 @@ export async function createMultipartUpload(
         throw translateS3WriteError(e, 'CreateMultipartUpload', where);
       }),
   );
-  if (!out.UploadId) throw new EncryptionFailedError('S3 CreateMultipartUpload returned no UploadId', { code: 'S3_WRITE_FAILED' });
+  if (!out.UploadId)
+    throw new EncryptionFailedError('S3 CreateMultipartUpload returned no UploadId', {
+      code: 'S3_WRITE_FAILED',
+    });
   return out.UploadId;
 }
 
@@ -115,7 +118,15 @@ export class MultipartWriter implements PartSink {
     const { bucket, key, uploadId } = this.where;
     return retryTransient(() =>
       this.s3
-        .send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: body }))
+        .send(
+          new UploadPartCommand({
+            Bucket: bucket,
+            Key: key,
+            UploadId: uploadId,
+            PartNumber: partNumber,
+            Body: body,
+          }),
+        )
         .catch((e: unknown) => {
           throw translateS3WriteError(e, `UploadPart ${partNumber}`, this.where);
         }),
@@ -130,13 +141,23 @@ export interface UploadedPart {
 }
 
 /** Every part of an upload, following NextPartNumberMarker until the listing is complete. */
-export async function listAllParts(s3: S3Client, where: ObjectLocation & { uploadId: string }): Promise<UploadedPart[]> {
+export async function listAllParts(
+  s3: S3Client,
+  where: ObjectLocation & { uploadId: string },
+): Promise<UploadedPart[]> {
   const parts: UploadedPart[] = [];
   let marker: string | undefined;
   for (;;) {
     const page = await retryTransient(() =>
       s3
-        .send(new ListPartsCommand({ Bucket: where.bucket, Key: where.key, UploadId: where.uploadId, PartNumberMarker: marker }))
+        .send(
+          new ListPartsCommand({
+            Bucket: where.bucket,
+            Key: where.key,
+            UploadId: where.uploadId,
+            PartNumberMarker: marker,
+          }),
+        )
         .catch((e: unknown) => {
           throw translateS3WriteError(e, 'ListParts', where);
         }),
@@ -148,7 +169,9 @@ export async function listAllParts(s3: S3Client, where: ObjectLocation & { uploa
     if (!page.IsTruncated) return parts;
     const next = page.NextPartNumberMarker;
     if (next === undefined || next === marker) {
-      throw new EncryptionFailedError('S3 ListParts is truncated but gave no new NextPartNumberMarker', { code: 'S3_WRITE_FAILED' });
+      throw new EncryptionFailedError('S3 ListParts is truncated but gave no new NextPartNumberMarker', {
+        code: 'S3_WRITE_FAILED',
+      });
     }
     marker = next;
   }
@@ -177,10 +200,15 @@ export async function completeMultipartUpload(
 }
 
 /** Abort, treating "already gone" as success: cleanup must be safe to repeat. */
-export async function abortMultipartUpload(s3: S3Client, where: ObjectLocation & { uploadId: string }): Promise<void> {
+export async function abortMultipartUpload(
+  s3: S3Client,
+  where: ObjectLocation & { uploadId: string },
+): Promise<void> {
   await retryTransient(() =>
     s3
-      .send(new AbortMultipartUploadCommand({ Bucket: where.bucket, Key: where.key, UploadId: where.uploadId }))
+      .send(
+        new AbortMultipartUploadCommand({ Bucket: where.bucket, Key: where.key, UploadId: where.uploadId }),
+      )
       .then(() => undefined)
       .catch((e: unknown) => {
         if (sdkErrorInfo(e).name === 'NoSuchUpload') return;

@@ -57,28 +57,42 @@ export class S3RangedReader implements RangeSource {
       );
       // Defence in depth for S3-compatible stores that ignore If-Match.
       if (out.ETag && unquote(out.ETag) !== unquote(etag)) {
-        throw new SourceChangedError(`s3://${bucket}/${key} changed while it was being read (ETag ${out.ETag})`, {
-          code: 'SOURCE_CHANGED',
-        });
+        throw new SourceChangedError(
+          `s3://${bucket}/${key} changed while it was being read (ETag ${out.ETag})`,
+          {
+            code: 'SOURCE_CHANGED',
+          },
+        );
       }
       let pos = 0;
       for await (const chunk of out.Body as Readable) {
         const bytes = chunk as Buffer;
         if (pos + bytes.length > length) {
-          throw new EncryptionFailedError(`S3 returned more than the ${length} bytes requested at ${offset}`, {
-            code: 'BAD_RANGE_RESPONSE',
-          });
+          throw new EncryptionFailedError(
+            `S3 returned more than the ${length} bytes requested at ${offset}`,
+            {
+              code: 'BAD_RANGE_RESPONSE',
+            },
+          );
         }
         bytes.copy(target, pos);
         pos += bytes.length;
       }
       if (pos !== length) {
-        throw new S3TransientError(`S3 GetObject s3://${bucket}/${key} ended after ${pos} of ${length} bytes at ${offset}`, {
-          code: 'S3_SHORT_READ',
-        });
+        throw new S3TransientError(
+          `S3 GetObject s3://${bucket}/${key} ended after ${pos} of ${length} bytes at ${offset}`,
+          {
+            code: 'S3_SHORT_READ',
+          },
+        );
       }
     } catch (e) {
-      if (e instanceof SourceChangedError || e instanceof EncryptionFailedError || e instanceof S3TransientError) throw e;
+      if (
+        e instanceof SourceChangedError ||
+        e instanceof EncryptionFailedError ||
+        e instanceof S3TransientError
+      )
+        throw e;
       throw translateS3Error(e, 'GetObject', where);
     }
   }

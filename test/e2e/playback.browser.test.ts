@@ -37,7 +37,9 @@ async function openPlayer(context: BrowserContext, url: string): Promise<Observe
   page.on('response', (response) => {
     const path = new URL(response.url()).pathname;
     if (path.startsWith('/keys/')) {
-      pending.push(response.text().then((body) => observed.keyResponses.push({ status: response.status(), body })));
+      pending.push(
+        response.text().then((body) => observed.keyResponses.push({ status: response.status(), body })),
+      );
     }
     if (path.startsWith('/play/')) observed.manifestStatuses.push(response.status());
   });
@@ -55,7 +57,8 @@ async function openPlayer(context: BrowserContext, url: string): Promise<Observe
   return observed;
 }
 
-const playerStatus = (page: Page) => page.evaluate(() => (window as unknown as { __player: PlayerStatus }).__player);
+const playerStatus = (page: Page) =>
+  page.evaluate(() => (window as unknown as { __player: PlayerStatus }).__player);
 const currentTime = (page: Page) => page.evaluate(() => document.querySelector('video')?.currentTime ?? 0);
 
 describe('encrypted HLS playback in headless Chromium', () => {
@@ -123,8 +126,13 @@ describe('encrypted HLS playback in headless Chromium', () => {
     // the used token still opens the playlists but the key fetch fails with 403 token_used
     expect(reused.manifestStatuses.every((s) => s === 200)).toBe(true);
     expect(reusedStatus.fatal).toBe('keyLoadError');
-    expect(reused.keyResponses).toEqual([{ status: 403, body: '{"error":"token_used"}' }]);
-    expect(reusedStatus.keyLoads).toEqual([{ ok: false, status: 403 }]);
+    // (hls.js may ask again before giving up; every answer is the same refusal)
+    expect(reused.keyResponses.length).toBeGreaterThan(0);
+    expect(new Set(reused.keyResponses.map((r) => `${r.status} ${r.body}`))).toEqual(
+      new Set(['403 {"error":"token_used"}']),
+    );
+    expect(reusedStatus.keyLoads.length).toBeGreaterThan(0);
+    expect(reusedStatus.keyLoads.every((k) => !k.ok && k.status === 403)).toBe(true);
     expect(reusedTime).toBe(0);
 
     // a forged token gets nothing: 403 token_invalid on its first request, fatal error, no key

@@ -1,10 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
 import { runEncryptCommand } from '../../local/cli/encrypt.js';
 import type { S3Gateway } from '../../local/s3/index.js';
@@ -18,7 +18,10 @@ function captureIo() {
   const out: string[] = [];
   const err: string[] = [];
   return {
-    io: { stdout: { write: (s: string) => out.push(s) > 0 }, stderr: { write: (s: string) => err.push(s) > 0 } },
+    io: {
+      stdout: { write: (s: string) => out.push(s) > 0 },
+      stderr: { write: (s: string) => err.push(s) > 0 },
+    },
     stdout: () => out.join(''),
     stderr: () => err.join(''),
   };
@@ -49,12 +52,27 @@ describe('secure-transcode encrypt', () => {
     const cap = captureIo();
     // Act
     const code = await runEncryptCommand(
-      ['encrypt', join(dir, 'in.mp4'), join(dir, 'out.enc'), '--key-hex', TUTORIAL_KEY, '--iv-hex', TUTORIAL_IV, '--part-size-mib', '5'],
+      [
+        'encrypt',
+        join(dir, 'in.mp4'),
+        join(dir, 'out.enc'),
+        '--key-hex',
+        TUTORIAL_KEY,
+        '--iv-hex',
+        TUTORIAL_IV,
+        '--part-size-mib',
+        '5',
+      ],
       cap.io,
     );
     // Assess
     expect(code).toBe(0);
-    const expected = opensslEncrypt('aes-cbc-pkcs7', Buffer.from(TUTORIAL_KEY, 'hex'), Buffer.from(TUTORIAL_IV, 'hex'), data);
+    const expected = opensslEncrypt(
+      'aes-cbc-pkcs7',
+      Buffer.from(TUTORIAL_KEY, 'hex'),
+      Buffer.from(TUTORIAL_IV, 'hex'),
+      data,
+    );
     expect((await readFile(join(dir, 'out.enc'))).equals(expected)).toBe(true);
   });
 
@@ -64,18 +82,44 @@ describe('secure-transcode encrypt', () => {
     await writeFile(join(dir, 'kms.mp4'), data);
     const plaintextKey = randomBytes(16);
     kmsMock.reset();
-    kmsMock.on(GenerateDataKeyCommand).resolves({ Plaintext: plaintextKey, CiphertextBlob: Buffer.from('wrapped-blob'), KeyId: 'arn:key/1' });
+    kmsMock
+      .on(GenerateDataKeyCommand)
+      .resolves({ Plaintext: plaintextKey, CiphertextBlob: Buffer.from('wrapped-blob'), KeyId: 'arn:key/1' });
     const upload = captureIo();
     const copy = captureIo();
     // Act
     const first = await runEncryptCommand(
-      [join(dir, 'kms.mp4'), 's3://media/encrypted/kms.enc', '--mode', 'aes-ctr', '--kms-key-id', 'alias/x', '--endpoint-url', gateway.endpoint],
+      [
+        join(dir, 'kms.mp4'),
+        's3://media/encrypted/kms.enc',
+        '--mode',
+        'aes-ctr',
+        '--kms-key-id',
+        'alias/x',
+        '--endpoint-url',
+        gateway.endpoint,
+      ],
       upload.io,
     );
     expect(upload.stderr()).toBe('');
-    const envelope = JSON.parse(upload.stdout()) as { initializationVectorHex: string; keyMd5: string; wrappedKey: string };
+    const envelope = JSON.parse(upload.stdout()) as {
+      initializationVectorHex: string;
+      keyMd5: string;
+      wrappedKey: string;
+    };
     const second = await runEncryptCommand(
-      ['s3://media/encrypted/kms.enc', 's3://media/encrypted/twice.enc', '--mode', 'aes-ctr', '--key-hex', plaintextKey.toString('hex'), '--iv-hex', envelope.initializationVectorHex, '--endpoint-url', gateway.endpoint],
+      [
+        's3://media/encrypted/kms.enc',
+        's3://media/encrypted/twice.enc',
+        '--mode',
+        'aes-ctr',
+        '--key-hex',
+        plaintextKey.toString('hex'),
+        '--iv-hex',
+        envelope.initializationVectorHex,
+        '--endpoint-url',
+        gateway.endpoint,
+      ],
       copy.io,
     );
     // Assess
@@ -85,14 +129,28 @@ describe('secure-transcode encrypt', () => {
       NumberOfBytes: 16,
       EncryptionContext: { service: 'elastictranscoder.amazonaws.com' },
     });
-    expect(envelope).toMatchObject({ wrappedKey: Buffer.from('wrapped-blob').toString('base64'), keyMd5: 'NEqsHfqfO/UGGLdGrCKtSQ==' });
-    for (const form of [plaintextKey.toString('hex'), plaintextKey.toString('base64')]) expect(upload.stdout()).not.toContain(form);
+    expect(envelope).toMatchObject({
+      wrappedKey: Buffer.from('wrapped-blob').toString('base64'),
+      keyMd5: 'NEqsHfqfO/UGGLdGrCKtSQ==',
+    });
+    for (const form of [plaintextKey.toString('hex'), plaintextKey.toString('base64')])
+      expect(upload.stdout()).not.toContain(form);
     const head = await s3.send(new HeadObjectCommand({ Bucket: 'media', Key: 'encrypted/kms.enc' }));
-    expect(head.Metadata).toMatchObject({ 'st-mode': 'aes-ctr', 'st-key-md5': envelope.keyMd5, 'st-kms-key-id': 'arn:key/1' });
+    expect(head.Metadata).toMatchObject({
+      'st-mode': 'aes-ctr',
+      'st-key-md5': envelope.keyMd5,
+      'st-kms-key-id': 'arn:key/1',
+    });
     const iv = Buffer.from(envelope.initializationVectorHex, 'hex');
     const bytes = async (key: string) =>
-      Buffer.from((await (await s3.send(new GetObjectCommand({ Bucket: 'media', Key: key }))).Body?.transformToByteArray()) ?? []);
-    expect((await bytes('encrypted/kms.enc')).equals(opensslEncrypt('aes-ctr', plaintextKey, iv, data))).toBe(true);
+      Buffer.from(
+        (await (
+          await s3.send(new GetObjectCommand({ Bucket: 'media', Key: key }))
+        ).Body?.transformToByteArray()) ?? [],
+      );
+    expect((await bytes('encrypted/kms.enc')).equals(opensslEncrypt('aes-ctr', plaintextKey, iv, data))).toBe(
+      true,
+    );
     // CTR applied twice with the same key and IV is the identity: the S3 → S3 pass was byte-exact too.
     expect((await bytes('encrypted/twice.enc')).equals(data)).toBe(true);
   });

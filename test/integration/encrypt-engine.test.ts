@@ -1,4 +1,3 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import {
   CompleteMultipartUploadCommand,
@@ -10,12 +9,13 @@ import {
   type S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Checkpoint, EncryptionMode } from '../../lib/contracts.js';
 import { ciphertextSize } from '../../lib/crypto/aes.js';
 import {
   completeEncryptedUpload,
-  encryptToMultipart,
   type EncryptToMultipartOptions,
+  encryptToMultipart,
   MIN_PART_SIZE,
 } from '../../lib/encrypt/engine.js';
 import { SourceChangedError } from '../../lib/errors.js';
@@ -36,11 +36,24 @@ async function putSource(s3: S3Client, key: string, data: Buffer): Promise<{ eta
   const parts = [];
   for (let offset = 0, n = 1; offset < data.length; offset += PART, n += 1) {
     const out = await s3.send(
-      new UploadPartCommand({ Bucket: 'media', Key: key, UploadId, PartNumber: n, Body: data.subarray(offset, offset + PART) }),
+      new UploadPartCommand({
+        Bucket: 'media',
+        Key: key,
+        UploadId,
+        PartNumber: n,
+        Body: data.subarray(offset, offset + PART),
+      }),
     );
     parts.push({ PartNumber: n, ETag: out.ETag });
   }
-  const done = await s3.send(new CompleteMultipartUploadCommand({ Bucket: 'media', Key: key, UploadId, MultipartUpload: { Parts: parts } }));
+  const done = await s3.send(
+    new CompleteMultipartUploadCommand({
+      Bucket: 'media',
+      Key: key,
+      UploadId,
+      MultipartUpload: { Parts: parts },
+    }),
+  );
   return { etag: done.ETag ?? '', size: data.length };
 }
 
@@ -105,19 +118,28 @@ describe('encryption engine against the local S3 gateway', () => {
     ['aes-cbc-pkcs7', 16, PART],
     ['aes-ctr', 24, PART + 1],
     ['aes-cbc-pkcs7', 24, 2 * PART + 333],
-  ] as const)('stores the openssl ciphertext for %s with a %i-byte key and a %i-byte source', async (mode, keyBytes, size) => {
-    // Prepare
-    const data = randomBytes(size);
-    const dataKey = randomBytes(keyBytes);
-    const iv = randomBytes(16);
-    // Act
-    const { encryptedKey } = await encryptAll(`parity/${mode}-${keyBytes}-${size}`, data, mode, dataKey, iv);
-    // Assess
-    const stored = await getBytes(s3, encryptedKey);
-    expect(stored.equals(opensslEncrypt(mode, dataKey, iv, data))).toBe(true);
-    const head = await s3.send(new HeadObjectCommand({ Bucket: 'media', Key: encryptedKey }));
-    expect(head.Metadata).toEqual({ 'st-mode': mode });
-  });
+  ] as const)(
+    'stores the openssl ciphertext for %s with a %i-byte key and a %i-byte source',
+    async (mode, keyBytes, size) => {
+      // Prepare
+      const data = randomBytes(size);
+      const dataKey = randomBytes(keyBytes);
+      const iv = randomBytes(16);
+      // Act
+      const { encryptedKey } = await encryptAll(
+        `parity/${mode}-${keyBytes}-${size}`,
+        data,
+        mode,
+        dataKey,
+        iv,
+      );
+      // Assess
+      const stored = await getBytes(s3, encryptedKey);
+      expect(stored.equals(opensslEncrypt(mode, dataKey, iv, data))).toBe(true);
+      const head = await s3.send(new HeadObjectCommand({ Bucket: 'media', Key: encryptedKey }));
+      expect(head.Metadata).toEqual({ 'st-mode': mode });
+    },
+  );
 
   it('resumes across invocations from the checkpoint alone and still matches openssl', async () => {
     // Prepare
@@ -137,7 +159,9 @@ describe('encryption engine against the local S3 gateway', () => {
       [5, true],
     ]);
     expect(JSON.stringify(checkpoints).length).toBeLessThan(2000);
-    expect((await getBytes(s3, encryptedKey)).equals(opensslEncrypt('aes-cbc-pkcs7', dataKey, iv, data))).toBe(true);
+    expect(
+      (await getBytes(s3, encryptedKey)).equals(opensslEncrypt('aes-cbc-pkcs7', dataKey, iv, data)),
+    ).toBe(true);
   });
 
   it('fails with SourceChangedError when the source is replaced between invocations and leaves no open upload', async () => {
@@ -163,7 +187,9 @@ describe('encryption engine against the local S3 gateway', () => {
     const second = encryptToMultipart({ ...base, checkpoint: first });
     // Assess
     await expect(second).rejects.toThrow(SourceChangedError);
-    const open = await s3.send(new ListMultipartUploadsCommand({ Bucket: 'media', Prefix: 'encrypted/changing' }));
+    const open = await s3.send(
+      new ListMultipartUploadsCommand({ Bucket: 'media', Prefix: 'encrypted/changing' }),
+    );
     expect(open.Uploads ?? []).toEqual([]);
   });
 
@@ -181,6 +207,8 @@ describe('encryption engine against the local S3 gateway', () => {
     // Assess
     faults.clear();
     expect(faults.totalInjected() - before).toBe(4);
-    expect((await getBytes(s3, encryptedKey)).equals(opensslEncrypt('aes-ctr', dataKey, iv, data))).toBe(true);
+    expect((await getBytes(s3, encryptedKey)).equals(opensslEncrypt('aes-ctr', dataKey, iv, data))).toBe(
+      true,
+    );
   });
 });

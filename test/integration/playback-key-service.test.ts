@@ -5,7 +5,13 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { logger } from '../../lib/logger.js';
 import { runPlayCommand } from '../../local/cli/play.js';
 import { runTokenCommand } from '../../local/cli/token.js';
-import { BUCKET, CREDENTIALS, type PlaybackHarness, REGION, startPlaybackHarness } from '../support/playback-harness.js';
+import {
+  BUCKET,
+  CREDENTIALS,
+  type PlaybackHarness,
+  REGION,
+  startPlaybackHarness,
+} from '../support/playback-harness.js';
 
 const ASSET_ID = 'a00000000000000000000001';
 
@@ -72,7 +78,9 @@ describe('local key service over HTTP (fauxqs S3, local KMS, dynalite)', () => {
   it('remembers a used token across a restart of the key service', async () => {
     // Prepare
     const token = await h.keyService.issueToken(ASSET_ID);
-    expect((await fetchKey(`${h.keyService.keyUrl(ASSET_ID)}?token=${encodeURIComponent(token)}`)).status).toBe(200);
+    expect(
+      (await fetchKey(`${h.keyService.keyUrl(ASSET_ID)}?token=${encodeURIComponent(token)}`)).status,
+    ).toBe(200);
 
     // Act
     await h.restartKeyService();
@@ -103,7 +111,11 @@ describe('local key service over HTTP (fauxqs S3, local KMS, dynalite)', () => {
     expect(master).toContain(`${h.keyService.endpoint}/play/${ASSET_ID}/hls_400k.m3u8${q}`);
     expect(variantRes.headers.get('content-type')).toBe('application/vnd.apple.mpegurl');
     expect(variant).toContain(`#EXT-X-KEY:METHOD=AES-128,URI="${h.keyService.keyUrl(ASSET_ID)}${q}"`);
-    expect(segmentUrl).toMatch(new RegExp(`^${h.keyService.endpoint}/s3/${BUCKET}/outputs/clip/${ASSET_ID}/hls_400k00000\\.ts\\?.*X-Amz-Signature=`));
+    expect(segmentUrl).toMatch(
+      new RegExp(
+        `^${h.keyService.endpoint}/s3/${BUCKET}/outputs/clip/${ASSET_ID}/hls_400k00000\\.ts\\?.*X-Amz-Signature=`,
+      ),
+    );
     expect(segment.status).toBe(200);
     expect(segment.body).toEqual(h.objects.get('hls_400k00000.ts'));
     expect(unsigned.status).toBe(403);
@@ -128,17 +140,24 @@ describe('local key service over HTTP (fauxqs S3, local KMS, dynalite)', () => {
     const missing = captureIo();
 
     // Act
-    const tokenExit = await runTokenCommand([ASSET_ID, '--json', '--uses', '2', '--data-dir', h.dataDir], token.io);
+    const tokenExit = await runTokenCommand(
+      [ASSET_ID, '--json', '--uses', '2', '--data-dir', h.dataDir],
+      token.io,
+    );
     const playExit = await runPlayCommand([ASSET_ID, '--data-dir', h.dataDir], play.io);
     const missingExit = await runTokenCommand(['a-no-such-asset', '--data-dir', h.dataDir], missing.io);
 
     // Assess
     expect(tokenExit).toBe(0);
     const issued = JSON.parse(token.out());
-    expect([(await fetchKey(issued.keyUrl)).status, (await fetchKey(issued.keyUrl)).status]).toEqual([200, 200]);
+    expect([(await fetchKey(issued.keyUrl)).status, (await fetchKey(issued.keyUrl)).status]).toEqual([
+      200, 200,
+    ]);
     expect((await fetchKey(issued.keyUrl)).status).toBe(403);
     expect(playExit).toBe(0);
-    expect(play.out().trim()).toMatch(new RegExp(`^${h.keyService.endpoint}/player/\\?asset=${ASSET_ID}&token=[\\w.-]+$`));
+    expect(play.out().trim()).toMatch(
+      new RegExp(`^${h.keyService.endpoint}/player/\\?asset=${ASSET_ID}&token=[\\w.-]+$`),
+    );
     expect(missingExit).toBe(1);
     expect(missing.err()).toContain('Asset a-no-such-asset not found');
   });

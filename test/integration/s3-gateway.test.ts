@@ -1,4 +1,3 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -13,8 +12,14 @@ import {
   type S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { CreateQueueCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import {
+  CreateQueueCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { FaultInjector } from '../../local/faults.js';
 import type { ObjectCreatedEvent, S3Gateway } from '../../local/s3/index.js';
 import { clientFor, LOCAL_CREDENTIALS, startTestGateway } from '../support/gateway.js';
@@ -41,17 +46,37 @@ describe('local S3 gateway (real HTTP on 127.0.0.1)', () => {
 
   it('lists multipart parts page by page, keeps the latest upload of a part number and forgets completed uploads', async () => {
     // Prepare
-    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'media', Key: 'mp/parts' }));
+    const { UploadId } = await s3.send(
+      new CreateMultipartUploadCommand({ Bucket: 'media', Key: 'mp/parts' }),
+    );
     const body = (n: number, size: number) => Buffer.alloc(size, n);
     for (const n of [1, 2, 3, 4, 5]) {
-      await s3.send(new UploadPartCommand({ Bucket: 'media', Key: 'mp/parts', UploadId, PartNumber: n, Body: body(n, n === 5 ? 7 : 10) }));
+      await s3.send(
+        new UploadPartCommand({
+          Bucket: 'media',
+          Key: 'mp/parts',
+          UploadId,
+          PartNumber: n,
+          Body: body(n, n === 5 ? 7 : 10),
+        }),
+      );
     }
-    await s3.send(new UploadPartCommand({ Bucket: 'media', Key: 'mp/parts', UploadId, PartNumber: 2, Body: body(9, 12) }));
+    await s3.send(
+      new UploadPartCommand({ Bucket: 'media', Key: 'mp/parts', UploadId, PartNumber: 2, Body: body(9, 12) }),
+    );
     // Act
     const pages = [];
     let marker: string | undefined;
     do {
-      const page = await s3.send(new ListPartsCommand({ Bucket: 'media', Key: 'mp/parts', UploadId, MaxParts: 2, PartNumberMarker: marker }));
+      const page = await s3.send(
+        new ListPartsCommand({
+          Bucket: 'media',
+          Key: 'mp/parts',
+          UploadId,
+          MaxParts: 2,
+          PartNumberMarker: marker,
+        }),
+      );
       pages.push(page.Parts?.map((p) => [p.PartNumber, p.Size]));
       marker = page.IsTruncated ? page.NextPartNumberMarker : undefined;
     } while (marker);
@@ -75,7 +100,15 @@ describe('local S3 gateway (real HTTP on 127.0.0.1)', () => {
   it('lists open multipart uploads until they complete', async () => {
     // Prepare
     const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'media', Key: 'mp/open' }));
-    const part = await s3.send(new UploadPartCommand({ Bucket: 'media', Key: 'mp/open', UploadId, PartNumber: 1, Body: Buffer.alloc(6 * MiB, 1) }));
+    const part = await s3.send(
+      new UploadPartCommand({
+        Bucket: 'media',
+        Key: 'mp/open',
+        UploadId,
+        PartNumber: 1,
+        Body: Buffer.alloc(6 * MiB, 1),
+      }),
+    );
     // Act
     const open = await s3.send(new ListMultipartUploadsCommand({ Bucket: 'media', Prefix: 'mp/open' }));
     await s3.send(
@@ -91,7 +124,12 @@ describe('local S3 gateway (real HTTP on 127.0.0.1)', () => {
     expect(open.Uploads?.map((u) => u.UploadId)).toEqual([UploadId]);
     expect(after.Uploads ?? []).toEqual([]);
     expect(events).toEqual([
-      expect.objectContaining({ bucket: 'media', key: 'mp/open', size: 6 * MiB, eventName: 'ObjectCreated:CompleteMultipartUpload' }),
+      expect.objectContaining({
+        bucket: 'media',
+        key: 'mp/open',
+        size: 6 * MiB,
+        eventName: 'ObjectCreated:CompleteMultipartUpload',
+      }),
     ]);
   });
 
@@ -100,7 +138,13 @@ describe('local S3 gateway (real HTTP on 127.0.0.1)', () => {
     const key = 'incoming/with space+plus&amp.mp4';
     // Act
     const put = await s3.send(new PutObjectCommand({ Bucket: 'media', Key: key, Body: 'hello' }));
-    await s3.send(new CopyObjectCommand({ Bucket: 'media', Key: 'copies/a.mp4', CopySource: `media/${encodeURIComponent(key)}` }));
+    await s3.send(
+      new CopyObjectCommand({
+        Bucket: 'media',
+        Key: 'copies/a.mp4',
+        CopySource: `media/${encodeURIComponent(key)}`,
+      }),
+    );
     // Assess
     expect(events.map((e) => [e.eventName, e.key, e.size])).toEqual([
       ['ObjectCreated:Put', key, 5],
@@ -123,9 +167,17 @@ describe('local S3 gateway (real HTTP on 127.0.0.1)', () => {
     // Prepare
     await s3.send(new PutObjectCommand({ Bucket: 'media', Key: 'tagged', Body: 'payload' }));
     // Act
-    await s3.send(new PutObjectTaggingCommand({ Bucket: 'media', Key: 'tagged', Tagging: { TagSet: [{ Key: 'k', Value: 'a&b' }] } }));
+    await s3.send(
+      new PutObjectTaggingCommand({
+        Bucket: 'media',
+        Key: 'tagged',
+        Tagging: { TagSet: [{ Key: 'k', Value: 'a&b' }] },
+      }),
+    );
     const tags = await s3.send(new GetObjectTaggingCommand({ Bucket: 'media', Key: 'tagged' }));
-    const body = await (await s3.send(new GetObjectCommand({ Bucket: 'media', Key: 'tagged' }))).Body?.transformToString();
+    const body = await (
+      await s3.send(new GetObjectCommand({ Bucket: 'media', Key: 'tagged' }))
+    ).Body?.transformToString();
     // Assess
     expect(tags.TagSet).toEqual([{ Key: 'k', Value: 'a&b' }]);
     expect(body).toBe('payload');
@@ -135,7 +187,9 @@ describe('local S3 gateway (real HTTP on 127.0.0.1)', () => {
     // Prepare
     const put = await s3.send(new PutObjectCommand({ Bucket: 'media', Key: 'ranged', Body: '0123456789' }));
     // Act
-    const range = await s3.send(new GetObjectCommand({ Bucket: 'media', Key: 'ranged', Range: 'bytes=2-5', IfMatch: put.ETag }));
+    const range = await s3.send(
+      new GetObjectCommand({ Bucket: 'media', Key: 'ranged', Range: 'bytes=2-5', IfMatch: put.ETag }),
+    );
     const stale = s3.send(new GetObjectCommand({ Bucket: 'media', Key: 'ranged', IfMatch: '"0000"' }));
     // Assess
     expect(await range.Body?.transformToString()).toBe('2345');
@@ -162,7 +216,9 @@ describe('local S3 gateway (real HTTP on 127.0.0.1)', () => {
     await s3.send(new PutObjectCommand({ Bucket: 'media', Key: 'reset-me', Body: 'still here' }));
     const injectedBefore = faults.totalInjected();
     // Act
-    const body = await (await s3.send(new GetObjectCommand({ Bucket: 'media', Key: 'reset-me' }))).Body?.transformToString();
+    const body = await (
+      await s3.send(new GetObjectCommand({ Bucket: 'media', Key: 'reset-me' }))
+    ).Body?.transformToString();
     // Assess
     expect(body).toBe('still here');
     expect(faults.totalInjected() - injectedBefore).toBe(1);
@@ -175,11 +231,17 @@ describe('local S3 gateway (real HTTP on 127.0.0.1)', () => {
     const sns = new SNSClient(config);
     const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: 'gateway-test' }));
     const { topicArn } = gateway.fauxqs.createTopic('gateway-topic');
-    gateway.fauxqs.subscribe({ topic: 'gateway-topic', queue: 'gateway-test', attributes: { RawMessageDelivery: 'true' } });
+    gateway.fauxqs.subscribe({
+      topic: 'gateway-topic',
+      queue: 'gateway-test',
+      attributes: { RawMessageDelivery: 'true' },
+    });
     // Act
     await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: 'direct' }));
     await sns.send(new PublishCommand({ TopicArn: topicArn, Message: 'fan-out' }));
-    const received = await sqs.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+    const received = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+    );
     // Assess
     expect(received.Messages?.map((m) => m.Body).sort()).toEqual(['direct', 'fan-out']);
   });

@@ -4,10 +4,14 @@ import type { EncryptionMode } from '../../lib/contracts.js';
 /** The reference implementation: `openssl enc -nosalt -aes-<bits>-<cbc|ctr> -K <hex> -iv <hex>`. */
 export function opensslEncrypt(mode: EncryptionMode, key: Buffer, iv: Buffer, input: Buffer): Buffer {
   const cipher = `-aes-${key.length * 8}-${mode === 'aes-ctr' ? 'ctr' : 'cbc'}`;
-  const out = spawnSync('openssl', ['enc', '-nosalt', cipher, '-K', key.toString('hex'), '-iv', iv.toString('hex')], {
-    input,
-    maxBuffer: 256 * 1024 * 1024,
-  });
+  const out = spawnSync(
+    'openssl',
+    ['enc', '-nosalt', cipher, '-K', key.toString('hex'), '-iv', iv.toString('hex')],
+    {
+      input,
+      maxBuffer: 256 * 1024 * 1024,
+    },
+  );
   if (out.status !== 0) throw new Error(`openssl failed: ${out.stderr.toString()}`);
   return out.stdout;
 }

@@ -50,19 +50,48 @@ export interface HarnessOptions {
 async function encryptedHlsClip(dir: string, key: Buffer, keyUri: string): Promise<Map<string, Buffer>> {
   const ffmpeg = ((await import('@ffmpeg-installer/ffmpeg')) as { path: string }).path;
   await writeFile(join(dir, 'key.bin'), key, { mode: 0o600 });
-  await writeFile(join(dir, 'key.info'), `${keyUri}\n${join(dir, 'key.bin')}\n00000000000000000000000000000001\n`);
+  await writeFile(
+    join(dir, 'key.info'),
+    `${keyUri}\n${join(dir, 'key.bin')}\n00000000000000000000000000000001\n`,
+  );
   const out = join(dir, 'hls');
   await mkdir(out);
   await run(ffmpeg, [
-    '-hide_banner', '-loglevel', 'error',
-    '-f', 'lavfi', '-i', 'testsrc=duration=6:size=320x180:rate=25',
-    '-c:v', 'libx264', '-preset', 'ultrafast', '-profile:v', 'baseline', '-pix_fmt', 'yuv420p', '-g', '25',
-    '-hls_time', '2', '-hls_playlist_type', 'vod', '-hls_key_info_file', join(dir, 'key.info'),
-    '-hls_segment_filename', join(out, 'hls_400k%05d.ts'), join(out, 'hls_400k.m3u8'),
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc=duration=6:size=320x180:rate=25',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-profile:v',
+    'baseline',
+    '-pix_fmt',
+    'yuv420p',
+    '-g',
+    '25',
+    '-hls_time',
+    '2',
+    '-hls_playlist_type',
+    'vod',
+    '-hls_key_info_file',
+    join(dir, 'key.info'),
+    '-hls_segment_filename',
+    join(out, 'hls_400k%05d.ts'),
+    join(out, 'hls_400k.m3u8'),
   ]);
   const files = new Map<string, Buffer>();
   for (const name of await readdir(out)) files.set(name, await readFile(join(out, name)));
-  files.set('index.m3u8', Buffer.from('#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-STREAM-INF:BANDWIDTH=400000,RESOLUTION=320x180\nhls_400k.m3u8\n'));
+  files.set(
+    'index.m3u8',
+    Buffer.from(
+      '#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-STREAM-INF:BANDWIDTH=400000,RESOLUTION=320x180\nhls_400k.m3u8\n',
+    ),
+  );
   return files;
 }
 
@@ -88,10 +117,19 @@ export async function startPlaybackHarness(options: HarnessOptions): Promise<Pla
   const kmsServer = await startKmsServer({ dataDir: join(dataDir, 'kms') });
   const { keyId } = await kmsServer.createKey('playback test key');
 
-  const s3 = new S3Client({ region: REGION, credentials: CREDENTIALS, endpoint: s3Endpoint, forcePathStyle: true });
+  const s3 = new S3Client({
+    region: REGION,
+    credentials: CREDENTIALS,
+    endpoint: s3Endpoint,
+    forcePathStyle: true,
+  });
   const kms = new KMSClient({ region: REGION, credentials: CREDENTIALS, endpoint: kmsServer.endpoint });
   const dataKey = await kms.send(
-    new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: 'AES_128', EncryptionContext: { ...ELASTIC_TRANSCODER_CONTEXT } }),
+    new GenerateDataKeyCommand({
+      KeyId: keyId,
+      KeySpec: 'AES_128',
+      EncryptionContext: { ...ELASTIC_TRANSCODER_CONTEXT },
+    }),
   );
   kms.destroy();
   const plaintextKey = Buffer.from(dataKey.Plaintext ?? new Uint8Array());

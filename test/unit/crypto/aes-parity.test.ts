@@ -1,5 +1,5 @@
-import { describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from '@jest/globals';
 import type { EncryptionMode } from '../../../lib/contracts.js';
 import { AES_BLOCK, ciphertextSize, createPartCipher, ctrCounterAt } from '../../../lib/crypto/aes.js';
 import { EncryptionFailedError } from '../../../lib/errors.js';
@@ -9,7 +9,14 @@ import { opensslEncrypt, randomBytesFrom, seeded } from '../../support/openssl.j
  * Encrypts `data` part by part the way the engine does, breaking into separate "invocations" after the given part
  * numbers: across a break only the base64 checkpoint fields survive, and a fresh cipher object is built.
  */
-function encryptInParts(mode: EncryptionMode, key: Buffer, iv: Buffer, data: Buffer, partSize: number, breaks: number[] = []): Buffer {
+function encryptInParts(
+  mode: EncryptionMode,
+  key: Buffer,
+  iv: Buffer,
+  data: Buffer,
+  partSize: number,
+  breaks: number[] = [],
+): Buffer {
   const total = Math.max(1, Math.ceil(data.length / partSize));
   const out: Buffer[] = [];
   let chainBlock = iv.toString('base64');
@@ -20,7 +27,13 @@ function encryptInParts(mode: EncryptionMode, key: Buffer, iv: Buffer, data: Buf
     const length = Math.min(partSize, data.length - offset);
     const buffer = Buffer.alloc(partSize + AES_BLOCK);
     data.copy(buffer, 0, offset, offset + length);
-    const result = cipher.encryptPart({ buffer, length, offset, final: n === total, chainBlock: Buffer.from(chainBlock, 'base64') });
+    const result = cipher.encryptPart({
+      buffer,
+      length,
+      offset,
+      final: n === total,
+      chainBlock: Buffer.from(chainBlock, 'base64'),
+    });
     chainBlock = result.chainBlock.toString('base64');
     out.push(Buffer.from(buffer.subarray(0, result.length)));
   }
@@ -90,7 +103,9 @@ describe('part ciphers match openssl enc -nosalt', () => {
     // Prepare
     const key = Buffer.from('keykeykeykeykeyk');
     const iv = Buffer.from('1234567890123456');
-    const data = Buffer.from('The quick brown fox jumps over the lazy dog, a tutorial video stand-in.\n'.repeat(40));
+    const data = Buffer.from(
+      'The quick brown fox jumps over the lazy dog, a tutorial video stand-in.\n'.repeat(40),
+    );
     // Act
     const ours = encryptInParts('aes-cbc-pkcs7', key, iv, data, 256);
     // Assess
@@ -126,7 +141,14 @@ describe('part cipher guards', () => {
     // Prepare
     const cipher = createPartCipher('aes-cbc-pkcs7', Buffer.alloc(16), Buffer.alloc(16));
     // Act
-    const act = () => cipher.encryptPart({ buffer: Buffer.alloc(64), length: 17, offset: 0, final: false, chainBlock: Buffer.alloc(16) });
+    const act = () =>
+      cipher.encryptPart({
+        buffer: Buffer.alloc(64),
+        length: 17,
+        offset: 0,
+        final: false,
+        chainBlock: Buffer.alloc(16),
+      });
     // Assess
     expect(act).toThrow(EncryptionFailedError);
   });

@@ -1,4 +1,3 @@
-import { beforeEach, describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import {
@@ -13,6 +12,7 @@ import {
   UploadPartCommand,
   type UploadPartCommandInput,
 } from '@aws-sdk/client-s3';
+import { beforeEach, describe, expect, it } from '@jest/globals';
 import { sdkStreamMixin } from '@smithy/util-stream';
 import { mockClient } from 'aws-sdk-client-mock';
 import { type Checkpoint, CheckpointSchema } from '../../../lib/contracts.js';
@@ -20,8 +20,8 @@ import {
   abortEncryptedUpload,
   choosePartSize,
   completeEncryptedUpload,
-  encryptToMultipart,
   type EncryptToMultipartOptions,
+  encryptToMultipart,
   MAX_PARTS,
   MIN_PART_SIZE,
 } from '../../../lib/encrypt/engine.js';
@@ -33,7 +33,12 @@ const s3mock = mockClient(S3Client);
 const s3 = new S3Client({ region: 'us-east-1' });
 
 const sdkError = (name: string, status: number) =>
-  new S3ServiceException({ name, $fault: status >= 500 ? 'server' : 'client', $metadata: { httpStatusCode: status }, message: name });
+  new S3ServiceException({
+    name,
+    $fault: status >= 500 ? 'server' : 'client',
+    $metadata: { httpStatusCode: status },
+    message: name,
+  });
 
 /** An in-memory source behind GetObject (honouring Range) and a part store behind UploadPart. */
 function fakeS3(source: Buffer, etag = '"src-etag"') {
@@ -49,14 +54,14 @@ function fakeS3(source: Buffer, etag = '"src-etag"') {
     return { ETag: `"etag-${input.PartNumber}"` };
   });
   s3mock.on(AbortMultipartUploadCommand).resolves({});
-  const assembled = () =>
-    Buffer.concat(
-      [...parts.entries()].sort(([a], [b]) => a - b).map(([, p]) => p),
-    );
+  const assembled = () => Buffer.concat([...parts.entries()].sort(([a], [b]) => a - b).map(([, p]) => p));
   return { parts, assembled };
 }
 
-function options(source: Buffer, overrides: Partial<EncryptToMultipartOptions> = {}): EncryptToMultipartOptions {
+function options(
+  source: Buffer,
+  overrides: Partial<EncryptToMultipartOptions> = {},
+): EncryptToMultipartOptions {
   return {
     s3,
     source: { bucket: 'in', key: 'incoming/a.mp4', etag: '"src-etag"', size: source.length },
@@ -84,10 +89,20 @@ describe('encryptToMultipart', () => {
     // Act
     const checkpoint = await encryptToMultipart(options(source));
     // Assess
-    expect(fake.assembled().equals(opensslEncrypt('aes-cbc-pkcs7', Buffer.alloc(16, 7), Buffer.alloc(16, 9), source))).toBe(true);
+    expect(
+      fake
+        .assembled()
+        .equals(opensslEncrypt('aes-cbc-pkcs7', Buffer.alloc(16, 7), Buffer.alloc(16, 9), source)),
+    ).toBe(true);
     expect(CheckpointSchema.strict().parse(checkpoint)).toEqual(checkpoint);
     expect(JSON.stringify(checkpoint)).not.toContain('etag');
-    expect(checkpoint).toMatchObject({ uploadId: 'upload-1', nextPartNumber: 4, done: true, bytesDone: source.length, invocations: 1 });
+    expect(checkpoint).toMatchObject({
+      uploadId: 'upload-1',
+      nextPartNumber: 4,
+      done: true,
+      bytesDone: source.length,
+      invocations: 1,
+    });
     expect(s3mock).toHaveReceivedCommandWith(CreateMultipartUploadCommand, {
       Bucket: 'out',
       Key: 'encrypted/a.mp4.enc',
@@ -105,7 +120,9 @@ describe('encryptToMultipart', () => {
     // Act
     let checkpoint: Checkpoint | undefined;
     do {
-      checkpoint = await encryptToMultipart(options(source, { key, mode: 'aes-ctr', readAhead: 0, checkpoint, shouldYield: () => true }));
+      checkpoint = await encryptToMultipart(
+        options(source, { key, mode: 'aes-ctr', readAhead: 0, checkpoint, shouldYield: () => true }),
+      );
       checkpoints.push(checkpoint);
     } while (!checkpoint.done);
     // Assess
@@ -124,7 +141,9 @@ describe('encryptToMultipart', () => {
     const cbc = fake.assembled();
     await encryptToMultipart(options(empty, { mode: 'aes-ctr' }));
     // Assess
-    expect(cbc.equals(opensslEncrypt('aes-cbc-pkcs7', Buffer.alloc(16, 7), Buffer.alloc(16, 9), empty))).toBe(true);
+    expect(cbc.equals(opensslEncrypt('aes-cbc-pkcs7', Buffer.alloc(16, 7), Buffer.alloc(16, 9), empty))).toBe(
+      true,
+    );
     expect(cbc.length).toBe(16);
     expect(fake.assembled().length).toBe(0);
     expect(s3mock).toHaveReceivedCommandTimes(GetObjectCommand, 0);
@@ -139,7 +158,10 @@ describe('encryptToMultipart', () => {
     const run = encryptToMultipart(options(source));
     // Assess
     await expect(run).rejects.toThrow(EncryptionFailedError);
-    expect(s3mock).toHaveReceivedCommandWith(AbortMultipartUploadCommand, { Bucket: 'out', UploadId: 'upload-1' });
+    expect(s3mock).toHaveReceivedCommandWith(AbortMultipartUploadCommand, {
+      Bucket: 'out',
+      UploadId: 'upload-1',
+    });
   });
 
   it('fails with SourceChangedError when the source no longer matches its ETag (412) and aborts', async () => {
@@ -234,12 +256,22 @@ describe('completeEncryptedUpload', () => {
     // Prepare
     s3mock
       .on(ListPartsCommand, { PartNumberMarker: undefined })
-      .resolves({ IsTruncated: true, NextPartNumberMarker: '2', Parts: [1, 2].map((n) => ({ PartNumber: n, ETag: `"e${n}"`, Size: 10 })) })
+      .resolves({
+        IsTruncated: true,
+        NextPartNumberMarker: '2',
+        Parts: [1, 2].map((n) => ({ PartNumber: n, ETag: `"e${n}"`, Size: 10 })),
+      })
       .on(ListPartsCommand, { PartNumberMarker: '2' })
       .resolves({ IsTruncated: false, Parts: [{ PartNumber: 3, ETag: '"e3"', Size: 4 }] });
     s3mock.on(CompleteMultipartUploadCommand).resolves({ ETag: '"done-3"' });
     // Act
-    const result = await completeEncryptedUpload({ s3, bucket: 'out', key: 'k', uploadId: 'u', expectedSize: 24 });
+    const result = await completeEncryptedUpload({
+      s3,
+      bucket: 'out',
+      key: 'k',
+      uploadId: 'u',
+      expectedSize: 24,
+    });
     // Assess
     expect(result).toEqual({ etag: '"done-3"', size: 24 });
     expect(s3mock).toHaveReceivedCommandWith(CompleteMultipartUploadCommand, {
@@ -250,7 +282,9 @@ describe('completeEncryptedUpload', () => {
 
   it('aborts instead of completing when the parts do not add up to the expected size', async () => {
     // Prepare
-    s3mock.on(ListPartsCommand).resolves({ IsTruncated: false, Parts: [{ PartNumber: 1, ETag: '"e1"', Size: 10 }] });
+    s3mock
+      .on(ListPartsCommand)
+      .resolves({ IsTruncated: false, Parts: [{ PartNumber: 1, ETag: '"e1"', Size: 10 }] });
     s3mock.on(AbortMultipartUploadCommand).resolves({});
     // Act
     const run = completeEncryptedUpload({ s3, bucket: 'out', key: 'k', uploadId: 'u', expectedSize: 32 });
@@ -262,7 +296,9 @@ describe('completeEncryptedUpload', () => {
 
   it('aborts instead of completing when a part number is missing', async () => {
     // Prepare
-    s3mock.on(ListPartsCommand).resolves({ Parts: [1, 3].map((n) => ({ PartNumber: n, ETag: `"e${n}"`, Size: 5 })) });
+    s3mock
+      .on(ListPartsCommand)
+      .resolves({ Parts: [1, 3].map((n) => ({ PartNumber: n, ETag: `"e${n}"`, Size: 5 })) });
     s3mock.on(AbortMultipartUploadCommand).resolves({});
     // Act
     const run = completeEncryptedUpload({ s3, bucket: 'out', key: 'k', uploadId: 'u' });

@@ -29,7 +29,11 @@ describe('CloudFront signed URLs', () => {
 
   it('signs a custom policy for exactly the object and expiry, verifiable with openssl', async () => {
     // Prepare
-    const signer = new CloudFrontUrlSigner({ domain: 'd111111abcdef8.cloudfront.net', keyPairId: 'K2JCJMDEHXQW5F', privateKey });
+    const signer = new CloudFrontUrlSigner({
+      domain: 'd111111abcdef8.cloudfront.net',
+      keyPairId: 'K2JCJMDEHXQW5F',
+      privateKey,
+    });
     const expiresAt = new Date(Date.UTC(2030, 0, 1, 12, 0, 0));
 
     // Act
@@ -38,7 +42,9 @@ describe('CloudFront signed URLs', () => {
     // Assess
     const policyText = fromCloudFrontBase64(signed.searchParams.get('Policy') ?? '').toString('utf8');
     const policy = JSON.parse(policyText);
-    expect(signed.origin + signed.pathname).toBe('https://d111111abcdef8.cloudfront.net/outputs/my%20clip/a1/hls_1000k00000.ts');
+    expect(signed.origin + signed.pathname).toBe(
+      'https://d111111abcdef8.cloudfront.net/outputs/my%20clip/a1/hls_1000k00000.ts',
+    );
     expect(signed.searchParams.get('Key-Pair-Id')).toBe('K2JCJMDEHXQW5F');
     expect(signed.searchParams.has('Expires')).toBe(false);
     expect(policy.Statement).toEqual([
@@ -50,24 +56,45 @@ describe('CloudFront signed URLs', () => {
     await writeFile(join(dir, 'policy.json'), policyText);
     await writeFile(join(dir, 'sig.bin'), fromCloudFrontBase64(signed.searchParams.get('Signature') ?? ''));
     const verified = await run('openssl', [
-      'dgst', '-sha1', '-verify', join(dir, 'pub.pem'), '-signature', join(dir, 'sig.bin'), join(dir, 'policy.json'),
+      'dgst',
+      '-sha1',
+      '-verify',
+      join(dir, 'pub.pem'),
+      '-signature',
+      join(dir, 'sig.bin'),
+      join(dir, 'policy.json'),
     ]);
     expect(verified.stdout.trim()).toBe('Verified OK');
   });
 
   it('produces a signature that openssl rejects for a policy with another expiry', async () => {
     // Prepare
-    const signer = new CloudFrontUrlSigner({ domain: 'd111111abcdef8.cloudfront.net', keyPairId: 'K2JCJMDEHXQW5F', privateKey });
+    const signer = new CloudFrontUrlSigner({
+      domain: 'd111111abcdef8.cloudfront.net',
+      keyPairId: 'K2JCJMDEHXQW5F',
+      privateKey,
+    });
     const signed = new URL(await signer.sign('media-out', 'seg.ts', new Date(Date.UTC(2030, 0, 1))));
     const policyText = fromCloudFrontBase64(signed.searchParams.get('Policy') ?? '').toString('utf8');
 
     // Act
-    await writeFile(join(dir, 'extended.json'), policyText.replace(/"AWS:EpochTime":\d+/, '"AWS:EpochTime":4102444800'));
+    await writeFile(
+      join(dir, 'extended.json'),
+      policyText.replace(/"AWS:EpochTime":\d+/, '"AWS:EpochTime":4102444800'),
+    );
     await writeFile(join(dir, 'sig2.bin'), fromCloudFrontBase64(signed.searchParams.get('Signature') ?? ''));
 
     // Assess
     await expect(
-      run('openssl', ['dgst', '-sha1', '-verify', join(dir, 'pub.pem'), '-signature', join(dir, 'sig2.bin'), join(dir, 'extended.json')]),
+      run('openssl', [
+        'dgst',
+        '-sha1',
+        '-verify',
+        join(dir, 'pub.pem'),
+        '-signature',
+        join(dir, 'sig2.bin'),
+        join(dir, 'extended.json'),
+      ]),
     ).rejects.toMatchObject({ code: 1, stdout: expect.stringMatching(/Verification failure/i) });
   });
 });

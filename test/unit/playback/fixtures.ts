@@ -13,7 +13,9 @@ const cache = new Map<EventName, APIGatewayProxyEventV2>();
 export function httpEvent(name: EventName, token?: string): APIGatewayProxyEventV2 {
   let event = cache.get(name);
   if (!event) {
-    event = JSON.parse(readFileSync(new URL(`../../../events/playback/${name}.json`, import.meta.url), 'utf8'));
+    event = JSON.parse(
+      readFileSync(new URL(`../../../events/playback/${name}.json`, import.meta.url), 'utf8'),
+    );
     cache.set(name, event as APIGatewayProxyEventV2);
   }
   const copy = structuredClone(event) as APIGatewayProxyEventV2;

@@ -1,6 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { GetObjectCommand, NoSuchKey, S3Client } from '@aws-sdk/client-s3';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
 import { verifyToken } from '../../../lib/playback/tokens.js';
@@ -47,7 +47,10 @@ describe('issue-token handler', () => {
       keyUrl: `${base}/keys/${ASSET_ID}${q}`,
       playUrl: `${base}/play/${ASSET_ID}/index.m3u8${q}`,
     });
-    expect(verifyToken(body.token, SECRET, { assetId: ASSET_ID })).toMatchObject({ maxUses: 1, viewerId: 'viewer-42' });
+    expect(verifyToken(body.token, SECRET, { assetId: ASSET_ID })).toMatchObject({
+      maxUses: 1,
+      viewerId: 'viewer-42',
+    });
     expect(Date.parse(body.expiresAt) - Date.now()).toBeLessThanOrEqual(300_000);
     expect(ssmMock).toHaveReceivedCommandWith(GetParameterCommand, {
       Name: '/aws/reference/secretsmanager/secure-transcode/token-secret',

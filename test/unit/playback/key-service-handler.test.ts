@@ -1,8 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import { ConditionalCheckFailedException, DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { DecryptCommand, KMSClient } from '@aws-sdk/client-kms';
 import { GetObjectCommand, NoSuchKey, S3Client } from '@aws-sdk/client-s3';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
 import { playbackConfig } from '../../../lib/config.js';
@@ -28,7 +28,10 @@ const ssmMock = mockClient(SSMClient);
 
 const clients = () => ({
   kms: new KMSClient({ region: 'eu-west-1' }),
-  s3: new S3Client({ region: 'eu-west-1', credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'x' } }),
+  s3: new S3Client({
+    region: 'eu-west-1',
+    credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'x' },
+  }),
   dynamodb: new DynamoDBClient({ region: 'eu-west-1' }),
   ssm: new SSMClient({ region: 'eu-west-1' }),
 });
@@ -110,7 +113,9 @@ describe('key service handler', () => {
     const handler = await makeHandler();
     ddbMock
       .on(UpdateItemCommand)
-      .rejects(new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }));
+      .rejects(
+        new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }),
+      );
 
     // Act
     const res = await handler(httpEvent('get-key', token()));
@@ -125,7 +130,11 @@ describe('key service handler', () => {
 
   it.each([
     ['token_invalid', 'a tampered signature', () => `${token().slice(0, -4)}AAAA`],
-    ['token_invalid', 'another secret', () => issueToken({ assetId: ASSET_ID, ttlSeconds: 600 }, randomBytes(32)).token],
+    [
+      'token_invalid',
+      'another secret',
+      () => issueToken({ assetId: ASSET_ID, ttlSeconds: 600 }, randomBytes(32)).token,
+    ],
     ['token_expired', 'an expired token', () => token({ ttlSeconds: 60, now: Date.now() - 61_000 })],
     ['token_wrong_asset', "another asset's token", () => token({ assetId: 'a9999999999999999999999' })],
     ['token_missing', 'no token', () => undefined],
@@ -184,7 +193,8 @@ describe('key service handler', () => {
 
     // Act
     const statuses = [];
-    for (let i = 0; i < 4; i += 1) statuses.push((await handler(httpEvent('get-key', `forged${i}.x`))).statusCode);
+    for (let i = 0; i < 4; i += 1)
+      statuses.push((await handler(httpEvent('get-key', `forged${i}.x`))).statusCode);
 
     // Assess
     expect(statuses).toEqual([403, 403, 403, 429]);
@@ -206,7 +216,9 @@ describe('key service handler', () => {
   it('keeps the token when KMS is throttled, answering 503', async () => {
     // Prepare
     const handler = await makeHandler();
-    kmsMock.on(DecryptCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+    kmsMock
+      .on(DecryptCommand)
+      .rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
 
     // Act
     const res = await handler(httpEvent('get-key', token()));
@@ -220,7 +232,9 @@ describe('key service handler', () => {
   it('answers 404 asset_not_found for a genuine token of an asset without a record', async () => {
     // Prepare
     const handler = await makeHandler();
-    s3Mock.on(GetObjectCommand).rejects(new NoSuchKey({ message: 'The specified key does not exist.', $metadata: {} }));
+    s3Mock
+      .on(GetObjectCommand)
+      .rejects(new NoSuchKey({ message: 'The specified key does not exist.', $metadata: {} }));
 
     // Act
     const res = await handler(httpEvent('get-key', token()));
@@ -242,13 +256,19 @@ describe('key service handler', () => {
 
     // Assess
     expect(res.statusCode).toBe(200);
-    expect(res.headers).toMatchObject({ 'Content-Type': 'application/vnd.apple.mpegurl', 'Cache-Control': 'no-store' });
+    expect(res.headers).toMatchObject({
+      'Content-Type': 'application/vnd.apple.mpegurl',
+      'Cache-Control': 'no-store',
+    });
     const body = res.body ?? '';
     expect(body).toContain(
       `URI="https://abc123.execute-api.eu-west-1.amazonaws.com/keys/${ASSET_ID}?token=${encodeURIComponent(t)}"`,
     );
     expect(body).toMatch(
-      new RegExp(`^https://media-out\\.s3\\.eu-west-1\\.amazonaws\\.com/outputs/clip/${ASSET_ID}/hls_1000k00000\\.ts\\?.*X-Amz-Expires=3600`, 'm'),
+      new RegExp(
+        `^https://media-out\\.s3\\.eu-west-1\\.amazonaws\\.com/outputs/clip/${ASSET_ID}/hls_1000k00000\\.ts\\?.*X-Amz-Expires=3600`,
+        'm',
+      ),
     );
     expect(body).not.toContain('transcoder-wrote-this');
     expect(ddbMock).not.toHaveReceivedCommand(UpdateItemCommand);
@@ -273,7 +293,9 @@ describe('key service handler', () => {
 
     // Act
     await handler(httpEvent('get-key', t));
-    ddbMock.on(UpdateItemCommand).rejects(new ConditionalCheckFailedException({ message: 'failed', $metadata: {} }));
+    ddbMock
+      .on(UpdateItemCommand)
+      .rejects(new ConditionalCheckFailedException({ message: 'failed', $metadata: {} }));
     await handler(httpEvent('get-key', t));
 
     // Assess
@@ -284,5 +306,24 @@ describe('key service handler', () => {
     expect(text).not.toContain(t.split('.')[1]);
     expect(text).not.toContain(PLAIN_KEY.toString('base64'));
     expect(text).not.toContain(PLAIN_KEY.toString('hex'));
+  });
+
+  it('is wired the same way in the deployed module, configured from the environment', async () => {
+    // Prepare
+    Object.assign(process.env, {
+      TOKEN_TABLE: 'playback-tokens',
+      TOKEN_SECRET_PARAM: '/secure-transcode/token-secret',
+      OUTPUT_BUCKET: 'media-out',
+      PLAYER_ORIGINS: ORIGIN,
+    });
+    const { handler } = await import('../../../functions/key-service/handler.js');
+
+    // Act
+    const res = await handler(httpEvent('get-key', token()));
+
+    // Assess
+    expect(res.statusCode).toBe(200);
+    expect(Buffer.from(res.body ?? '', 'base64')).toEqual(PLAIN_KEY);
+    expect(ddbMock).toHaveReceivedCommandWith(UpdateItemCommand, { TableName: 'playback-tokens' });
   });
 });

@@ -62,7 +62,8 @@ describe('rewritePlaylist', () => {
   });
 
   it('signs EXT-X-MAP init sections and routes EXT-X-MEDIA renditions through the play route', async () => {
-    const text = '#EXTM3U\n#EXT-X-MAP:URI="init.mp4"\n#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="a",NAME="en",URI="audio/en.m3u8"\n';
+    const text =
+      '#EXTM3U\n#EXT-X-MAP:URI="init.mp4"\n#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="a",NAME="en",URI="audio/en.m3u8"\n';
 
     const out = await rewritePlaylist(text, { ...options, playlist: 'index.m3u8' });
 
@@ -73,10 +74,14 @@ describe('rewritePlaylist', () => {
   it('refuses a playlist that references objects outside the asset', async () => {
     const text = '#EXTM3U\n#EXTINF:3.0,\n../../other-asset/seg0.ts\n';
 
-    await expect(rewritePlaylist(text, { ...options, playlist: 'index.m3u8' })).rejects.toThrow(PlaylistRewriteError);
+    await expect(rewritePlaylist(text, { ...options, playlist: 'index.m3u8' })).rejects.toThrow(
+      PlaylistRewriteError,
+    );
   });
 
   it('refuses a body that is not a playlist', async () => {
-    await expect(rewritePlaylist('<html>', { ...options, playlist: 'index.m3u8' })).rejects.toThrow(PlaylistRewriteError);
+    await expect(rewritePlaylist('<html>', { ...options, playlist: 'index.m3u8' })).rejects.toThrow(
+      PlaylistRewriteError,
+    );
   });
 });

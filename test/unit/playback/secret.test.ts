@@ -1,8 +1,8 @@
-import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
 import { ConfigurationError } from '../../../lib/errors.js';
@@ -63,12 +63,17 @@ describe('token secret', () => {
 
     // Assess
     expect(loaded).toEqual(secret);
-    expect(ssmMock).toHaveReceivedCommandWith(GetParameterCommand, { Name: '/st/token-secret', WithDecryption: true });
+    expect(ssmMock).toHaveReceivedCommandWith(GetParameterCommand, {
+      Name: '/st/token-secret',
+      WithDecryption: true,
+    });
   });
 
   it('refuses a secret shorter than 32 bytes', async () => {
     ssmMock.on(GetParameterCommand).resolves({ Parameter: { Value: 'too-short' } });
 
-    await expect(loadTokenSecret({ kind: 'ssm', name: '/st/token-secret' }, ssm)).rejects.toThrow(/shorter than 32 bytes/);
+    await expect(loadTokenSecret({ kind: 'ssm', name: '/st/token-secret' }, ssm)).rejects.toThrow(
+      /shorter than 32 bytes/,
+    );
   });
 });

@@ -24,7 +24,9 @@ describe('DynamoTokenUseStore', () => {
     expect(ddbMock).toHaveReceivedCommandWith(UpdateItemCommand, {
       TableName: 'playback-tokens',
       Key: { jti: { S: use.jti } },
-      UpdateExpression: expect.stringMatching(/SET expiresAt = if_not_exists\(expiresAt, :ttl\).*ADD uses :one/),
+      UpdateExpression: expect.stringMatching(
+        /SET expiresAt = if_not_exists\(expiresAt, :ttl\).*ADD uses :one/,
+      ),
       ConditionExpression: 'attribute_not_exists(uses) OR uses < :max',
       ExpressionAttributeValues: expect.objectContaining({
         ':max': { N: '3' },
@@ -35,13 +37,17 @@ describe('DynamoTokenUseStore', () => {
   });
 
   it('reports a used-up token when the condition fails', async () => {
-    ddbMock.on(UpdateItemCommand).rejects(new ConditionalCheckFailedException({ message: 'failed', $metadata: {} }));
+    ddbMock
+      .on(UpdateItemCommand)
+      .rejects(new ConditionalCheckFailedException({ message: 'failed', $metadata: {} }));
 
     await expect(store.consume(use)).resolves.toEqual({ consumed: false });
   });
 
   it('lets other DynamoDB errors through', async () => {
-    ddbMock.on(UpdateItemCommand).rejects(Object.assign(new Error('throttled'), { name: 'ThrottlingException' }));
+    ddbMock
+      .on(UpdateItemCommand)
+      .rejects(Object.assign(new Error('throttled'), { name: 'ThrottlingException' }));
 
     await expect(store.consume(use)).rejects.toThrow('throttled');
   });

@@ -8,18 +8,28 @@ const assetId = 'a0123456789abcdef0123456';
 const now = Date.UTC(2030, 0, 1);
 
 /** PlaybackDeniedError's message is its reason, so toThrow(error) compares reasons exactly. */
-const denied = (reason: ConstructorParameters<typeof PlaybackDeniedError>[0]) => new PlaybackDeniedError(reason);
+const denied = (reason: ConstructorParameters<typeof PlaybackDeniedError>[0]) =>
+  new PlaybackDeniedError(reason);
 
 describe('playback tokens', () => {
   it('verifies a token it issued and returns its claims', () => {
     // Prepare
-    const { token, expiresAt } = issueToken({ assetId, ttlSeconds: 60, maxUses: 2, viewerId: 'v-1', now }, secret);
+    const { token, expiresAt } = issueToken(
+      { assetId, ttlSeconds: 60, maxUses: 2, viewerId: 'v-1', now },
+      secret,
+    );
 
     // Act
     const claims = verifyToken(token, secret, { assetId, now: now + 59_000 });
 
     // Assess
-    expect(claims).toEqual({ assetId, exp: now / 1000 + 60, jti: expect.any(String), viewerId: 'v-1', maxUses: 2 });
+    expect(claims).toEqual({
+      assetId,
+      exp: now / 1000 + 60,
+      jti: expect.any(String),
+      viewerId: 'v-1',
+      maxUses: 2,
+    });
     expect(expiresAt.getTime()).toBe(now + 60_000);
   });
 
@@ -35,7 +45,10 @@ describe('playback tokens', () => {
     // Prepare
     const { token } = issueToken({ assetId, ttlSeconds: 60, now }, secret);
     const [, signature] = token.split('.');
-    const claims = { ...JSON.parse(Buffer.from(token.split('.')[0] ?? '', 'base64url').toString()), maxUses: 1000 };
+    const claims = {
+      ...JSON.parse(Buffer.from(token.split('.')[0] ?? '', 'base64url').toString()),
+      maxUses: 1000,
+    };
     const forged = `${Buffer.from(JSON.stringify(claims)).toString('base64url')}.${signature}`;
 
     // Act / Assess
@@ -66,7 +79,9 @@ describe('playback tokens', () => {
     const { token } = issueToken({ assetId, ttlSeconds: 60, now }, secret);
 
     expect(() => verifyToken(token, secret, { assetId, now: now + 60_000 })).toThrow(denied('token_expired'));
-    expect(() => verifyToken(token, secret, { assetId, now: now + 3_600_000 })).toThrow(denied('token_expired'));
+    expect(() => verifyToken(token, secret, { assetId, now: now + 3_600_000 })).toThrow(
+      denied('token_expired'),
+    );
   });
 
   it('refuses a token issued for another asset', () => {

@@ -1,0 +1,14 @@
+import './lib/polyfills.js';
+import { readFileSync } from 'node:fs';
+import { startStack } from './local/stack.js';
+import { uploadFile } from './local/stack/snapshot.js';
+const stack = await startStack({ dataDir: '/tmp/st/smoke', fast: true });
+console.log(JSON.stringify(stack.config.endpoints));
+stack.onExecutionEvent((r, e) => { if (e.type.endsWith('StateEntered')) console.log('  ', r.name.slice(0, 20), e.type, (e as any).stateEnteredEventDetails?.name); });
+const t = Date.now();
+await uploadFile(stack.s3, { bucket: stack.config.bucket, key: 'incoming/my clip.mp4', body: readFileSync('/tmp/st/clip.mp4') });
+const ex = await stack.waitForExecution('incoming/my clip.mp4', 120000);
+console.log('execution', ex.status, ex.error, ex.cause?.slice(0, 500), Date.now() - t, 'ms');
+const n = await stack.waitForNotification(ex.name, 20000).catch((e) => console.log(String(e)));
+console.log(JSON.stringify(n, null, 1)?.slice(0, 3000));
+await stack.stop();

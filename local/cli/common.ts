@@ -1,0 +1,95 @@
+/** Pieces shared by the `run`, `up` and `status` commands. */
+import { access, constants, stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+
+export interface CliIo {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  stderr: NodeJS.WritableStream;
+}
+
+export const DEFAULT_DATA_DIR = '.secure-transcode';
+
+/** A problem with how the command was called: printed with the usage, exit code 2. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+/** A problem the user can fix (missing file, busy port …): printed without a stack trace, exit code 1. */
+export class CommandError extends Error {
+  override readonly name = 'CommandError';
+}
+
+export function dataDirFrom(value: string | undefined): string {
+  return resolve(value ?? DEFAULT_DATA_DIR);
+}
+
+export function portFrom(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new UsageError(`${flag} must be a port number (1–65535), got "${value}"`);
+  return n;
+}
+
+export async function requireReadableFile(path: string): Promise<void> {
+  const info = await stat(path).catch(() => undefined);
+  if (!info) throw new CommandError(`File not found: ${path}`);
+  if (!info.isFile()) throw new CommandError(`Not a file: ${path}`);
+  await access(path, constants.R_OK).catch(() => {
+    throw new CommandError(`File is not readable: ${path}`);
+  });
+  if (info.size === 0) throw new CommandError(`File is empty: ${path}`);
+}
+
+/** The ffmpeg binary: FFMPEG_PATH, else the one inside @ffmpeg-installer/ffmpeg. */
+export async function resolveFfmpegOrExplain(): Promise<string> {
+  const explicit = process.env.FFMPEG_PATH;
+  let path = explicit;
+  if (!path) {
+    const mod = (await import('@ffmpeg-installer/ffmpeg').catch(() => undefined)) as { default?: { path?: string } } | undefined;
+    path = mod?.default?.path;
+  }
+  if (!path) {
+    throw new CommandError('ffmpeg is missing: run `npm install` (it ships @ffmpeg-installer/ffmpeg) or set FFMPEG_PATH to an ffmpeg binary.');
+  }
+  const ok = await access(path, constants.X_OK).then(
+    () => true,
+    () => false,
+  );
+  if (!ok) {
+    throw new CommandError(
+      explicit
+        ? `ffmpeg is missing: FFMPEG_PATH=${explicit} is not an executable file.`
+        : `ffmpeg is missing: ${path} is not executable. Reinstall @ffmpeg-installer/ffmpeg or set FFMPEG_PATH.`,
+    );
+  }
+  return path;
+}
+
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${ms} ms`;
+  const s = ms / 1000;
+  if (s < 60) return `${s.toFixed(1)} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ${Math.round(s - m * 60)} s`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return `${h} h ${m - h * 60} min`;
+  return `${Math.floor(h / 24)} d`;
+}
+
+/** Resolves on the first SIGINT/SIGTERM (or when `signal` aborts); a second Ctrl-C exits at once. */
+export function untilInterrupted(io: CliIo, signal?: AbortSignal): Promise<string> {
+  return new Promise((resolvePromise) => {
+    let interrupted = false;
+    const onSignal = (name: NodeJS.Signals) => {
+      if (interrupted) {
+        io.stderr.write('\nForced exit.\n');
+        process.exit(130);
+      }
+      interrupted = true;
+      resolvePromise(name);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    signal?.addEventListener('abort', () => resolvePromise('abort'), { once: true });
+  });
+}

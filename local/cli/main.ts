@@ -1,0 +1,76 @@
+/**
+ * The `secure-transcode` command line. Subcommands are loaded on demand, so `status` and `--help` start instantly
+ * and a module that is missing or broken names itself instead of breaking every command.
+ */
+import { type CliIo, CommandError, UsageError } from './common.js';
+
+export const USAGE = `Usage: secure-transcode <command> [options]
+
+Commands:
+  run [files…]      start the local stack, upload and transcode the files (a sample clip if none), show the results
+  up                run the local stack in the foreground; any S3 upload under incoming/ starts the workflow
+  status            list workflow executions with their state, step and age
+  token <assetId>   issue a playback token for an asset of the running stack
+  play <assetId>    print a player URL with a fresh token
+  encrypt <src> <dst>  encrypt a file the way the workflow does (openssl-compatible)
+
+Run \`secure-transcode <command> --help\` for a command's options. The data directory defaults to ./.secure-transcode/.`;
+
+type Command = (argv: string[], io: CliIo) => Promise<number>;
+
+const COMMANDS: Record<string, { module: string; load: () => Promise<Command>; usage?: string }> = {
+  run: { module: 'local/cli/run.ts', load: async () => (await import('./run.js')).runRunCommand },
+  up: { module: 'local/cli/up.ts', load: async () => (await import('./up.js')).runUpCommand },
+  status: { module: 'local/cli/status.ts', load: async () => (await import('./status.js')).runStatusCommand },
+  token: {
+    module: 'local/cli/token.ts',
+    load: async () => (await import('./token.js')).runTokenCommand,
+    usage: 'Usage: secure-transcode token <assetId> [--ttl SECONDS] [--uses N] [--viewer ID] [--json] [--data-dir DIR]',
+  },
+  play: {
+    module: 'local/cli/play.ts',
+    load: async () => (await import('./play.js')).runPlayCommand,
+    usage: 'Usage: secure-transcode play <assetId> [--ttl SECONDS] [--uses N] [--data-dir DIR]',
+  },
+  encrypt: { module: 'local/cli/encrypt.ts', load: async () => (await import('./encrypt.js')).runEncryptCommand },
+};
+
+export async function main(argv: string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout.write(`${USAGE}\n`);
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    io.stderr.write(`secure-transcode: unknown command "${name}"\n\n${USAGE}\n`);
+    return 2;
+  }
+  if (command.usage && (rest.includes('--help') || rest.includes('-h'))) {
+    io.stdout.write(`${command.usage}\n`);
+    return 0;
+  }
+  let run: Command;
+  try {
+    run = await command.load();
+  } catch (e) {
+    io.stderr.write(`secure-transcode: the "${name}" command is not available: ${command.module} failed to load (${(e as Error).message})\n`);
+    return 1;
+  }
+  try {
+    return await run(rest, io);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.stderr.write(`secure-transcode ${name}: ${e.message}\nRun \`secure-transcode ${name} --help\` for usage.\n`);
+      return 2;
+    }
+    if (e instanceof CommandError) {
+      io.stderr.write(`secure-transcode ${name}: ${e.message}\n`);
+      return 1;
+    }
+    const err = e as Error;
+    io.stderr.write(`secure-transcode ${name}: ${err?.stack ?? String(e)}\n`);
+    return 1;
+  }
+}

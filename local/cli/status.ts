@@ -1,0 +1,83 @@
+/**
+ * `secure-transcode status`: the executions recorded in the data directory, newest first, with their state, the
+ * step they are in (or ended in) and their age. Reads the files directly, so it works whether or not a stack runs.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ExecutionStore } from '../sfn/store.js';
+import { readLock } from '../stack/lock.js';
+import { type CliIo, dataDirFrom, formatDuration, UsageError } from './common.js';
+
+export const STATUS_USAGE = `Usage: secure-transcode status [options]
+
+Lists the workflow executions recorded in the data directory: state, current (or last) step, age and duration.
+
+Options:
+  --data-dir DIR   state directory (default ./.secure-transcode/)
+  --limit N        show the newest N executions (default 20)
+  --json           print JSON instead of a table
+  -h, --help       show this help`;
+
+function parse(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      allowPositionals: false,
+      options: {
+        'data-dir': { type: 'string' },
+        limit: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
+export async function runStatusCommand(argv: string[], io: CliIo): Promise<number> {
+  const { values } = parse(argv);
+  if (values.help) {
+    io.stdout.write(`${STATUS_USAGE}\n`);
+    return 0;
+  }
+  const limit = values.limit === undefined ? 20 : Number(values.limit);
+  if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit must be a positive whole number, got "${values.limit}"`);
+  const dataDir = dataDirFrom(values['data-dir']);
+  const root = join(dataDir, 'executions');
+  const machines = existsSync(root) ? readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory()) : [];
+  const records = machines
+    .flatMap((d) => new ExecutionStore(dataDir, d.name).loadAll())
+    .sort((a, b) => b.startDate - a.startDate)
+    .slice(0, limit);
+  const lock = readLock(dataDir);
+  const now = Date.now();
+
+  if (values.json) {
+    io.stdout.write(`${JSON.stringify({ stack: lock ? { running: true, pid: lock.pid, startedAt: lock.startedAt } : { running: false }, executions: records }, null, 2)}\n`);
+    return 0;
+  }
+  io.stdout.write(lock ? `stack: running (pid ${lock.pid}, since ${lock.startedAt})\n` : `stack: not running on ${dataDir}\n`);
+  if (records.length === 0) {
+    io.stdout.write('no executions yet\n');
+    return 0;
+  }
+  const rows = records.map((r) => {
+    const source = (JSON.parse(r.input) as { source?: { key?: string } }).source?.key ?? '';
+    return [
+      r.status,
+      r.currentState ?? '',
+      formatDuration(now - r.startDate),
+      formatDuration((r.stopDate ?? now) - r.startDate),
+      source,
+      r.status === 'FAILED' || r.status === 'ABORTED' ? `${r.name}  ${r.error ?? ''}` : r.name,
+    ];
+  });
+  const header = ['STATUS', 'STEP', 'AGE', 'DURATION', 'SOURCE', 'EXECUTION'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
+  const format = (cells: string[]) =>
+    cells.map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ');
+  io.stdout.write(`${[format(header), ...rows.map(format)].join('\n')}\n`);
+  return 0;
+}

@@ -1,0 +1,110 @@
+/**
+ * `secure-transcode up`: the stack in the foreground until Ctrl-C. Any S3 client that uploads under the input prefix
+ * starts the workflow — the AWS CLI included — and each notification is printed as it arrives.
+ */
+import { parseArgs } from 'node:util';
+import { type CliIo, CommandError, dataDirFrom, formatDuration, portFrom, resolveFfmpegOrExplain, UsageError, untilInterrupted } from './common.js';
+
+export const UP_USAGE = `Usage: secure-transcode up [options]
+
+Runs the local stack in the foreground until Ctrl-C and writes <data-dir>/endpoints.json. Uploading a file under
+s3://<bucket>/incoming/ with any S3 client starts the workflow; notifications are printed and appended to
+<data-dir>/notifications.jsonl. State in the data dir (keys, executions, jobs, objects) survives a restart.
+
+Options:
+  --data-dir DIR           state directory (default ./.secure-transcode/)
+  --fast                   shorten Wait states and retry intervals
+  --faults SPEC            inject faults (see local/faults.ts)
+  --s3-port PORT           S3/SQS/SNS endpoint port (default: the previous run's, else a free one)
+  --key-service-port PORT  key service and player port
+  --sfn-port PORT          Step Functions endpoint port
+  --kms-port PORT          KMS endpoint port
+  --transcoder-port PORT   Elastic Transcoder endpoint port
+  --verbose                show the handlers' logs
+  -h, --help               show this help`;
+
+function parse(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      allowPositionals: false,
+      options: {
+        'data-dir': { type: 'string' },
+        fast: { type: 'boolean', default: false },
+        faults: { type: 'string' },
+        's3-port': { type: 'string' },
+        'key-service-port': { type: 'string' },
+        'sfn-port': { type: 'string' },
+        'kms-port': { type: 'string' },
+        'transcoder-port': { type: 'string' },
+        verbose: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
+export async function runUpCommand(argv: string[], io: CliIo, options: { signal?: AbortSignal } = {}): Promise<number> {
+  const { values } = parse(argv);
+  if (values.help) {
+    io.stdout.write(`${UP_USAGE}\n`);
+    return 0;
+  }
+  const ports = {
+    s3: portFrom('--s3-port', values['s3-port']),
+    keyService: portFrom('--key-service-port', values['key-service-port']),
+    sfn: portFrom('--sfn-port', values['sfn-port']),
+    kms: portFrom('--kms-port', values['kms-port']),
+    transcoder: portFrom('--transcoder-port', values['transcoder-port']),
+  };
+  const dataDir = dataDirFrom(values['data-dir']);
+  process.env.LOG_LEVEL ??= values.verbose ? 'INFO' : 'WARN';
+  const ffmpeg = await resolveFfmpegOrExplain();
+  const { startStack, StackAlreadyRunningError, PortInUseError } = await import('../stack.js');
+  const log = (line: string) => io.stdout.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
+  const stack = await startStack({ dataDir, fast: values.fast, faults: values.faults, ports, ffmpegPath: ffmpeg, log }).catch(
+    (e: unknown) => {
+      if (e instanceof StackAlreadyRunningError || e instanceof PortInUseError) throw new CommandError(e.message);
+      throw e;
+    },
+  );
+  const c = stack.config;
+  const cliEnv = `AWS_ACCESS_KEY_ID=${c.credentials.accessKeyId} AWS_SECRET_ACCESS_KEY=${c.credentials.secretAccessKey} AWS_DEFAULT_REGION=${c.region}`;
+  io.stdout.write(
+    [
+      `secure-transcode local stack is up (data dir ${dataDir}${values.fast ? ', fast' : ''})`,
+      `  S3 / SQS / SNS     ${c.endpoints.s3}   bucket ${c.bucket}, uploads under ${c.inputPrefix}`,
+      `  KMS                ${c.endpoints.kms}   key ${c.kmsKeyArn} (alias/secure-transcode)`,
+      `  Elastic Transcoder ${c.endpoints.elastictranscoder}   pipeline ${c.pipelineId}`,
+      `  Step Functions     ${c.endpoints.sfn}   ${c.stateMachineArn}`,
+      `  Key service        ${c.endpoints.keyService}   player ${c.player}`,
+      `  endpoints.json     ${dataDir}/endpoints.json`,
+      `  notifications      ${c.notificationsFile}`,
+      '',
+      'Try:',
+      `  ${cliEnv} aws --endpoint-url ${c.endpoints.s3} s3 cp video.mp4 s3://${c.bucket}/${c.inputPrefix}`,
+      `  secure-transcode status --data-dir ${dataDir}`,
+      'Ctrl-C stops the stack.',
+      '',
+    ].join('\n'),
+  );
+  const unsubscribe = stack.onExecutionEvent((record, event) => {
+    if (event.type === 'ExecutionStarted') {
+      const key = (JSON.parse(record.input) as { source?: { key?: string } }).source?.key;
+      log(`execution ${record.name} started for s3://${c.bucket}/${key}`);
+    } else if (event.type === 'StateRetried' || event.type === 'StateCaught') {
+      const d = (event as { evaluationFailedEventDetails?: { state: string; error: string } }).evaluationFailedEventDetails;
+      log(`execution ${record.name}: ${event.type === 'StateRetried' ? 'retrying' : 'caught'} ${d?.error} in ${d?.state}`);
+    } else if (event.type.startsWith('Execution') && event.type !== 'ExecutionStarted') {
+      log(`execution ${record.name} ${record.status === 'RUNNING' ? event.type : record.status} after ${formatDuration(event.timestamp - record.startDate)}`);
+    }
+  });
+  const reason = await untilInterrupted(io, options.signal);
+  unsubscribe();
+  io.stdout.write(`${reason === 'abort' ? '' : '\n'}Stopping…\n`);
+  await stack.stop();
+  io.stdout.write('Stopped.\n');
+  return 0;
+}

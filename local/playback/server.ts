@@ -1,0 +1,320 @@
+/**
+ * The local key service: a loopback HTTP server running the key-service handler factory the Lambda runs, with
+ * dynalite (same DynamoDB code, data in `<dataDir>/dynalite`) as the token-use store and a 0600 secret file.
+ *
+ * Local-only choice: segments are presigned for the local S3 endpoint exactly as in the cloud, then routed through
+ * `/s3/…` on this server, which forwards the presigned request unchanged. fauxqs sends no CORS headers, and the
+ * proxy makes segments same-origin with the player page; the signature still covers the S3 host it was made for.
+ * fauxqs does not check presigned signatures either, so the proxy does (re-signing with the same date and expiry),
+ * which keeps "a segment needs a live signed URL" true locally.
+ */
+
+import { timingSafeEqual } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { getSignedUrl as s3SignedUrl } from '@aws-sdk/s3-request-presigner';
+import dynalite from 'dynalite';
+import { type PlaybackConfig, playbackConfig } from '../../lib/config.js';
+import { readAssetRecord } from '../../lib/playback/asset-record.js';
+import { buildKeyService, buildTokenIssuer, lazy } from '../../lib/playback/deps.js';
+import { createKeyServiceHttpHandler, KEY_ROUTE, PLAY_ROUTE } from '../../lib/playback/http.js';
+import { ensureSecretFile } from '../../lib/playback/secret.js';
+import { S3PresignedUrlSigner, type UrlSigner } from '../../lib/playback/signed-urls.js';
+import { ensureTokenTable } from '../../lib/playback/token-store.js';
+import { keyUrl as keyUrlOf, playUrl } from '../../lib/playback/urls.js';
+import { type LocalRoute, matchRoute, sendResult, toApiGatewayEvent } from './api-gateway.js';
+import { playerPage } from './player-page.js';
+
+export interface StartKeyServiceOptions {
+  dataDir: string;
+  host?: string;
+  port?: number;
+  /** Playback settings (OUTPUT_BUCKET, TOKEN_TTL_SECONDS, …) and AWS_* values; AWS_ENDPOINT_URL_* are usually set. */
+  env: Record<string, string>;
+  dynamodbPort?: number;
+}
+
+export interface IssueLocalTokenOptions {
+  ttlSeconds?: number;
+  maxUses?: number;
+  viewerId?: string;
+}
+
+export interface LocalKeyService {
+  endpoint: string;
+  dynamodbEndpoint: string;
+  /** The key URL without a token: the transcoder's LicenseAcquisitionUrl. */
+  keyUrl(assetId: string): string;
+  playerUrl(assetId: string, token: string): string;
+  issueToken(assetId: string, options?: IssueLocalTokenOptions): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export const LOCAL_TOKEN_TABLE = 'secure-transcode-playback-tokens';
+export const TOKEN_SECRET_FILE_NAME = 'token-secret';
+
+const ROUTES: LocalRoute[] = [
+  { routeKey: KEY_ROUTE, method: 'GET', pattern: /^\/keys\/(?<assetId>[^/]+)$/ },
+  { routeKey: PLAY_ROUTE, method: 'GET', pattern: /^\/play\/(?<assetId>[^/]+)\/(?<playlist>.+)$/ },
+];
+
+const PROXIED_HEADERS = [
+  'content-type',
+  'content-length',
+  'content-range',
+  'accept-ranges',
+  'etag',
+  'last-modified',
+];
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+function close(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+/** Rewrites presigned URLs for `s3Endpoint` to go through this server's `/s3` route. */
+class LoopbackProxySigner implements UrlSigner {
+  constructor(
+    private readonly inner: UrlSigner,
+    private readonly s3Origin: string,
+    private readonly proxyBase: () => string,
+  ) {}
+
+  async sign(bucket: string, key: string, expiresAt: Date): Promise<string> {
+    const url = new URL(await this.inner.sign(bucket, key, expiresAt));
+    if (url.origin !== this.s3Origin) return url.toString();
+    return `${this.proxyBase()}/s3${url.pathname}${url.search}`;
+  }
+}
+
+/** True when `target` carries an unexpired SigV4 presignature that this S3 client would have produced. */
+async function presignatureValid(s3: S3Client, target: URL, now: number): Promise<boolean> {
+  const q = target.searchParams;
+  const amzDate = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(q.get('X-Amz-Date') ?? '');
+  const expiresIn = Number(q.get('X-Amz-Expires'));
+  const given = q.get('X-Amz-Signature') ?? '';
+  if (!amzDate || !Number.isInteger(expiresIn) || expiresIn < 1 || !given) return false;
+  const [, y, mo, d, h, mi, sec] = amzDate.map(Number);
+  const signingDate = new Date(Date.UTC(y as number, (mo as number) - 1, d, h, mi, sec));
+  if (signingDate.getTime() + expiresIn * 1000 <= now) return false;
+  const [, bucket, ...keyParts] = target.pathname.split('/');
+  if (!bucket || keyParts.length === 0) return false;
+  const key = keyParts.map(decodeURIComponent).join('/');
+  const expected = new URL(
+    await s3SignedUrl(s3, new GetObjectCommand({ Bucket: decodeURIComponent(bucket), Key: key }), {
+      expiresIn,
+      signingDate,
+    }),
+  ).searchParams.get('X-Amz-Signature');
+  return (
+    expected !== null &&
+    expected.length === given.length &&
+    timingSafeEqual(Buffer.from(expected), Buffer.from(given))
+  );
+}
+
+async function proxyToS3(
+  s3: S3Client,
+  s3Origin: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  const target = new URL(`${req.url?.slice('/s3'.length) ?? '/'}`, s3Origin);
+  if (!(await presignatureValid(s3, target, Date.now()))) {
+    res.writeHead(403, { 'Content-Type': 'application/json' });
+    res.end('{"error":"signature_invalid_or_expired"}');
+    return;
+  }
+  const headers: Record<string, string> = {};
+  if (req.headers.range) headers.range = req.headers.range;
+  const upstream = httpRequest(target, { method: req.method, headers }, (up) => {
+    const out: Record<string, string> = { 'Cache-Control': 'private, max-age=60' };
+    for (const h of PROXIED_HEADERS) {
+      const v = up.headers[h];
+      if (typeof v === 'string') out[h] = v;
+    }
+    res.writeHead(up.statusCode ?? 502, out);
+    up.pipe(res);
+  });
+  upstream.on('error', () => {
+    if (!res.headersSent) res.writeHead(502, { 'Content-Type': 'application/json' });
+    res.end('{"error":"s3_unreachable"}');
+  });
+  upstream.end();
+}
+
+export async function startKeyService(options: StartKeyServiceOptions): Promise<LocalKeyService> {
+  const env: Record<string, string | undefined> = { ...process.env, ...options.env };
+  const host = options.host ?? '127.0.0.1';
+  const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
+  const credentials =
+    env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
+      ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY }
+      : { accessKeyId: 'local', secretAccessKey: 'local' };
+  const s3Endpoint = env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
+  const kmsEndpoint = env.AWS_ENDPOINT_URL_KMS ?? env.AWS_ENDPOINT_URL;
+  if (!s3Endpoint || !kmsEndpoint) {
+    throw new Error(
+      'startKeyService needs AWS_ENDPOINT_URL_S3 and AWS_ENDPOINT_URL_KMS (the local stack sets them)',
+    );
+  }
+
+  await mkdir(join(options.dataDir, 'dynalite'), { recursive: true, mode: 0o700 });
+  const secretFile = join(options.dataDir, TOKEN_SECRET_FILE_NAME);
+  await ensureSecretFile(secretFile);
+
+  const dynamoServer = dynalite({ path: join(options.dataDir, 'dynalite'), createTableMs: 0 });
+  const dynamoPort = await listen(dynamoServer, options.dynamodbPort ?? 0, '127.0.0.1');
+  const dynamodbEndpoint = `http://127.0.0.1:${dynamoPort}`;
+
+  const s3 = new S3Client({ region, credentials, endpoint: s3Endpoint, forcePathStyle: true });
+  const kms = new KMSClient({ region, credentials, endpoint: kmsEndpoint });
+  const dynamodb = new DynamoDBClient({ region, credentials, endpoint: dynamodbEndpoint });
+  // Never called locally (the secret is a file); present so the clients record is complete.
+  const ssm = new SSMClient({
+    region,
+    credentials,
+    endpoint: env.AWS_ENDPOINT_URL_SSM ?? 'http://127.0.0.1:9',
+  });
+  const destroyClients = () => {
+    for (const c of [s3, kms, dynamodb, ssm]) c.destroy();
+  };
+
+  let endpoint = '';
+  let config: PlaybackConfig | undefined;
+  let handler: ReturnType<typeof createKeyServiceHttpHandler> | undefined;
+  const s3Origin = new URL(s3Endpoint).origin;
+  const hlsScript = createRequire(import.meta.url).resolve('hls.js/dist/hls.min.js');
+
+  const server = createServer((req, res) => {
+    void route(req, res).catch(() => {
+      if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'application/json' });
+      res.end('{"error":"internal"}');
+    });
+  });
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', endpoint);
+    const method = req.method ?? 'GET';
+    if (url.pathname.startsWith('/s3/') && (method === 'GET' || method === 'HEAD'))
+      return proxyToS3(s3, s3Origin, req, res);
+    if (url.pathname === '/player/hls.min.js' && method === 'GET') {
+      res.writeHead(200, {
+        'Content-Type': 'text/javascript; charset=utf-8',
+        'Cache-Control': 'max-age=3600',
+      });
+      createReadStream(hlsScript).pipe(res);
+      return;
+    }
+    if ((url.pathname === '/player/' || url.pathname === '/player') && method === 'GET') {
+      return servePlayer(url, res);
+    }
+    const match = matchRoute(ROUTES, method, url.pathname);
+    if (!match || !handler) {
+      res.writeHead(404, { 'Content-Type': 'application/json' });
+      res.end('{"error":"not_found"}');
+      return;
+    }
+    sendResult(res, await handler(toApiGatewayEvent(req, match, await readBody(req))));
+  }
+
+  async function servePlayer(url: URL, res: ServerResponse): Promise<void> {
+    const assetId = url.searchParams.get('asset') ?? '';
+    const token = url.searchParams.get('token') ?? '';
+    const record = config
+      ? await readAssetRecord(
+          { s3, bucket: config.outputBucket, assetPrefix: config.assetPrefix },
+          assetId,
+        ).catch(() => undefined)
+      : undefined;
+    const src = record ? playUrl(endpoint, record.assetId, record.masterPlaylist, token) : undefined;
+    res.writeHead(record ? 200 : 404, {
+      'Content-Type': 'text/html; charset=utf-8',
+      'Cache-Control': 'no-store',
+      'Referrer-Policy': 'no-referrer',
+    });
+    res.end(playerPage({ src, hlsScriptPath: '/player/hls.min.js' }));
+  }
+
+  const port = await listen(server, options.port ?? 0, host).catch(async (e: unknown) => {
+    await close(dynamoServer);
+    destroyClients();
+    throw e;
+  });
+  endpoint = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+  try {
+    config = playbackConfig({
+      TOKEN_TABLE: LOCAL_TOKEN_TABLE,
+      PLAYER_ORIGINS: endpoint,
+      ...env,
+      TOKEN_SECRET_FILE: secretFile,
+      TOKEN_SECRET_PARAM: '',
+      CLOUDFRONT_DOMAIN: '',
+      CLOUDFRONT_KEY_PAIR_ID: '',
+      CLOUDFRONT_PRIVATE_KEY_PARAM: '',
+      KEY_SERVICE_URL: endpoint,
+    });
+    const cfg = config;
+    await ensureTokenTable(dynamodb, cfg.tokenTable);
+    const signer = new LoopbackProxySigner(new S3PresignedUrlSigner(s3), s3Origin, () => endpoint);
+    const service = await buildKeyService(cfg, { s3, kms, dynamodb, ssm }, { signer });
+    handler = createKeyServiceHttpHandler(cfg, async () => service);
+    const issuer = lazy(() => buildTokenIssuer(cfg, { s3, ssm }));
+
+    return {
+      endpoint,
+      dynamodbEndpoint,
+      keyUrl: (assetId) => keyUrlOf(endpoint, assetId),
+      playerUrl: (assetId, token) =>
+        `${endpoint}/player/?asset=${encodeURIComponent(assetId)}&token=${encodeURIComponent(token)}`,
+      issueToken: async (assetId, opts = {}) =>
+        (await (await issuer()).issue({ assetId, baseUrl: endpoint, ...opts })).token,
+      stop: async () => {
+        await close(server);
+        destroyClients();
+        await close(dynamoServer);
+      },
+    };
+  } catch (e) {
+    await close(server);
+    destroyClients();
+    await close(dynamoServer);
+    throw e;
+  }
+}

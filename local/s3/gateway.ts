@@ -1,0 +1,423 @@
+/**
+ * The local S3 (+ SQS + SNS) endpoint: a streaming reverse proxy on 127.0.0.1 in front of an in-process fauxqs
+ * 1.9.2, adding what fauxqs lacks — ListParts / ListMultipartUploads, object tagging, ObjectCreated events, an S3
+ * `EntityTooLarge` answer instead of fauxqs's opaque 413, and fault injection. Bodies are piped, never buffered,
+ * except the few small XML answers the gateway has to read (upload ids, copy/complete results).
+ */
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import net, { type AddressInfo } from 'node:net';
+import { pipeline } from 'node:stream';
+import { type FauxqsServer, startFauxqs } from 'fauxqs';
+import type { FaultInjector, FaultKind } from '../faults.js';
+import { MultipartTracker, TagStore } from './multipart-tracker.js';
+import { classifyS3, isQueueOrTopicRequest, type S3Request } from './operations.js';
+import { errorXml, xmlValue } from './xml.js';
+
+/** fauxqs 1.9.2's Fastify bodyLimit. */
+export const FAUXQS_BODY_LIMIT = 11 * 1024 * 1024;
+
+export type ObjectCreatedEventName =
+  | 'ObjectCreated:Put'
+  | 'ObjectCreated:CompleteMultipartUpload'
+  | 'ObjectCreated:Copy';
+
+export interface ObjectCreatedEvent {
+  bucket: string;
+  /** The object key, decoded (S3 notifications URL-encode it; whoever forwards the event does that). */
+  key: string;
+  size: number;
+  etag: string;
+  eventName: ObjectCreatedEventName;
+  /** Hex, strictly increasing per gateway, fixed width so string order is numeric order. */
+  sequencer: string;
+  eventTime: string;
+}
+
+export interface S3GatewayOptions {
+  host?: string;
+  port?: number;
+  buckets?: string[];
+  faults?: FaultInjector;
+}
+
+export interface S3Gateway {
+  endpoint: string;
+  port: number;
+  fauxqs: FauxqsServer;
+  onObjectCreated(listener: (e: ObjectCreatedEvent) => void): void;
+  /** Multipart uploads the gateway has seen created and not yet completed or aborted. */
+  openUploads(bucket?: string): Array<{ bucket: string; key: string; uploadId: string }>;
+  stop(): Promise<void>;
+}
+
+type ListenArgs = Parameters<net.Server['listen']>;
+
+/** fauxqs binds 0.0.0.0 unconditionally; rewrite that one listen call so nothing leaves the loopback interface. */
+async function startFauxqsOnLoopback(): Promise<FauxqsServer> {
+  const original = net.Server.prototype.listen;
+  net.Server.prototype.listen = function (this: net.Server, ...args: ListenArgs) {
+    const first = args[0] as { host?: string } | undefined;
+    if (first && typeof first === 'object' && first.host === '0.0.0.0') {
+      (args as unknown[])[0] = { ...first, host: '127.0.0.1' };
+    }
+    return original.apply(this, args);
+  } as typeof original;
+  try {
+    return await startFauxqs({ port: 0, logger: false });
+  } finally {
+    net.Server.prototype.listen = original;
+  }
+}
+
+const HOP_BY_HOP = ['connection', 'keep-alive', 'expect', 'proxy-connection', 'upgrade'];
+
+function sendXml(res: ServerResponse, status: number, body: string, method = 'GET'): void {
+  res.writeHead(status, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body) });
+  res.end(method === 'HEAD' ? undefined : body);
+}
+
+/** Reads and discards the request body first, so the client sees an S3 answer rather than a broken pipe. */
+function afterBody(req: IncomingMessage, then: () => void): void {
+  if (req.readableEnded) {
+    then();
+    return;
+  }
+  req.on('end', then);
+  req.on('error', () => undefined);
+  req.resume();
+}
+
+async function readBody(req: IncomingMessage, limit = 1024 * 1024): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of req) {
+    size += (c as Buffer).length;
+    if (size > limit) throw new Error('request body too large for the gateway to inspect');
+    chunks.push(c as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+interface Upstream {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  requestBytes: number;
+  body?: Buffer;
+}
+
+export async function startS3Gateway(opts: S3GatewayOptions = {}): Promise<S3Gateway> {
+  const fauxqs = await startFauxqsOnLoopback();
+  for (const b of opts.buckets ?? []) fauxqs.createBucket(b);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  const tracker = new MultipartTracker();
+  const tags = new TagStore();
+  const listeners: Array<(e: ObjectCreatedEvent) => void> = [];
+  let sequence = BigInt(Date.now()) * 1_000_000n;
+
+  const emit = (e: Omit<ObjectCreatedEvent, 'sequencer' | 'eventTime'>) => {
+    sequence += 1n;
+    const event = {
+      ...e,
+      sequencer: sequence.toString(16).toUpperCase().padStart(20, '0'),
+      eventTime: new Date().toISOString(),
+    };
+    for (const l of listeners) {
+      try {
+        l(event);
+      } catch {
+        // A listener's failure is its own; the S3 request already succeeded.
+      }
+    }
+  };
+
+  /** Sends the request on to fauxqs. `capture` buffers the (small) answer for the caller; otherwise it is piped. */
+  const forward = (req: IncomingMessage, res: ServerResponse, capture: boolean): Promise<Upstream> =>
+    new Promise((resolve, reject) => {
+      const headers = { ...req.headers };
+      for (const h of HOP_BY_HOP) delete headers[h];
+      const up = http.request({
+        host: '127.0.0.1',
+        port: fauxqs.port,
+        method: req.method,
+        path: req.url,
+        headers,
+        agent,
+      });
+      let requestBytes = 0;
+      req.on('data', (c: Buffer) => {
+        requestBytes += c.length;
+      });
+      pipeline(req, up, (err) => {
+        if (err) up.destroy(err);
+      });
+      up.on('error', reject);
+      up.on('response', (ures) => {
+        const status = ures.statusCode ?? 500;
+        if (status === 413) {
+          ures.resume();
+          sendXml(
+            res,
+            400,
+            errorXml(
+              'EntityTooLarge',
+              `Request body exceeds the local limit of ${FAUXQS_BODY_LIMIT} bytes`,
+              req.url,
+            ),
+          );
+          return resolve({ status: 400, headers: {}, requestBytes });
+        }
+        if (capture) {
+          const chunks: Buffer[] = [];
+          ures.on('data', (c: Buffer) => chunks.push(c));
+          ures.on('error', reject);
+          ures.on('end', () =>
+            resolve({ status, headers: ures.headers, requestBytes, body: Buffer.concat(chunks) }),
+          );
+          return;
+        }
+        res.writeHead(status, ures.headers);
+        pipeline(ures, res, (err) => {
+          if (err) res.destroy();
+          resolve({ status, headers: ures.headers, requestBytes });
+        });
+      });
+    });
+
+  const reply = (res: ServerResponse, up: Upstream) => {
+    res.writeHead(up.status, up.headers);
+    res.end(up.body);
+  };
+
+  const headUpstream = (bucket: string, key: string): Promise<{ size: number; etag: string } | undefined> =>
+    new Promise((resolve) => {
+      const path = `/${encodeURIComponent(bucket)}/${key.split('/').map(encodeURIComponent).join('/')}`;
+      const r = http.request(
+        { host: '127.0.0.1', port: fauxqs.port, method: 'HEAD', path, agent },
+        (ures) => {
+          ures.resume();
+          const ok = ures.statusCode === 200;
+          resolve(
+            ok
+              ? { size: Number(ures.headers['content-length'] ?? 0), etag: String(ures.headers.etag ?? '') }
+              : undefined,
+          );
+        },
+      );
+      r.on('error', () => resolve(undefined));
+      r.end();
+    });
+
+  const injectFault = (req: IncomingMessage, res: ServerResponse, kind: FaultKind, op: S3Request) => {
+    if (kind === 'reset') {
+      req.socket.destroy();
+      return;
+    }
+    const [status, code, message] =
+      kind === 'internal'
+        ? [500, 'InternalError', 'We encountered an internal error. Please try again.']
+        : [503, 'SlowDown', 'Please reduce your request rate.'];
+    afterBody(req, () =>
+      sendXml(
+        res,
+        status,
+        errorXml(code, `${message} (injected fault on ${op.operation})`, req.url),
+        req.method,
+      ),
+    );
+  };
+
+  const handleS3 = async (req: IncomingMessage, res: ServerResponse, url: URL) => {
+    const method = req.method ?? 'GET';
+    const op = classifyS3(method, url, req.headers);
+    const bucket = op.bucket ?? '';
+    const key = op.key ?? '';
+    const fault = opts.faults?.decide('s3', op.operation);
+    if (fault) return injectFault(req, res, fault, op);
+
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > FAUXQS_BODY_LIMIT) {
+      return afterBody(req, () =>
+        sendXml(
+          res,
+          400,
+          errorXml(
+            'EntityTooLarge',
+            `Your proposed upload exceeds the local limit of ${FAUXQS_BODY_LIMIT} bytes per request`,
+            url.pathname,
+          ),
+        ),
+      );
+    }
+
+    switch (op.operation) {
+      case 'ListParts': {
+        const xml = tracker.listPartsXml(op.query.get('uploadId') ?? '', op.query);
+        return afterBody(req, () =>
+          xml
+            ? sendXml(res, 200, xml)
+            : sendXml(
+                res,
+                404,
+                errorXml('NoSuchUpload', 'The specified multipart upload does not exist.', url.pathname),
+              ),
+        );
+      }
+      case 'ListMultipartUploads':
+        return afterBody(req, () => sendXml(res, 200, tracker.listUploadsXml(bucket, op.query)));
+      case 'UploadPartCopy':
+        return afterBody(req, () =>
+          sendXml(
+            res,
+            501,
+            errorXml('NotImplemented', 'UploadPartCopy is not supported by the local S3', url.pathname),
+          ),
+        );
+      case 'PutObjectTagging':
+      case 'GetObjectTagging':
+      case 'DeleteObjectTagging': {
+        // Read the body even when unused, so the connection stays usable for the next request.
+        const body = await readBody(req);
+        if (!(await headUpstream(bucket, key))) {
+          return sendXml(res, 404, errorXml('NoSuchKey', 'The specified key does not exist.', url.pathname));
+        }
+        if (op.operation === 'GetObjectTagging')
+          return sendXml(res, 200, TagStore.toXml(tags.get(bucket, key)));
+        tags.set(bucket, key, op.operation === 'PutObjectTagging' ? TagStore.fromXml(body) : []);
+        res.writeHead(op.operation === 'PutObjectTagging' ? 200 : 204);
+        return res.end();
+      }
+      default:
+        break;
+    }
+
+    const capture = [
+      'PutObject',
+      'CopyObject',
+      'UploadPart',
+      'CreateMultipartUpload',
+      'CompleteMultipartUpload',
+      'AbortMultipartUpload',
+      'DeleteObject',
+      'DeleteBucket',
+    ].includes(op.operation);
+    const up = await forward(req, res, capture);
+    if (!capture) return;
+    const ok = up.status >= 200 && up.status < 300;
+    const uploadId = op.query.get('uploadId') ?? '';
+    const text = up.body?.toString('utf8') ?? '';
+    const newTags = TagStore.fromHeader(req.headers['x-amz-tagging'] as string | undefined);
+    switch (op.operation) {
+      case 'CreateMultipartUpload': {
+        const id = xmlValue(text, 'UploadId');
+        if (ok && id) tracker.created(bucket, key, id);
+        break;
+      }
+      case 'UploadPart':
+        if (ok) {
+          const decoded = Number(req.headers['x-amz-decoded-content-length'] ?? Number.NaN);
+          const size = Number.isFinite(decoded) ? decoded : up.requestBytes;
+          tracker.partUploaded(
+            bucket,
+            key,
+            uploadId,
+            Number(op.query.get('partNumber')),
+            String(up.headers.etag ?? ''),
+            size,
+          );
+        }
+        break;
+      case 'AbortMultipartUpload':
+        if (ok || up.status === 404) tracker.forget(uploadId);
+        break;
+      case 'DeleteObject':
+        if (ok) tags.delete(bucket, key);
+        break;
+      case 'DeleteBucket':
+        if (ok) tracker.forgetBucket(bucket);
+        break;
+      case 'PutObject':
+        if (ok) {
+          const decoded = Number(req.headers['x-amz-decoded-content-length'] ?? Number.NaN);
+          tags.set(bucket, key, newTags);
+          emit({
+            bucket,
+            key,
+            size: Number.isFinite(decoded) ? decoded : up.requestBytes,
+            etag: String(up.headers.etag ?? ''),
+            eventName: 'ObjectCreated:Put',
+          });
+        }
+        break;
+      case 'CompleteMultipartUpload':
+      case 'CopyObject': {
+        // S3 can answer 200 with an <Error> document for these two.
+        if (!ok || text.includes('<Error>')) {
+          if (op.operation === 'CompleteMultipartUpload' && up.status === 404) tracker.forget(uploadId);
+          break;
+        }
+        if (op.operation === 'CompleteMultipartUpload') tracker.forget(uploadId);
+        tags.set(
+          bucket,
+          key,
+          op.operation === 'CopyObject' && req.headers['x-amz-tagging-directive'] === 'REPLACE'
+            ? newTags
+            : [],
+        );
+        const head = await headUpstream(bucket, key);
+        emit({
+          bucket,
+          key,
+          size: head?.size ?? 0,
+          etag: head?.etag ?? xmlValue(text, 'ETag') ?? '',
+          eventName:
+            op.operation === 'CopyObject' ? 'ObjectCreated:Copy' : 'ObjectCreated:CompleteMultipartUpload',
+        });
+        break;
+      }
+      default:
+        break;
+    }
+    reply(res, up);
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? '/', 'http://gateway');
+    if (!isQueueOrTopicRequest(req.method ?? 'GET', url.pathname, req.headers))
+      return handleS3(req, res, url);
+    const up = await forward(req, res, false);
+    return up;
+  };
+
+  const server = http.createServer((req, res) => {
+    handle(req, res).catch((e: unknown) => {
+      if (res.headersSent) return res.destroy();
+      sendXml(res, 500, errorXml('InternalError', `local gateway: ${(e as Error).message}`), req.method);
+    });
+  });
+  server.keepAliveTimeout = 30_000;
+
+  const host = opts.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+
+  return {
+    endpoint: `http://${host}:${port}`,
+    port,
+    fauxqs,
+    onObjectCreated: (l) => {
+      listeners.push(l);
+    },
+    openUploads: (b) => tracker.openUploads(b),
+    stop: async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      agent.destroy();
+      await fauxqs.stop();
+    },
+  };
+}

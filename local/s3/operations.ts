@@ -1,0 +1,84 @@
+/**
+ * Tells S3 from SQS/SNS on the shared endpoint and names the S3 operation. fauxqs routes SQS by the
+ * `application/x-amz-json-1.0` content type (X-Amz-Target names the action) and SNS/STS by a form-encoded POST to
+ * `/`; every other request is S3 (path-style: the SDK uses path-style for an IP endpoint).
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+
+export interface S3Request {
+  operation: string;
+  bucket: string | undefined;
+  key: string | undefined;
+  query: URLSearchParams;
+}
+
+export function isQueueOrTopicRequest(
+  method: string,
+  pathname: string,
+  headers: IncomingHttpHeaders,
+): boolean {
+  const contentType = String(headers['content-type'] ?? '');
+  if (headers['x-amz-target'] || contentType.includes('application/x-amz-json')) return true;
+  return method === 'POST' && pathname === '/' && contentType.includes('application/x-www-form-urlencoded');
+}
+
+function objectOperation(method: string, q: URLSearchParams, headers: IncomingHttpHeaders): string {
+  const copy = headers['x-amz-copy-source'] !== undefined;
+  switch (method) {
+    case 'GET':
+      return q.has('uploadId') ? 'ListParts' : q.has('tagging') ? 'GetObjectTagging' : 'GetObject';
+    case 'HEAD':
+      return 'HeadObject';
+    case 'PUT':
+      if (q.has('uploadId') && q.has('partNumber')) return copy ? 'UploadPartCopy' : 'UploadPart';
+      if (q.has('tagging')) return 'PutObjectTagging';
+      return copy ? 'CopyObject' : 'PutObject';
+    case 'POST':
+      return q.has('uploads')
+        ? 'CreateMultipartUpload'
+        : q.has('uploadId')
+          ? 'CompleteMultipartUpload'
+          : 'PostObject';
+    case 'DELETE':
+      return q.has('uploadId')
+        ? 'AbortMultipartUpload'
+        : q.has('tagging')
+          ? 'DeleteObjectTagging'
+          : 'DeleteObject';
+    default:
+      return `${method}Object`;
+  }
+}
+
+function bucketOperation(method: string, q: URLSearchParams): string {
+  switch (method) {
+    case 'GET':
+      return q.has('uploads')
+        ? 'ListMultipartUploads'
+        : q.get('list-type') === '2'
+          ? 'ListObjectsV2'
+          : 'ListObjects';
+    case 'HEAD':
+      return 'HeadBucket';
+    case 'PUT':
+      return 'CreateBucket';
+    case 'DELETE':
+      return 'DeleteBucket';
+    case 'POST':
+      return q.has('delete') ? 'DeleteObjects' : 'PostBucket';
+    default:
+      return `${method}Bucket`;
+  }
+}
+
+export function classifyS3(method: string, url: URL, headers: IncomingHttpHeaders): S3Request {
+  const segments = url.pathname.split('/').slice(1);
+  const bucket = segments[0] ? decodeURIComponent(segments[0]) : undefined;
+  const rawKey = segments.slice(1).join('/');
+  const key = rawKey ? decodeURIComponent(rawKey) : undefined;
+  const query = url.searchParams;
+  if (!bucket)
+    return { operation: method === 'GET' ? 'ListBuckets' : `${method}Service`, bucket, key, query };
+  if (!key) return { operation: bucketOperation(method, query), bucket, key, query };
+  return { operation: objectOperation(method, query, headers), bucket, key, query };
+}

@@ -1,0 +1,381 @@
+/**
+ * The local Step Functions engine: one state machine (the project's ASL file) run by aws-local-stepfunctions, with
+ * Task states calling the handler modules that serverless.yml names, Step Functions' execution-name rules, and
+ * executions/history persisted under `<dataDir>/executions/`.
+ */
+import '../../lib/polyfills.js';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import {
+  ExecutionAbortedError,
+  ExecutionError,
+  ExecutionTimeoutError,
+  StateMachine,
+  type StateMachineDefinition,
+} from 'aws-local-stepfunctions';
+import { createLambdaInvoker, LambdaFunctionError, LambdaTimeoutError, type LambdaInvoker } from '../lambda/invoke.js';
+import { type AslMachine, type FunctionSpec, loadFunctionCatalog, resolveTaskFunctions } from './functions.js';
+import { asString, type EventLog, HistoryRecorder, type InvocationRecord } from './history.js';
+import { type ExecutionRecord, type ExecutionStatus, ExecutionStore, type HistoryEvent } from './store.js';
+
+export interface FastOptions {
+  /** Every Wait state pauses this long instead of its Seconds/SecondsPath. */
+  waitMs?: number;
+  /** Every retrier waits this long instead of IntervalSeconds × BackoffRate^n. */
+  retryMs?: number;
+}
+
+export interface LocalStepFunctionsOptions {
+  dataDir: string;
+  definitionPath: string;
+  serverlessPath: string;
+  stateMachineName?: string;
+  region?: string;
+  accountId?: string;
+  /** Shorten waits and retry intervals (`--fast`). Real durations by default. */
+  fast?: boolean | FastOptions;
+  roleArn?: string;
+}
+
+/** An error the JSON protocol turns into a 400 with `__type`. */
+export class SfnApiError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status = 400,
+  ) {
+    super(message);
+    this.name = code;
+  }
+}
+
+/** A Task failure as Step Functions sees it: `name` is the ASL error name, `message` the Cause. */
+class TaskFailure extends Error {
+  constructor(name: string, cause: string) {
+    super(cause);
+    this.name = name;
+  }
+}
+
+/** Terminal in AWS: neither Retry nor `States.ALL` Catch applies (aws-local-stepfunctions honours these flags). */
+class DataLimitExceeded extends TaskFailure {
+  readonly isRetryable = false;
+  readonly isCatchable = false;
+}
+
+// The Step Functions payload quota: 256 KiB of UTF-8 JSON per state input/output.
+const MAX_PAYLOAD_BYTES = 256 * 1024;
+const NAME_PATTERN = /^[A-Za-z0-9_-]{1,80}$/;
+const TERMINAL_LIBRARY_EVENTS = new Set(['ExecutionSucceeded', 'ExecutionFailed', 'ExecutionAborted', 'ExecutionTimeout']);
+
+interface LiveExecution {
+  record: ExecutionRecord;
+  abort?: () => void;
+  abortReason?: { error: string; cause: string };
+  settled: Promise<ExecutionRecord>;
+}
+
+export type ExecutionListener = (record: ExecutionRecord, event: HistoryEvent) => void;
+
+function canonicalJson(text: string): string {
+  return JSON.stringify(JSON.parse(text));
+}
+
+function toTaskFailure(e: unknown): TaskFailure {
+  if (e instanceof LambdaFunctionError) return new TaskFailure(e.errorType, JSON.stringify(e.payload));
+  if (e instanceof LambdaTimeoutError) {
+    // What Step Functions reports when a Lambda function times out (no error type in the function's response).
+    return new TaskFailure(
+      'Lambda.Unknown',
+      `The cause could not be determined because Lambda did not return an error type. Returned payload: ${JSON.stringify({ errorMessage: e.message })}`,
+    );
+  }
+  const err = e as Error;
+  return new TaskFailure(err?.name ?? 'Error', err?.message ?? String(e));
+}
+
+export class LocalStepFunctions {
+  readonly stateMachineArn: string;
+  readonly stateMachineName: string;
+  readonly region: string;
+  private readonly accountId: string;
+  private readonly roleArn: string;
+  private readonly definition: AslMachine;
+  private readonly machine: StateMachine;
+  private readonly tasks: Map<string, FunctionSpec>;
+  private readonly invoker: LambdaInvoker;
+  private readonly store: ExecutionStore;
+  private readonly executions = new Map<string, LiveExecution>();
+  private readonly listeners = new Set<ExecutionListener>();
+  private readonly waitTimeOverrides: Record<string, number> = {};
+  private readonly retryIntervalOverrides: Record<string, number> = {};
+
+  constructor(private readonly options: LocalStepFunctionsOptions) {
+    this.region = options.region ?? 'us-east-1';
+    this.accountId = options.accountId ?? '000000000000';
+    this.stateMachineName = options.stateMachineName ?? 'secure-transcode';
+    this.stateMachineArn = `arn:aws:states:${this.region}:${this.accountId}:stateMachine:${this.stateMachineName}`;
+    this.roleArn = options.roleArn ?? `arn:aws:iam::${this.accountId}:role/${this.stateMachineName}-local`;
+    this.definition = JSON.parse(readFileSync(options.definitionPath, 'utf8')) as AslMachine;
+    this.tasks = resolveTaskFunctions(this.definition, loadFunctionCatalog(options.serverlessPath));
+    // Resources are CloudFormation references (`Fn::GetAtt`), not ARNs, until deployment; every Task is overridden.
+    this.machine = new StateMachine(this.definition as unknown as StateMachineDefinition, {
+      validationOptions: { checkArn: false },
+    });
+    this.invoker = createLambdaInvoker({ region: this.region, accountId: this.accountId });
+    this.store = new ExecutionStore(options.dataDir, this.stateMachineName);
+    this.configureFast(options.fast);
+    this.recover();
+  }
+
+  private configureFast(fast: LocalStepFunctionsOptions['fast']): void {
+    if (!fast) return;
+    const { waitMs = 200, retryMs = 50 } = fast === true ? {} : fast;
+    const walk = (machine: AslMachine) => {
+      for (const [name, state] of Object.entries(machine.States)) {
+        const s = state as { Type?: string; Retry?: unknown[]; Branches?: AslMachine[]; ItemProcessor?: AslMachine; Iterator?: AslMachine };
+        if (s.Type === 'Wait') this.waitTimeOverrides[name] = waitMs;
+        if (s.Retry?.length) this.retryIntervalOverrides[name] = retryMs;
+        for (const b of s.Branches ?? []) walk(b);
+        if (s.ItemProcessor) walk(s.ItemProcessor);
+        if (s.Iterator) walk(s.Iterator);
+      }
+    };
+    walk(this.definition);
+  }
+
+  /** Executions that were running when the previous process stopped cannot resume: close them as ABORTED. */
+  private recover(): void {
+    for (const record of this.store.loadAll()) {
+      if (record.status === 'RUNNING') {
+        const last = this.store.history(record.name).at(-1);
+        record.eventCount = last?.id ?? record.eventCount;
+        record.status = 'ABORTED';
+        record.stopDate = Date.now();
+        record.error = 'LocalStackStopped';
+        record.cause = 'The local stack stopped while this execution was running.';
+        this.appendEvent(record, 'ExecutionAborted', {
+          executionAbortedEventDetails: { error: record.error, cause: record.cause },
+        });
+        this.store.save(record);
+      }
+      this.executions.set(record.executionArn, { record, settled: Promise.resolve(record) });
+    }
+  }
+
+  executionArn(name: string): string {
+    return `arn:aws:states:${this.region}:${this.accountId}:execution:${this.stateMachineName}:${name}`;
+  }
+
+  onEvent(listener: ExecutionListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private appendEvent(record: ExecutionRecord, type: string, details: Record<string, unknown>, timestamp = Date.now()) {
+    record.eventCount += 1;
+    const event: HistoryEvent = { timestamp, type, id: record.eventCount, previousEventId: record.eventCount - 1, ...details };
+    this.store.append(record.name, event);
+    for (const listener of this.listeners) listener(record, event);
+  }
+
+  private requireMachine(stateMachineArn: string | undefined): void {
+    if (stateMachineArn !== this.stateMachineArn) {
+      throw new SfnApiError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${stateMachineArn}'`);
+    }
+  }
+
+  startExecution(params: { stateMachineArn?: string; name?: string; input?: string }): { executionArn: string; startDate: number } {
+    this.requireMachine(params.stateMachineArn);
+    const name = params.name ?? randomUUID();
+    if (!NAME_PATTERN.test(name)) throw new SfnApiError('InvalidName', `Invalid Name: '${name}'`);
+    const input = params.input ?? '{}';
+    let inputValue: unknown;
+    try {
+      inputValue = JSON.parse(input);
+    } catch {
+      throw new SfnApiError('InvalidExecutionInput', 'Invalid State Machine Execution Input: input is not valid JSON');
+    }
+    if (Buffer.byteLength(input) > MAX_PAYLOAD_BYTES) {
+      throw new SfnApiError('InvalidExecutionInput', `Invalid State Machine Execution Input: larger than ${MAX_PAYLOAD_BYTES} bytes`);
+    }
+    const executionArn = this.executionArn(name);
+    const existing = this.executions.get(executionArn)?.record;
+    if (existing) {
+      // AWS: the same name and input while running is an idempotent retry; otherwise the name is taken.
+      if (existing.status === 'RUNNING' && canonicalJson(existing.input) === canonicalJson(input)) {
+        return { executionArn, startDate: existing.startDate };
+      }
+      throw new SfnApiError('ExecutionAlreadyExists', `Execution Already Exists: '${executionArn}'`);
+    }
+    const record: ExecutionRecord = {
+      executionArn,
+      stateMachineArn: this.stateMachineArn,
+      name,
+      status: 'RUNNING',
+      startDate: Date.now(),
+      input,
+      eventCount: 0,
+    };
+    this.store.save(record);
+    this.appendEvent(record, 'ExecutionStarted', {
+      executionStartedEventDetails: { input, inputDetails: { truncated: false }, roleArn: this.roleArn },
+    });
+    const live: LiveExecution = { record, settled: Promise.resolve(record) };
+    this.executions.set(executionArn, live);
+    live.settled = this.run(live, inputValue);
+    return { executionArn, startDate: record.startDate };
+  }
+
+  private taskHandlers(recorder: HistoryRecorder) {
+    const handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
+    for (const [stateName, spec] of this.tasks) {
+      handlers[stateName] = async (input: unknown) => {
+        const record: InvocationRecord = {
+          stateName,
+          resource: `arn:aws:lambda:${this.region}:${this.accountId}:function:secure-transcode-local-${spec.key}`,
+          timeoutSeconds: spec.timeoutSeconds,
+          input,
+          startedAt: Date.now(),
+        };
+        recorder.track(record);
+        let output: unknown;
+        try {
+          output = await this.invoker.invoke(spec, input).result;
+        } catch (e) {
+          const failure = toTaskFailure(e);
+          record.outcome = { ok: false, error: failure.name, cause: failure.message };
+          record.endedAt = Date.now();
+          throw failure;
+        }
+        record.outcome = { ok: true, output };
+        record.endedAt = Date.now();
+        if (Buffer.byteLength(JSON.stringify(output)) > MAX_PAYLOAD_BYTES) {
+          throw new DataLimitExceeded('States.DataLimitExceeded', `The state/task '${stateName}' returned a result with a size exceeding the maximum number of bytes service limit.`);
+        }
+        return output;
+      };
+    }
+    return handlers;
+  }
+
+  private async run(live: LiveExecution, input: unknown): Promise<ExecutionRecord> {
+    const { record } = live;
+    const recorder = new HistoryRecorder((type, details, timestamp) => this.appendEvent(record, type, details, timestamp));
+    const execution = this.machine.run(input as never, {
+      overrides: {
+        taskResourceLocalHandlers: this.taskHandlers(recorder) as never,
+        waitTimeOverrides: this.waitTimeOverrides,
+        retryIntervalOverrides: this.retryIntervalOverrides,
+      },
+      // aws-local-stepfunctions only knows `$$.Execution.Id/Name` if they are handed to it.
+      context: {
+        Execution: { Id: record.executionArn, Name: record.name, RoleArn: this.roleArn },
+        StateMachine: { Id: this.stateMachineArn, Name: this.stateMachineName },
+      },
+    });
+    live.abort = execution.abort;
+    const consumed = (async () => {
+      for await (const event of execution.eventLogs as AsyncGenerator<EventLog>) {
+        if (TERMINAL_LIBRARY_EVENTS.has(event.type)) return;
+        if (event.type === 'StateEntered' && event.index === undefined) {
+          record.currentState = event.state.name;
+          record.currentStateType = event.state.type;
+          record.currentStateEnteredAt = event.timestamp;
+          this.store.save(record);
+        }
+        recorder.onEvent(event);
+      }
+    })();
+
+    let status: ExecutionStatus;
+    let terminal: [string, Record<string, unknown>];
+    try {
+      const output = await execution.result;
+      status = 'SUCCEEDED';
+      record.output = JSON.stringify(output);
+      terminal = ['ExecutionSucceeded', { executionSucceededEventDetails: { output: record.output, outputDetails: { truncated: false } } }];
+    } catch (e) {
+      if (e instanceof ExecutionAbortedError) {
+        status = 'ABORTED';
+        Object.assign(record, live.abortReason ?? {});
+        terminal = ['ExecutionAborted', { executionAbortedEventDetails: { ...(live.abortReason ?? {}) } }];
+      } else if (e instanceof ExecutionTimeoutError) {
+        status = 'TIMED_OUT';
+        record.error = 'States.Timeout';
+        terminal = ['ExecutionTimedOut', { executionTimedOutEventDetails: { error: 'States.Timeout' } }];
+      } else {
+        const inner = e instanceof ExecutionError ? (e.cause as Error) : (e as Error);
+        status = 'FAILED';
+        record.error = inner?.name ?? 'States.Runtime';
+        record.cause = asString(inner?.message ?? e);
+        terminal = ['ExecutionFailed', { executionFailedEventDetails: { error: record.error, cause: record.cause } }];
+      }
+    }
+    // Every library event precedes the settlement of `result`, so this only drains what is already queued.
+    await consumed;
+    record.status = status;
+    record.stopDate = Date.now();
+    this.appendEvent(record, terminal[0], terminal[1], record.stopDate);
+    this.store.save(record);
+    return record;
+  }
+
+  private get(executionArn: string | undefined): LiveExecution {
+    const live = executionArn === undefined ? undefined : this.executions.get(executionArn);
+    if (!live) throw new SfnApiError('ExecutionDoesNotExist', `Execution Does Not Exist: '${executionArn}'`);
+    return live;
+  }
+
+  describeExecution(executionArn: string | undefined): ExecutionRecord {
+    return this.get(executionArn).record;
+  }
+
+  listExecutions(params: { stateMachineArn?: string; statusFilter?: string }): ExecutionRecord[] {
+    this.requireMachine(params.stateMachineArn);
+    return [...this.executions.values()]
+      .map((l) => l.record)
+      .filter((r) => !params.statusFilter || r.status === params.statusFilter)
+      .sort((a, b) => b.startDate - a.startDate || b.name.localeCompare(a.name));
+  }
+
+  getExecutionHistory(executionArn: string | undefined): HistoryEvent[] {
+    return this.store.history(this.get(executionArn).record.name);
+  }
+
+  stopExecution(executionArn: string | undefined, reason: { error?: string; cause?: string } = {}): { stopDate: number } {
+    const live = this.get(executionArn);
+    if (live.record.status === 'RUNNING' && live.abort) {
+      live.abortReason = { error: reason.error ?? '', cause: reason.cause ?? '' };
+      live.abort();
+    }
+    return { stopDate: live.record.stopDate ?? Date.now() };
+  }
+
+  /** Resolves with the execution once it is no longer RUNNING. */
+  async waitForExecution(executionArn: string, timeoutMs = 10 * 60_000): Promise<ExecutionRecord> {
+    const live = this.get(executionArn);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`Execution ${live.record.name} still ${live.record.status} in ${live.record.currentState ?? '?'} after ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+    });
+    try {
+      return await Promise.race([live.settled, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Aborts running executions (they are recorded as ABORTED) and waits briefly for their records to be written. */
+  async close(cause = 'The local stack stopped.'): Promise<void> {
+    const running = [...this.executions.values()].filter((l) => l.record.status === 'RUNNING');
+    for (const live of running) this.stopExecution(live.record.executionArn, { error: 'LocalStackStopped', cause });
+    await Promise.race([
+      Promise.allSettled(running.map((l) => l.settled)),
+      new Promise((r) => setTimeout(r, 5000).unref()),
+    ]);
+  }
+}

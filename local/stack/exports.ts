@@ -1,0 +1,52 @@
+/**
+ * Copies a finished asset's outputs out of the (in-memory) local S3 into `<dataDir>/exports/<assetId>/`, keeping the
+ * layout under the output prefix, so the HLS files can be inspected or served by any tool. The segments stay
+ * AES-128 encrypted; their EXT-X-KEY URI is the key service, which wants a token (the CLI prints a player URL).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import type { Notification } from './notifications.js';
+
+/** The asset's output prefix: everything up to and including `/<assetId>/` in its playlist or output keys. */
+export function outputPrefixOf(n: Notification): string | undefined {
+  const assetId = n.playback?.assetId;
+  if (!assetId) return undefined;
+  const keys = [n.playback?.masterPlaylist, ...n.playlists.map((p) => p.key), ...n.outputs.map((o) => o.key)];
+  for (const key of keys) {
+    const at = key?.indexOf(`/${assetId}/`) ?? -1;
+    if (key && at >= 0) return key.slice(0, at + assetId.length + 2);
+  }
+  return undefined;
+}
+
+export async function exportAsset(
+  s3: S3Client,
+  bucket: string,
+  exportsDir: string,
+  n: Notification,
+): Promise<{ dir: string; files: string[] } | undefined> {
+  const prefix = outputPrefixOf(n);
+  const assetId = n.playback?.assetId;
+  if (!prefix || !assetId) return undefined;
+  const dir = join(exportsDir, assetId);
+  const files: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+    for (const object of page.Contents ?? []) {
+      if (!object.Key) continue;
+      const target = resolve(dir, object.Key.slice(prefix.length));
+      // Keys are data: never let one write outside the export directory.
+      if (relative(dir, target).startsWith('..')) continue;
+      const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: object.Key }));
+      mkdirSync(dirname(target), { recursive: true });
+      writeFileSync(target, await (got.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray());
+      files.push(target);
+    }
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'notification.json'), `${JSON.stringify(n, null, 2)}\n`);
+  return { dir, files };
+}

@@ -1,0 +1,127 @@
+/**
+ * The cloud resources serverless.yml declares, created through the same APIs on the local endpoints: the ingest
+ * queue with its DLQ redrive, the notifications topic with a queue subscription, the KMS key and alias, and the
+ * Elastic Transcoder pipeline (which, as in AWS, is not a CloudFormation resource). Ids that must survive a restart
+ * (key, pipeline) are kept in `<dataDir>/stack-state.json` and reused when the servers still know them.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  CreatePipelineCommand,
+  type ElasticTranscoderClient,
+  ReadPipelineCommand,
+} from '@aws-sdk/client-elastic-transcoder';
+import {
+  CreateAliasCommand,
+  CreateKeyCommand,
+  DescribeKeyCommand,
+  type KMSClient,
+  ListAliasesCommand,
+} from '@aws-sdk/client-kms';
+import { CreateTopicCommand, type SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
+import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+
+export interface QueueRef {
+  url: string;
+  arn: string;
+}
+
+export interface Provisioned {
+  ingest: QueueRef;
+  dlq: QueueRef;
+  notifications: QueueRef;
+  topicArn: string;
+  kmsKeyId: string;
+  kmsKeyArn: string;
+  pipelineId: string;
+}
+
+interface SavedState {
+  kmsKeyArn?: string;
+  pipelineId?: string;
+}
+
+export const KMS_ALIAS = 'alias/secure-transcode';
+
+async function queue(sqs: SQSClient, name: string, attributes: Record<string, string> = {}): Promise<QueueRef> {
+  const created = await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
+  const url = created.QueueUrl ?? '';
+  const attrs = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }));
+  return { url, arn: attrs.Attributes?.QueueArn ?? '' };
+}
+
+async function ensureKey(kms: KMSClient, saved: SavedState): Promise<{ keyId: string; arn: string }> {
+  if (saved.kmsKeyArn) {
+    const found = await kms.send(new DescribeKeyCommand({ KeyId: saved.kmsKeyArn })).catch(() => undefined);
+    const meta = found?.KeyMetadata;
+    if (meta?.KeyId && meta.Arn && meta.Enabled !== false) return { keyId: meta.KeyId, arn: meta.Arn };
+  }
+  const created = await kms.send(
+    new CreateKeyCommand({ Description: 'secure-transcode local data keys (source and playback)' }),
+  );
+  return { keyId: created.KeyMetadata?.KeyId ?? '', arn: created.KeyMetadata?.Arn ?? '' };
+}
+
+async function ensureAlias(kms: KMSClient, keyId: string): Promise<void> {
+  const aliases = await kms.send(new ListAliasesCommand({ KeyId: keyId }));
+  if (aliases.Aliases?.some((a) => a.AliasName === KMS_ALIAS)) return;
+  const all = await kms.send(new ListAliasesCommand({}));
+  // An alias left pointing at an older key (a deleted key file) is not ours to move; the ARN is what the stack uses.
+  if (all.Aliases?.some((a) => a.AliasName === KMS_ALIAS)) return;
+  await kms.send(new CreateAliasCommand({ AliasName: KMS_ALIAS, TargetKeyId: keyId }));
+}
+
+async function ensurePipeline(
+  et: ElasticTranscoderClient,
+  saved: SavedState,
+  bucket: string,
+  kmsKeyArn: string,
+  accountId: string,
+): Promise<string> {
+  if (saved.pipelineId) {
+    const found = await et.send(new ReadPipelineCommand({ Id: saved.pipelineId })).catch(() => undefined);
+    if (found?.Pipeline?.Id && found.Pipeline.AwsKmsKeyArn === kmsKeyArn) return found.Pipeline.Id;
+  }
+  const created = await et.send(
+    new CreatePipelineCommand({
+      Name: 'secure-transcode-local',
+      InputBucket: bucket,
+      OutputBucket: bucket,
+      Role: `arn:aws:iam::${accountId}:role/Elastic_Transcoder_Default_Role`,
+      AwsKmsKeyArn: kmsKeyArn,
+    }),
+  );
+  return created.Pipeline?.Id ?? '';
+}
+
+export async function provision(options: {
+  dataDir: string;
+  bucket: string;
+  accountId: string;
+  ingestVisibilitySeconds: number;
+  maxReceiveCount: number;
+  sqs: SQSClient;
+  sns: SNSClient;
+  kms: KMSClient;
+  et: ElasticTranscoderClient;
+}): Promise<Provisioned> {
+  const statePath = join(options.dataDir, 'stack-state.json');
+  const saved: SavedState = existsSync(statePath) ? (JSON.parse(readFileSync(statePath, 'utf8')) as SavedState) : {};
+
+  const dlq = await queue(options.sqs, 'secure-transcode-ingest-dlq', { MessageRetentionPeriod: '1209600' });
+  const ingest = await queue(options.sqs, 'secure-transcode-ingest', {
+    VisibilityTimeout: String(options.ingestVisibilitySeconds),
+    RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.arn, maxReceiveCount: options.maxReceiveCount }),
+  });
+  const notifications = await queue(options.sqs, 'secure-transcode-notifications-local');
+  const topic = await options.sns.send(new CreateTopicCommand({ Name: 'secure-transcode-notifications' }));
+  const topicArn = topic.TopicArn ?? '';
+  await options.sns.send(new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sqs', Endpoint: notifications.arn }));
+
+  const key = await ensureKey(options.kms, saved);
+  await ensureAlias(options.kms, key.keyId);
+  const pipelineId = await ensurePipeline(options.et, saved, options.bucket, key.arn, options.accountId);
+
+  writeFileSync(statePath, `${JSON.stringify({ kmsKeyArn: key.arn, pipelineId } satisfies SavedState, null, 2)}\n`);
+  return { ingest, dlq, notifications, topicArn, kmsKeyId: key.keyId, kmsKeyArn: key.arn, pipelineId };
+}

@@ -1,0 +1,392 @@
+/**
+ * Job execution: Submitted → Progressing → Complete | Error, a few jobs at a time. Each job works in its own 0700
+ * temp directory (decrypted input, ffmpeg output) that is removed afterwards; HLS keys go to a separate 0600 file
+ * only for the duration of the ffmpeg run. Plaintext keys are zeroed once used and never reach the job record.
+ *
+ * On stop, running ffmpeg processes are killed and their jobs stay `Progressing` on disk; the next start re-runs
+ * them from the beginning (outputs are overwritten, so a re-run is idempotent).
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, posix } from 'node:path';
+import type { Job, JobOutput, Pipeline, Preset } from '@aws-sdk/client-elastic-transcoder';
+import { GenerateDataKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { SNSClient } from '@aws-sdk/client-sns';
+import { ELASTIC_TRANSCODER_CONTEXT } from '../../lib/config.js';
+import { logger } from '../../lib/logger.js';
+import { JobFailure } from './errors.js';
+import { type MediaInfo, parseInput, runFfmpeg } from './ffmpeg.js';
+import { masterPlaylist, relativeUri, type Variant } from './hls.js';
+import { decryptFile, keyMd5, unwrapKey } from './keys.js';
+import { type NotificationError, type NotificationState, publishNotification } from './notify.js';
+import { downloadInput, uploadFile } from './s3io.js';
+import type { TranscoderStore } from './store.js';
+import { transcodeOutput } from './transcode.js';
+
+export interface RunnerDeps {
+  store: TranscoderStore;
+  presets: ReadonlyMap<string, Preset>;
+  s3: S3Client;
+  kms: KMSClient;
+  sns: SNSClient;
+  ffmpeg: string;
+  concurrency: number;
+}
+
+interface Protection {
+  key: Buffer;
+  ivHex: string;
+  /** EXT-X-KEY URI as written into the variant playlist of `variantKey`. */
+  uriFor(variantKey: string): string;
+  /** Set with KeyStoragePolicy WithVariantPlaylists: where the key itself is written, relative to the prefix. */
+  keyObject?: string;
+}
+
+const CLIENT_SIDE = new Set(['aes-cbc-pkcs7', 'aes-ctr', 'aes-gcm']);
+
+function seconds(value: string | undefined): number | undefined {
+  if (!value) return undefined;
+  const parts = value.split(':').map(Number);
+  return parts.reduce((total, part) => total * 60 + part, 0) || undefined;
+}
+
+function errorCodeOf(detail: string | undefined): number {
+  return Number.parseInt(detail ?? '', 10) || 9000;
+}
+
+export class JobRunner {
+  private readonly queue: string[] = [];
+  private readonly running = new Set<Promise<void>>();
+  private readonly abort = new AbortController();
+  private stopping = false;
+
+  constructor(private readonly deps: RunnerDeps) {}
+
+  enqueue(jobId: string): void {
+    this.queue.push(jobId);
+    this.pump();
+  }
+
+  dequeue(jobId: string): void {
+    const i = this.queue.indexOf(jobId);
+    if (i >= 0) this.queue.splice(i, 1);
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.queue.length = 0;
+    this.abort.abort();
+    await Promise.allSettled([...this.running]);
+  }
+
+  private pump(): void {
+    while (!this.stopping && this.running.size < this.deps.concurrency && this.queue.length > 0) {
+      const jobId = this.queue.shift() as string;
+      const run: Promise<void> = this.execute(jobId)
+        .catch((e: unknown) => {
+          logger.error('transcoder job crashed', {
+            jobId,
+            error: e instanceof Error ? e.message : String(e),
+          });
+        })
+        .finally(() => {
+          this.running.delete(run);
+          this.pump();
+        });
+      this.running.add(run);
+    }
+  }
+
+  private save(job: Job): Promise<void> {
+    return this.deps.store.saveJob(job as Job & { Id: string });
+  }
+
+  private notify(pipeline: Pipeline, job: Job, state: NotificationState, failure?: NotificationError) {
+    return publishNotification(this.deps.sns, pipeline, job, state, failure);
+  }
+
+  private async execute(jobId: string): Promise<void> {
+    const job = this.deps.store.jobs.get(jobId);
+    if (job?.Status !== 'Submitted') return;
+    const pipeline = this.deps.store.pipelines.get(job.PipelineId ?? '');
+    if (!pipeline) throw new Error(`pipeline ${job.PipelineId} of job ${jobId} is gone`);
+    job.Status = 'Progressing';
+    job.Timing = { ...job.Timing, StartTimeMillis: Date.now() };
+    for (const o of job.Outputs ?? []) o.Status = 'Progressing';
+    for (const p of job.Playlists ?? []) p.Status = 'Progressing';
+    await this.save(job);
+    await this.notify(pipeline, job, 'PROGRESSING');
+
+    const work = await mkdtemp(join(tmpdir(), 'st-transcode-'));
+    let failure: JobFailure | undefined;
+    try {
+      await this.process(job, pipeline, work);
+    } catch (e) {
+      if (this.stopping) return;
+      failure = e instanceof JobFailure ? e : new JobFailure(9000);
+      if (!(e instanceof JobFailure)) {
+        logger.error('transcoder job failed', { jobId, error: e instanceof Error ? e.message : String(e) });
+      }
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+    await this.finish(job, pipeline, failure);
+  }
+
+  private async finish(job: Job, pipeline: Pipeline, failure: JobFailure | undefined): Promise<void> {
+    const jobDetail = failure?.statusDetail();
+    const outputs = job.Outputs ?? [];
+    for (const o of outputs) {
+      if (o.Status === 'Complete') continue;
+      o.Status = 'Error';
+      o.StatusDetail ??= jobDetail ?? new JobFailure(9000).statusDetail();
+    }
+    for (const p of job.Playlists ?? []) {
+      if (p.Status === 'Complete') continue;
+      p.Status = 'Error';
+      const failed = outputs.find((o) => p.OutputKeys?.includes(o.Key ?? '') && o.Status === 'Error');
+      p.StatusDetail = failed?.StatusDetail ?? jobDetail ?? new JobFailure(9000).statusDetail();
+    }
+    const firstError = outputs.find((o) => o.Status === 'Error');
+    job.Status = firstError ? 'Error' : 'Complete';
+    job.Timing = { ...job.Timing, FinishTimeMillis: Date.now() };
+    await this.save(job);
+    if (firstError?.StatusDetail) {
+      logger.info('transcoder job failed', { jobId: job.Id, statusDetail: firstError.StatusDetail });
+      await this.notify(pipeline, job, 'ERROR', {
+        code: errorCodeOf(firstError.StatusDetail),
+        detail: firstError.StatusDetail,
+      });
+    } else {
+      logger.info('transcoder job complete', { jobId: job.Id });
+      await this.notify(pipeline, job, 'COMPLETED');
+    }
+  }
+
+  private async process(job: Job, pipeline: Pipeline, work: string): Promise<void> {
+    const { s3, kms, ffmpeg } = this.deps;
+    const signal = this.abort.signal;
+    const input = job.Input ?? {};
+    const encryption = input.Encryption;
+    const clientSide = encryption?.Mode !== undefined && CLIENT_SIDE.has(encryption.Mode);
+    let inputKey: Buffer | undefined;
+    let protections = new Map<string, Protection>();
+    try {
+      if (clientSide) {
+        inputKey = await unwrapKey(
+          kms,
+          { key: encryption?.Key ?? '', keyMd5: encryption?.KeyMd5 ?? '' },
+          pipeline.AwsKmsKeyArn,
+        );
+      }
+      protections = await this.protections(job, pipeline);
+      const source = join(work, 'input.src');
+      await downloadInput(s3, pipeline.InputBucket ?? '', input.Key ?? '', source, signal);
+      let file = source;
+      if (inputKey) {
+        file = join(work, 'input.dec');
+        const iv = Buffer.from(encryption?.InitializationVector ?? '', 'base64');
+        await decryptFile(source, file, encryption?.Mode ?? '', inputKey, iv);
+        inputKey.fill(0);
+        await rm(source);
+      }
+      const info = parseInput((await runFfmpeg(ffmpeg, ['-i', file], signal)).stderr);
+      if (!info) throw new JobFailure(4000);
+      input.DetectedProperties = {
+        ...(info.video ? { Width: info.video.width, Height: info.video.height } : {}),
+        ...(info.video?.frameRate ? { FrameRate: info.video.frameRate } : {}),
+        FileSize: (await stat(file)).size,
+        ...(info.durationMillis !== undefined ? { DurationMillis: info.durationMillis } : {}),
+      };
+      await this.save(job);
+
+      const variants = new Map<string, Variant>();
+      for (const [index, output] of (job.Outputs ?? []).entries()) {
+        const protection = this.protectionOf(job, output, protections);
+        try {
+          variants.set(
+            output.Key ?? '',
+            await this.runOutput(job, pipeline, output, { index, file, info, work, protection }),
+          );
+          output.Status = 'Complete';
+        } catch (e) {
+          if (!(e instanceof JobFailure) || this.stopping) throw e;
+          output.Status = 'Error';
+          output.StatusDetail = e.statusDetail();
+        }
+        await this.save(job);
+      }
+      await this.writePlaylists(job, pipeline, variants, protections, work);
+    } finally {
+      inputKey?.fill(0);
+      for (const p of protections.values()) p.key.fill(0);
+    }
+  }
+
+  private protectionOf(
+    job: Job,
+    output: JobOutput,
+    protections: Map<string, Protection>,
+  ): Protection | undefined {
+    const playlist = (job.Playlists ?? []).find(
+      (p) => p.OutputKeys?.includes(output.Key ?? '') && protections.has(p.Name ?? ''),
+    );
+    return playlist ? protections.get(playlist.Name ?? '') : undefined;
+  }
+
+  /** Unwraps (or, when Key is blank, generates) each playlist's AES-128 key; generated keys are kept wrapped in the job. */
+  private async protections(job: Job, pipeline: Pipeline): Promise<Map<string, Protection>> {
+    const out = new Map<string, Protection>();
+    try {
+      for (const playlist of job.Playlists ?? []) {
+        const hls = playlist.HlsContentProtection;
+        if (!hls) continue;
+        let key: Buffer;
+        if (hls.Key) {
+          key = await unwrapKey(
+            this.deps.kms,
+            { key: hls.Key, keyMd5: hls.KeyMd5 ?? '' },
+            pipeline.AwsKmsKeyArn,
+          );
+          if (key.length !== 16) {
+            key.fill(0);
+            throw new JobFailure(4020);
+          }
+        } else {
+          key = await this.generateKey(pipeline, hls);
+        }
+        hls.InitializationVector ||= randomBytes(16).toString('base64');
+        const name = playlist.Name ?? '';
+        const keyObject = hls.KeyStoragePolicy === 'WithVariantPlaylists' ? `${name}.key` : undefined;
+        const url = hls.LicenseAcquisitionUrl ?? '';
+        out.set(name, {
+          key,
+          ivHex: Buffer.from(hls.InitializationVector, 'base64').toString('hex'),
+          uriFor: (variantKey) => (keyObject ? relativeUri(`${variantKey}.m3u8`, keyObject) : url),
+          ...(keyObject ? { keyObject } : {}),
+        });
+      }
+    } catch (e) {
+      for (const p of out.values()) p.key.fill(0);
+      throw e;
+    }
+    return out;
+  }
+
+  private async generateKey(
+    pipeline: Pipeline,
+    hls: NonNullable<Job['Playlists']>[number]['HlsContentProtection'],
+  ) {
+    if (!pipeline.AwsKmsKeyArn || !hls) throw new JobFailure(4019, 'The pipeline has no AwsKmsKeyArn.');
+    const generated = await this.deps.kms
+      .send(
+        new GenerateDataKeyCommand({
+          KeyId: pipeline.AwsKmsKeyArn,
+          KeySpec: 'AES_128',
+          EncryptionContext: { ...ELASTIC_TRANSCODER_CONTEXT },
+        }),
+      )
+      .catch(() => {
+        throw new JobFailure(4019);
+      });
+    const blob = Buffer.from(generated.CiphertextBlob ?? []);
+    hls.Key = blob.toString('base64');
+    hls.KeyMd5 = keyMd5(blob);
+    return Buffer.from(generated.Plaintext ?? []);
+  }
+
+  private async runOutput(
+    job: Job,
+    pipeline: Pipeline,
+    output: JobOutput,
+    ctx: { index: number; file: string; info: MediaInfo; work: string; protection: Protection | undefined },
+  ): Promise<Variant> {
+    const preset = this.deps.presets.get(output.PresetId ?? '') as Preset;
+    const dir = join(ctx.work, `output-${ctx.index}`);
+    await mkdir(dir, { mode: 0o700 });
+    const key = output.Key ?? '';
+    const segmentDuration = output.SegmentDuration ? Number(output.SegmentDuration) : undefined;
+    let keyDir: string | undefined;
+    let result: Awaited<ReturnType<typeof transcodeOutput>>;
+    try {
+      let keyInfoFile: string | undefined;
+      if (ctx.protection && segmentDuration) {
+        keyDir = await mkdtemp(join(tmpdir(), 'st-hls-key-'));
+        const keyFile = join(keyDir, 'key');
+        await writeFile(keyFile, ctx.protection.key, { mode: 0o600 });
+        keyInfoFile = join(keyDir, 'keyinfo');
+        await writeFile(keyInfoFile, `${ctx.protection.uriFor(key)}\n${keyFile}\n${ctx.protection.ivHex}\n`, {
+          mode: 0o600,
+        });
+      }
+      const startSeconds = seconds(job.Input?.TimeSpan?.StartTime);
+      const durationSeconds = seconds(job.Input?.TimeSpan?.Duration);
+      result = await transcodeOutput(
+        this.deps.ffmpeg,
+        {
+          inputFile: ctx.file,
+          input: ctx.info,
+          preset,
+          dir,
+          base: posix.basename(key),
+          ...(segmentDuration ? { segmentDuration } : {}),
+          ...(startSeconds ? { startSeconds } : {}),
+          ...(durationSeconds ? { durationSeconds } : {}),
+          ...(keyInfoFile ? { keyInfoFile } : {}),
+        },
+        this.abort.signal,
+      );
+    } finally {
+      if (keyDir) await rm(keyDir, { recursive: true, force: true });
+    }
+    const folder = posix.dirname(key);
+    // Playlists last, so anyone who sees a variant playlist also finds every segment it names.
+    const files = [...result.files].sort((a, b) => Number(a.endsWith('.m3u8')) - Number(b.endsWith('.m3u8')));
+    for (const f of files) {
+      const objectKey = `${job.OutputKeyPrefix ?? ''}${folder === '.' ? f : `${folder}/${f}`}`;
+      await this.upload(pipeline, objectKey, join(dir, f));
+    }
+    output.Duration = Math.round(result.durationMillis / 1000);
+    output.DurationMillis = result.durationMillis;
+    output.FileSize = result.fileSize;
+    if (result.width !== undefined) output.Width = result.width;
+    if (result.height !== undefined) output.Height = result.height;
+    if (result.frameRate) output.FrameRate = result.frameRate;
+    return { key, preset, width: result.width, height: result.height, bandwidth: result.bandwidth ?? 0 };
+  }
+
+  private async upload(pipeline: Pipeline, objectKey: string, file: string): Promise<void> {
+    const bucket = pipeline.OutputBucket || pipeline.ContentConfig?.Bucket || '';
+    await uploadFile(this.deps.s3, bucket, objectKey, file, this.abort.signal).catch((e: unknown) => {
+      if (this.stopping) throw e;
+      throw new JobFailure(9001, `bucket=${bucket}, key=${objectKey}`);
+    });
+  }
+
+  private async writePlaylists(
+    job: Job,
+    pipeline: Pipeline,
+    variants: Map<string, Variant>,
+    protections: Map<string, Protection>,
+    work: string,
+  ): Promise<void> {
+    const prefix = job.OutputKeyPrefix ?? '';
+    for (const [index, playlist] of (job.Playlists ?? []).entries()) {
+      const members = (playlist.OutputKeys ?? []).map((k) => variants.get(k));
+      if (members.some((m) => m === undefined)) continue;
+      const name = playlist.Name ?? '';
+      const protection = protections.get(name);
+      if (protection?.keyObject) {
+        const keyFile = join(work, `playlist-${index}.key`);
+        await writeFile(keyFile, protection.key, { mode: 0o600 });
+        await this.upload(pipeline, `${prefix}${protection.keyObject}`, keyFile);
+      }
+      const file = join(work, `playlist-${index}.m3u8`);
+      await writeFile(file, masterPlaylist(name, members as Variant[]));
+      await this.upload(pipeline, `${prefix}${name}.m3u8`, file);
+      playlist.Status = 'Complete';
+    }
+  }
+}
