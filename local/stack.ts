@@ -10,8 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { ElasticTranscoderClient } from '@aws-sdk/client-elastic-transcoder';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { SNSClient } from '@aws-sdk/client-sns';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import { FaultInjector } from './faults.js';
 import { createLambdaInvoker } from './lambda/invoke.js';
@@ -27,8 +27,8 @@ import { toS3EventNotification } from './stack/s3-events.js';
 import { restoreSnapshot, saveSnapshot } from './stack/snapshot.js';
 import { type SqsPoller, startSqsPoller } from './stack/sqs-poller.js';
 
-export type { Notification } from './stack/notifications.js';
 export { StackAlreadyRunningError } from './stack/lock.js';
+export type { Notification } from './stack/notifications.js';
 
 export const LOCAL_BUCKET = 'secure-transcode-local';
 export const LOCAL_REGION = 'us-east-1';
@@ -127,7 +127,9 @@ const REPO_ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 function portError(what: string, port: number | undefined) {
   return (e: unknown) => {
     if ((e as NodeJS.ErrnoException)?.code === 'EADDRINUSE') {
-      throw new PortInUseError(`Port ${port} for ${what} is already in use on 127.0.0.1: choose another or stop the process using it.`);
+      throw new PortInUseError(
+        `Port ${port} for ${what} is already in use on 127.0.0.1: choose another or stop the process using it.`,
+      );
     }
     throw e;
   };
@@ -162,7 +164,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const release = acquireLock(dataDir);
   const portsPath = join(dataDir, 'ports.json');
-  const previousPorts = existsSync(portsPath) ? (JSON.parse(readFileSync(portsPath, 'utf8')) as StackPorts) : {};
+  const previousPorts = existsSync(portsPath)
+    ? (JSON.parse(readFileSync(portsPath, 'utf8')) as StackPorts)
+    : {};
   const chosenPorts: StackPorts = {};
   /**
    * An explicit port must be free. Otherwise the port of the previous run is tried first, so endpoints (and player
@@ -208,13 +212,17 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       AWS_SESSION_TOKEN: '',
       AWS_PROFILE: '',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      // Handlers log through Powertools (JSON on stdout); a quiet stack keeps only warnings unless told otherwise.
+      ...(options.quiet && !process.env.LOG_LEVEL ? { LOG_LEVEL: 'WARN' } : {}),
     });
     delete process.env.AWS_SESSION_TOKEN;
     delete process.env.AWS_PROFILE;
     cleanups.push(restoreBaseEnv);
 
     const { startS3Gateway } = await import('./s3/index.js');
-    const gateway = await onPort('S3/SQS/SNS', 's3', (port) => startS3Gateway({ port, buckets: [LOCAL_BUCKET], faults }));
+    const gateway = await onPort('S3/SQS/SNS', 's3', (port) =>
+      startS3Gateway({ port, buckets: [LOCAL_BUCKET], faults }),
+    );
     cleanups.push(() => gateway.stop());
 
     const { startKmsServer } = await import('./kms/index.js');
@@ -222,21 +230,27 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     cleanups.push(() => kmsServer.stop());
 
     const { startTranscoderServer } = await import('./transcoder/index.js');
-    const transcoder = await onPort('Elastic Transcoder', 'transcoder', (port) => startTranscoderServer({
-      dataDir,
-      port,
-      region,
-      s3: { endpoint: gateway.endpoint },
-      kms: { endpoint: kmsServer.endpoint },
-      sns: { endpoint: gateway.endpoint },
-      credentials: { ...credentials },
-      faults,
-      ...(options.ffmpegPath ?? process.env.FFMPEG_PATH ? { ffmpegPath: options.ffmpegPath ?? process.env.FFMPEG_PATH } : {}),
-    }));
+    const transcoder = await onPort('Elastic Transcoder', 'transcoder', (port) =>
+      startTranscoderServer({
+        dataDir,
+        port,
+        region,
+        s3: { endpoint: gateway.endpoint },
+        kms: { endpoint: kmsServer.endpoint },
+        sns: { endpoint: gateway.endpoint },
+        credentials: { ...credentials },
+        faults,
+        ...((options.ffmpegPath ?? process.env.FFMPEG_PATH)
+          ? { ffmpegPath: options.ffmpegPath ?? process.env.FFMPEG_PATH }
+          : {}),
+      }),
+    );
     cleanups.push(() => transcoder.stop());
 
     const eventsFile = join(dataDir, 'events.jsonl');
-    const eventBridge = await onPort('EventBridge', 'eventbridge', (port) => startLocalEventBridge({ eventsFile, region, port }));
+    const eventBridge = await onPort('EventBridge', 'eventbridge', (port) =>
+      startLocalEventBridge({ eventsFile, region, port }),
+    );
     cleanups.push(() => eventBridge.stop());
 
     // The SDK annotates the credentials object it is given; each client gets its own copy.
@@ -246,7 +260,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const sns = new SNSClient({ ...clientConfig(), endpoint: gateway.endpoint });
     const kms = new KMSClient({ ...clientConfig(), endpoint: kmsServer.endpoint });
     const et = new ElasticTranscoderClient({ ...clientConfig(), endpoint: transcoder.endpoint });
-    cleanups.push(() => [s3, sqs, sns, kms, et].forEach((c) => c.destroy()));
+    cleanups.push(() => {
+      for (const client of [s3, sqs, sns, kms, et]) client.destroy();
+    });
 
     const provisioned = await provision({
       dataDir,
@@ -274,27 +290,36 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     cleanups.push(applyEnv(serviceEnv));
 
     const { startKeyService } = await import('./playback/server.js');
-    const keyService = await onPort('the key service', 'keyService', (port) => startKeyService({
-      dataDir: join(dataDir, 'playback'),
-      port,
-      env: { ...serviceEnv, AWS_REGION: region, AWS_ACCESS_KEY_ID: credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey },
-    }));
+    const keyService = await onPort('the key service', 'keyService', (port) =>
+      startKeyService({
+        dataDir: join(dataDir, 'playback'),
+        port,
+        env: {
+          ...serviceEnv,
+          AWS_REGION: region,
+          AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+        },
+      }),
+    );
     cleanups.push(() => keyService.stop());
 
     const { startSfnServer } = await import('./sfn/index.js');
     const serverlessPath = join(root, 'serverless.yml');
     const definitionPath = join(root, 'statemachines', 'transcode.asl.json');
-    const sfnServer = await onPort('Step Functions', 'sfn', (port) => startSfnServer({
-      dataDir,
-      definitionPath,
-      serverlessPath,
-      stateMachineName: 'secure-transcode-local',
-      region,
-      accountId: LOCAL_ACCOUNT,
-      fast,
-      port,
-      faults,
-    }));
+    const sfnServer = await onPort('Step Functions', 'sfn', (port) =>
+      startSfnServer({
+        dataDir,
+        definitionPath,
+        serverlessPath,
+        stateMachineName: 'secure-transcode-local',
+        region,
+        accountId: LOCAL_ACCOUNT,
+        fast,
+        port,
+        faults,
+      }),
+    );
     cleanups.push(() => sfnServer.stop());
 
     const workflowEnv: Record<string, string> = {
@@ -310,7 +335,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       ...(fast ? { POLL_INITIAL_SECONDS: '1', POLL_MAX_SECONDS: '2' } : {}),
     };
     cleanups.push(applyEnv(workflowEnv));
-    const env = { ...serviceEnv, ...workflowEnv, AWS_REGION: region, AWS_ACCESS_KEY_ID: credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey };
+    const env = {
+      ...serviceEnv,
+      ...workflowEnv,
+      AWS_REGION: region,
+      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+    };
 
     // Objects from the previous run come back before the S3 → SQS bridge is attached, so they start nothing.
     const snapshotDir = join(dataDir, 's3');
@@ -331,7 +362,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       if (!arns.includes(record.executionArn)) arns.push(record.executionArn);
       keysToExecutions.set(key, arns);
     };
-    for (const record of engine.listExecutions({ stateMachineArn: engine.stateMachineArn }).reverse()) trackExecution(record);
+    for (const record of engine.listExecutions({ stateMachineArn: engine.stateMachineArn }).reverse())
+      trackExecution(record);
     const unsubscribeEngine = engine.onEvent((record, event) => {
       if (event.type === 'ExecutionStarted') trackExecution(record);
       for (const l of executionListeners) l(record, event);
@@ -381,7 +413,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       invoke: (event: SQSEvent) => invoker.invoke(starter, event).result,
       onBatch: (report) => {
         if (report.error || report.failed.length > 0) {
-          log(`ingest: ${report.failed.length} of ${report.received} message(s) failed${report.error ? ` (${report.error})` : ''}; they will be retried, then moved to the DLQ`);
+          log(
+            `ingest: ${report.failed.length} of ${report.received} message(s) failed${report.error ? ` (${report.error})` : ''}; they will be retried, then moved to the DLQ`,
+          );
         }
       },
       onError: (e) => log(`ingest: ${(e as Error).message}`),
@@ -393,11 +427,18 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       bridging = false;
     });
     gateway.onObjectCreated((e: ObjectCreatedEvent) => {
-      if (!bridging || e.bucket !== LOCAL_BUCKET || !e.key.startsWith(workflowEnv.INPUT_PREFIX ?? 'incoming/')) return;
+      if (
+        !bridging ||
+        e.bucket !== LOCAL_BUCKET ||
+        !e.key.startsWith(workflowEnv.INPUT_PREFIX ?? 'incoming/')
+      )
+        return;
       const body = JSON.stringify(toS3EventNotification(e, { region }));
-      sqs.send(new SendMessageCommand({ QueueUrl: provisioned.ingest.url, MessageBody: body })).catch((err: unknown) => {
-        log(`S3 event for ${e.key} could not be queued: ${(err as Error).message}`);
-      });
+      sqs
+        .send(new SendMessageCommand({ QueueUrl: provisioned.ingest.url, MessageBody: body }))
+        .catch((err: unknown) => {
+          log(`S3 event for ${e.key} could not be queued: ${(err as Error).message}`);
+        });
     });
 
     const config: EndpointsJson = {
@@ -434,7 +475,12 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     // A stale endpoints.json would point tools at dead ports: it exists exactly while the stack runs.
     cleanups.push(() => rmSync(endpointsPath, { force: true }));
 
-    const waitFor = <T>(find: () => T | undefined, subscribe: (check: () => void) => () => void, timeoutMs: number, what: string) =>
+    const waitFor = <T>(
+      find: () => T | undefined,
+      subscribe: (check: () => void) => () => void,
+      timeoutMs: number,
+      what: string,
+    ) =>
       new Promise<T>((resolvePromise, reject) => {
         let unsubscribe: () => void = () => undefined;
         const timer = setTimeout(() => {
@@ -475,7 +521,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       },
       waitForExecutionStart(key, timeoutMs = 60_000, since = 0) {
         return waitFor(
-          () => (keysToExecutions.get(key) ?? []).findLast((arn) => engine.describeExecution(arn).startDate >= since),
+          () =>
+            (keysToExecutions.get(key) ?? []).findLast(
+              (arn) => engine.describeExecution(arn).startDate >= since,
+            ),
           (check) => {
             executionListeners.add(check);
             return () => executionListeners.delete(check);

@@ -26,7 +26,8 @@ export function dataDirFrom(value: string | undefined): string {
 export function portFrom(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new UsageError(`${flag} must be a port number (1–65535), got "${value}"`);
+  if (!Number.isInteger(n) || n < 1 || n > 65535)
+    throw new UsageError(`${flag} must be a port number (1–65535), got "${value}"`);
   return n;
 }
 
@@ -45,11 +46,15 @@ export async function resolveFfmpegOrExplain(): Promise<string> {
   const explicit = process.env.FFMPEG_PATH;
   let path = explicit;
   if (!path) {
-    const mod = (await import('@ffmpeg-installer/ffmpeg').catch(() => undefined)) as { default?: { path?: string } } | undefined;
+    const mod = (await import('@ffmpeg-installer/ffmpeg').catch(() => undefined)) as
+      | { default?: { path?: string } }
+      | undefined;
     path = mod?.default?.path;
   }
   if (!path) {
-    throw new CommandError('ffmpeg is missing: run `npm install` (it ships @ffmpeg-installer/ffmpeg) or set FFMPEG_PATH to an ffmpeg binary.');
+    throw new CommandError(
+      'ffmpeg is missing: run `npm install` (it ships @ffmpeg-installer/ffmpeg) or set FFMPEG_PATH to an ffmpeg binary.',
+    );
   }
   const ok = await access(path, constants.X_OK).then(
     () => true,
@@ -76,11 +81,15 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(h / 24)} d`;
 }
 
-/** Resolves on the first SIGINT/SIGTERM (or when `signal` aborts); a second Ctrl-C exits at once. */
-export function untilInterrupted(io: CliIo, signal?: AbortSignal): Promise<string> {
-  return new Promise((resolvePromise) => {
+/**
+ * Resolves on the first SIGINT/SIGTERM (or when `signal` aborts) with its name; a second Ctrl-C exits at once.
+ * `dispose` removes the handlers, so a command run in-process (tests) leaves none behind.
+ */
+export function untilInterrupted(io: CliIo, signal?: AbortSignal): { promise: Promise<string>; dispose: () => void } {
+  let onSignal: (name: NodeJS.Signals) => void = () => undefined;
+  const promise = new Promise<string>((resolvePromise) => {
     let interrupted = false;
-    const onSignal = (name: NodeJS.Signals) => {
+    onSignal = (name: NodeJS.Signals) => {
       if (interrupted) {
         io.stderr.write('\nForced exit.\n');
         process.exit(130);
@@ -92,4 +101,11 @@ export function untilInterrupted(io: CliIo, signal?: AbortSignal): Promise<strin
     process.on('SIGTERM', onSignal);
     signal?.addEventListener('abort', () => resolvePromise('abort'), { once: true });
   });
+  return {
+    promise,
+    dispose: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
 }

@@ -25,17 +25,24 @@ const COMMANDS: Record<string, { module: string; load: () => Promise<Command>; u
   token: {
     module: 'local/cli/token.ts',
     load: async () => (await import('./token.js')).runTokenCommand,
-    usage: 'Usage: secure-transcode token <assetId> [--ttl SECONDS] [--uses N] [--viewer ID] [--json] [--data-dir DIR]',
+    usage:
+      'Usage: secure-transcode token <assetId> [--ttl SECONDS] [--uses N] [--viewer ID] [--json] [--data-dir DIR]',
   },
   play: {
     module: 'local/cli/play.ts',
     load: async () => (await import('./play.js')).runPlayCommand,
     usage: 'Usage: secure-transcode play <assetId> [--ttl SECONDS] [--uses N] [--data-dir DIR]',
   },
-  encrypt: { module: 'local/cli/encrypt.ts', load: async () => (await import('./encrypt.js')).runEncryptCommand },
+  encrypt: {
+    module: 'local/cli/encrypt.ts',
+    load: async () => (await import('./encrypt.js')).runEncryptCommand,
+  },
 };
 
-export async function main(argv: string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+export async function main(
+  argv: string[],
+  io: CliIo = { stdout: process.stdout, stderr: process.stderr },
+): Promise<number> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
@@ -55,14 +62,18 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
   try {
     run = await command.load();
   } catch (e) {
-    io.stderr.write(`secure-transcode: the "${name}" command is not available: ${command.module} failed to load (${(e as Error).message})\n`);
+    io.stderr.write(
+      `secure-transcode: the "${name}" command is not available: ${command.module} failed to load (${(e as Error).message})\n`,
+    );
     return 1;
   }
   try {
     return await run(rest, io);
   } catch (e) {
     if (e instanceof UsageError) {
-      io.stderr.write(`secure-transcode ${name}: ${e.message}\nRun \`secure-transcode ${name} --help\` for usage.\n`);
+      io.stderr.write(
+        `secure-transcode ${name}: ${e.message}\nRun \`secure-transcode ${name} --help\` for usage.\n`,
+      );
       return 2;
     }
     if (e instanceof CommandError) {

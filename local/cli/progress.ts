@@ -6,7 +6,13 @@
 import type { CliIo } from './common.js';
 import { formatDuration } from './common.js';
 
-type AslState = { Type?: string; Next?: string; End?: boolean; Default?: string; Choices?: Array<{ Next?: string }> };
+type AslState = {
+  Type?: string;
+  Next?: string;
+  End?: boolean;
+  Default?: string;
+  Choices?: Array<{ Next?: string }>;
+};
 
 /** States from StartAt to the end, taking each Choice's first rule (the "done" branch in this project's ASL). */
 export function successPath(definition: { StartAt: string; States: Record<string, AslState> }): string[] {
@@ -48,7 +54,15 @@ export class ProgressView {
   }
 
   add(id: string, label: string): void {
-    this.rows.set(id, { label, state: 'uploading', step: 0, status: 'waiting', startedAt: Date.now(), retries: 0, printed: new Set() });
+    this.rows.set(id, {
+      label,
+      state: 'uploading',
+      step: 0,
+      status: 'waiting',
+      startedAt: Date.now(),
+      retries: 0,
+      printed: new Set(),
+    });
     if (!this.tty) this.line(`${label}: uploading`);
   }
 
@@ -91,7 +105,10 @@ export class ProgressView {
     row.status = status;
     row.endedAt = Date.now();
     if (status === 'SUCCEEDED') row.step = this.path.length;
-    if (!this.tty) this.line(`${row.label}: ${status} in ${formatDuration(row.endedAt - row.startedAt)}${detail ? ` — ${detail}` : ''}`);
+    if (!this.tty)
+      this.line(
+        `${row.label}: ${status} in ${formatDuration(row.endedAt - row.startedAt)}${detail ? ` — ${detail}` : ''}`,
+      );
   }
 
   private render(row: Row): string {
@@ -100,10 +117,17 @@ export class ProgressView {
     const filled = Math.round((row.step / total) * width);
     const bar = `${'█'.repeat(filled)}${'░'.repeat(width - filled)}`;
     const elapsed = formatDuration((row.endedAt ?? Date.now()) - row.startedAt);
-    const status = row.status === 'running' || row.status === 'waiting' ? row.state : row.status === 'failing' ? `${row.state} (failing)` : row.status;
+    const status =
+      row.status === 'running' || row.status === 'waiting'
+        ? row.state
+        : row.status === 'failing'
+          ? `${row.state} (failing)`
+          : row.status;
     const retries = row.retries > 0 ? ` retries:${row.retries}` : '';
     const columns = this.io.stdout.columns ?? 100;
-    return `${bar} ${String(row.step).padStart(2)}/${total} ${status.padEnd(22)} ${elapsed.padStart(8)}${retries}  ${row.label}`.slice(0, columns - 1);
+    const label = row.label.length > 24 ? `${row.label.slice(0, 23)}…` : row.label.padEnd(24);
+    const line = `${label} ${bar} ${String(row.step).padStart(2)}/${total} ${status.padEnd(22)} ${elapsed.padStart(8)}${retries}`;
+    return line.slice(0, columns - 1);
   }
 
   draw(): void {

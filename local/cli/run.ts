@@ -75,14 +75,19 @@ function parse(argv: string[]) {
   }
 }
 
-export async function runRunCommand(argv: string[], io: CliIo, options: { signal?: AbortSignal } = {}): Promise<number> {
+export async function runRunCommand(
+  argv: string[],
+  io: CliIo,
+  options: { signal?: AbortSignal } = {},
+): Promise<number> {
   const { values, positionals } = parse(argv);
   if (values.help) {
     io.stdout.write(`${RUN_USAGE}\n`);
     return 0;
   }
   const timeoutSeconds = values.timeout === undefined ? 1800 : Number(values.timeout);
-  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) throw new UsageError(`--timeout must be a positive number of seconds, got "${values.timeout}"`);
+  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0)
+    throw new UsageError(`--timeout must be a positive number of seconds, got "${values.timeout}"`);
   if (values.profile !== undefined && !/^[A-Za-z0-9_-]+$/.test(values.profile)) {
     throw new UsageError('--profile must be a name made of letters, digits, "-" and "_"');
   }
@@ -97,7 +102,9 @@ export async function runRunCommand(argv: string[], io: CliIo, options: { signal
   for (const file of files) {
     const ext = extname(file).toLowerCase();
     if (!allowed.includes(ext)) {
-      throw new CommandError(`${file}: the workflow only accepts ${allowed.join(' ')} files (ALLOWED_EXTENSIONS); "${ext || '(none)'}" would be ignored.`);
+      throw new CommandError(
+        `${file}: the workflow only accepts ${allowed.join(' ')} files (ALLOWED_EXTENSIONS); "${ext || '(none)'}" would be ignored.`,
+      );
     }
   }
   const ffmpeg = await resolveFfmpegOrExplain();
@@ -112,13 +119,19 @@ export async function runRunCommand(argv: string[], io: CliIo, options: { signal
 
   const { startStack, StackAlreadyRunningError, PortInUseError } = await import('../stack.js');
   const { uploadFile } = await import('../stack/snapshot.js');
-  const stack = await startStack({ dataDir, fast: values.fast, faults: values.faults, quiet: true, ffmpegPath: ffmpeg }).catch(
-    (e: unknown) => {
-      if (e instanceof StackAlreadyRunningError || e instanceof PortInUseError) throw new CommandError(e.message);
-      throw e;
-    },
-  );
-  const interrupted = untilInterrupted(io, options.signal);
+  const stack = await startStack({
+    dataDir,
+    fast: values.fast,
+    faults: values.faults,
+    quiet: true,
+    ffmpegPath: ffmpeg,
+  }).catch((e: unknown) => {
+    if (e instanceof StackAlreadyRunningError || e instanceof PortInUseError)
+      throw new CommandError(e.message);
+    throw e;
+  });
+  const interruption = untilInterrupted(io, options.signal);
+  const interrupted = interruption.promise;
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
@@ -134,7 +147,9 @@ export async function runRunCommand(argv: string[], io: CliIo, options: { signal
     const byKey = new Map(jobs.map((j) => [j.key, j]));
     const executionToKey = new Map<string, string>();
 
-    io.stdout.write(`Local stack up (data dir ${dataDir}${values.fast ? ', fast' : ''}). Uploading ${jobs.length} file(s) to s3://${stack.config.bucket}/${prefix}\n`);
+    io.stdout.write(
+      `Local stack up (data dir ${dataDir}${values.fast ? ', fast' : ''}). Uploading ${jobs.length} file(s) to s3://${stack.config.bucket}/${prefix}\n`,
+    );
     const unsubscribe = stack.onExecutionEvent((record, event) => {
       if (event.type === 'ExecutionStarted') {
         const key = (JSON.parse(record.input) as { source?: { key?: string } }).source?.key;
@@ -146,21 +161,39 @@ export async function runRunCommand(argv: string[], io: CliIo, options: { signal
       }
       const key = executionToKey.get(record.executionArn);
       if (!key) return;
-      const details = event as { stateEnteredEventDetails?: { name: string }; evaluationFailedEventDetails?: { state: string; error: string; location: string } };
-      if (event.type.endsWith('StateEntered') && details.stateEnteredEventDetails) view.entered(key, details.stateEnteredEventDetails.name);
-      else if (event.type === 'StateRetried') view.note(key, `retry ${details.evaluationFailedEventDetails?.state}: ${details.evaluationFailedEventDetails?.error}`);
-      else if (event.type === 'StateCaught') view.note(key, `caught ${details.evaluationFailedEventDetails?.error} in ${details.evaluationFailedEventDetails?.state}`);
+      const details = event as {
+        stateEnteredEventDetails?: { name: string };
+        evaluationFailedEventDetails?: { state: string; error: string; location: string };
+      };
+      if (event.type.endsWith('StateEntered') && details.stateEnteredEventDetails)
+        view.entered(key, details.stateEnteredEventDetails.name);
+      else if (event.type === 'StateRetried')
+        view.note(
+          key,
+          `retry ${details.evaluationFailedEventDetails?.state}: ${details.evaluationFailedEventDetails?.error}`,
+        );
+      else if (event.type === 'StateCaught')
+        view.note(
+          key,
+          `caught ${details.evaluationFailedEventDetails?.error} in ${details.evaluationFailedEventDetails?.state}`,
+        );
     });
 
     const work = (async () => {
       for (const job of jobs) {
         view.add(job.key, job.label);
         job.uploadedAt = Date.now();
-        await uploadFile(stack.s3, { bucket: stack.config.bucket, key: job.key, body: readFileSync(job.file) });
+        await uploadFile(stack.s3, {
+          bucket: stack.config.bucket,
+          key: job.key,
+          body: readFileSync(job.file),
+        });
       }
       return Promise.all(
         jobs.map(async (job) => {
-          const arn = await stack.waitForExecutionStart(job.key, 120_000, job.uploadedAt).catch(() => undefined);
+          const arn = await stack
+            .waitForExecutionStart(job.key, 120_000, job.uploadedAt)
+            .catch(() => undefined);
           if (!arn) {
             view.finished(job.key, 'FAILED', 'no execution started (see the ingest DLQ)');
             return { job, record: undefined, notification: undefined };
@@ -171,7 +204,11 @@ export async function runRunCommand(argv: string[], io: CliIo, options: { signal
             return { job, record: stack.sfn.describeExecution(arn), notification: undefined };
           }
           const notification = await stack.waitForNotification(record.name, 30_000).catch(() => undefined);
-          view.finished(job.key, record.status, notification?.error ? `${notification.error.code} at ${notification.error.step}` : '');
+          view.finished(
+            job.key,
+            record.status,
+            notification?.error ? `${notification.error.code} at ${notification.error.step}` : '',
+          );
           return { job, record, notification };
         }),
       );
@@ -191,22 +228,33 @@ export async function runRunCommand(argv: string[], io: CliIo, options: { signal
       const succeeded = record?.status === 'SUCCEEDED' && notification?.status === 'SUCCEEDED';
       ok &&= succeeded;
       const took = record?.stopDate ? formatDuration(record.stopDate - record.startDate) : '';
-      io.stdout.write(`  ${succeeded ? '✔' : '✖'} ${job.label}  ${record?.status ?? 'NOT STARTED'}${took ? ` in ${took}` : ''}${record ? `  (execution ${record.name})` : ''}\n`);
+      io.stdout.write(
+        `  ${succeeded ? '✔' : '✖'} ${job.label}  ${record?.status ?? 'NOT STARTED'}${took ? ` in ${took}` : ''}${record ? `  (execution ${record.name})` : ''}\n`,
+      );
       if (!notification) {
-        io.stdout.write(`      notification  none received${record?.error ? ` — execution error ${record.error}` : ''}\n`);
+        io.stdout.write(
+          `      notification  none received${record?.error ? ` — execution error ${record.error}` : ''}\n`,
+        );
         continue;
       }
       if (notification.status === 'FAILED') {
-        io.stdout.write(`      error         ${notification.error?.code} at ${notification.error?.step}: ${notification.error?.message}\n`);
+        io.stdout.write(
+          `      error         ${notification.error?.code} at ${notification.error?.step}: ${notification.error?.message}\n`,
+        );
         continue;
       }
       const bucket = stack.config.bucket;
-      io.stdout.write(`      encrypted     s3://${bucket}/${notification.encrypted?.key} (${notification.encrypted?.mode})\n`);
-      if (notification.playback?.masterPlaylist) io.stdout.write(`      master        s3://${bucket}/${notification.playback.masterPlaylist}\n`);
+      io.stdout.write(
+        `      encrypted     s3://${bucket}/${notification.encrypted?.key} (${notification.encrypted?.mode})\n`,
+      );
+      if (notification.playback?.masterPlaylist)
+        io.stdout.write(`      master        s3://${bucket}/${notification.playback.masterPlaylist}\n`);
       for (const o of notification.outputs) {
         const dims = o.width && o.height ? `${o.width}x${o.height}` : '?';
         const seconds = o.durationMillis ? `${(o.durationMillis / 1000).toFixed(1)} s` : '?';
-        io.stdout.write(`      output        s3://${bucket}/${o.key}  ${dims} ${seconds} ${o.fileSize ?? '?'} bytes\n`);
+        io.stdout.write(
+          `      output        s3://${bucket}/${o.key}  ${dims} ${seconds} ${o.fileSize ?? '?'} bytes\n`,
+        );
       }
       const assetId = notification.playback?.assetId;
       if (assetId) {
@@ -228,6 +276,7 @@ export async function runRunCommand(argv: string[], io: CliIo, options: { signal
     await stop();
     return ok ? 0 : 1;
   } finally {
+    interruption.dispose();
     await stop();
   }
 }

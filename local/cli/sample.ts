@@ -1,7 +1,12 @@
 /** A short synthetic clip (colour bars with a moving counter and a tone), for `run` with no file and for tests. */
 import { spawn } from 'node:child_process';
 
-export async function generateSampleClip(ffmpeg: string, file: string, seconds = 5, size = '320x240'): Promise<void> {
+export async function generateSampleClip(
+  ffmpeg: string,
+  file: string,
+  seconds = 5,
+  size = '320x240',
+): Promise<void> {
   const args = [
     '-hide_banner',
     '-nostdin',
@@ -38,6 +43,10 @@ export async function generateSampleClip(ffmpeg: string, file: string, seconds =
       stderr += c.toString();
     });
     child.once('error', reject);
-    child.once('close', (code) => (code === 0 ? resolve() : reject(new Error(`ffmpeg could not generate the sample clip (exit ${code}): ${stderr.trim()}`))));
+    child.once('close', (code) =>
+      code === 0
+        ? resolve()
+        : reject(new Error(`ffmpeg could not generate the sample clip (exit ${code}): ${stderr.trim()}`)),
+    );
   });
 }

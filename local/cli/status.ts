@@ -43,10 +43,13 @@ export async function runStatusCommand(argv: string[], io: CliIo): Promise<numbe
     return 0;
   }
   const limit = values.limit === undefined ? 20 : Number(values.limit);
-  if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit must be a positive whole number, got "${values.limit}"`);
+  if (!Number.isInteger(limit) || limit < 1)
+    throw new UsageError(`--limit must be a positive whole number, got "${values.limit}"`);
   const dataDir = dataDirFrom(values['data-dir']);
   const root = join(dataDir, 'executions');
-  const machines = existsSync(root) ? readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory()) : [];
+  const machines = existsSync(root)
+    ? readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory())
+    : [];
   const records = machines
     .flatMap((d) => new ExecutionStore(dataDir, d.name).loadAll())
     .sort((a, b) => b.startDate - a.startDate)
@@ -55,10 +58,16 @@ export async function runStatusCommand(argv: string[], io: CliIo): Promise<numbe
   const now = Date.now();
 
   if (values.json) {
-    io.stdout.write(`${JSON.stringify({ stack: lock ? { running: true, pid: lock.pid, startedAt: lock.startedAt } : { running: false }, executions: records }, null, 2)}\n`);
+    io.stdout.write(
+      `${JSON.stringify({ stack: lock ? { running: true, pid: lock.pid, startedAt: lock.startedAt } : { running: false }, executions: records }, null, 2)}\n`,
+    );
     return 0;
   }
-  io.stdout.write(lock ? `stack: running (pid ${lock.pid}, since ${lock.startedAt})\n` : `stack: not running on ${dataDir}\n`);
+  io.stdout.write(
+    lock
+      ? `stack: running (pid ${lock.pid}, since ${lock.startedAt})\n`
+      : `stack: not running on ${dataDir}\n`,
+  );
   if (records.length === 0) {
     io.stdout.write('no executions yet\n');
     return 0;

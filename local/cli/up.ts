@@ -3,7 +3,16 @@
  * starts the workflow — the AWS CLI included — and each notification is printed as it arrives.
  */
 import { parseArgs } from 'node:util';
-import { type CliIo, CommandError, dataDirFrom, formatDuration, portFrom, resolveFfmpegOrExplain, UsageError, untilInterrupted } from './common.js';
+import {
+  type CliIo,
+  CommandError,
+  dataDirFrom,
+  formatDuration,
+  portFrom,
+  resolveFfmpegOrExplain,
+  UsageError,
+  untilInterrupted,
+} from './common.js';
 
 export const UP_USAGE = `Usage: secure-transcode up [options]
 
@@ -46,7 +55,11 @@ function parse(argv: string[]) {
   }
 }
 
-export async function runUpCommand(argv: string[], io: CliIo, options: { signal?: AbortSignal } = {}): Promise<number> {
+export async function runUpCommand(
+  argv: string[],
+  io: CliIo,
+  options: { signal?: AbortSignal } = {},
+): Promise<number> {
   const { values } = parse(argv);
   if (values.help) {
     io.stdout.write(`${UP_USAGE}\n`);
@@ -64,12 +77,18 @@ export async function runUpCommand(argv: string[], io: CliIo, options: { signal?
   const ffmpeg = await resolveFfmpegOrExplain();
   const { startStack, StackAlreadyRunningError, PortInUseError } = await import('../stack.js');
   const log = (line: string) => io.stdout.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
-  const stack = await startStack({ dataDir, fast: values.fast, faults: values.faults, ports, ffmpegPath: ffmpeg, log }).catch(
-    (e: unknown) => {
-      if (e instanceof StackAlreadyRunningError || e instanceof PortInUseError) throw new CommandError(e.message);
-      throw e;
-    },
-  );
+  const stack = await startStack({
+    dataDir,
+    fast: values.fast,
+    faults: values.faults,
+    ports,
+    ffmpegPath: ffmpeg,
+    log,
+  }).catch((e: unknown) => {
+    if (e instanceof StackAlreadyRunningError || e instanceof PortInUseError)
+      throw new CommandError(e.message);
+    throw e;
+  });
   const c = stack.config;
   const cliEnv = `AWS_ACCESS_KEY_ID=${c.credentials.accessKeyId} AWS_SECRET_ACCESS_KEY=${c.credentials.secretAccessKey} AWS_DEFAULT_REGION=${c.region}`;
   io.stdout.write(
@@ -95,16 +114,23 @@ export async function runUpCommand(argv: string[], io: CliIo, options: { signal?
       const key = (JSON.parse(record.input) as { source?: { key?: string } }).source?.key;
       log(`execution ${record.name} started for s3://${c.bucket}/${key}`);
     } else if (event.type === 'StateRetried' || event.type === 'StateCaught') {
-      const d = (event as { evaluationFailedEventDetails?: { state: string; error: string } }).evaluationFailedEventDetails;
-      log(`execution ${record.name}: ${event.type === 'StateRetried' ? 'retrying' : 'caught'} ${d?.error} in ${d?.state}`);
+      const d = (event as { evaluationFailedEventDetails?: { state: string; error: string } })
+        .evaluationFailedEventDetails;
+      log(
+        `execution ${record.name}: ${event.type === 'StateRetried' ? 'retrying' : 'caught'} ${d?.error} in ${d?.state}`,
+      );
     } else if (event.type.startsWith('Execution') && event.type !== 'ExecutionStarted') {
-      log(`execution ${record.name} ${record.status === 'RUNNING' ? event.type : record.status} after ${formatDuration(event.timestamp - record.startDate)}`);
+      log(
+        `execution ${record.name} ${record.status === 'RUNNING' ? event.type : record.status} after ${formatDuration(event.timestamp - record.startDate)}`,
+      );
     }
   });
-  const reason = await untilInterrupted(io, options.signal);
+  const interruption = untilInterrupted(io, options.signal);
+  const reason = await interruption.promise;
   unsubscribe();
   io.stdout.write(`${reason === 'abort' ? '' : '\n'}Stopping…\n`);
   await stack.stop();
+  interruption.dispose();
   io.stdout.write('Stopped.\n');
   return 0;
 }

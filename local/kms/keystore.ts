@@ -38,7 +38,7 @@ const KEY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 async function writePrivate(file: string, content: string): Promise<void> {
   const tmp = `${file}.${process.pid}.tmp`;
   await writeFile(tmp, content, { mode: 0o600 });
-  // The umask may have widened nothing, but an existing file keeps its old mode through writeFile: be explicit.
+  // A temp file left by a crash would keep its old mode through writeFile: set the mode explicitly.
   await chmod(tmp, 0o600);
   await rename(tmp, file);
 }

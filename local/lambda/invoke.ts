@@ -49,7 +49,8 @@ async function loadHandler(spec: FunctionSpec): Promise<HandlerFn> {
     // A file URL works under both tsx and Node; jest's ESM loader resolves it as well.
     loaded = import(pathToFileURL(file).href).then((mod: Record<string, unknown>) => {
       const fn = mod[spec.exportName];
-      if (typeof fn !== 'function') throw new Error(`${file} does not export a function named ${spec.exportName}`);
+      if (typeof fn !== 'function')
+        throw new Error(`${file} does not export a function named ${spec.exportName}`);
       return fn as HandlerFn;
     });
     loaded.catch(() => handlerCache.delete(cacheKey));
@@ -111,11 +112,16 @@ export function createLambdaInvoker(options: LambdaInvokerOptions) {
       const deadline = Date.now() + spec.timeoutSeconds * 1000;
       let timer: NodeJS.Timeout | undefined;
       const timedOut = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new LambdaTimeoutError(requestId, spec.timeoutSeconds)), deadline - Date.now());
+        timer = setTimeout(
+          () => reject(new LambdaTimeoutError(requestId, spec.timeoutSeconds)),
+          deadline - Date.now(),
+        );
       });
       try {
         const run = Promise.resolve().then(() => handler(toJson(event), context(spec, requestId, deadline)));
-        return toJson(await Promise.race([run.catch((e: unknown) => Promise.reject(errorPayload(e))), timedOut]));
+        return toJson(
+          await Promise.race([run.catch((e: unknown) => Promise.reject(errorPayload(e))), timedOut]),
+        );
       } finally {
         clearTimeout(timer);
       }

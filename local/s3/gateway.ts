@@ -400,6 +400,11 @@ export async function startS3Gateway(opts: S3GatewayOptions = {}): Promise<S3Gat
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, host, () => resolve());
+  }).catch(async (e: unknown) => {
+    // A busy port must not leave fauxqs listening behind it (the process would never exit).
+    agent.destroy();
+    await fauxqs.stop();
+    throw e;
   });
   const port = (server.address() as AddressInfo).port;
 

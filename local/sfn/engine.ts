@@ -13,8 +13,18 @@ import {
   StateMachine,
   type StateMachineDefinition,
 } from 'aws-local-stepfunctions';
-import { createLambdaInvoker, LambdaFunctionError, LambdaTimeoutError, type LambdaInvoker } from '../lambda/invoke.js';
-import { type AslMachine, type FunctionSpec, loadFunctionCatalog, resolveTaskFunctions } from './functions.js';
+import {
+  createLambdaInvoker,
+  LambdaFunctionError,
+  type LambdaInvoker,
+  LambdaTimeoutError,
+} from '../lambda/invoke.js';
+import {
+  type AslMachine,
+  type FunctionSpec,
+  loadFunctionCatalog,
+  resolveTaskFunctions,
+} from './functions.js';
 import { asString, type EventLog, HistoryRecorder, type InvocationRecord } from './history.js';
 import { type ExecutionRecord, type ExecutionStatus, ExecutionStore, type HistoryEvent } from './store.js';
 
@@ -66,7 +76,12 @@ class DataLimitExceeded extends TaskFailure {
 // The Step Functions payload quota: 256 KiB of UTF-8 JSON per state input/output.
 const MAX_PAYLOAD_BYTES = 256 * 1024;
 const NAME_PATTERN = /^[A-Za-z0-9_-]{1,80}$/;
-const TERMINAL_LIBRARY_EVENTS = new Set(['ExecutionSucceeded', 'ExecutionFailed', 'ExecutionAborted', 'ExecutionTimeout']);
+const TERMINAL_LIBRARY_EVENTS = new Set([
+  'ExecutionSucceeded',
+  'ExecutionFailed',
+  'ExecutionAborted',
+  'ExecutionTimeout',
+]);
 
 interface LiveExecution {
   record: ExecutionRecord;
@@ -110,7 +125,7 @@ export class LocalStepFunctions {
   private readonly waitTimeOverrides: Record<string, number> = {};
   private readonly retryIntervalOverrides: Record<string, number> = {};
 
-  constructor(private readonly options: LocalStepFunctionsOptions) {
+  constructor(options: LocalStepFunctionsOptions) {
     this.region = options.region ?? 'us-east-1';
     this.accountId = options.accountId ?? '000000000000';
     this.stateMachineName = options.stateMachineName ?? 'secure-transcode';
@@ -133,7 +148,13 @@ export class LocalStepFunctions {
     const { waitMs = 200, retryMs = 50 } = fast === true ? {} : fast;
     const walk = (machine: AslMachine) => {
       for (const [name, state] of Object.entries(machine.States)) {
-        const s = state as { Type?: string; Retry?: unknown[]; Branches?: AslMachine[]; ItemProcessor?: AslMachine; Iterator?: AslMachine };
+        const s = state as {
+          Type?: string;
+          Retry?: unknown[];
+          Branches?: AslMachine[];
+          ItemProcessor?: AslMachine;
+          Iterator?: AslMachine;
+        };
         if (s.Type === 'Wait') this.waitTimeOverrides[name] = waitMs;
         if (s.Retry?.length) this.retryIntervalOverrides[name] = retryMs;
         for (const b of s.Branches ?? []) walk(b);
@@ -172,11 +193,27 @@ export class LocalStepFunctions {
     return () => this.listeners.delete(listener);
   }
 
-  private appendEvent(record: ExecutionRecord, type: string, details: Record<string, unknown>, timestamp = Date.now()) {
+  private appendEvent(
+    record: ExecutionRecord,
+    type: string,
+    details: Record<string, unknown>,
+    timestamp = Date.now(),
+  ) {
     record.eventCount += 1;
-    const event: HistoryEvent = { timestamp, type, id: record.eventCount, previousEventId: record.eventCount - 1, ...details };
+    const event: HistoryEvent = {
+      timestamp,
+      type,
+      id: record.eventCount,
+      previousEventId: record.eventCount - 1,
+      ...details,
+    };
     this.store.append(record.name, event);
-    for (const listener of this.listeners) listener(record, event);
+    for (const listener of this.listeners) {
+      // An observer (progress display, test) must never be able to break an execution.
+      try {
+        listener(record, event);
+      } catch {}
+    }
   }
 
   private requireMachine(stateMachineArn: string | undefined): void {
@@ -185,7 +222,10 @@ export class LocalStepFunctions {
     }
   }
 
-  startExecution(params: { stateMachineArn?: string; name?: string; input?: string }): { executionArn: string; startDate: number } {
+  startExecution(params: { stateMachineArn?: string; name?: string; input?: string }): {
+    executionArn: string;
+    startDate: number;
+  } {
     this.requireMachine(params.stateMachineArn);
     const name = params.name ?? randomUUID();
     if (!NAME_PATTERN.test(name)) throw new SfnApiError('InvalidName', `Invalid Name: '${name}'`);
@@ -194,10 +234,16 @@ export class LocalStepFunctions {
     try {
       inputValue = JSON.parse(input);
     } catch {
-      throw new SfnApiError('InvalidExecutionInput', 'Invalid State Machine Execution Input: input is not valid JSON');
+      throw new SfnApiError(
+        'InvalidExecutionInput',
+        'Invalid State Machine Execution Input: input is not valid JSON',
+      );
     }
     if (Buffer.byteLength(input) > MAX_PAYLOAD_BYTES) {
-      throw new SfnApiError('InvalidExecutionInput', `Invalid State Machine Execution Input: larger than ${MAX_PAYLOAD_BYTES} bytes`);
+      throw new SfnApiError(
+        'InvalidExecutionInput',
+        `Invalid State Machine Execution Input: larger than ${MAX_PAYLOAD_BYTES} bytes`,
+      );
     }
     const executionArn = this.executionArn(name);
     const existing = this.executions.get(executionArn)?.record;
@@ -217,12 +263,12 @@ export class LocalStepFunctions {
       input,
       eventCount: 0,
     };
+    const live: LiveExecution = { record, settled: Promise.resolve(record) };
+    this.executions.set(executionArn, live);
     this.store.save(record);
     this.appendEvent(record, 'ExecutionStarted', {
       executionStartedEventDetails: { input, inputDetails: { truncated: false }, roleArn: this.roleArn },
     });
-    const live: LiveExecution = { record, settled: Promise.resolve(record) };
-    this.executions.set(executionArn, live);
     live.settled = this.run(live, inputValue);
     return { executionArn, startDate: record.startDate };
   }
@@ -251,7 +297,10 @@ export class LocalStepFunctions {
         record.outcome = { ok: true, output };
         record.endedAt = Date.now();
         if (Buffer.byteLength(JSON.stringify(output)) > MAX_PAYLOAD_BYTES) {
-          throw new DataLimitExceeded('States.DataLimitExceeded', `The state/task '${stateName}' returned a result with a size exceeding the maximum number of bytes service limit.`);
+          throw new DataLimitExceeded(
+            'States.DataLimitExceeded',
+            `The state/task '${stateName}' returned a result with a size exceeding the maximum number of bytes service limit.`,
+          );
         }
         return output;
       };
@@ -261,7 +310,9 @@ export class LocalStepFunctions {
 
   private async run(live: LiveExecution, input: unknown): Promise<ExecutionRecord> {
     const { record } = live;
-    const recorder = new HistoryRecorder((type, details, timestamp) => this.appendEvent(record, type, details, timestamp));
+    const recorder = new HistoryRecorder((type, details, timestamp) =>
+      this.appendEvent(record, type, details, timestamp),
+    );
     const execution = this.machine.run(input as never, {
       overrides: {
         taskResourceLocalHandlers: this.taskHandlers(recorder) as never,
@@ -294,7 +345,10 @@ export class LocalStepFunctions {
       const output = await execution.result;
       status = 'SUCCEEDED';
       record.output = JSON.stringify(output);
-      terminal = ['ExecutionSucceeded', { executionSucceededEventDetails: { output: record.output, outputDetails: { truncated: false } } }];
+      terminal = [
+        'ExecutionSucceeded',
+        { executionSucceededEventDetails: { output: record.output, outputDetails: { truncated: false } } },
+      ];
     } catch (e) {
       if (e instanceof ExecutionAbortedError) {
         status = 'ABORTED';
@@ -309,7 +363,10 @@ export class LocalStepFunctions {
         status = 'FAILED';
         record.error = inner?.name ?? 'States.Runtime';
         record.cause = asString(inner?.message ?? e);
-        terminal = ['ExecutionFailed', { executionFailedEventDetails: { error: record.error, cause: record.cause } }];
+        terminal = [
+          'ExecutionFailed',
+          { executionFailedEventDetails: { error: record.error, cause: record.cause } },
+        ];
       }
     }
     // Every library event precedes the settlement of `result`, so this only drains what is already queued.
@@ -343,7 +400,10 @@ export class LocalStepFunctions {
     return this.store.history(this.get(executionArn).record.name);
   }
 
-  stopExecution(executionArn: string | undefined, reason: { error?: string; cause?: string } = {}): { stopDate: number } {
+  stopExecution(
+    executionArn: string | undefined,
+    reason: { error?: string; cause?: string } = {},
+  ): { stopDate: number } {
     const live = this.get(executionArn);
     if (live.record.status === 'RUNNING' && live.abort) {
       live.abortReason = { error: reason.error ?? '', cause: reason.cause ?? '' };
@@ -358,7 +418,12 @@ export class LocalStepFunctions {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new Error(`Execution ${live.record.name} still ${live.record.status} in ${live.record.currentState ?? '?'} after ${timeoutMs} ms`)),
+        () =>
+          reject(
+            new Error(
+              `Execution ${live.record.name} still ${live.record.status} in ${live.record.currentState ?? '?'} after ${timeoutMs} ms`,
+            ),
+          ),
         timeoutMs,
       );
     });
@@ -372,7 +437,8 @@ export class LocalStepFunctions {
   /** Aborts running executions (they are recorded as ABORTED) and waits briefly for their records to be written. */
   async close(cause = 'The local stack stopped.'): Promise<void> {
     const running = [...this.executions.values()].filter((l) => l.record.status === 'RUNNING');
-    for (const live of running) this.stopExecution(live.record.executionArn, { error: 'LocalStackStopped', cause });
+    for (const live of running)
+      this.stopExecution(live.record.executionArn, { error: 'LocalStackStopped', cause });
     await Promise.race([
       Promise.allSettled(running.map((l) => l.settled)),
       new Promise((r) => setTimeout(r, 5000).unref()),

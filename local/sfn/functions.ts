@@ -33,7 +33,9 @@ function resolveModuleFile(root: string, modulePath: string): string {
   for (const ext of MODULE_EXTENSIONS) {
     if (existsSync(base + ext)) return base + ext;
   }
-  throw new Error(`Handler module ${modulePath} not found (looked for ${MODULE_EXTENSIONS.join(', ')} under ${root})`);
+  throw new Error(
+    `Handler module ${modulePath} not found (looked for ${MODULE_EXTENSIONS.join(', ')} under ${root})`,
+  );
 }
 
 /** Reads `functions:` from serverless.yml. Handler files are resolved lazily so a catalog loads before they exist. */
@@ -59,13 +61,20 @@ export function loadFunctionCatalog(serverlessPath: string): FunctionCatalog {
       exportName: fn.handler.slice(dot + 1),
       timeoutSeconds:
         positiveNumber(fn.timeout) ?? positiveNumber(doc?.provider?.timeout) ?? DEFAULT_TIMEOUT_SECONDS,
-      memoryMb: positiveNumber(fn.memorySize) ?? positiveNumber(doc?.provider?.memorySize) ?? DEFAULT_MEMORY_MB,
+      memoryMb:
+        positiveNumber(fn.memorySize) ?? positiveNumber(doc?.provider?.memorySize) ?? DEFAULT_MEMORY_MB,
     });
   }
   return catalog;
 }
 
-type AslState = { Type?: string; Resource?: unknown; Branches?: AslMachine[]; ItemProcessor?: AslMachine; Iterator?: AslMachine };
+type AslState = {
+  Type?: string;
+  Resource?: unknown;
+  Branches?: AslMachine[];
+  ItemProcessor?: AslMachine;
+  Iterator?: AslMachine;
+};
 export interface AslMachine {
   StartAt: string;
   States: Record<string, AslState>;
@@ -93,7 +102,10 @@ export function functionKeyOf(resource: unknown, catalog: FunctionCatalog): stri
  * Maps every Task state name (including those nested in Parallel/Map) to its function key.
  * aws-local-stepfunctions overrides Tasks by state name, so names must be unique across the whole definition.
  */
-export function resolveTaskFunctions(definition: AslMachine, catalog: FunctionCatalog): Map<string, FunctionSpec> {
+export function resolveTaskFunctions(
+  definition: AslMachine,
+  catalog: FunctionCatalog,
+): Map<string, FunctionSpec> {
   const tasks = new Map<string, FunctionSpec>();
   const problems: string[] = [];
   const walk = (machine: AslMachine) => {

@@ -14,7 +14,8 @@
 import type { StateMachine } from 'aws-local-stepfunctions';
 
 /** The library's event union is not exported by name; recover it from `run()`'s signature. */
-export type EventLog = ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenerator<infer E> ? E : never;
+export type EventLog =
+  ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenerator<infer E> ? E : never;
 
 export interface InvocationRecord {
   stateName: string;
@@ -78,7 +79,12 @@ export class HistoryRecorder {
     if (outcome?.ok) {
       this.emit(
         'LambdaFunctionSucceeded',
-        { lambdaFunctionSucceededEventDetails: { output: data(outcome.output), outputDetails: { truncated: false } } },
+        {
+          lambdaFunctionSucceededEventDetails: {
+            output: data(outcome.output),
+            outputDetails: { truncated: false },
+          },
+        },
         record.endedAt ?? at,
       );
       // The function succeeded but the state failed afterwards (ResultPath/OutputPath, payload size).
@@ -89,7 +95,11 @@ export class HistoryRecorder {
       return true;
     }
     const f = outcome && !outcome.ok ? { error: outcome.error, cause: outcome.cause } : failure;
-    this.emit('LambdaFunctionFailed', { lambdaFunctionFailedEventDetails: f ?? { error: 'States.TaskFailed', cause: '' } }, record.endedAt ?? at);
+    this.emit(
+      'LambdaFunctionFailed',
+      { lambdaFunctionFailedEventDetails: f ?? { error: 'States.TaskFailed', cause: '' } },
+      record.endedAt ?? at,
+    );
     return true;
   }
 
@@ -103,14 +113,22 @@ export class HistoryRecorder {
     switch (event.type) {
       case 'StateEntered': {
         const { name, type, input } = event.state;
-        this.emit(`${type}StateEntered`, { stateEnteredEventDetails: { name, input: data(input), inputDetails: { truncated: false } } }, at);
+        this.emit(
+          `${type}StateEntered`,
+          { stateEnteredEventDetails: { name, input: data(input), inputDetails: { truncated: false } } },
+          at,
+        );
         if (type === 'Task') this.announce(name);
         return;
       }
       case 'StateExited': {
         const { name, type, output } = event.state;
         if (type === 'Task') this.settle(name, undefined, at);
-        this.emit(`${type}StateExited`, { stateExitedEventDetails: { name, output: data(output), outputDetails: { truncated: false } } }, at);
+        this.emit(
+          `${type}StateExited`,
+          { stateExitedEventDetails: { name, output: data(output), outputDetails: { truncated: false } } },
+          at,
+        );
         return;
       }
       case 'StateFailed': {
@@ -120,14 +138,22 @@ export class HistoryRecorder {
         // A Fail state's error is the execution's error: ExecutionFailed carries it, as in AWS.
         if (type === 'Fail') return;
         if (type === 'Task' && this.settle(name, failure, at)) return;
-        this.emit('StateFailed', { evaluationFailedEventDetails: { state: name, location: 'State', ...failure } }, at);
+        this.emit(
+          'StateFailed',
+          { evaluationFailedEventDetails: { state: name, location: 'State', ...failure } },
+          at,
+        );
         return;
       }
       case 'StateRetried': {
         const { name, type } = event.state;
         const { retrier, attempt } = event.retry;
         const location = `Retry: attempt ${attempt} of ${retrier.MaxAttempts ?? 3} (ErrorEquals ${retrier.ErrorEquals.join(', ')})`;
-        this.emit('StateRetried', { evaluationFailedEventDetails: { state: name, location, ...this.failureOf(name) } }, at);
+        this.emit(
+          'StateRetried',
+          { evaluationFailedEventDetails: { state: name, location, ...this.failureOf(name) } },
+          at,
+        );
         if (type === 'Task') this.announce(name);
         return;
       }
@@ -135,7 +161,11 @@ export class HistoryRecorder {
         const { name } = event.state;
         const { catcher } = event.catch;
         const location = `Catch: ${catcher.ErrorEquals.join(', ')} → ${catcher.Next} (ResultPath ${catcher.ResultPath ?? '$'})`;
-        this.emit('StateCaught', { evaluationFailedEventDetails: { state: name, location, ...this.failureOf(name) } }, at);
+        this.emit(
+          'StateCaught',
+          { evaluationFailedEventDetails: { state: name, location, ...this.failureOf(name) } },
+          at,
+        );
         return;
       }
       case 'MapIterationStarted':

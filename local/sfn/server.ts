@@ -67,7 +67,8 @@ function wireEvent(e: HistoryEvent, includeData: boolean) {
 /** Opaque page token: the offset, base64-encoded so clients do not depend on it. */
 function page<T>(items: T[], body: Body, defaultMax: number, maxMax: number) {
   const max = Math.min(Number(body.maxResults) > 0 ? Number(body.maxResults) : defaultMax, maxMax);
-  const start = typeof body.nextToken === 'string' ? Number(Buffer.from(body.nextToken, 'base64').toString()) : 0;
+  const start =
+    typeof body.nextToken === 'string' ? Number(Buffer.from(body.nextToken, 'base64').toString()) : 0;
   if (!Number.isInteger(start) || start < 0) throw new SfnApiError('InvalidToken', 'Invalid Token');
   const slice = items.slice(start, start + max);
   const next = start + max < items.length ? Buffer.from(String(start + max)).toString('base64') : undefined;
@@ -78,13 +79,21 @@ function handle(engine: LocalStepFunctions, operation: string, body: Body): unkn
   const str = (k: string) => (typeof body[k] === 'string' ? (body[k] as string) : undefined);
   switch (operation) {
     case 'StartExecution': {
-      const r = engine.startExecution({ stateMachineArn: str('stateMachineArn'), name: str('name'), input: str('input') });
+      const r = engine.startExecution({
+        stateMachineArn: str('stateMachineArn'),
+        name: str('name'),
+        input: str('input'),
+      });
       return { executionArn: r.executionArn, startDate: seconds(r.startDate) };
     }
     case 'DescribeExecution':
       return describe(engine.describeExecution(str('executionArn')));
     case 'StopExecution':
-      return { stopDate: seconds(engine.stopExecution(str('executionArn'), { error: str('error'), cause: str('cause') }).stopDate) };
+      return {
+        stopDate: seconds(
+          engine.stopExecution(str('executionArn'), { error: str('error'), cause: str('cause') }).stopDate,
+        ),
+      };
     case 'ListExecutions': {
       const { slice, nextToken } = page(
         engine.listExecutions({ stateMachineArn: str('stateMachineArn'), statusFilter: str('statusFilter') }),
@@ -102,15 +111,33 @@ function handle(engine: LocalStepFunctions, operation: string, body: Body): unkn
     }
     case 'ListStateMachines':
       return {
-        stateMachines: [{ stateMachineArn: engine.stateMachineArn, name: engine.stateMachineName, type: 'STANDARD', creationDate: 0 }],
+        stateMachines: [
+          {
+            stateMachineArn: engine.stateMachineArn,
+            name: engine.stateMachineName,
+            type: 'STANDARD',
+            creationDate: 0,
+          },
+        ],
       };
     case 'DescribeStateMachine':
       if (str('stateMachineArn') !== engine.stateMachineArn) {
-        throw new SfnApiError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${str('stateMachineArn')}'`);
+        throw new SfnApiError(
+          'StateMachineDoesNotExist',
+          `State Machine Does Not Exist: '${str('stateMachineArn')}'`,
+        );
       }
-      return { stateMachineArn: engine.stateMachineArn, name: engine.stateMachineName, status: 'ACTIVE', type: 'STANDARD' };
+      return {
+        stateMachineArn: engine.stateMachineArn,
+        name: engine.stateMachineName,
+        status: 'ACTIVE',
+        type: 'STANDARD',
+      };
     default:
-      throw new SfnApiError('UnknownOperationException', `Operation ${operation} is not supported by the local Step Functions`);
+      throw new SfnApiError(
+        'UnknownOperationException',
+        `Operation ${operation} is not supported by the local Step Functions`,
+      );
   }
 }
 
@@ -136,10 +163,20 @@ export async function startSfnServer(options: SfnServerOptions): Promise<SfnServ
   const server = createServer((req, res) => {
     void (async () => {
       const target = String(req.headers['x-amz-target'] ?? '');
-      const operation = target.startsWith('AWSStepFunctions.') ? target.slice('AWSStepFunctions.'.length) : '';
+      const operation = target.startsWith('AWSStepFunctions.')
+        ? target.slice('AWSStepFunctions.'.length)
+        : '';
       const text = await readBody(req);
       if (req.method !== 'POST' || !operation) {
-        send(res, 400, { __type: 'UnknownOperationException', message: 'Expected POST with X-Amz-Target: AWSStepFunctions.<Operation>' }, 'UnknownOperationException');
+        send(
+          res,
+          400,
+          {
+            __type: 'UnknownOperationException',
+            message: 'Expected POST with X-Amz-Target: AWSStepFunctions.<Operation>',
+          },
+          'UnknownOperationException',
+        );
         return;
       }
       const fault = options.faults?.decide('sfn', operation);
@@ -148,24 +185,44 @@ export async function startSfnServer(options: SfnServerOptions): Promise<SfnServ
         return;
       }
       if (fault) {
-        send(res, fault === 'throttle' ? 400 : 500, { __type: fault === 'throttle' ? 'ThrottlingException' : 'InternalServerError', message: 'Injected fault' }, fault === 'throttle' ? 'ThrottlingException' : 'InternalServerError');
+        send(
+          res,
+          fault === 'throttle' ? 400 : 500,
+          {
+            __type: fault === 'throttle' ? 'ThrottlingException' : 'InternalServerError',
+            message: 'Injected fault',
+          },
+          fault === 'throttle' ? 'ThrottlingException' : 'InternalServerError',
+        );
         return;
       }
       let body: Body;
       try {
         body = text ? (JSON.parse(text) as Body) : {};
       } catch {
-        send(res, 400, { __type: 'SerializationException', message: 'Request body is not valid JSON' }, 'SerializationException');
+        send(
+          res,
+          400,
+          { __type: 'SerializationException', message: 'Request body is not valid JSON' },
+          'SerializationException',
+        );
         return;
       }
       try {
         send(res, 200, handle(engine, operation, body));
       } catch (e) {
         if (e instanceof SfnApiError) send(res, e.status, { __type: e.code, message: e.message }, e.code);
-        else send(res, 500, { __type: 'InternalServerError', message: (e as Error).message }, 'InternalServerError');
+        else
+          send(
+            res,
+            500,
+            { __type: 'InternalServerError', message: (e as Error).message },
+            'InternalServerError',
+          );
       }
     })().catch((e: unknown) => {
-      if (!res.headersSent) send(res, 500, { __type: 'InternalServerError', message: String(e) }, 'InternalServerError');
+      if (!res.headersSent)
+        send(res, 500, { __type: 'InternalServerError', message: String(e) }, 'InternalServerError');
     });
   });
   const host = options.host ?? '127.0.0.1';

@@ -25,7 +25,10 @@ interface Entry {
 
 function send(res: ServerResponse, status: number, body: unknown) {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'content-length': Buffer.byteLength(text) });
+  res.writeHead(status, {
+    'content-type': 'application/x-amz-json-1.1',
+    'content-length': Buffer.byteLength(text),
+  });
   res.end(text);
 }
 
@@ -37,11 +40,15 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
 
 function entryError(e: Entry): { ErrorCode: string; ErrorMessage: string } | undefined {
   if (!e.Source || !e.DetailType || e.Detail === undefined) {
-    return { ErrorCode: 'InvalidArgument', ErrorMessage: 'Parameters Source, DetailType and Detail are required.' };
+    return {
+      ErrorCode: 'InvalidArgument',
+      ErrorMessage: 'Parameters Source, DetailType and Detail are required.',
+    };
   }
   try {
     const detail = JSON.parse(e.Detail);
-    if (detail === null || typeof detail !== 'object' || Array.isArray(detail)) throw new Error('not an object');
+    if (detail === null || typeof detail !== 'object' || Array.isArray(detail))
+      throw new Error('not an object');
   } catch {
     return { ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is malformed.' };
   }
@@ -59,20 +66,27 @@ export async function startLocalEventBridge(options: {
   const server = createServer((req, res) => {
     void (async () => {
       if (req.headers['x-amz-target'] !== 'AWSEvents.PutEvents') {
-        send(res, 400, { __type: 'UnknownOperationException', message: 'Only PutEvents is supported locally' });
+        send(res, 400, {
+          __type: 'UnknownOperationException',
+          message: 'Only PutEvents is supported locally',
+        });
         return;
       }
       const body = (await readJson(req)) as { Entries?: Entry[] };
       const entries = body.Entries ?? [];
       if (entries.length < 1 || entries.length > 10) {
-        send(res, 400, { __type: 'ValidationException', message: 'Entries must contain between 1 and 10 items' });
+        send(res, 400, {
+          __type: 'ValidationException',
+          message: 'Entries must contain between 1 and 10 items',
+        });
         return;
       }
       const results = entries.map((e) => {
         const error = entryError(e);
         if (error) return error;
         const id = randomUUID();
-        const time = e.Time === undefined ? new Date() : new Date(typeof e.Time === 'number' ? e.Time * 1000 : e.Time);
+        const time =
+          e.Time === undefined ? new Date() : new Date(typeof e.Time === 'number' ? e.Time * 1000 : e.Time);
         const event = {
           version: '0',
           id,
@@ -90,7 +104,8 @@ export async function startLocalEventBridge(options: {
       });
       send(res, 200, { FailedEntryCount: results.filter((r) => 'ErrorCode' in r).length, Entries: results });
     })().catch((e: unknown) => {
-      if (!res.headersSent) send(res, 400, { __type: 'SerializationException', message: (e as Error).message });
+      if (!res.headersSent)
+        send(res, 400, { __type: 'SerializationException', message: (e as Error).message });
     });
   });
   const host = options.host ?? '127.0.0.1';

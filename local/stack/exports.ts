@@ -33,7 +33,9 @@ export async function exportAsset(
   const files: string[] = [];
   let token: string | undefined;
   do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+    const page = await s3.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+    );
     for (const object of page.Contents ?? []) {
       if (!object.Key) continue;
       const target = resolve(dir, object.Key.slice(prefix.length));
@@ -41,7 +43,10 @@ export async function exportAsset(
       if (relative(dir, target).startsWith('..')) continue;
       const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: object.Key }));
       mkdirSync(dirname(target), { recursive: true });
-      writeFileSync(target, await (got.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray());
+      writeFileSync(
+        target,
+        await (got.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray(),
+      );
       files.push(target);
     }
     token = page.IsTruncated ? page.NextContinuationToken : undefined;

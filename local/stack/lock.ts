@@ -43,7 +43,10 @@ export function readLock(dataDir: string): LockContent | undefined {
 
 export function acquireLock(dataDir: string): () => void {
   const path = lockPath(dataDir);
-  const content = JSON.stringify({ pid: process.pid, startedAt: new Date().toISOString() } satisfies LockContent);
+  const content = JSON.stringify({
+    pid: process.pid,
+    startedAt: new Date().toISOString(),
+  } satisfies LockContent);
   try {
     writeFileSync(path, content, { flag: 'wx', mode: 0o600 });
   } catch (e) {

@@ -23,7 +23,14 @@ export interface Notification {
     kmsKeyId: string;
   } | null;
   job: { backend: string; id: string; status: string; statusDetail: string | null } | null;
-  outputs: Array<{ key: string; presetId: string; durationMillis: number | null; width: number | null; height: number | null; fileSize: number | null }>;
+  outputs: Array<{
+    key: string;
+    presetId: string;
+    durationMillis: number | null;
+    width: number | null;
+    height: number | null;
+    fileSize: number | null;
+  }>;
   playlists: Array<{ key: string; format: string }>;
   playback: { assetId: string; keyUrl: string; masterPlaylist: string | null } | null;
   execution: { name: string; arn: string };
@@ -33,7 +40,9 @@ export interface Notification {
 /** SNS → SQS delivery wraps the message in an envelope unless raw delivery is on; accept both. */
 export function unwrapSnsMessage(body: string): unknown {
   const outer = JSON.parse(body) as { Type?: string; Message?: unknown };
-  return outer?.Type === 'Notification' && typeof outer.Message === 'string' ? JSON.parse(outer.Message) : outer;
+  return outer?.Type === 'Notification' && typeof outer.Message === 'string'
+    ? JSON.parse(outer.Message)
+    : outer;
 }
 
 export function startNotificationSink(options: {

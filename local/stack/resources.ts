@@ -43,10 +43,16 @@ interface SavedState {
 
 export const KMS_ALIAS = 'alias/secure-transcode';
 
-async function queue(sqs: SQSClient, name: string, attributes: Record<string, string> = {}): Promise<QueueRef> {
+async function queue(
+  sqs: SQSClient,
+  name: string,
+  attributes: Record<string, string> = {},
+): Promise<QueueRef> {
   const created = await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
   const url = created.QueueUrl ?? '';
-  const attrs = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }));
+  const attrs = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }),
+  );
   return { url, arn: attrs.Attributes?.QueueArn ?? '' };
 }
 
@@ -106,7 +112,9 @@ export async function provision(options: {
   et: ElasticTranscoderClient;
 }): Promise<Provisioned> {
   const statePath = join(options.dataDir, 'stack-state.json');
-  const saved: SavedState = existsSync(statePath) ? (JSON.parse(readFileSync(statePath, 'utf8')) as SavedState) : {};
+  const saved: SavedState = existsSync(statePath)
+    ? (JSON.parse(readFileSync(statePath, 'utf8')) as SavedState)
+    : {};
 
   const dlq = await queue(options.sqs, 'secure-transcode-ingest-dlq', { MessageRetentionPeriod: '1209600' });
   const ingest = await queue(options.sqs, 'secure-transcode-ingest', {
@@ -116,12 +124,17 @@ export async function provision(options: {
   const notifications = await queue(options.sqs, 'secure-transcode-notifications-local');
   const topic = await options.sns.send(new CreateTopicCommand({ Name: 'secure-transcode-notifications' }));
   const topicArn = topic.TopicArn ?? '';
-  await options.sns.send(new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sqs', Endpoint: notifications.arn }));
+  await options.sns.send(
+    new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sqs', Endpoint: notifications.arn }),
+  );
 
   const key = await ensureKey(options.kms, saved);
   await ensureAlias(options.kms, key.keyId);
   const pipelineId = await ensurePipeline(options.et, saved, options.bucket, key.arn, options.accountId);
 
-  writeFileSync(statePath, `${JSON.stringify({ kmsKeyArn: key.arn, pipelineId } satisfies SavedState, null, 2)}\n`);
+  writeFileSync(
+    statePath,
+    `${JSON.stringify({ kmsKeyArn: key.arn, pipelineId } satisfies SavedState, null, 2)}\n`,
+  );
   return { ingest, dlq, notifications, topicArn, kmsKeyId: key.keyId, kmsKeyArn: key.arn, pipelineId };
 }

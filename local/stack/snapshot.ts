@@ -30,7 +30,9 @@ export async function saveSnapshot(s3: S3Client, bucket: string, dir: string): P
     for (const object of page.Contents ?? []) {
       if (!object.Key) continue;
       const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: object.Key }));
-      const bytes = await (got.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray();
+      const bytes = await (
+        got.Body as { transformToByteArray(): Promise<Uint8Array> }
+      ).transformToByteArray();
       const file = createHash('sha256').update(object.Key).digest('hex');
       writeFileSync(join(objectsDir, file), bytes, { mode: 0o600 });
       index.push({
@@ -50,7 +52,13 @@ export async function saveSnapshot(s3: S3Client, bucket: string, dir: string): P
 
 export async function uploadFile(
   s3: S3Client,
-  params: { bucket: string; key: string; body: Buffer | NodeJS.ReadableStream; contentType?: string; metadata?: Record<string, string> },
+  params: {
+    bucket: string;
+    key: string;
+    body: Buffer | NodeJS.ReadableStream;
+    contentType?: string;
+    metadata?: Record<string, string>;
+  },
 ): Promise<void> {
   await new Upload({
     client: s3,
@@ -74,7 +82,13 @@ export async function restoreSnapshot(s3: S3Client, bucket: string, dir: string)
   for (const entry of index) {
     const file = join(dir, 'objects', entry.file);
     if (!existsSync(file)) continue;
-    await uploadFile(s3, { bucket, key: entry.key, body: readFileSync(file), contentType: entry.contentType, metadata: entry.metadata });
+    await uploadFile(s3, {
+      bucket,
+      key: entry.key,
+      body: readFileSync(file),
+      contentType: entry.contentType,
+      metadata: entry.metadata,
+    });
     restored += 1;
   }
   return restored;

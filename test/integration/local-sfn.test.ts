@@ -31,11 +31,17 @@ function clientFor(server: SfnServer) {
 async function runToEnd(server: SfnServer, name: string, input: object) {
   const sfn = clientFor(server);
   const started = await sfn.send(
-    new StartExecutionCommand({ stateMachineArn: server.stateMachineArn, name, input: JSON.stringify(input) }),
+    new StartExecutionCommand({
+      stateMachineArn: server.stateMachineArn,
+      name,
+      input: JSON.stringify(input),
+    }),
   );
   await server.engine.waitForExecution(started.executionArn ?? '', 20_000);
   const described = await sfn.send(new DescribeExecutionCommand({ executionArn: started.executionArn }));
-  const history = await sfn.send(new GetExecutionHistoryCommand({ executionArn: started.executionArn, maxResults: 1000 }));
+  const history = await sfn.send(
+    new GetExecutionHistoryCommand({ executionArn: started.executionArn, maxResults: 1000 }),
+  );
   return { started, described, events: history.events ?? [] };
 }
 
@@ -60,18 +66,29 @@ describe('local Step Functions endpoint', () => {
   it('answers a repeated name and input with the running execution, and refuses a different input', async () => {
     // Prepare
     const input = JSON.stringify({ sleepMs: 600 });
-    const first = await sfn.send(new StartExecutionCommand({ stateMachineArn: server.stateMachineArn, name: 'dup-1', input }));
+    const first = await sfn.send(
+      new StartExecutionCommand({ stateMachineArn: server.stateMachineArn, name: 'dup-1', input }),
+    );
 
     // Act
-    const again = await sfn.send(new StartExecutionCommand({ stateMachineArn: server.stateMachineArn, name: 'dup-1', input }));
+    const again = await sfn.send(
+      new StartExecutionCommand({ stateMachineArn: server.stateMachineArn, name: 'dup-1', input }),
+    );
     const otherInput = sfn.send(
-      new StartExecutionCommand({ stateMachineArn: server.stateMachineArn, name: 'dup-1', input: '{"sleepMs":1}' }),
+      new StartExecutionCommand({
+        stateMachineArn: server.stateMachineArn,
+        name: 'dup-1',
+        input: '{"sleepMs":1}',
+      }),
     );
 
     // Assess
     expect(again.executionArn).toBe(first.executionArn);
     expect(again.startDate?.getTime()).toBe(first.startDate?.getTime());
-    await expect(otherInput).rejects.toMatchObject({ name: 'ExecutionAlreadyExists', $metadata: { httpStatusCode: 400 } });
+    await expect(otherInput).rejects.toMatchObject({
+      name: 'ExecutionAlreadyExists',
+      $metadata: { httpStatusCode: 400 },
+    });
   });
 
   it('refuses to reuse the name of a closed execution', async () => {
@@ -79,10 +96,14 @@ describe('local Step Functions endpoint', () => {
     const { started } = await runToEnd(server, 'closed-1', {});
 
     // Act
-    const reuse = sfn.send(new StartExecutionCommand({ stateMachineArn: server.stateMachineArn, name: 'closed-1', input: '{}' }));
+    const reuse = sfn.send(
+      new StartExecutionCommand({ stateMachineArn: server.stateMachineArn, name: 'closed-1', input: '{}' }),
+    );
 
     // Assess
-    expect(started.executionArn).toBe(`${server.stateMachineArn.replace(':stateMachine:', ':execution:')}:closed-1`);
+    expect(started.executionArn).toBe(
+      `${server.stateMachineArn.replace(':stateMachine:', ':execution:')}:closed-1`,
+    );
     await expect(reuse).rejects.toMatchObject({ name: 'ExecutionAlreadyExists' });
   });
 
@@ -92,7 +113,9 @@ describe('local Step Functions endpoint', () => {
     ['a non-ASCII letter', 'naïve'],
   ])('rejects an execution name with %s', async (_label, name) => {
     // Act
-    const start = sfn.send(new StartExecutionCommand({ stateMachineArn: server.stateMachineArn, name, input: '{}' }));
+    const start = sfn.send(
+      new StartExecutionCommand({ stateMachineArn: server.stateMachineArn, name, input: '{}' }),
+    );
 
     // Assess
     await expect(start).rejects.toMatchObject({ name: 'InvalidName' });
@@ -101,10 +124,16 @@ describe('local Step Functions endpoint', () => {
   it('rejects an unknown state machine and an unknown execution', async () => {
     // Act
     const start = sfn.send(
-      new StartExecutionCommand({ stateMachineArn: `${server.stateMachineArn}-nope`, name: 'n', input: '{}' }),
+      new StartExecutionCommand({
+        stateMachineArn: `${server.stateMachineArn}-nope`,
+        name: 'n',
+        input: '{}',
+      }),
     );
     const describeMissing = sfn.send(
-      new DescribeExecutionCommand({ executionArn: `${server.stateMachineArn.replace(':stateMachine:', ':execution:')}:missing` }),
+      new DescribeExecutionCommand({
+        executionArn: `${server.stateMachineArn.replace(':stateMachine:', ':execution:')}:missing`,
+      }),
     );
 
     // Assess
@@ -120,8 +149,16 @@ describe('local Step Functions endpoint', () => {
     expect(described.status).toBe('SUCCEEDED');
     const retries = ofType(events, 'StateRetried');
     expect(retries.map((e) => e.evaluationFailedEventDetails)).toEqual([
-      expect.objectContaining({ state: 'Flaky', error: 'TransientError', location: expect.stringContaining('attempt 1 of 3') }),
-      expect.objectContaining({ state: 'Flaky', error: 'TransientError', location: expect.stringContaining('attempt 2 of 3') }),
+      expect.objectContaining({
+        state: 'Flaky',
+        error: 'TransientError',
+        location: expect.stringContaining('attempt 1 of 3'),
+      }),
+      expect.objectContaining({
+        state: 'Flaky',
+        error: 'TransientError',
+        location: expect.stringContaining('attempt 2 of 3'),
+      }),
     ]);
     expect(ofType(events, 'LambdaFunctionFailed')).toHaveLength(2);
     expect(ofType(events, 'LambdaFunctionScheduled')).toHaveLength(4);
@@ -129,7 +166,9 @@ describe('local Step Functions endpoint', () => {
       error: 'TransientError',
       cause: expect.stringContaining('"errorMessage":"attempt 1 failed"'),
     });
-    const entered = events.filter((e) => e.type?.endsWith('StateEntered')).map((e) => e.stateEnteredEventDetails?.name);
+    const entered = events
+      .filter((e) => e.type?.endsWith('StateEntered'))
+      .map((e) => e.stateEnteredEventDetails?.name);
     expect(entered).toEqual(['RecordExecution', 'Flaky', 'Pause', 'Finish']);
     const recordExit = events.find((e) => e.stateExitedEventDetails?.name === 'RecordExecution');
     expect(JSON.parse(recordExit?.stateExitedEventDetails?.output ?? '{}')).toEqual({
@@ -159,7 +198,11 @@ describe('local Step Functions endpoint', () => {
     const { described, events } = await runToEnd(server, 'boom-1', { mode: 'boom' });
 
     // Assess
-    expect(described).toMatchObject({ status: 'FAILED', error: 'FixtureFailed', cause: 'A task failed permanently.' });
+    expect(described).toMatchObject({
+      status: 'FAILED',
+      error: 'FixtureFailed',
+      cause: 'A task failed permanently.',
+    });
     expect(ofType(events, 'StateCaught')[0]?.evaluationFailedEventDetails).toMatchObject({
       state: 'Finish',
       error: 'PermanentError',
@@ -168,8 +211,14 @@ describe('local Step Functions endpoint', () => {
     const failedExit = events.find((e) => e.stateExitedEventDetails?.name === 'Failed');
     const errorField = JSON.parse(failedExit?.stateExitedEventDetails?.output ?? '{}').error;
     expect(errorField.Error).toBe('PermanentError');
-    expect(JSON.parse(errorField.Cause)).toMatchObject({ errorType: 'PermanentError', errorMessage: 'the fixture refuses' });
-    expect(events.at(-1)).toMatchObject({ type: 'ExecutionFailed', executionFailedEventDetails: { error: 'FixtureFailed' } });
+    expect(JSON.parse(errorField.Cause)).toMatchObject({
+      errorType: 'PermanentError',
+      errorMessage: 'the fixture refuses',
+    });
+    expect(events.at(-1)).toMatchObject({
+      type: 'ExecutionFailed',
+      executionFailedEventDetails: { error: 'FixtureFailed' },
+    });
   });
 
   it('fails a task that outlives its function timeout with Lambda.Unknown', async () => {
@@ -191,15 +240,23 @@ describe('local Step Functions persistence and timing', () => {
     const first = await startSfnServer({ ...baseOptions, dataDir, fast: true });
     const done = await runToEnd(first, 'keep-1', {});
     const running = await clientFor(first).send(
-      new StartExecutionCommand({ stateMachineArn: first.stateMachineArn, name: 'cut-1', input: '{"sleepMs":800}' }),
+      new StartExecutionCommand({
+        stateMachineArn: first.stateMachineArn,
+        name: 'cut-1',
+        input: '{"sleepMs":800}',
+      }),
     );
     await first.stop();
 
     // Act
     const second = await startSfnServer({ ...baseOptions, dataDir, fast: true });
     const sfn = clientFor(second);
-    const described = await sfn.send(new DescribeExecutionCommand({ executionArn: done.started.executionArn }));
-    const history = await sfn.send(new GetExecutionHistoryCommand({ executionArn: done.started.executionArn, maxResults: 1000 }));
+    const described = await sfn.send(
+      new DescribeExecutionCommand({ executionArn: done.started.executionArn }),
+    );
+    const history = await sfn.send(
+      new GetExecutionHistoryCommand({ executionArn: done.started.executionArn, maxResults: 1000 }),
+    );
     const listed = await sfn.send(new ListExecutionsCommand({ stateMachineArn: second.stateMachineArn }));
     const cut = await sfn.send(new DescribeExecutionCommand({ executionArn: running.executionArn }));
     await second.stop();
@@ -217,7 +274,11 @@ describe('local Step Functions persistence and timing', () => {
     // Prepare
     const dataDir = mkdtempSync(join(tmpdir(), 'st-sfn-'));
     const real = await startSfnServer({ ...baseOptions, dataDir: join(dataDir, 'real') });
-    const fast = await startSfnServer({ ...baseOptions, dataDir: join(dataDir, 'fast'), fast: { waitMs: 10 } });
+    const fast = await startSfnServer({
+      ...baseOptions,
+      dataDir: join(dataDir, 'fast'),
+      fast: { waitMs: 10 },
+    });
 
     // Act
     const slow = await runToEnd(real, 'wait-1', {});
@@ -227,7 +288,8 @@ describe('local Step Functions persistence and timing', () => {
     rmSync(dataDir, { recursive: true, force: true });
 
     // Assess
-    const waited = (r: typeof slow) => (r.described.stopDate?.getTime() ?? 0) - (r.described.startDate?.getTime() ?? 0);
+    const waited = (r: typeof slow) =>
+      (r.described.stopDate?.getTime() ?? 0) - (r.described.startDate?.getTime() ?? 0);
     expect(waited(slow)).toBeGreaterThanOrEqual(1000);
     expect(waited(quick)).toBeLessThan(1000);
   });

@@ -33,8 +33,9 @@ describe('SQS event source poller', () => {
   async function queuePair(maxReceiveCount: number) {
     queueCount += 1;
     const dlq = await sqs.send(new CreateQueueCommand({ QueueName: `poller-dlq-${queueCount}` }));
-    const dlqArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] })))
-      .Attributes?.QueueArn;
+    const dlqArn = (
+      await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }))
+    ).Attributes?.QueueArn;
     const queue = await sqs.send(
       new CreateQueueCommand({
         QueueName: `poller-${queueCount}`,
@@ -44,19 +45,27 @@ describe('SQS event source poller', () => {
         },
       }),
     );
-    const queueArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queue.QueueUrl, AttributeNames: ['QueueArn'] })))
-      .Attributes?.QueueArn;
+    const queueArn = (
+      await sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl: queue.QueueUrl, AttributeNames: ['QueueArn'] }),
+      )
+    ).Attributes?.QueueArn;
     return { queueUrl: queue.QueueUrl ?? '', queueArn: queueArn ?? '', dlqUrl: dlq.QueueUrl ?? '' };
   }
 
   async function send(queueUrl: string, bodies: string[]) {
     await sqs.send(
-      new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: bodies.map((b, i) => ({ Id: String(i), MessageBody: b })) }),
+      new SendMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: bodies.map((b, i) => ({ Id: String(i), MessageBody: b })),
+      }),
     );
   }
 
   async function drain(queueUrl: string) {
-    const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+    const out = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+    );
     return (out.Messages ?? []).map((m) => m.Body);
   }
 
@@ -88,7 +97,9 @@ describe('SQS event source poller', () => {
         events.push(event);
         seen.push(...event.Records.map((r) => r.body));
         return {
-          batchItemFailures: event.Records.filter((r) => r.body === 'poison').map((r) => ({ itemIdentifier: r.messageId })),
+          batchItemFailures: event.Records.filter((r) => r.body === 'poison').map((r) => ({
+            itemIdentifier: r.messageId,
+          })),
         };
       },
     });
@@ -159,13 +170,18 @@ describe('SQS event source poller', () => {
       region: 'us-east-1',
       waitTimeSeconds: 1,
       onBatch: (r) => reports.push(r),
-      invoke: async () => (reports.length === 0 ? { batchItemFailures: [{ itemIdentifier: 'not-in-batch' }] } : {}),
+      invoke: async () =>
+        reports.length === 0 ? { batchItemFailures: [{ itemIdentifier: 'not-in-batch' }] } : {},
     });
     await until(() => reports.length >= 2, 10_000);
     await poller.stop();
 
     // Assess
-    expect(reports[0]).toMatchObject({ received: 1, deleted: 0, error: expect.stringContaining('batchItemFailures') });
+    expect(reports[0]).toMatchObject({
+      received: 1,
+      deleted: 0,
+      error: expect.stringContaining('batchItemFailures'),
+    });
     expect(reports[1]).toMatchObject({ received: 1, deleted: 1, failed: [] });
   });
 });

@@ -1,0 +1,445 @@
+/**
+ * The chaos run (issue 7): N copies of one clip under awkward keys plus bad inputs, uploaded to the embedded stack
+ * with faults injected, then an account of what came out — nothing lost, nothing doubled, no key leaked, every
+ * success byte-correct. The stack is either started here (and stopped, so its S3 snapshot is on disk for the scan)
+ * or passed in by a test that runs other scenarios on the same stack.
+ */
+import { createDecipheriv, createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  GetObjectCommand,
+  GetObjectTaggingCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { GetQueueAttributesCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { type FaultRule, type FaultStat, FaultInjector } from '../../local/faults.js';
+import type { Notification, Stack } from '../../local/stack.js';
+import { toS3EventNotification } from '../../local/stack/s3-events.js';
+import { uploadFile } from '../../local/stack/snapshot.js';
+import { badInputs, type ChaosInput, generateClip, goodInputs } from './corpus.js';
+import { collectWrappedKeys, type LeakHit, scanBuffer, scanTree, unwrapKeys } from './leaks.js';
+
+export const DEFAULT_RATE_FAULTS =
+  'kms:*:throttle:0.2,s3:GetObject:slowdown:0.2,s3:UploadPart:internal:0.2,transcoder:CreateJob:throttle:0.2,transcoder:ReadJob:throttle:0.2';
+
+/**
+ * With the SDK's own 3 attempts, a 20% rate rarely fails a whole task call (0.8% per call), so the Step Functions
+ * retries might not show up in a small run. A burst of 2n+1 consecutive CreateJob throttles guarantees it: n
+ * workflows can absorb at most 2 each inside the SDK, so at least one task attempt must fail and be retried by ASL.
+ */
+export function defaultFaultSpec(inputs: number): string {
+  const burst = Array.from({ length: 2 * inputs + 1 }, (_, i) => i + 1).join('+');
+  return `transcoder:CreateJob:throttle@${burst},${DEFAULT_RATE_FAULTS}`;
+}
+
+const TRANSCODER_CONTEXT = { service: 'elastictranscoder.amazonaws.com' };
+
+export interface ChaosOptions {
+  jobs: number;
+  /** Upload the bad-input corpus too. */
+  bad: boolean;
+  /** Extra deliveries of each object's S3 event, sent once its execution has started. */
+  duplicates: number;
+  /** Fault spec (local/faults.ts); default `defaultFaultSpec(inputs)`. */
+  faults?: string;
+  timeoutMs: number;
+  clipSeconds: number;
+  /** Run on this stack and leave it running; otherwise one is started on `dataDir` and stopped at the end. */
+  stack?: Stack;
+  dataDir?: string;
+  ffmpegPath: string;
+  log?: (line: string) => void;
+}
+
+export const SMALL_PRESET = { jobs: 4, bad: true, duplicates: 3, clipSeconds: 2, timeoutMs: 150_000 } as const;
+export const DEFAULT_PRESET = { jobs: 20, bad: true, duplicates: 2, clipSeconds: 2, timeoutMs: 600_000 } as const;
+
+export interface InputResult {
+  key: string;
+  kind: 'good' | 'bad';
+  label: string;
+  executions: number;
+  notifications: number;
+  status: 'SUCCEEDED' | 'FAILED' | 'NONE';
+  errorCode?: string;
+  errorMessage?: string;
+  step?: string;
+  seconds?: number;
+  /** Good inputs: the encrypted object decrypts to the uploaded bytes and every listed output exists. */
+  verified?: boolean;
+  ok: boolean;
+}
+
+export interface ChaosReport {
+  startedAt: string;
+  wallSeconds: number;
+  dataDir: string;
+  faultSpec: string;
+  jobs: number;
+  badInputs: number;
+  duplicateDeliveriesPerObject: number;
+  faultsInjected: number;
+  faultStats: FaultStat[];
+  retries: number;
+  retriesByError: Record<string, number>;
+  succeeded: number;
+  failedWithNotification: number;
+  lost: number;
+  duplicated: number;
+  leaks: number;
+  verified: number;
+  keysRecovered: number;
+  undecryptableBlobs: number;
+  scanned: { files: number; bytes: number; objects: number };
+  openMultipartUploads: number;
+  ingestDlqDepth: number;
+  results: InputResult[];
+  leakHits: LeakHit[];
+  problems: string[];
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function bodyOf(s3: S3Client, bucket: string, key: string): Promise<Buffer> {
+  const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  return Buffer.from(await (got.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray());
+}
+
+async function queueDepth(sqs: SQSClient, queueUrl: string): Promise<number> {
+  const out = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+  );
+  const a = out.Attributes ?? {};
+  return Number(a.ApproximateNumberOfMessages ?? 0) + Number(a.ApproximateNumberOfMessagesNotVisible ?? 0);
+}
+
+/** The S3 event of the object version an execution was started for, rebuilt from its input (what a redelivery carries). */
+export async function s3EventFor(stack: Stack, executionArn: string): Promise<string> {
+  const record = stack.sfn.describeExecution(executionArn);
+  const input = JSON.parse(record.input) as {
+    source: { bucket: string; key: string; sequencer?: string; eventName?: string };
+    requestedAt: string;
+  };
+  const head = await stack.s3.send(new HeadObjectCommand({ Bucket: input.source.bucket, Key: input.source.key }));
+  const event = toS3EventNotification(
+    {
+      bucket: input.source.bucket,
+      key: input.source.key,
+      size: head.ContentLength ?? 0,
+      etag: head.ETag ?? '',
+      eventName: (input.source.eventName ?? 'ObjectCreated:Put') as 'ObjectCreated:Put',
+      sequencer: input.source.sequencer ?? '',
+      eventTime: input.requestedAt,
+    },
+    { region: stack.config.region },
+  );
+  return JSON.stringify(event);
+}
+
+/** Sends `copies` identical messages to the ingest queue, all batches in flight at once. */
+export async function sendCopies(sqs: SQSClient, queueUrl: string, body: string, copies: number): Promise<void> {
+  const batches: Promise<unknown>[] = [];
+  for (let start = 0; start < copies; start += 10) {
+    const entries = Array.from({ length: Math.min(10, copies - start) }, (_, i) => ({ Id: `m${start + i}`, MessageBody: body }));
+    batches.push(
+      sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries })).then((out) => {
+        if (out.Failed?.length) throw new Error(`SendMessageBatch refused ${out.Failed.length} message(s): ${out.Failed[0]?.Message}`);
+      }),
+    );
+  }
+  await Promise.all(batches);
+}
+
+export function sqsClientFor(stack: Stack): SQSClient {
+  return new SQSClient({ region: stack.config.region, credentials: { ...stack.config.credentials }, endpoint: stack.config.endpoints.sqs, maxAttempts: 3 });
+}
+
+function statsDelta(before: FaultStat[], after: FaultStat[]): FaultStat[] {
+  const prior = new Map(before.map((s) => [`${s.service}:${s.operation}`, s]));
+  return after
+    .map((s) => {
+      const p = prior.get(`${s.service}:${s.operation}`);
+      return { ...s, calls: s.calls - (p?.calls ?? 0), injected: s.injected - (p?.injected ?? 0) };
+    })
+    .filter((s) => s.calls > 0);
+}
+
+/** Decrypts the encrypted source with its unwrapped key and checks every output the notification lists exists. */
+async function verifySuccess(stack: Stack, kms: KMSClient, n: Notification, expected: Buffer): Promise<boolean> {
+  if (!n.encrypted) return false;
+  const recovered = await unwrapKeys(kms, [n.encrypted.wrappedKey], TRANSCODER_CONTEXT);
+  const key = recovered.keys[0];
+  if (!key) return false;
+  const ciphertext = await bodyOf(stack.s3, n.encrypted.bucket, n.encrypted.key);
+  const iv = Buffer.from(n.encrypted.initializationVector, 'base64');
+  const algorithm = `aes-${key.length * 8}-${n.encrypted.mode === 'aes-ctr' ? 'ctr' : 'cbc'}`;
+  const decipher = createDecipheriv(algorithm, key, iv);
+  const plain = Buffer.concat([decipher.update(ciphertext), decipher.final()]);
+  key.fill(0);
+  const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+  if (sha(plain) !== sha(expected)) return false;
+  const keys = [...n.outputs.map((o) => o.key), ...n.playlists.map((p) => p.key)];
+  if (keys.length === 0) return false;
+  for (const key of keys) {
+    const exists = await stack.s3
+      .send(new HeadObjectCommand({ Bucket: stack.config.bucket, Key: key }))
+      .then(() => true, () => false);
+    if (!exists) return false;
+  }
+  return true;
+}
+
+function readJsonValues(path: string): unknown[] {
+  const text = readFileSync(path, 'utf8');
+  if (path.endsWith('.jsonl')) {
+    return text.split('\n').flatMap((line) => {
+      try {
+        return line.trim() ? [JSON.parse(line)] : [];
+      } catch {
+        return [];
+      }
+    });
+  }
+  try {
+    return [JSON.parse(text)];
+  } catch {
+    return [];
+  }
+}
+
+function* jsonFiles(dir: string): Generator<string> {
+  if (!existsSync(dir)) return;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) yield* jsonFiles(path);
+    else if (entry.isFile() && /\.jsonl?$/.test(entry.name)) yield path;
+  }
+}
+
+/** Every object in the bucket: body, user metadata and tags — where a careless step could have written a key. */
+async function scanBucket(s3: S3Client, bucket: string, keys: Buffer[]) {
+  const hits: LeakHit[] = [];
+  const blobs = new Set<string>();
+  let objects = 0;
+  let token: string | undefined;
+  do {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
+    for (const o of page.Contents ?? []) {
+      if (!o.Key) continue;
+      objects += 1;
+      const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: o.Key }));
+      const body = Buffer.from(await (got.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray());
+      const tags = await s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: o.Key })).catch(() => undefined);
+      const meta = JSON.stringify({ metadata: got.Metadata ?? {}, tags: tags?.TagSet ?? [] });
+      hits.push(...scanBuffer(`s3://${bucket}/${o.Key}`, body, keys), ...scanBuffer(`s3://${bucket}/${o.Key} (metadata, tags)`, Buffer.from(meta), keys));
+      collectWrappedKeys(got.Metadata ?? {}, blobs);
+      if (o.Key.endsWith('.json')) collectWrappedKeys(body.toString('utf8'), blobs);
+    }
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return { hits, blobs, objects };
+}
+
+export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
+  const log = options.log ?? (() => undefined);
+  const started = Date.now();
+  const runId = new Date(started).toISOString().replace(/[-:.TZ]/g, '').slice(2, 14);
+  const prefix = `incoming/chaos-${runId}/`;
+  const dataDir = options.stack?.dataDir ?? options.dataDir;
+  if (!dataDir) throw new Error('runChaos needs a stack or a dataDir');
+
+  const clipFile = join(dataDir, 'samples', `chaos-clip-${options.clipSeconds}s.mp4`);
+  mkdirSync(join(dataDir, 'samples'), { recursive: true });
+  if (!existsSync(clipFile)) await generateClip(options.ffmpegPath, clipFile, options.clipSeconds);
+  const clip = readFileSync(clipFile);
+  const inputs: ChaosInput[] = [...goodInputs(prefix, options.jobs, clip), ...(options.bad ? badInputs(prefix, clip) : [])];
+  const faultSpec = options.faults ?? defaultFaultSpec(inputs.length);
+  const rules: FaultRule[] = FaultInjector.parse(faultSpec);
+
+  let owned = false;
+  let stack: Stack;
+  if (options.stack) {
+    stack = options.stack;
+    for (const rule of rules) stack.faults.add(rule);
+  } else {
+    const { startStack } = await import('../../local/stack.js');
+    stack = await startStack({ dataDir, fast: true, quiet: true, faults: new FaultInjector(rules), ffmpegPath: options.ffmpegPath });
+    owned = true;
+  }
+  const sqs = sqsClientFor(stack);
+  const kms = new KMSClient({ region: stack.config.region, credentials: { ...stack.config.credentials }, endpoint: stack.config.endpoints.kms, maxAttempts: 5 });
+  const statsBefore = stack.faults.stats();
+
+  try {
+    const byKey = new Map(inputs.map((i) => [i.key, i]));
+    const notifications = new Map<string, Notification[]>();
+    const unsubscribe = stack.onNotification((n) => {
+      const key = n.source?.key;
+      if (!key || !byKey.has(key)) return;
+      notifications.set(key, [...(notifications.get(key) ?? []), n]);
+    });
+    const runStart = Date.now();
+    log(`uploading ${inputs.length} object(s) under s3://${stack.config.bucket}/${prefix} with faults ${faultSpec}`);
+    for (const input of inputs) await uploadFile(stack.s3, { bucket: stack.config.bucket, key: input.key, body: input.body });
+
+    const deadline = runStart + options.timeoutMs;
+    const duplicateSends = options.duplicates > 0
+      ? Promise.all(
+          inputs.map(async (input) => {
+            const arn = await stack.waitForExecutionStart(input.key, Math.max(1, deadline - Date.now()), runStart).catch(() => undefined);
+            if (arn) await sendCopies(sqs, stack.config.queueUrl, await s3EventFor(stack, arn), options.duplicates);
+          }),
+        )
+      : Promise.resolve([]);
+
+    let lastReport = 0;
+    while (Date.now() < deadline && inputs.some((i) => !notifications.has(i.key))) {
+      await sleep(250);
+      if (Date.now() - lastReport > 10_000) {
+        lastReport = Date.now();
+        log(`${notifications.size}/${inputs.length} notified after ${Math.round((Date.now() - runStart) / 1000)} s`);
+      }
+    }
+    await duplicateSends;
+    // Late duplicates would show up now: let the ingest queue drain and every execution finish before counting.
+    while (Date.now() < deadline + 30_000) {
+      const running = inputs.some((i) => stack.executionsFor(i.key).some((r) => r.startDate >= runStart && r.status === 'RUNNING'));
+      if (!running && (await queueDepth(sqs, stack.config.queueUrl).catch(() => 1)) === 0) break;
+      await sleep(500);
+    }
+    await sleep(1500);
+    unsubscribe();
+    const faultStats = statsDelta(statsBefore, stack.faults.stats());
+    // From here on the run reads back what the system wrote: no faults, and no leftovers for the caller's stack.
+    stack.faults.clear();
+
+    const results: InputResult[] = [];
+    const retriesByError: Record<string, number> = {};
+    const historyBlobs = new Set<string>();
+    let verified = 0;
+    for (const input of inputs) {
+      const executions = stack.executionsFor(input.key).filter((r) => r.startDate >= runStart);
+      for (const record of executions) {
+        for (const event of stack.sfn.getExecutionHistory(record.executionArn)) {
+          collectWrappedKeys(event, historyBlobs);
+          if (event.type !== 'StateRetried') continue;
+          const details = event as { evaluationFailedEventDetails?: { error?: string } };
+          const error = details.evaluationFailedEventDetails?.error ?? 'unknown';
+          retriesByError[error] = (retriesByError[error] ?? 0) + 1;
+        }
+      }
+      const got = notifications.get(input.key) ?? [];
+      const n = got[0];
+      const label = input.kind === 'bad' ? input.label : 'good';
+      const result: InputResult = {
+        key: input.key,
+        kind: input.kind,
+        label,
+        executions: executions.length,
+        notifications: got.length,
+        status: n?.status ?? 'NONE',
+        ok: false,
+      };
+      if (n?.error) Object.assign(result, { errorCode: n.error.code, errorMessage: n.error.message, step: n.error.step });
+      const record = executions[0];
+      if (record?.stopDate) result.seconds = Math.round((record.stopDate - record.startDate) / 100) / 10;
+      if (input.kind === 'good') {
+        result.verified = n?.status === 'SUCCEEDED' ? await verifySuccess(stack, kms, n, input.body) : false;
+        if (result.verified) verified += 1;
+        result.ok = result.verified && got.length === 1 && executions.length === 1;
+      } else {
+        result.ok =
+          n?.status === 'FAILED' && input.expectedCodes.includes(n.error?.code ?? '') && Boolean(n.error?.message) && got.length === 1 && executions.length === 1;
+      }
+      results.push(result);
+    }
+
+    const retries = Object.values(retriesByError).reduce((a, b) => a + b, 0);
+    const openUploads = await stack.s3.send(new ListMultipartUploadsCommand({ Bucket: stack.config.bucket })).then(
+      (out) => (out.Uploads ?? []).filter((u) => u.Key?.includes(`chaos-${runId}/`)).length,
+      () => -1,
+    );
+    const ingestDlqDepth = await queueDepth(sqs, stack.config.dlqUrl).catch(() => -1);
+
+    // Leak scan: unwrap every data key the system stored a blob of, then look for the plaintexts everywhere.
+    log('scanning for plaintext keys…');
+    const blobs = new Set(historyBlobs);
+    for (const list of notifications.values()) for (const n of list) collectWrappedKeys(n, blobs);
+    for (const file of jsonFiles(dataDir)) for (const value of readJsonValues(file)) collectWrappedKeys(value, blobs);
+    const firstPass = await scanBucket(stack.s3, stack.config.bucket, []);
+    for (const b of firstPass.blobs) blobs.add(b);
+    const recovered = await unwrapKeys(kms, blobs, TRANSCODER_CONTEXT);
+    const bucketScan = await scanBucket(stack.s3, stack.config.bucket, recovered.keys);
+    if (owned) {
+      // Stopping writes the S3 snapshot (objects and their metadata) into the data dir, which the tree scan reads.
+      await stack.stop();
+      owned = false;
+    }
+    const treeScan = scanTree(dataDir, recovered.keys);
+    for (const key of recovered.keys) key.fill(0);
+    const leakHits = [...bucketScan.hits, ...treeScan.hits];
+
+    const good = results.filter((r) => r.kind === 'good');
+    const bad = results.filter((r) => r.kind === 'bad');
+    const report: ChaosReport = {
+      startedAt: new Date(started).toISOString(),
+      wallSeconds: Math.round((Date.now() - started) / 100) / 10,
+      dataDir,
+      faultSpec,
+      jobs: good.length,
+      badInputs: bad.length,
+      duplicateDeliveriesPerObject: options.duplicates,
+      faultsInjected: faultStats.reduce((a, s) => a + s.injected, 0),
+      faultStats,
+      retries,
+      retriesByError,
+      succeeded: results.filter((r) => r.status === 'SUCCEEDED').length,
+      failedWithNotification: results.filter((r) => r.status === 'FAILED').length,
+      lost: results.filter((r) => r.notifications === 0).length,
+      duplicated: results.filter((r) => r.executions > 1 || r.notifications > 1).length,
+      leaks: leakHits.length,
+      verified,
+      keysRecovered: recovered.keys.length,
+      undecryptableBlobs: recovered.undecryptable,
+      scanned: { files: treeScan.files, bytes: treeScan.bytes, objects: bucketScan.objects },
+      openMultipartUploads: openUploads,
+      ingestDlqDepth,
+      results,
+      leakHits,
+      problems: [],
+    };
+    report.problems = chaosProblems(report);
+    return report;
+  } finally {
+    sqs.destroy();
+    kms.destroy();
+    if (owned) await stack.stop();
+    else stack.faults.clear();
+  }
+}
+
+/** Why a run fails; empty when it passes. */
+export function chaosProblems(r: ChaosReport): string[] {
+  const problems: string[] = [];
+  if (r.lost > 0) problems.push(`${r.lost} upload(s) lost (no notification)`);
+  if (r.duplicated > 0) problems.push(`${r.duplicated} object version(s) with more than one execution or notification`);
+  if (r.leaks > 0) problems.push(`${r.leaks} plaintext key occurrence(s) found`);
+  for (const x of r.results.filter((x) => !x.ok && x.notifications > 0)) {
+    problems.push(
+      x.kind === 'good'
+        ? `expected success for ${x.key}: ${x.status}${x.errorCode ? ` ${x.errorCode} at ${x.step}` : ''}${x.status === 'SUCCEEDED' ? ' (bytes or outputs not verified)' : ''}`
+        : `${x.label} (${x.key}) ended ${x.status}${x.errorCode ? ` with ${x.errorCode}` : ''}, not a failure with a clear code`,
+    );
+  }
+  // The scan is only evidence if it had keys to look for: two per transcoded job at least (source and playback).
+  if (r.keysRecovered < 2 * r.succeeded) problems.push(`only ${r.keysRecovered} plaintext key(s) recovered for ${r.succeeded} success(es): the leak scan is blind`);
+  if (r.undecryptableBlobs > 0) problems.push(`${r.undecryptableBlobs} wrapped key(s) could not be unwrapped for the scan`);
+  if (r.openMultipartUploads !== 0) problems.push(`${r.openMultipartUploads} multipart upload(s) left open`);
+  if (r.ingestDlqDepth !== 0) problems.push(`ingest DLQ holds ${r.ingestDlqDepth} message(s)`);
+  return problems;
+}
