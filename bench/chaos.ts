@@ -22,7 +22,9 @@ const CHAOS_USAGE =
   'Usage: npm run chaos -- [--small] [--jobs N] [--no-bad] [--duplicates N] [--faults SPEC] [--timeout S] [--data-dir DIR] [--keep]';
 const RESULTS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'results');
 
-export function parseChaosArgs(argv: string[]): Omit<ChaosOptions, 'ffmpegPath'> & { keep: boolean; help: boolean } {
+export function parseChaosArgs(
+  argv: string[],
+): Omit<ChaosOptions, 'ffmpegPath'> & { keep: boolean; help: boolean } {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -41,7 +43,8 @@ export function parseChaosArgs(argv: string[]): Omit<ChaosOptions, 'ffmpegPath'>
   const count = (flag: string, value: string | undefined, fallback: number, min: number) => {
     if (value === undefined) return fallback;
     const n = Number(value);
-    if (!Number.isInteger(n) || n < min) throw new Error(`--${flag} must be an integer ≥ ${min}, got "${value}"`);
+    if (!Number.isInteger(n) || n < min)
+      throw new Error(`--${flag} must be an integer ≥ ${min}, got "${value}"`);
     return n;
   };
   return {
@@ -77,19 +80,23 @@ export function formatChaosTable(r: ChaosReport): string {
     ['leaks', r.leaks, '= 0'],
     ['keys recovered for the scan', r.keysRecovered, `≥ ${2 * r.succeeded}`],
     ['open multipart uploads', r.openMultipartUploads, '= 0'],
+    ['objects left by failed jobs', r.leftovers.length, '= 0'],
     ['ingest DLQ depth', r.ingestDlqDepth, '= 0'],
     ['wall time (s)', r.wallSeconds, ''],
   ];
   const lines = ['', `${pad('metric', 32)}${pad('value', 10)}must be`, '-'.repeat(52)];
   for (const [name, value, must] of rows) lines.push(`${pad(name, 32)}${pad(value, 10)}${must}`);
   lines.push('', 'faults by operation (injected/calls):');
-  for (const s of r.faultStats.filter((s) => s.injected > 0)) lines.push(`  ${pad(`${s.service}:${s.operation}`, 40)}${s.injected}/${s.calls}`);
+  for (const s of r.faultStats.filter((s) => s.injected > 0))
+    lines.push(`  ${pad(`${s.service}:${s.operation}`, 40)}${s.injected}/${s.calls}`);
   lines.push('', 'retries by error:');
   for (const [error, n] of Object.entries(r.retriesByError)) lines.push(`  ${pad(error, 40)}${n}`);
   lines.push('', 'inputs:');
   for (const x of r.results) {
     const outcome = x.status === 'FAILED' ? `FAILED ${x.errorCode} at ${x.step}` : x.status;
-    lines.push(`  ${x.ok ? 'ok  ' : 'FAIL'} ${pad(x.kind === 'bad' ? x.label : 'good', 30)}${pad(outcome, 48)}${pad(`${x.seconds ?? '?'} s`, 8)}${x.key}`);
+    lines.push(
+      `  ${x.ok ? 'ok  ' : 'FAIL'} ${pad(x.kind === 'bad' ? x.label : 'good', 30)}${pad(outcome, 48)}${pad(`${x.seconds ?? '?'} s`, 8)}${x.key}`,
+    );
   }
   if (r.problems.length > 0) lines.push('', 'PROBLEMS:', ...r.problems.map((p) => `  - ${p}`));
   return `${lines.join('\n')}\n`;

@@ -2,7 +2,8 @@
  * `npm run bench` — encryption throughput against the local S3 gateway (issue 5).
  *
  *   (a) plain ranged copy through the same read/write pipeline, no cipher — the I/O ceiling
- *   (b) the CBC encrypt step            (c) the CTR encrypt step
+ *   (b) the CBC encrypt step            (c) the CTR encrypt step (parts on a worker pool)
+ *   (c') the CTR step with the cipher on the main thread, one part after another: what (c) is measured against
  *   (d) the tutorial's manual path: download to a file, `openssl enc`, upload
  *   (e) `openssl enc` file to file — the CPU ceiling
  *
@@ -47,7 +48,7 @@ const LAMBDA_BUDGET_S = 900 - 30;
 /** Per encrypt-loop iteration: the EncryptSource Task and the EncryptionDone Choice. */
 const TRANSITIONS_PER_INVOCATION = 2;
 
-type Kind = 'copy' | 'cbc' | 'ctr' | 'manual';
+type Kind = 'copy' | 'cbc' | 'ctr' | 'ctr-inline' | 'manual';
 
 interface ChildJob {
   kind: Kind;
@@ -104,7 +105,7 @@ async function copyOrEncrypt(job: ChildJob, s3: S3Client, destKey: string): Prom
     await completeEncryptedUpload({ s3, bucket: BUCKET, key: destKey, uploadId, expectedSize: job.size });
     return;
   }
-  const mode: EncryptionMode = job.kind === 'ctr' ? 'aes-ctr' : 'aes-cbc-pkcs7';
+  const mode: EncryptionMode = job.kind === 'cbc' ? 'aes-cbc-pkcs7' : 'aes-ctr';
   let checkpoint: Checkpoint | undefined;
   do {
     checkpoint = await encryptToMultipart({
@@ -119,6 +120,7 @@ async function copyOrEncrypt(job: ChildJob, s3: S3Client, destKey: string): Prom
       readAhead: job.readAhead,
       uploadConcurrency: job.concurrency,
       shouldYield: () => false,
+      ...(job.kind === 'ctr-inline' ? { ctrWorkers: 0 } : {}),
     });
   } while (!checkpoint.done);
   await completeEncryptedUpload({ s3, bucket: BUCKET, key: destKey, uploadId: checkpoint.uploadId });
@@ -302,7 +304,7 @@ async function runParent(): Promise<void> {
         workDir,
       };
       const measured = new Map<string, ChildResult>();
-      for (const kind of ['copy', 'cbc', 'ctr', 'manual'] as const) {
+      for (const kind of ['copy', 'cbc', 'ctr', 'ctr-inline', 'manual'] as const) {
         process.stderr.write(`  ${kind}…\n`);
         for (let i = 0; i < repeat; i += 1) {
           const run = await measureChild({ ...job, kind });
@@ -359,6 +361,11 @@ async function runParent(): Promise<void> {
         row('(a) ranged copy, no cipher', copyS, measured.get('copy'), true),
         row('(b) CBC encrypt step', measured.get('cbc')?.seconds ?? Number.NaN, measured.get('cbc'), true),
         row('(c) CTR encrypt step', measured.get('ctr')?.seconds ?? Number.NaN, measured.get('ctr'), true),
+        row(
+          "(c') CTR, cipher on the main thread",
+          measured.get('ctr-inline')?.seconds ?? Number.NaN,
+          measured.get('ctr-inline'),
+        ),
         row('(d) manual: download, openssl, upload', manualS, measured.get('manual')),
         row('(e) openssl enc file→file (CBC)', eCbc),
         row('(e) openssl enc file→file (CTR)', eCtr),

@@ -7,6 +7,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ElasticTranscoderClient } from '@aws-sdk/client-elastic-transcoder';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { KMSClient } from '@aws-sdk/client-kms';
+import { MediaConvertClient } from '@aws-sdk/client-mediaconvert';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
@@ -20,4 +21,6 @@ export const sfn = new SFNClient({ maxAttempts: 3 });
 export const sns = new SNSClient({ maxAttempts: 3 });
 export const eventBridge = new EventBridgeClient({ maxAttempts: 3 });
 export const elasticTranscoder = new ElasticTranscoderClient({ maxAttempts: 3 });
+// The regional endpoint serves every account: DescribeEndpoints is no longer needed (reference/mediaconvert.md).
+export const mediaConvert = new MediaConvertClient({ maxAttempts: 3 });
 export const dynamodb = new DynamoDBClient({ maxAttempts: 3 });

@@ -19,6 +19,13 @@ const prefix = z
 
 const intFrom = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
 
+// serverless.yml passes every parameter as an environment variable, so an unset optional one arrives as ''.
+const optionalText = z.preprocess((v) => (v === '' ? undefined : v), z.string().optional());
+const optionalUrl = z.preprocess((v) => (v === '' ? undefined : v), z.string().url().optional());
+
+export const TRANSCODER_BACKENDS = ['elastictranscoder', 'mediaconvert'] as const;
+export type TranscoderBackend = (typeof TRANSCODER_BACKENDS)[number];
+
 const IngestSchema = z.object({
   STATE_MACHINE_ARN: z.string().min(1),
   INPUT_PREFIX: prefix.default('incoming/'),
@@ -36,10 +43,12 @@ const WorkflowSchema = z.object({
   MAX_SOURCE_BYTES: intFrom(50 * 1024 ** 3, 1),
   KMS_KEY_ID: z.string().min(1),
   TRANSCODER_KMS_KEY_ID: z.string().optional(),
-  TRANSCODER_BACKEND: z.enum(['elastictranscoder']).default('elastictranscoder'),
-  PIPELINE_ID: z.string().optional(),
-  MEDIACONVERT_ROLE_ARN: z.string().optional(),
-  MEDIACONVERT_QUEUE_ARN: z.string().optional(),
+  TRANSCODER_BACKEND: z.enum(TRANSCODER_BACKENDS).default('elastictranscoder'),
+  PIPELINE_ID: optionalText,
+  MEDIACONVERT_ROLE_ARN: optionalText,
+  MEDIACONVERT_QUEUE_ARN: optionalText,
+  MEDIACONVERT_SPEKE_URL: optionalUrl,
+  MEDIACONVERT_SPEKE_CERTIFICATE_ARN: optionalText,
   KEY_SERVICE_URL: z.string().url(),
   PART_SIZE_MIB: intFrom(8, 5),
   READ_AHEAD: intFrom(2, 0),
@@ -97,10 +106,14 @@ export interface WorkflowConfig {
   maxSourceBytes: number;
   kmsKeyId: string;
   transcoderKmsKeyId: string;
-  transcoderBackend: 'elastictranscoder';
+  transcoderBackend: TranscoderBackend;
+  /** The context the chosen transcoder uses when it asks KMS to decrypt the source key (WrapKey targets it). */
+  transcoderEncryptionContext: Readonly<Record<string, string>>;
   pipelineId: string | undefined;
   mediaConvertRoleArn: string | undefined;
   mediaConvertQueueArn: string | undefined;
+  mediaConvertSpekeUrl: string | undefined;
+  mediaConvertSpekeCertificateArn: string | undefined;
   keyServiceUrl: string;
   partSizeBytes: number;
   readAhead: number;
@@ -113,8 +126,11 @@ export interface WorkflowConfig {
 
 export function workflowConfig(env: NodeJS.ProcessEnv = process.env): WorkflowConfig {
   const c = load(WorkflowSchema, env);
-  if (!c.PIPELINE_ID) {
+  if (c.TRANSCODER_BACKEND === 'elastictranscoder' && !c.PIPELINE_ID) {
     throw new ConfigurationError('Environment variable PIPELINE_ID is required', { code: 'CONFIGURATION' });
+  }
+  if (c.TRANSCODER_BACKEND === 'mediaconvert') {
+    requireMediaConvertSettings({ roleArn: c.MEDIACONVERT_ROLE_ARN, spekeUrl: c.MEDIACONVERT_SPEKE_URL });
   }
   return {
     inputPrefix: c.INPUT_PREFIX,
@@ -127,9 +143,12 @@ export function workflowConfig(env: NodeJS.ProcessEnv = process.env): WorkflowCo
     kmsKeyId: c.KMS_KEY_ID,
     transcoderKmsKeyId: c.TRANSCODER_KMS_KEY_ID || c.KMS_KEY_ID,
     transcoderBackend: c.TRANSCODER_BACKEND,
+    transcoderEncryptionContext: transcoderEncryptionContext(c.TRANSCODER_BACKEND),
     pipelineId: c.PIPELINE_ID,
     mediaConvertRoleArn: c.MEDIACONVERT_ROLE_ARN,
     mediaConvertQueueArn: c.MEDIACONVERT_QUEUE_ARN,
+    mediaConvertSpekeUrl: c.MEDIACONVERT_SPEKE_URL,
+    mediaConvertSpekeCertificateArn: c.MEDIACONVERT_SPEKE_CERTIFICATE_ARN,
     keyServiceUrl: c.KEY_SERVICE_URL.replace(/\/+$/, ''),
     partSizeBytes: c.PART_SIZE_MIB * 1024 * 1024,
     readAhead: c.READ_AHEAD,
@@ -156,6 +175,31 @@ export function notifyConfig(env: NodeJS.ProcessEnv = process.env): NotifyConfig
 export const ELASTIC_TRANSCODER_CONTEXT = Object.freeze({ service: 'elastictranscoder.amazonaws.com' });
 /** MediaConvert's equivalent (reference/mediaconvert.md). */
 export const MEDIACONVERT_CONTEXT = Object.freeze({ service: 'mediaconvert.amazonaws.com' });
+
+export function transcoderEncryptionContext(backend: TranscoderBackend): Readonly<Record<string, string>> {
+  return backend === 'mediaconvert' ? MEDIACONVERT_CONTEXT : ELASTIC_TRANSCODER_CONTEXT;
+}
+
+/**
+ * MediaConvert needs a job role it can assume and, for HLS AES-128, a SPEKE key server. A StaticKeyProvider is the
+ * only alternative and it writes the plaintext segment key into the job spec (visible to GetJob/ListJobs callers),
+ * so it is never used: without a SPEKE URL the workflow refuses to start rather than silently weakening protection.
+ */
+export function requireMediaConvertSettings(s: { roleArn: string | undefined; spekeUrl: string | undefined }): void {
+  if (!s.roleArn) {
+    throw new ConfigurationError('Environment variable MEDIACONVERT_ROLE_ARN is required when TRANSCODER_BACKEND=mediaconvert', {
+      code: 'CONFIGURATION',
+    });
+  }
+  if (!s.spekeUrl) {
+    throw new ConfigurationError(
+      'Environment variable MEDIACONVERT_SPEKE_URL is required when TRANSCODER_BACKEND=mediaconvert: HLS AES-128 keys ' +
+        'must come from a SPEKE key server, because the only alternative (a static key) puts the plaintext key into ' +
+        'the job specification',
+      { code: 'CONFIGURATION' },
+    );
+  }
+}
 
 // ---- playback (key service, token issuer; issue 6) ---------------------------------------------------------------
 

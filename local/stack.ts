@@ -294,6 +294,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       startKeyService({
         dataDir: join(dataDir, 'playback'),
         port,
+        faults,
         env: {
           ...serviceEnv,
           AWS_REGION: region,

@@ -27,11 +27,30 @@ export type ChaosInput = GoodInput | BadInput;
  */
 export async function generateClip(ffmpeg: string, file: string, seconds: number): Promise<void> {
   const args = [
-    '-hide_banner', '-nostdin', '-loglevel', 'error', '-y',
-    '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=25',
-    '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100',
-    '-t', String(seconds),
-    '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest',
+    '-hide_banner',
+    '-nostdin',
+    '-loglevel',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc=size=320x240:rate=25',
+    '-f',
+    'lavfi',
+    '-i',
+    'sine=frequency=440:sample_rate=44100',
+    '-t',
+    String(seconds),
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-pix_fmt',
+    'yuv420p',
+    '-c:a',
+    'aac',
+    '-shortest',
     file,
   ];
   await new Promise<void>((resolve, reject) => {
@@ -41,7 +60,11 @@ export async function generateClip(ffmpeg: string, file: string, seconds: number
       stderr += c.toString();
     });
     child.once('error', reject);
-    child.once('close', (code) => (code === 0 ? resolve() : reject(new Error(`ffmpeg could not generate the clip (exit ${code}): ${stderr.trim()}`))));
+    child.once('close', (code) =>
+      code === 0
+        ? resolve()
+        : reject(new Error(`ffmpeg could not generate the clip (exit ${code}): ${stderr.trim()}`)),
+    );
   });
 }
 
@@ -65,7 +88,13 @@ export function goodInputs(prefix: string, count: number, clip: Buffer): GoodInp
 
 export function badInputs(prefix: string, clip: Buffer): BadInput[] {
   return [
-    { kind: 'bad', label: 'zero-byte object', key: `${prefix}bad empty.mp4`, body: Buffer.alloc(0), expectedCodes: ['SourceEmptyError'] },
+    {
+      kind: 'bad',
+      label: 'zero-byte object',
+      key: `${prefix}bad empty.mp4`,
+      body: Buffer.alloc(0),
+      expectedCodes: ['SourceEmptyError'],
+    },
     {
       kind: 'bad',
       label: 'text file named .mp4',

@@ -13,7 +13,12 @@ const WRAPPED_FIELDS = new Set(['wrappedKey', 'st-wrapped-key']);
 const TRANSCODER_KEY_PARENTS = new Set(['Encryption', 'HlsContentProtection']);
 
 /** Every wrapped-key string found anywhere inside `value` (JSON strings are parsed, since state nests JSON). */
-export function collectWrappedKeys(value: unknown, into = new Set<string>(), parent = '', depth = 0): Set<string> {
+export function collectWrappedKeys(
+  value: unknown,
+  into = new Set<string>(),
+  parent = '',
+  depth = 0,
+): Set<string> {
   if (depth > 40 || value === null || value === undefined) return into;
   if (typeof value === 'string') {
     const t = value.trim();
@@ -46,7 +51,11 @@ export interface RecoveredKeys {
   undecryptable: number;
 }
 
-export async function unwrapKeys(kms: KMSClient, blobs: Iterable<string>, context: Record<string, string>): Promise<RecoveredKeys> {
+export async function unwrapKeys(
+  kms: KMSClient,
+  blobs: Iterable<string>,
+  context: Record<string, string>,
+): Promise<RecoveredKeys> {
   const seen = new Map<string, Buffer>();
   let undecryptable = 0;
   for (const blob of new Set(blobs)) {

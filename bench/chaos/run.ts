@@ -7,6 +7,7 @@
 import { createDecipheriv, createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { KMSClient } from '@aws-sdk/client-kms';
 import {
   GetObjectCommand,
   GetObjectTaggingCommand,
@@ -15,12 +16,11 @@ import {
   ListObjectsV2Command,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { KMSClient } from '@aws-sdk/client-kms';
 import { GetQueueAttributesCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { type FaultRule, type FaultStat, FaultInjector } from '../../local/faults.js';
-import type { Notification, Stack } from '../../local/stack.js';
+import { FaultInjector, type FaultRule, type FaultStat } from '../../local/faults.js';
 import { toS3EventNotification } from '../../local/stack/s3-events.js';
 import { uploadFile } from '../../local/stack/snapshot.js';
+import type { Notification, Stack } from '../../local/stack.js';
 import { badInputs, type ChaosInput, generateClip, goodInputs } from './corpus.js';
 import { collectWrappedKeys, type LeakHit, scanBuffer, scanTree, unwrapKeys } from './leaks.js';
 
@@ -32,9 +32,16 @@ export const DEFAULT_RATE_FAULTS =
  * retries might not show up in a small run. A burst of 2n+1 consecutive CreateJob throttles guarantees it: n
  * workflows can absorb at most 2 each inside the SDK, so at least one task attempt must fail and be retried by ASL.
  */
-export function defaultFaultSpec(inputs: number): string {
+export function createJobBurst(inputs: number): string {
   const burst = Array.from({ length: 2 * inputs + 1 }, (_, i) => i + 1).join('+');
-  return `transcoder:CreateJob:throttle@${burst},${DEFAULT_RATE_FAULTS}`;
+  return `transcoder:CreateJob:throttle@${burst}`;
+}
+
+/** Connection resets (the socket closes before any answer), on top of the 20% of wire errors. */
+export const RESET_FAULTS = 's3:UploadPart:reset:0.1,transcoder:ReadJob:reset:0.1';
+
+export function defaultFaultSpec(inputs: number): string {
+  return `${createJobBurst(inputs)},${DEFAULT_RATE_FAULTS},${RESET_FAULTS}`;
 }
 
 const TRANSCODER_CONTEXT = { service: 'elastictranscoder.amazonaws.com' };
@@ -56,14 +63,28 @@ export interface ChaosOptions {
   log?: (line: string) => void;
 }
 
-export const SMALL_PRESET = { jobs: 4, bad: true, duplicates: 3, clipSeconds: 2, timeoutMs: 150_000 } as const;
-export const DEFAULT_PRESET = { jobs: 20, bad: true, duplicates: 2, clipSeconds: 2, timeoutMs: 600_000 } as const;
+export const SMALL_PRESET = {
+  jobs: 4,
+  bad: true,
+  duplicates: 3,
+  clipSeconds: 2,
+  timeoutMs: 150_000,
+} as const;
+export const DEFAULT_PRESET = {
+  jobs: 20,
+  bad: true,
+  duplicates: 2,
+  clipSeconds: 2,
+  timeoutMs: 600_000,
+} as const;
 
 export interface InputResult {
   key: string;
   kind: 'good' | 'bad';
   label: string;
   executions: number;
+  /** Elastic Transcoder jobs created for this input's executions (job records tagged with the execution name). */
+  transcodeJobs: number;
   notifications: number;
   status: 'SUCCEEDED' | 'FAILED' | 'NONE';
   errorCode?: string;
@@ -97,6 +118,8 @@ export interface ChaosReport {
   undecryptableBlobs: number;
   scanned: { files: number; bytes: number; objects: number };
   openMultipartUploads: number;
+  /** Objects under this run's encrypted/ and outputs/ prefixes that belong to no successful asset. */
+  leftovers: string[];
   ingestDlqDepth: number;
   results: InputResult[];
   leakHits: LeakHit[];
@@ -107,12 +130,17 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function bodyOf(s3: S3Client, bucket: string, key: string): Promise<Buffer> {
   const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  return Buffer.from(await (got.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray());
+  return Buffer.from(
+    await (got.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray(),
+  );
 }
 
-async function queueDepth(sqs: SQSClient, queueUrl: string): Promise<number> {
+export async function queueDepth(sqs: SQSClient, queueUrl: string): Promise<number> {
   const out = await sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    }),
   );
   const a = out.Attributes ?? {};
   return Number(a.ApproximateNumberOfMessages ?? 0) + Number(a.ApproximateNumberOfMessagesNotVisible ?? 0);
@@ -125,7 +153,9 @@ export async function s3EventFor(stack: Stack, executionArn: string): Promise<st
     source: { bucket: string; key: string; sequencer?: string; eventName?: string };
     requestedAt: string;
   };
-  const head = await stack.s3.send(new HeadObjectCommand({ Bucket: input.source.bucket, Key: input.source.key }));
+  const head = await stack.s3.send(
+    new HeadObjectCommand({ Bucket: input.source.bucket, Key: input.source.key }),
+  );
   const event = toS3EventNotification(
     {
       bucket: input.source.bucket,
@@ -142,13 +172,24 @@ export async function s3EventFor(stack: Stack, executionArn: string): Promise<st
 }
 
 /** Sends `copies` identical messages to the ingest queue, all batches in flight at once. */
-export async function sendCopies(sqs: SQSClient, queueUrl: string, body: string, copies: number): Promise<void> {
+export async function sendCopies(
+  sqs: SQSClient,
+  queueUrl: string,
+  body: string,
+  copies: number,
+): Promise<void> {
   const batches: Promise<unknown>[] = [];
   for (let start = 0; start < copies; start += 10) {
-    const entries = Array.from({ length: Math.min(10, copies - start) }, (_, i) => ({ Id: `m${start + i}`, MessageBody: body }));
+    const entries = Array.from({ length: Math.min(10, copies - start) }, (_, i) => ({
+      Id: `m${start + i}`,
+      MessageBody: body,
+    }));
     batches.push(
       sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries })).then((out) => {
-        if (out.Failed?.length) throw new Error(`SendMessageBatch refused ${out.Failed.length} message(s): ${out.Failed[0]?.Message}`);
+        if (out.Failed?.length)
+          throw new Error(
+            `SendMessageBatch refused ${out.Failed.length} message(s): ${out.Failed[0]?.Message}`,
+          );
       }),
     );
   }
@@ -156,7 +197,12 @@ export async function sendCopies(sqs: SQSClient, queueUrl: string, body: string,
 }
 
 export function sqsClientFor(stack: Stack): SQSClient {
-  return new SQSClient({ region: stack.config.region, credentials: { ...stack.config.credentials }, endpoint: stack.config.endpoints.sqs, maxAttempts: 3 });
+  return new SQSClient({
+    region: stack.config.region,
+    credentials: { ...stack.config.credentials },
+    endpoint: stack.config.endpoints.sqs,
+    maxAttempts: 3,
+  });
 }
 
 function statsDelta(before: FaultStat[], after: FaultStat[]): FaultStat[] {
@@ -170,7 +216,12 @@ function statsDelta(before: FaultStat[], after: FaultStat[]): FaultStat[] {
 }
 
 /** Decrypts the encrypted source with its unwrapped key and checks every output the notification lists exists. */
-async function verifySuccess(stack: Stack, kms: KMSClient, n: Notification, expected: Buffer): Promise<boolean> {
+async function verifySuccess(
+  stack: Stack,
+  kms: KMSClient,
+  n: Notification,
+  expected: Buffer,
+): Promise<boolean> {
   if (!n.encrypted) return false;
   const recovered = await unwrapKeys(kms, [n.encrypted.wrappedKey], TRANSCODER_CONTEXT);
   const key = recovered.keys[0];
@@ -186,9 +237,10 @@ async function verifySuccess(stack: Stack, kms: KMSClient, n: Notification, expe
   const keys = [...n.outputs.map((o) => o.key), ...n.playlists.map((p) => p.key)];
   if (keys.length === 0) return false;
   for (const key of keys) {
-    const exists = await stack.s3
-      .send(new HeadObjectCommand({ Bucket: stack.config.bucket, Key: key }))
-      .then(() => true, () => false);
+    const exists = await stack.s3.send(new HeadObjectCommand({ Bucket: stack.config.bucket, Key: key })).then(
+      () => true,
+      () => false,
+    );
     if (!exists) return false;
   }
   return true;
@@ -221,6 +273,31 @@ function* jsonFiles(dir: string): Generator<string> {
   }
 }
 
+/** The local transcoder's job records, counted by the execution name the workflow tags them with. */
+function transcodeJobsByExecution(dataDir: string): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const file of jsonFiles(join(dataDir, 'transcoder', 'jobs'))) {
+    for (const job of readJsonValues(file) as Array<{ UserMetadata?: { execution?: string } }>) {
+      const name = job.UserMetadata?.execution;
+      if (name) counts.set(name, (counts.get(name) ?? 0) + 1);
+    }
+  }
+  return counts;
+}
+
+async function listKeys(s3: S3Client, bucket: string, prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await s3.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+    );
+    for (const o of page.Contents ?? []) if (o.Key) keys.push(o.Key);
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return keys;
+}
+
 /** Every object in the bucket: body, user metadata and tags — where a careless step could have written a key. */
 async function scanBucket(s3: S3Client, bucket: string, keys: Buffer[]) {
   const hits: LeakHit[] = [];
@@ -233,10 +310,17 @@ async function scanBucket(s3: S3Client, bucket: string, keys: Buffer[]) {
       if (!o.Key) continue;
       objects += 1;
       const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: o.Key }));
-      const body = Buffer.from(await (got.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray());
-      const tags = await s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: o.Key })).catch(() => undefined);
+      const body = Buffer.from(
+        await (got.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray(),
+      );
+      const tags = await s3
+        .send(new GetObjectTaggingCommand({ Bucket: bucket, Key: o.Key }))
+        .catch(() => undefined);
       const meta = JSON.stringify({ metadata: got.Metadata ?? {}, tags: tags?.TagSet ?? [] });
-      hits.push(...scanBuffer(`s3://${bucket}/${o.Key}`, body, keys), ...scanBuffer(`s3://${bucket}/${o.Key} (metadata, tags)`, Buffer.from(meta), keys));
+      hits.push(
+        ...scanBuffer(`s3://${bucket}/${o.Key}`, body, keys),
+        ...scanBuffer(`s3://${bucket}/${o.Key} (metadata, tags)`, Buffer.from(meta), keys),
+      );
       collectWrappedKeys(got.Metadata ?? {}, blobs);
       if (o.Key.endsWith('.json')) collectWrappedKeys(body.toString('utf8'), blobs);
     }
@@ -248,7 +332,10 @@ async function scanBucket(s3: S3Client, bucket: string, keys: Buffer[]) {
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const log = options.log ?? (() => undefined);
   const started = Date.now();
-  const runId = new Date(started).toISOString().replace(/[-:.TZ]/g, '').slice(2, 14);
+  const runId = new Date(started)
+    .toISOString()
+    .replace(/[-:.TZ]/g, '')
+    .slice(2, 14);
   const prefix = `incoming/chaos-${runId}/`;
   const dataDir = options.stack?.dataDir ?? options.dataDir;
   if (!dataDir) throw new Error('runChaos needs a stack or a dataDir');
@@ -257,7 +344,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   mkdirSync(join(dataDir, 'samples'), { recursive: true });
   if (!existsSync(clipFile)) await generateClip(options.ffmpegPath, clipFile, options.clipSeconds);
   const clip = readFileSync(clipFile);
-  const inputs: ChaosInput[] = [...goodInputs(prefix, options.jobs, clip), ...(options.bad ? badInputs(prefix, clip) : [])];
+  const inputs: ChaosInput[] = [
+    ...goodInputs(prefix, options.jobs, clip),
+    ...(options.bad ? badInputs(prefix, clip) : []),
+  ];
   const faultSpec = options.faults ?? defaultFaultSpec(inputs.length);
   const rules: FaultRule[] = FaultInjector.parse(faultSpec);
 
@@ -265,15 +355,28 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   let stack: Stack;
   if (options.stack) {
     stack = options.stack;
-    for (const rule of rules) stack.faults.add(rule);
   } else {
     const { startStack } = await import('../../local/stack.js');
-    stack = await startStack({ dataDir, fast: true, quiet: true, faults: new FaultInjector(rules), ffmpegPath: options.ffmpegPath });
+    stack = await startStack({
+      dataDir,
+      fast: true,
+      quiet: true,
+      faults: new FaultInjector(),
+      ffmpegPath: options.ffmpegPath,
+    });
     owned = true;
   }
+  // Faults start with the workload, not before: the stack's own provisioning (KMS alias, pipeline) is not under test.
+  for (const rule of rules) stack.faults.add(rule);
   const sqs = sqsClientFor(stack);
-  const kms = new KMSClient({ region: stack.config.region, credentials: { ...stack.config.credentials }, endpoint: stack.config.endpoints.kms, maxAttempts: 5 });
-  const statsBefore = stack.faults.stats();
+  const kms = new KMSClient({
+    region: stack.config.region,
+    credentials: { ...stack.config.credentials },
+    endpoint: stack.config.endpoints.kms,
+    maxAttempts: 5,
+  });
+  // stats() hands out the live counters: copy them.
+  const statsBefore = stack.faults.stats().map((s) => ({ ...s }));
 
   try {
     const byKey = new Map(inputs.map((i) => [i.key, i]));
@@ -284,31 +387,47 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       notifications.set(key, [...(notifications.get(key) ?? []), n]);
     });
     const runStart = Date.now();
-    log(`uploading ${inputs.length} object(s) under s3://${stack.config.bucket}/${prefix} with faults ${faultSpec}`);
-    for (const input of inputs) await uploadFile(stack.s3, { bucket: stack.config.bucket, key: input.key, body: input.body });
+    log(
+      `uploading ${inputs.length} object(s) under s3://${stack.config.bucket}/${prefix} with faults ${faultSpec}`,
+    );
+    for (const input of inputs)
+      await uploadFile(stack.s3, { bucket: stack.config.bucket, key: input.key, body: input.body });
 
     const deadline = runStart + options.timeoutMs;
-    const duplicateSends = options.duplicates > 0
-      ? Promise.all(
-          inputs.map(async (input) => {
-            const arn = await stack.waitForExecutionStart(input.key, Math.max(1, deadline - Date.now()), runStart).catch(() => undefined);
-            if (arn) await sendCopies(sqs, stack.config.queueUrl, await s3EventFor(stack, arn), options.duplicates);
-          }),
-        )
-      : Promise.resolve([]);
+    const duplicateSends =
+      options.duplicates > 0
+        ? Promise.all(
+            inputs.map(async (input) => {
+              const arn = await stack
+                .waitForExecutionStart(input.key, Math.max(1, deadline - Date.now()), runStart)
+                .catch(() => undefined);
+              if (arn)
+                await sendCopies(
+                  sqs,
+                  stack.config.queueUrl,
+                  await s3EventFor(stack, arn),
+                  options.duplicates,
+                );
+            }),
+          )
+        : Promise.resolve([]);
 
     let lastReport = 0;
     while (Date.now() < deadline && inputs.some((i) => !notifications.has(i.key))) {
       await sleep(250);
       if (Date.now() - lastReport > 10_000) {
         lastReport = Date.now();
-        log(`${notifications.size}/${inputs.length} notified after ${Math.round((Date.now() - runStart) / 1000)} s`);
+        log(
+          `${notifications.size}/${inputs.length} notified after ${Math.round((Date.now() - runStart) / 1000)} s`,
+        );
       }
     }
     await duplicateSends;
     // Late duplicates would show up now: let the ingest queue drain and every execution finish before counting.
     while (Date.now() < deadline + 30_000) {
-      const running = inputs.some((i) => stack.executionsFor(i.key).some((r) => r.startDate >= runStart && r.status === 'RUNNING'));
+      const running = inputs.some((i) =>
+        stack.executionsFor(i.key).some((r) => r.startDate >= runStart && r.status === 'RUNNING'),
+      );
       if (!running && (await queueDepth(sqs, stack.config.queueUrl).catch(() => 1)) === 0) break;
       await sleep(500);
     }
@@ -318,6 +437,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     // From here on the run reads back what the system wrote: no faults, and no leftovers for the caller's stack.
     stack.faults.clear();
 
+    const jobsByExecution = transcodeJobsByExecution(dataDir);
     const results: InputResult[] = [];
     const retriesByError: Record<string, number> = {};
     const historyBlobs = new Set<string>();
@@ -341,36 +461,59 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         kind: input.kind,
         label,
         executions: executions.length,
+        transcodeJobs: executions.reduce((a, r) => a + (jobsByExecution.get(r.name) ?? 0), 0),
         notifications: got.length,
         status: n?.status ?? 'NONE',
         ok: false,
       };
-      if (n?.error) Object.assign(result, { errorCode: n.error.code, errorMessage: n.error.message, step: n.error.step });
+      if (n?.error)
+        Object.assign(result, { errorCode: n.error.code, errorMessage: n.error.message, step: n.error.step });
       const record = executions[0];
       if (record?.stopDate) result.seconds = Math.round((record.stopDate - record.startDate) / 100) / 10;
       if (input.kind === 'good') {
         result.verified = n?.status === 'SUCCEEDED' ? await verifySuccess(stack, kms, n, input.body) : false;
         if (result.verified) verified += 1;
-        result.ok = result.verified && got.length === 1 && executions.length === 1;
+        result.ok =
+          result.verified && got.length === 1 && executions.length === 1 && result.transcodeJobs === 1;
       } else {
         result.ok =
-          n?.status === 'FAILED' && input.expectedCodes.includes(n.error?.code ?? '') && Boolean(n.error?.message) && got.length === 1 && executions.length === 1;
+          n?.status === 'FAILED' &&
+          input.expectedCodes.includes(n.error?.code ?? '') &&
+          Boolean(n.error?.message) &&
+          got.length === 1 &&
+          executions.length === 1 &&
+          result.transcodeJobs <= 1;
       }
       results.push(result);
     }
 
     const retries = Object.values(retriesByError).reduce((a, b) => a + b, 0);
-    const openUploads = await stack.s3.send(new ListMultipartUploadsCommand({ Bucket: stack.config.bucket })).then(
-      (out) => (out.Uploads ?? []).filter((u) => u.Key?.includes(`chaos-${runId}/`)).length,
-      () => -1,
-    );
+    const openUploads = await stack.s3
+      .send(new ListMultipartUploadsCommand({ Bucket: stack.config.bucket }))
+      .then(
+        (out) => (out.Uploads ?? []).filter((u) => u.Key?.includes(`chaos-${runId}/`)).length,
+        () => -1,
+      );
     const ingestDlqDepth = await queueDepth(sqs, stack.config.dlqUrl).catch(() => -1);
+    const assetIds = [...notifications.values()].flatMap((list) =>
+      list.flatMap((n) => (n.playback?.assetId ? [n.playback.assetId] : [])),
+    );
+    const leftovers = (
+      await Promise.all(
+        [`encrypted/chaos-${runId}/`, `outputs/chaos-${runId}/`].map((p) =>
+          listKeys(stack.s3, stack.config.bucket, p),
+        ),
+      )
+    )
+      .flat()
+      .filter((key) => !assetIds.some((id) => key.includes(`/${id}/`) || key.endsWith(`.${id}.enc`)));
 
     // Leak scan: unwrap every data key the system stored a blob of, then look for the plaintexts everywhere.
     log('scanning for plaintext keys…');
     const blobs = new Set(historyBlobs);
     for (const list of notifications.values()) for (const n of list) collectWrappedKeys(n, blobs);
-    for (const file of jsonFiles(dataDir)) for (const value of readJsonValues(file)) collectWrappedKeys(value, blobs);
+    for (const file of jsonFiles(dataDir))
+      for (const value of readJsonValues(file)) collectWrappedKeys(value, blobs);
     const firstPass = await scanBucket(stack.s3, stack.config.bucket, []);
     for (const b of firstPass.blobs) blobs.add(b);
     const recovered = await unwrapKeys(kms, blobs, TRANSCODER_CONTEXT);
@@ -401,13 +544,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       succeeded: results.filter((r) => r.status === 'SUCCEEDED').length,
       failedWithNotification: results.filter((r) => r.status === 'FAILED').length,
       lost: results.filter((r) => r.notifications === 0).length,
-      duplicated: results.filter((r) => r.executions > 1 || r.notifications > 1).length,
+      duplicated: results.filter((r) => r.executions > 1 || r.notifications > 1 || r.transcodeJobs > 1)
+        .length,
       leaks: leakHits.length,
       verified,
       keysRecovered: recovered.keys.length,
       undecryptableBlobs: recovered.undecryptable,
       scanned: { files: treeScan.files, bytes: treeScan.bytes, objects: bucketScan.objects },
       openMultipartUploads: openUploads,
+      leftovers,
       ingestDlqDepth,
       results,
       leakHits,
@@ -427,7 +572,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
 export function chaosProblems(r: ChaosReport): string[] {
   const problems: string[] = [];
   if (r.lost > 0) problems.push(`${r.lost} upload(s) lost (no notification)`);
-  if (r.duplicated > 0) problems.push(`${r.duplicated} object version(s) with more than one execution or notification`);
+  if (r.duplicated > 0)
+    problems.push(
+      `${r.duplicated} object version(s) with more than one execution, transcode job or notification`,
+    );
   if (r.leaks > 0) problems.push(`${r.leaks} plaintext key occurrence(s) found`);
   for (const x of r.results.filter((x) => !x.ok && x.notifications > 0)) {
     problems.push(
@@ -437,9 +585,15 @@ export function chaosProblems(r: ChaosReport): string[] {
     );
   }
   // The scan is only evidence if it had keys to look for: two per transcoded job at least (source and playback).
-  if (r.keysRecovered < 2 * r.succeeded) problems.push(`only ${r.keysRecovered} plaintext key(s) recovered for ${r.succeeded} success(es): the leak scan is blind`);
-  if (r.undecryptableBlobs > 0) problems.push(`${r.undecryptableBlobs} wrapped key(s) could not be unwrapped for the scan`);
+  if (r.keysRecovered < 2 * r.succeeded)
+    problems.push(
+      `only ${r.keysRecovered} plaintext key(s) recovered for ${r.succeeded} success(es): the leak scan is blind`,
+    );
+  if (r.undecryptableBlobs > 0)
+    problems.push(`${r.undecryptableBlobs} wrapped key(s) could not be unwrapped for the scan`);
   if (r.openMultipartUploads !== 0) problems.push(`${r.openMultipartUploads} multipart upload(s) left open`);
+  if (r.leftovers.length > 0)
+    problems.push(`${r.leftovers.length} object(s) left by failed jobs, e.g. ${r.leftovers[0]}`);
   if (r.ingestDlqDepth !== 0) problems.push(`ingest DLQ holds ${r.ingestDlqDepth} message(s)`);
   return problems;
 }

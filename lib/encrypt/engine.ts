@@ -8,6 +8,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import type { Checkpoint, EncryptionMode } from '../contracts.js';
 import { AES_BLOCK, assertKeyAndIv, ciphertextSize, createPartCipher } from '../crypto/aes.js';
+import { CtrWorkerPool, ctrWorkerCount } from '../crypto/ctr-workers.js';
 import { EncryptionFailedError, isWorkflowError, sdkErrorInfo } from '../errors.js';
 import { logger } from '../logger.js';
 import {
@@ -19,7 +20,7 @@ import {
   translateS3WriteError,
 } from '../s3/multipart.js';
 import { type S3ObjectRef, S3RangedReader } from '../s3/ranged-reader.js';
-import { runPartPipeline } from './pipeline.js';
+import { runPartPipeline, totalParts } from './pipeline.js';
 
 const MiB = 1024 * 1024;
 export const MIN_PART_SIZE = 5 * MiB;
@@ -59,6 +60,8 @@ export interface EncryptToMultipartOptions {
   uploadConcurrency: number;
   /** Checked before each new part (the first part of a call always runs, so every call makes progress). */
   shouldYield: () => boolean;
+  /** CTR worker threads; default min(uploadConcurrency, cores). 0 encrypts on the main thread (the bench compares). */
+  ctrWorkers?: number | undefined;
 }
 
 function assertResumable(cp: Checkpoint, size: number): void {
@@ -104,13 +107,21 @@ export async function encryptToMultipart(opts: EncryptToMultipartOptions): Promi
     }));
   const created = prior === undefined;
 
+  const firstPart = prior?.nextPartNumber ?? 1;
+  let workers: CtrWorkerPool | undefined;
   try {
+    // A worker costs tens of milliseconds to start: only worth it when this call has more than one part to do.
+    const workerCount = opts.ctrWorkers ?? ctrWorkerCount(opts.uploadConcurrency);
+    if (opts.mode === 'aes-ctr' && workerCount > 0 && totalParts(opts.source.size, partSize) > firstPart) {
+      workers = new CtrWorkerPool(opts.key, opts.iv, workerCount);
+    }
     const result = await runPartPipeline({
       source: new S3RangedReader(opts.s3, opts.source),
       sink: new MultipartWriter(opts.s3, { ...dest, uploadId }, opts.uploadConcurrency),
       cipher: createPartCipher(opts.mode, opts.key, opts.iv),
+      concurrentCipher: workers,
       partSize,
-      firstPart: prior?.nextPartNumber ?? 1,
+      firstPart,
       chainBlock: prior ? Buffer.from(prior.chainBlock, 'base64') : opts.iv,
       readAhead: opts.readAhead,
       sinkConcurrency: opts.uploadConcurrency,
@@ -148,6 +159,8 @@ export async function encryptToMultipart(opts: EncryptToMultipartOptions): Promi
       );
     }
     throw err;
+  } finally {
+    await workers?.close();
   }
 }
 

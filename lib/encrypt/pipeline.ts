@@ -1,9 +1,11 @@
 /**
  * The part pipeline shared by the Lambda step, the CLI and the benchmark: read ahead → encrypt in place → sink.
- * Memory: the pool holds (readAhead + sink concurrency + 1) part buffers, whatever the object size.
+ * Memory: the pool holds (readAhead + sink concurrency + 1) part buffers, whatever the object size; a part being
+ * encrypted on a worker is one of them, so concurrent CTR does not raise the bound.
  */
 import type { PartCipher } from '../crypto/aes.js';
 import { AES_BLOCK } from '../crypto/aes.js';
+import type { CtrPartJob, EncryptedPart } from '../crypto/ctr-workers.js';
 import type { PartSink } from '../s3/multipart.js';
 import { BufferPool, type PartPlan, type RangeSource, readAhead } from '../s3/ranged-reader.js';
 
@@ -20,6 +22,16 @@ export interface PipelineOptions {
   /** Concurrency of the sink, used only to size the pool. */
   sinkConcurrency: number;
   shouldYield: () => boolean;
+  /**
+   * For ciphers whose parts are independent (CTR): encrypts off the main thread, up to `size` parts at once, and
+   * `cipher` is not used. Parts then reach the sink in completion order; S3 does not mind.
+   */
+  concurrentCipher?: ConcurrentPartCipher | undefined;
+}
+
+export interface ConcurrentPartCipher {
+  readonly size: number;
+  encrypt(part: CtrPartJob): Promise<EncryptedPart>;
 }
 
 export interface PipelineResult {
@@ -44,31 +56,84 @@ export function* partPlans(size: number, partSize: number, from: number): Genera
   }
 }
 
+type ReadPart = PartPlan & { buffer: Buffer };
+
+/** CBC (and the identity copy): each part needs the previous part's last block, so encryption is sequential. */
+async function encryptInOrder(
+  parts: AsyncIterable<ReadPart>,
+  opts: PipelineOptions,
+  pool: BufferPool,
+): Promise<{ next: number; chain: Buffer }> {
+  let chain = opts.chainBlock;
+  let next = opts.firstPart;
+  for await (const part of parts) {
+    let out: { length: number; chainBlock: Buffer };
+    try {
+      out = opts.cipher.encryptPart({ ...part, chainBlock: chain });
+    } catch (e) {
+      pool.release(part.buffer);
+      throw e;
+    }
+    chain = out.chainBlock;
+    await opts.sink.submit(part.partNumber, part.buffer.subarray(0, out.length), () =>
+      pool.release(part.buffer),
+    );
+    next = part.partNumber + 1;
+  }
+  return { next, chain };
+}
+
+/**
+ * CTR: up to `cipher.size` parts encrypt at once while earlier parts upload and later ones are read. Every part
+ * handed out is settled (uploaded or failed) before this returns or throws, so the checkpoint after it is exact.
+ */
+async function encryptConcurrently(
+  parts: AsyncIterable<ReadPart>,
+  opts: PipelineOptions,
+  cipher: ConcurrentPartCipher,
+  pool: BufferPool,
+): Promise<{ next: number; chain: Buffer }> {
+  const running = new Set<Promise<void>>();
+  let failure: unknown;
+  let next = opts.firstPart;
+  try {
+    for await (const part of parts) {
+      const job = cipher
+        .encrypt(part)
+        .then((out) =>
+          opts.sink.submit(part.partNumber, out.buffer.subarray(0, out.length), () =>
+            pool.release(out.buffer),
+          ),
+        )
+        .catch((e: unknown) => {
+          failure ??= e;
+        })
+        .finally(() => running.delete(job));
+      running.add(job);
+      next = part.partNumber + 1;
+      while (failure === undefined && running.size >= cipher.size) await Promise.race(running);
+      if (failure !== undefined) break;
+    }
+  } finally {
+    await Promise.all(running);
+  }
+  if (failure !== undefined) throw failure;
+  return { next, chain: opts.chainBlock };
+}
+
 export async function runPartPipeline(opts: PipelineOptions): Promise<PipelineResult> {
   const total = totalParts(opts.source.size, opts.partSize);
   const pool = new BufferPool(opts.readAhead + opts.sinkConcurrency + 1, opts.partSize + AES_BLOCK);
-  let chain = opts.chainBlock;
-  let next = opts.firstPart;
+  let result: { next: number; chain: Buffer };
   try {
     const parts = readAhead(opts.source, partPlans(opts.source.size, opts.partSize, opts.firstPart), {
       depth: opts.readAhead,
       pool,
       shouldStop: opts.shouldYield,
     });
-    for await (const part of parts) {
-      let out: { length: number; chainBlock: Buffer };
-      try {
-        out = opts.cipher.encryptPart({ ...part, chainBlock: chain });
-      } catch (e) {
-        pool.release(part.buffer);
-        throw e;
-      }
-      chain = out.chainBlock;
-      await opts.sink.submit(part.partNumber, part.buffer.subarray(0, out.length), () =>
-        pool.release(part.buffer),
-      );
-      next = part.partNumber + 1;
-    }
+    result = opts.concurrentCipher
+      ? await encryptConcurrently(parts, opts, opts.concurrentCipher, pool)
+      : await encryptInOrder(parts, opts, pool);
   } catch (e) {
     // Let in-flight parts settle before the caller aborts the upload or reuses anything.
     await opts.sink.drain().catch(() => undefined);
@@ -76,9 +141,9 @@ export async function runPartPipeline(opts: PipelineOptions): Promise<PipelineRe
   }
   await opts.sink.drain();
   return {
-    nextPartNumber: next,
-    chainBlock: chain,
-    done: next > total,
+    nextPartNumber: result.next,
+    chainBlock: result.chain,
+    done: result.next > total,
     totalParts: total,
     buffersAllocated: pool.allocated,
   };

@@ -11,6 +11,7 @@ import {
   ReadJobCommand,
 } from '@aws-sdk/client-elastic-transcoder';
 import { elasticTranscoder as defaultClient } from '../clients.js';
+import { ELASTIC_TRANSCODER_CONTEXT } from '../config.js';
 import type { Job, JobOutput } from '../contracts.js';
 import { TranscoderRequestError, TranscoderThrottledError, isNetworkError, sdkErrorInfo } from '../errors.js';
 import { sanitizeUserMetadata } from './metadata.js';
@@ -66,6 +67,7 @@ export function toJobView(job: EtJob): Job {
 
 export class ElasticTranscoderAdapter implements CancellableTranscoder {
   readonly backend = 'elastictranscoder' as const;
+  readonly encryptionContext = ELASTIC_TRANSCODER_CONTEXT;
 
   constructor(
     private readonly pipelineId: string,

@@ -22,6 +22,8 @@ export interface SubmitJobRequest {
 
 export interface TranscoderAdapter {
   readonly backend: Job['backend'];
+  /** The KMS encryption context the service decrypts the source key with (WrapKey must wrap under it). */
+  readonly encryptionContext: Readonly<Record<string, string>>;
   /** Finds a job this execution already created (CreateJob has no client token). */
   findByExecution(executionName: string): Promise<Job | undefined>;
   submit(request: SubmitJobRequest): Promise<Job>;

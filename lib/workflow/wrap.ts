@@ -1,15 +1,29 @@
 import type { KMSClient } from '@aws-sdk/client-kms';
 import { kms as defaultKms } from '../clients.js';
-import { ELASTIC_TRANSCODER_CONTEXT } from '../config.js';
 import type { Keys, TranscoderKey } from '../contracts.js';
 import { wrapForTarget } from '../kms/keys.js';
 
+/** Where the transcoder expects the source key: its KMS key and the encryption context its service uses. */
+export interface TranscoderKeyTarget {
+  kmsKeyId: string;
+  /** `transcoderEncryptionContext(backend)` from lib/config.ts: Elastic Transcoder's and MediaConvert's differ. */
+  encryptionContext: Readonly<Record<string, string>>;
+}
+
 /**
- * WrapKey: the source key as the transcoder needs it — under the pipeline's KMS key and Elastic Transcoder's
- * encryption context. A no-op (no KMS write) when GenerateKeys already used that key and context; ReEncrypt inside
- * KMS otherwise. KeyMd5 is recomputed over the resulting blob.
+ * WrapKey: the source key as the transcoder needs it — under its KMS key and its service's encryption context
+ * (a blob wrapped under another context decrypts for nobody but us). A no-op (no KMS write) when GenerateKeys
+ * already used that key and context; ReEncrypt inside KMS otherwise. KeyMd5 is recomputed over the resulting blob.
  */
-export async function wrapKeyForTranscoder(keys: Keys, transcoderKmsKeyId: string, client: KMSClient = defaultKms): Promise<TranscoderKey> {
+export async function wrapKeyForTranscoder(
+  keys: Keys,
+  target: TranscoderKeyTarget,
+  client: KMSClient = defaultKms,
+): Promise<TranscoderKey> {
   const { keyBits: _bits, ...source } = keys.source;
-  return wrapForTarget(source, { kmsKeyId: transcoderKmsKeyId, encryptionContext: { ...ELASTIC_TRANSCODER_CONTEXT } }, client);
+  return wrapForTarget(
+    source,
+    { kmsKeyId: target.kmsKeyId, encryptionContext: { ...target.encryptionContext } },
+    client,
+  );
 }

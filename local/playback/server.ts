@@ -7,6 +7,10 @@
  * proxy makes segments same-origin with the player page; the signature still covers the S3 host it was made for.
  * fauxqs does not check presigned signatures either, so the proxy does (re-signing with the same date and expiry),
  * which keeps "a segment needs a live signed URL" true locally.
+ *
+ * `POST /tokens` runs the issue-token handler factory behind a SigV4 check against the local credentials (the
+ * cloud route's `AWS_IAM` authorizer; see sigv4.ts). With a FaultInjector, key and playlist requests can be answered
+ * 503 (or reset) before the handler runs, as API Gateway answers when the Lambda is throttled or unavailable.
  */
 
 import { timingSafeEqual } from 'node:crypto';
@@ -27,17 +31,26 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { getSignedUrl as s3SignedUrl } from '@aws-sdk/s3-request-presigner';
+import type { APIGatewayProxyEventV2WithIAMAuthorizer } from 'aws-lambda';
 import dynalite from 'dynalite';
 import { type PlaybackConfig, playbackConfig } from '../../lib/config.js';
 import { readAssetRecord } from '../../lib/playback/asset-record.js';
 import { buildKeyService, buildTokenIssuer, lazy } from '../../lib/playback/deps.js';
-import { createKeyServiceHttpHandler, KEY_ROUTE, PLAY_ROUTE } from '../../lib/playback/http.js';
+import {
+  createIssueTokenHttpHandler,
+  createKeyServiceHttpHandler,
+  ISSUE_ROUTE,
+  KEY_ROUTE,
+  PLAY_ROUTE,
+} from '../../lib/playback/http.js';
 import { ensureSecretFile } from '../../lib/playback/secret.js';
 import { S3PresignedUrlSigner, type UrlSigner } from '../../lib/playback/signed-urls.js';
 import { ensureTokenTable } from '../../lib/playback/token-store.js';
 import { keyUrl as keyUrlOf, playUrl } from '../../lib/playback/urls.js';
+import type { FaultInjector } from '../faults.js';
 import { type LocalRoute, matchRoute, sendResult, toApiGatewayEvent } from './api-gateway.js';
 import { playerPage } from './player-page.js';
+import { createSigV4Verifier } from './sigv4.js';
 
 export interface StartKeyServiceOptions {
   dataDir: string;
@@ -46,6 +59,8 @@ export interface StartKeyServiceOptions {
   /** Playback settings (OUTPUT_BUCKET, TOKEN_TTL_SECONDS, …) and AWS_* values; AWS_ENDPOINT_URL_* are usually set. */
   env: Record<string, string>;
   dynamodbPort?: number;
+  /** Asked `decide('keyservice', 'GetKey' | 'GetPlaylist')` once per key or playlist request. */
+  faults?: FaultInjector;
 }
 
 export interface IssueLocalTokenOptions {
@@ -70,7 +85,28 @@ export const TOKEN_SECRET_FILE_NAME = 'token-secret';
 const ROUTES: LocalRoute[] = [
   { routeKey: KEY_ROUTE, method: 'GET', pattern: /^\/keys\/(?<assetId>[^/]+)$/ },
   { routeKey: PLAY_ROUTE, method: 'GET', pattern: /^\/play\/(?<assetId>[^/]+)\/(?<playlist>.+)$/ },
+  { routeKey: ISSUE_ROUTE, method: 'POST', pattern: /^\/tokens$/ },
 ];
+
+/** Route keys (OPTIONS included) served by the issue-token handler rather than the key service. */
+const ISSUE_ROUTE_KEYS = new Set([ISSUE_ROUTE, 'OPTIONS /tokens']);
+
+const FAULT_OPERATIONS: Record<string, string> = { [KEY_ROUTE]: 'GetKey', [PLAY_ROUTE]: 'GetPlaylist' };
+
+/** API Gateway's answer when the integration is throttled or unavailable; hls.js retries it. */
+function sendUnavailable(res: ServerResponse): void {
+  res.writeHead(503, {
+    'Content-Type': 'application/json',
+    'Cache-Control': 'no-store',
+    'Retry-After': '1',
+  });
+  res.end('{"message":"Service Unavailable"}');
+}
+
+function sendForbidden(res: ServerResponse, reason: string): void {
+  res.writeHead(403, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+  res.end(JSON.stringify({ message: 'Forbidden', reason }));
+}
 
 const PROXIED_HEADERS = [
   'content-type',
@@ -218,6 +254,8 @@ export async function startKeyService(options: StartKeyServiceOptions): Promise<
   let endpoint = '';
   let config: PlaybackConfig | undefined;
   let handler: ReturnType<typeof createKeyServiceHttpHandler> | undefined;
+  let issueHandler: ReturnType<typeof createIssueTokenHttpHandler> | undefined;
+  const verifySignature = createSigV4Verifier({ credentials, region, service: 'execute-api' });
   const s3Origin = new URL(s3Endpoint).origin;
   const hlsScript = createRequire(import.meta.url).resolve('hls.js/dist/hls.min.js');
 
@@ -245,12 +283,61 @@ export async function startKeyService(options: StartKeyServiceOptions): Promise<
       return servePlayer(url, res);
     }
     const match = matchRoute(ROUTES, method, url.pathname);
-    if (!match || !handler) {
+    if (!match || !handler || !issueHandler) {
       res.writeHead(404, { 'Content-Type': 'application/json' });
       res.end('{"error":"not_found"}');
       return;
     }
+    if (ISSUE_ROUTE_KEYS.has(match.routeKey)) return issue(req, res, url, match, issueHandler);
+    const operation = FAULT_OPERATIONS[match.routeKey];
+    const fault = operation ? options.faults?.decide('keyservice', operation) : undefined;
+    if (fault === 'reset') {
+      req.socket.destroy();
+      return;
+    }
+    if (fault) {
+      req.resume();
+      return sendUnavailable(res);
+    }
     sendResult(res, await handler(toApiGatewayEvent(req, match, await readBody(req))));
+  }
+
+  /** The AWS_IAM authorizer's part: only a request signed with the local credentials reaches the handler. */
+  async function issue(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    match: NonNullable<ReturnType<typeof matchRoute>>,
+    issuing: NonNullable<typeof issueHandler>,
+  ): Promise<void> {
+    const body = await readBody(req);
+    const verdict = await verifySignature({
+      method: req.method ?? 'POST',
+      path: url.pathname,
+      query: url.searchParams,
+      headers: req.headers,
+      body,
+    });
+    if (!verdict.ok) return sendForbidden(res, verdict.reason);
+    const base = toApiGatewayEvent(req, match, body);
+    const event: APIGatewayProxyEventV2WithIAMAuthorizer = {
+      ...base,
+      requestContext: {
+        ...base.requestContext,
+        authorizer: {
+          iam: {
+            accessKey: verdict.accessKeyId,
+            accountId: base.requestContext.accountId,
+            callerId: verdict.accessKeyId,
+            cognitoIdentity: null,
+            principalOrgId: '',
+            userArn: `arn:aws:iam::${base.requestContext.accountId}:user/local`,
+            userId: verdict.accessKeyId,
+          },
+        },
+      },
+    };
+    sendResult(res, await issuing(event));
   }
 
   async function servePlayer(url: URL, res: ServerResponse): Promise<void> {
@@ -296,6 +383,7 @@ export async function startKeyService(options: StartKeyServiceOptions): Promise<
     const service = await buildKeyService(cfg, { s3, kms, dynamodb, ssm }, { signer });
     handler = createKeyServiceHttpHandler(cfg, async () => service);
     const issuer = lazy(() => buildTokenIssuer(cfg, { s3, ssm }));
+    issueHandler = createIssueTokenHttpHandler(cfg, issuer);
 
     return {
       endpoint,

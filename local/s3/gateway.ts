@@ -38,6 +38,13 @@ export interface S3GatewayOptions {
   port?: number;
   buckets?: string[];
   faults?: FaultInjector;
+  /** Sees every S3 request as it arrives, before faults or forwarding (tests count GETs and UploadParts with it). */
+  onS3Request?: (r: S3RequestRecord) => void;
+}
+
+export interface S3RequestRecord extends S3Request {
+  /** The `Range` header of a GetObject, if any. */
+  range?: string | undefined;
 }
 
 export interface S3Gateway {
@@ -231,6 +238,7 @@ export async function startS3Gateway(opts: S3GatewayOptions = {}): Promise<S3Gat
     const op = classifyS3(method, url, req.headers);
     const bucket = op.bucket ?? '';
     const key = op.key ?? '';
+    opts.onS3Request?.({ ...op, range: req.headers.range });
     const fault = opts.faults?.decide('s3', op.operation);
     if (fault) return injectFault(req, res, fault, op);
 

@@ -1,0 +1,334 @@
+/**
+ * AWS Elemental MediaConvert adapter (API 2017-08-29), the live replacement for Elastic Transcoder. Facts from
+ * reference/mediaconvert.md. Same contract as the Elastic Transcoder adapter, with two differences the workflow sees:
+ * - the source key must be wrapped under MediaConvert's encryption context (WrapKey targets
+ *   `transcoderEncryptionContext('mediaconvert')`), and there is no KeyMd5 field;
+ * - HLS AES-128 keys come from a SPEKE key server, not from our playback key: a StaticKeyProvider would put the
+ *   plaintext key into the job spec, so it is never used. Players get the key from the URI the SPEKE server
+ *   returns, not from the key service, and the asset record's playback key is not the one that encrypted segments.
+ */
+import { createHash } from 'node:crypto';
+import {
+  CancelJobCommand,
+  CreateJobCommand,
+  type CreateJobRequest,
+  GetJobCommand,
+  ListJobsCommand,
+  type Job as McJob,
+  type MediaConvertClient,
+  type Output,
+  type OutputGroup,
+} from '@aws-sdk/client-mediaconvert';
+import { mediaConvert as defaultClient } from '../clients.js';
+import { MEDIACONVERT_CONTEXT, requireMediaConvertSettings } from '../config.js';
+import type { EncryptionMode, Job, JobOutput } from '../contracts.js';
+import {
+  ConfigurationError,
+  isNetworkError,
+  sdkErrorInfo,
+  TranscoderRequestError,
+  TranscoderThrottledError,
+} from '../errors.js';
+import type { Profile } from '../profiles.js';
+import { sanitizeUserMetadata } from './metadata.js';
+import type { CancellableTranscoder, SubmitJobRequest } from './types.js';
+
+/** The SPEKE "clear key" system id: what HLS AES-128 asks the key server for (reference/mediaconvert.md). */
+export const CLEAR_KEY_AES_128_SYSTEM_ID = '81376844-f976-481e-a84e-cc25d39b0b33';
+
+const THROTTLED = new Set(['TooManyRequestsException', 'InternalServerErrorException']);
+
+export function translateMediaConvertError(e: unknown, what: string): Error {
+  const { name, status, message } = sdkErrorInfo(e);
+  const text = `MediaConvert ${what} failed: ${name}${message && message !== name ? ` — ${message}` : ''}`;
+  if (THROTTLED.has(name) || status === 429 || (status !== undefined && status >= 500) || isNetworkError(e)) {
+    return new TranscoderThrottledError(text, { code: 'TRANSCODER_THROTTLED', cause: e });
+  }
+  // BadRequest, NotFound, Forbidden, Conflict, UnprocessableEntity, ServiceQuotaExceeded: retrying cannot help.
+  return new TranscoderRequestError(text, {
+    code: name === 'NotFoundException' ? 'TRANSCODER_NOT_FOUND' : 'TRANSCODER_REQUEST',
+    cause: e,
+  });
+}
+
+// ---- Elastic Transcoder system presets → H.264/AAC settings --------------------------------------------------------
+
+export interface RenditionSettings {
+  /** Bounding box; the picture is scaled to fit it without upscaling, as the system presets' "max" sizes did. */
+  video?: { width: number; height: number; bitrate: number };
+  audio?: { bitrate: number };
+}
+
+const VIDEO = {
+  '2M': { width: 1024, height: 768, bitrate: 1_872_000 },
+  '1.5M': { width: 960, height: 640, bitrate: 1_372_000 },
+  '1M': { width: 640, height: 432, bitrate: 872_000 },
+  '600k': { width: 480, height: 320, bitrate: 536_000 },
+  '400k': { width: 400, height: 288, bitrate: 336_000 },
+} as const;
+
+/**
+ * The HLS system presets of reference/elastic-transcoder.md mapped to equivalent inline MediaConvert settings
+ * (maximum frame size and bitrates of each preset). `-2000x5` are the video-only variants; `-200060/71` audio-only.
+ */
+export const PRESET_EQUIVALENTS: Readonly<Record<string, RenditionSettings>> = Object.freeze({
+  '1351620000001-200010': { video: VIDEO['2M'], audio: { bitrate: 128_000 } },
+  '1351620000001-200015': { video: VIDEO['2M'] },
+  '1351620000001-200020': { video: VIDEO['1.5M'], audio: { bitrate: 128_000 } },
+  '1351620000001-200025': { video: VIDEO['1.5M'] },
+  '1351620000001-200030': { video: VIDEO['1M'], audio: { bitrate: 128_000 } },
+  '1351620000001-200035': { video: VIDEO['1M'] },
+  '1351620000001-200040': { video: VIDEO['600k'], audio: { bitrate: 64_000 } },
+  '1351620000001-200045': { video: VIDEO['600k'] },
+  '1351620000001-200050': { video: VIDEO['400k'], audio: { bitrate: 64_000 } },
+  '1351620000001-200055': { video: VIDEO['400k'] },
+  '1351620000001-200060': { audio: { bitrate: 160_000 } },
+  '1351620000001-200071': { audio: { bitrate: 64_000 } },
+});
+
+function toOutput(o: Profile['outputs'][number]): Output {
+  const r = PRESET_EQUIVALENTS[o.presetId];
+  if (!r) {
+    throw new ConfigurationError(
+      `Preset ${o.presetId} (output "${o.key}") has no MediaConvert equivalent; use one of ${Object.keys(PRESET_EQUIVALENTS).join(', ')}`,
+      { code: 'UNMAPPED_PRESET' },
+    );
+  }
+  return {
+    // Variant playlists are `<master><NameModifier>.m3u8`, e.g. `index_hls-400k.m3u8`.
+    NameModifier: `_${o.key}`,
+    ContainerSettings: { Container: 'M3U8' },
+    // An audio-only preset was a variant of its own in Elastic Transcoder, not an alternate rendition.
+    ...(r.video ? {} : { OutputSettings: { HlsSettings: { AudioTrackType: 'AUDIO_ONLY_VARIANT_STREAM' } } }),
+    ...(r.video
+      ? {
+          VideoDescription: {
+            Width: r.video.width,
+            Height: r.video.height,
+            ScalingBehavior: 'FIT_NO_UPSCALE',
+            CodecSettings: {
+              Codec: 'H_264',
+              H264Settings: {
+                RateControlMode: 'CBR',
+                Bitrate: r.video.bitrate,
+                CodecProfile: 'MAIN',
+                CodecLevel: 'AUTO',
+              },
+            },
+          },
+        }
+      : {}),
+    ...(r.audio
+      ? {
+          AudioDescriptions: [
+            {
+              AudioSourceName: 'Audio Selector 1',
+              CodecSettings: {
+                Codec: 'AAC',
+                AacSettings: { Bitrate: r.audio.bitrate, CodingMode: 'CODING_MODE_2_0', SampleRate: 48_000 },
+              },
+            },
+          ],
+        }
+      : {}),
+  };
+}
+
+const DECRYPTION_MODE = { 'aes-cbc-pkcs7': 'AES_CBC', 'aes-ctr': 'AES_CTR' } as const satisfies Record<
+  EncryptionMode,
+  string
+>;
+
+// ---- job view ------------------------------------------------------------------------------------------------------
+
+const STATUS: Record<string, Job['status']> = {
+  SUBMITTED: 'Submitted',
+  PROGRESSING: 'Progressing',
+  COMPLETE: 'Complete',
+  CANCELED: 'Canceled',
+  ERROR: 'Error',
+};
+
+/** `s3://bucket/a/b/index` → `a/b/index`. */
+function keyOf(s3Uri: string | undefined): string {
+  return (s3Uri ?? '').replace(/^s3:\/\/[^/]+\//, '');
+}
+
+function hlsGroupIndex(groups: OutputGroup[]): number {
+  return groups.findIndex((g) => g.OutputGroupSettings?.Type === 'HLS_GROUP_SETTINGS');
+}
+
+export function toJobView(job: McJob): Job {
+  const groups = job.Settings?.OutputGroups ?? [];
+  const gi = hlsGroupIndex(groups);
+  const group = gi >= 0 ? groups[gi] : undefined;
+  const base = keyOf(group?.OutputGroupSettings?.HlsGroupSettings?.Destination);
+  const details = gi >= 0 ? (job.OutputGroupDetails?.[gi]?.OutputDetails ?? []) : [];
+  const outputs: JobOutput[] = (group?.Outputs ?? []).map((o, i) => ({
+    key: `${base}${o.NameModifier ?? ''}.m3u8`,
+    // Outputs carry inline settings mapped from the profile's Elastic Transcoder preset: there is no preset id.
+    presetId: o.Preset ?? '',
+    durationMillis: details[i]?.DurationInMs ?? null,
+    width: details[i]?.VideoDetails?.WidthInPx ?? null,
+    height: details[i]?.VideoDetails?.HeightInPx ?? null,
+    fileSize: null,
+  }));
+  const statusDetail = job.ErrorMessage || undefined;
+  const errorCode = job.ErrorCode !== undefined && job.ErrorCode !== null ? String(job.ErrorCode) : undefined;
+  return {
+    backend: 'mediaconvert',
+    id: job.Id ?? '',
+    status: STATUS[job.Status ?? 'SUBMITTED'] ?? 'Submitted',
+    ...(statusDetail ? { statusDetail } : {}),
+    ...(errorCode ? { errorCode } : {}),
+    outputs,
+    playlists: group ? [{ key: `${base}.m3u8`, format: 'HLSv3' }] : [],
+  };
+}
+
+// ---- adapter -------------------------------------------------------------------------------------------------------
+
+export interface MediaConvertSettings {
+  roleArn: string | undefined;
+  queueArn?: string | undefined;
+  spekeUrl: string | undefined;
+  spekeCertificateArn?: string | undefined;
+}
+
+export class MediaConvertAdapter implements CancellableTranscoder {
+  readonly backend = 'mediaconvert' as const;
+  readonly encryptionContext = MEDIACONVERT_CONTEXT;
+  private readonly roleArn: string;
+  private readonly spekeUrl: string;
+
+  constructor(
+    private readonly settings: MediaConvertSettings,
+    private readonly client: MediaConvertClient = defaultClient,
+    /** How many pages (20 jobs each, newest first) to search for an earlier submission. */
+    private readonly lookupPages = 5,
+  ) {
+    requireMediaConvertSettings(settings);
+    this.roleArn = settings.roleArn as string;
+    this.spekeUrl = settings.spekeUrl as string;
+  }
+
+  async findByExecution(executionName: string): Promise<Job | undefined> {
+    const marker = sanitizeUserMetadata({ execution: executionName }).execution;
+    // ListJobs filters by queue name; the ARN's last segment is the name.
+    const queue = this.settings.queueArn?.split('/').pop();
+    let nextToken: string | undefined;
+    for (let page = 0; page < this.lookupPages; page++) {
+      const out = await this.client
+        .send(
+          new ListJobsCommand({
+            Order: 'DESCENDING',
+            MaxResults: 20,
+            NextToken: nextToken,
+            ...(queue ? { Queue: queue } : {}),
+          }),
+        )
+        .catch((e: unknown) => {
+          throw translateMediaConvertError(e, 'ListJobs');
+        });
+      const hit = (out.Jobs ?? []).find((j) => j.UserMetadata?.execution === marker);
+      if (hit) return toJobView(hit);
+      nextToken = out.NextToken;
+      if (!nextToken) return undefined;
+    }
+    return undefined;
+  }
+
+  /** The CreateJob request; exported for inspection so tests can assert no plaintext key can appear in it. */
+  createJobRequest(req: SubmitJobRequest): CreateJobRequest {
+    const { encrypted, transcoderKey, profile, asset } = req;
+    return {
+      Role: this.roleArn,
+      ...(this.settings.queueArn ? { Queue: this.settings.queueArn } : {}),
+      // MediaConvert's own idempotency: a retry within a minute returns the first job. Older retries are caught by
+      // findByExecution. The role is part of the token so two stages sharing an account never collide.
+      ClientRequestToken: `st-${createHash('sha256').update(`${this.roleArn}\n${asset.assetId}\n${req.executionName}`).digest('base64url').slice(0, 40)}`,
+      UserMetadata: sanitizeUserMetadata({ ...req.userMetadata, execution: req.executionName }),
+      Settings: {
+        TimecodeConfig: { Source: 'ZEROBASED' },
+        Inputs: [
+          {
+            FileInput: `s3://${encrypted.bucket}/${encrypted.key}`,
+            TimecodeSource: 'ZEROBASED',
+            VideoSelector: {},
+            AudioSelectors: { 'Audio Selector 1': { DefaultSelection: 'DEFAULT' } },
+            DecryptionSettings: {
+              DecryptionMode: DECRYPTION_MODE[encrypted.mode],
+              // KMS ciphertext under {service: mediaconvert.amazonaws.com}; MediaConvert decrypts it with the job role.
+              EncryptedDecryptionKey: transcoderKey.wrappedKey,
+              InitializationVector: encrypted.initializationVector,
+            },
+          },
+        ],
+        OutputGroups: [
+          {
+            Name: 'HLS',
+            OutputGroupSettings: {
+              Type: 'HLS_GROUP_SETTINGS',
+              HlsGroupSettings: {
+                Destination: `s3://${asset.outputBucket}/${asset.outputKeyPrefix}${profile.masterPlaylistName}`,
+                SegmentLength: profile.segmentDurationSeconds,
+                MinSegmentLength: 0,
+                Encryption: {
+                  EncryptionMethod: 'AES128',
+                  Type: 'SPEKE',
+                  InitializationVectorInManifest: 'INCLUDE',
+                  SpekeKeyProvider: {
+                    Url: this.spekeUrl,
+                    ResourceId: asset.assetId,
+                    SystemIds: [CLEAR_KEY_AES_128_SYSTEM_ID],
+                    ...(this.settings.spekeCertificateArn
+                      ? { CertificateArn: this.settings.spekeCertificateArn }
+                      : {}),
+                  },
+                },
+              },
+            },
+            Outputs: profile.outputs.map(toOutput),
+          },
+        ],
+      },
+    };
+  }
+
+  async submit(req: SubmitJobRequest): Promise<Job> {
+    const out = await this.client
+      .send(new CreateJobCommand(this.createJobRequest(req)))
+      .catch((e: unknown) => {
+        throw translateMediaConvertError(e, 'CreateJob');
+      });
+    if (!out.Job)
+      throw new TranscoderRequestError('MediaConvert CreateJob returned no job', {
+        code: 'TRANSCODER_REQUEST',
+      });
+    return toJobView(out.Job);
+  }
+
+  async read(jobId: string): Promise<Job> {
+    const out = await this.client.send(new GetJobCommand({ Id: jobId })).catch((e: unknown) => {
+      throw translateMediaConvertError(e, 'GetJob');
+    });
+    if (!out.Job)
+      throw new TranscoderRequestError(`MediaConvert GetJob returned no job for ${jobId}`, {
+        code: 'TRANSCODER_REQUEST',
+      });
+    return toJobView(out.Job);
+  }
+
+  /** Best effort, like Elastic Transcoder's: only a job still SUBMITTED or PROGRESSING can be canceled. */
+  async cancel(jobId: string): Promise<boolean> {
+    try {
+      const job = await this.read(jobId);
+      if (job.status !== 'Submitted' && job.status !== 'Progressing') return false;
+      await this.client.send(new CancelJobCommand({ Id: jobId }));
+      return true;
+    } catch {
+      // Finished between the read and the cancel, or gone: nothing more to do.
+      return false;
+    }
+  }
+}

@@ -1,0 +1,191 @@
+/**
+ * Issue 7 on the embedded stack: a storm of duplicate S3 events for one object version, a new version of the same
+ * key, and the small chaos run (faults at 20%, bad inputs, duplicate deliveries, leak scan). One stack for the file:
+ * the SDK clients in lib/ resolve their endpoints once per process.
+ */
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { generateClip } from '../../bench/chaos/corpus.js';
+import {
+  type ChaosReport,
+  createJobBurst,
+  DEFAULT_RATE_FAULTS,
+  queueDepth,
+  RESET_FAULTS,
+  runChaos,
+  SMALL_PRESET,
+  s3EventFor,
+  sendCopies,
+  sqsClientFor,
+} from '../../bench/chaos/run.js';
+import { logger } from '../../lib/logger.js';
+import { uploadFile } from '../../local/stack/snapshot.js';
+import { type Notification, type Stack, startStack } from '../../local/stack.js';
+
+jest.setTimeout(180_000);
+
+const FFMPEG = process.env.FFMPEG_PATH ?? (await import('@ffmpeg-installer/ffmpeg')).default.path;
+const COPIES = 120;
+
+/**
+ * The small chaos configuration at 20%, minus the rates on `kms:Decrypt` and `s3:GetObject`: those operations are
+ * also what the local Elastic Transcoder itself calls, and a transcoder whose own call fails three times ends the
+ * job in Error 9000, which the workflow does not resubmit yet (`npm run chaos` keeps them and shows it). Early
+ * calls of both — always the encrypt step's, which starts before any transcode — still fail, by schedule.
+ */
+function reliabilityFaults(inputs: number): string {
+  const rates = DEFAULT_RATE_FAULTS.split(',')
+    .filter((r) => !r.startsWith('kms:*') && !r.startsWith('s3:GetObject'))
+    .join(',');
+  return [
+    createJobBurst(inputs),
+    'kms:GenerateDataKeyWithoutPlaintext:throttle:0.2,kms:Decrypt:throttle@1+2+3,s3:GetObject:slowdown@1+2+3',
+    rates,
+    RESET_FAULTS,
+  ].join(',');
+}
+
+function transcoderJobsFor(stack: Stack, executionName: string): unknown[] {
+  const dir = join(stack.dataDir, 'transcoder', 'jobs');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as { UserMetadata?: { execution?: string } })
+    .filter((job) => job.UserMetadata?.execution === executionName);
+}
+
+async function untilQueueDrained(sqs: SQSClient, queueUrl: string, timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  let depth = await queueDepth(sqs, queueUrl);
+  while (depth > 0 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 250));
+    depth = await queueDepth(sqs, queueUrl);
+  }
+  return depth;
+}
+
+describe('reliability on the local stack', () => {
+  let work: string;
+  let stack: Stack;
+  let sqs: SQSClient;
+  let clip: Buffer;
+  const notifications: Notification[] = [];
+  const notified = (key: string) => notifications.filter((n) => n.source?.key === key);
+
+  beforeAll(async () => {
+    logger.setLogLevel('SILENT');
+    work = mkdtempSync(join(tmpdir(), 'st-reliability-'));
+    const clipFile = join(work, 'clip.mp4');
+    await generateClip(FFMPEG, clipFile, 2);
+    clip = readFileSync(clipFile);
+    stack = await startStack({ dataDir: join(work, 'data'), fast: true, quiet: true, ffmpegPath: FFMPEG });
+    stack.onNotification((n) => notifications.push(n));
+    sqs = sqsClientFor(stack);
+  });
+
+  afterAll(async () => {
+    sqs?.destroy();
+    await stack?.stop();
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  describe('a storm of duplicate S3 events', () => {
+    const key = 'incoming/reliability/storm ü a+b & 100%.mp4';
+    let firstName: string;
+
+    it(`starts one execution, one transcode job and one notification for ${COPIES} concurrent copies of one event`, async () => {
+      // Prepare: the object's own event starts the workflow; its copies arrive while it runs
+      const since = Date.now();
+      await uploadFile(stack.s3, { bucket: stack.config.bucket, key, body: clip });
+      const arn = await stack.waitForExecutionStart(key, 30_000, since);
+      const event = await s3EventFor(stack, arn);
+
+      // Act
+      await sendCopies(sqs, stack.config.queueUrl, event, COPIES);
+      const record = await stack.sfn.waitForExecution(arn, 90_000);
+      await stack.waitForNotification(record.name, 30_000);
+      const depth = await untilQueueDrained(sqs, stack.config.queueUrl, 60_000);
+      await new Promise((r) => setTimeout(r, 1500));
+      firstName = record.name;
+
+      // Assess
+      expect(depth).toBe(0);
+      expect(await queueDepth(sqs, stack.config.dlqUrl)).toBe(0);
+      expect(stack.executionsFor(key).map((r) => r.name)).toEqual([record.name]);
+      expect(record.status).toBe('SUCCEEDED');
+      expect(transcoderJobsFor(stack, record.name)).toHaveLength(1);
+      expect(notified(key).map((n) => [n.status, n.execution.name])).toEqual([['SUCCEEDED', record.name]]);
+    });
+
+    it('starts a new execution for a new version of the same key', async () => {
+      // Prepare
+      const since = Date.now();
+
+      // Act
+      await uploadFile(stack.s3, { bucket: stack.config.bucket, key, body: clip });
+      const second = await stack.waitForExecution(key, 90_000, since);
+      const notification = await stack.waitForNotification(second.name, 30_000);
+
+      // Assess
+      expect(second.name).not.toBe(firstName);
+      expect(second.status).toBe('SUCCEEDED');
+      expect(notification.status).toBe('SUCCEEDED');
+      expect(stack.executionsFor(key).map((r) => r.name)).toEqual([firstName, second.name]);
+      expect(transcoderJobsFor(stack, second.name)).toHaveLength(1);
+    });
+  });
+
+  describe('the small chaos run with 20% faults', () => {
+    let report: ChaosReport;
+
+    beforeAll(async () => {
+      const inputs = SMALL_PRESET.jobs + 3;
+      report = await runChaos({
+        ...SMALL_PRESET,
+        stack,
+        ffmpegPath: FFMPEG,
+        faults: reliabilityFaults(inputs),
+      });
+    });
+
+    it('transcodes every good input, byte-correct, exactly once', () => {
+      const good = report.results.filter((r) => r.kind === 'good');
+      expect(good).toHaveLength(SMALL_PRESET.jobs);
+      expect(
+        good.map((r) => [r.key, r.status, r.verified, r.executions, r.transcodeJobs, r.notifications]),
+      ).toEqual(good.map((r) => [r.key, 'SUCCEEDED', true, 1, 1, 1]));
+    });
+
+    it('ends every bad input in one failure notification with its error code and a message', () => {
+      const bad = report.results.filter((r) => r.kind === 'bad');
+      expect(bad.map((r) => [r.label, r.status, r.errorCode])).toEqual([
+        ['zero-byte object', 'FAILED', 'SourceEmptyError'],
+        ['text file named .mp4', 'FAILED', 'TranscodeJobFailedError'],
+        ['truncated mp4 (no moov atom)', 'FAILED', 'TranscodeJobFailedError'],
+      ]);
+      for (const r of bad) expect(r.errorMessage?.length).toBeGreaterThan(10);
+    });
+
+    it('loses nothing, doubles nothing and leaks no key, with faults injected and retried', () => {
+      expect(report.problems).toEqual([]);
+      expect({ lost: report.lost, duplicated: report.duplicated, leaks: report.leaks }).toEqual({
+        lost: 0,
+        duplicated: 0,
+        leaks: 0,
+      });
+      expect(report.faultsInjected).toBeGreaterThan(0);
+      expect(report.retries).toBeGreaterThan(0);
+      expect(report.retriesByError.TranscoderThrottledError).toBeGreaterThan(0);
+      // The scan had real keys to look for: a source and a playback key per transcoded job at least.
+      expect(report.keysRecovered).toBeGreaterThanOrEqual(2 * SMALL_PRESET.jobs);
+      expect(report.scanned.files).toBeGreaterThan(0);
+      expect(report.scanned.objects).toBeGreaterThan(0);
+      expect(report.openMultipartUploads).toBe(0);
+      expect(report.leftovers).toEqual([]);
+      expect(report.ingestDlqDepth).toBe(0);
+    });
+  });
+});
