@@ -19,6 +19,18 @@ export class CommandError extends Error {
   override readonly name = 'CommandError';
 }
 
+/** Checks a `--faults` spec up front, so a typo is a usage error rather than a failure halfway through start-up. */
+export async function faultsFrom(spec: string | undefined): Promise<string | undefined> {
+  if (spec === undefined) return undefined;
+  const { FaultInjector } = await import('../faults.js');
+  try {
+    FaultInjector.parse(spec);
+  } catch (e) {
+    throw new UsageError(`--faults: ${(e as Error).message}`);
+  }
+  return spec;
+}
+
 export function dataDirFrom(value: string | undefined): string {
   return resolve(value ?? DEFAULT_DATA_DIR);
 }
@@ -85,7 +97,10 @@ export function formatDuration(ms: number): string {
  * Resolves on the first SIGINT/SIGTERM (or when `signal` aborts) with its name; a second Ctrl-C exits at once.
  * `dispose` removes the handlers, so a command run in-process (tests) leaves none behind.
  */
-export function untilInterrupted(io: CliIo, signal?: AbortSignal): { promise: Promise<string>; dispose: () => void } {
+export function untilInterrupted(
+  io: CliIo,
+  signal?: AbortSignal,
+): { promise: Promise<string>; dispose: () => void } {
   let onSignal: (name: NodeJS.Signals) => void = () => undefined;
   const promise = new Promise<string>((resolvePromise) => {
     let interrupted = false;

@@ -11,6 +11,7 @@ import {
   type CliIo,
   CommandError,
   dataDirFrom,
+  faultsFrom,
   formatDuration,
   requireReadableFile,
   resolveFfmpegOrExplain,
@@ -122,7 +123,7 @@ export async function runRunCommand(
   const stack = await startStack({
     dataDir,
     fast: values.fast,
-    faults: values.faults,
+    faults: await faultsFrom(values.faults),
     quiet: true,
     ffmpegPath: ffmpeg,
   }).catch((e: unknown) => {

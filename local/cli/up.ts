@@ -7,6 +7,7 @@ import {
   type CliIo,
   CommandError,
   dataDirFrom,
+  faultsFrom,
   formatDuration,
   portFrom,
   resolveFfmpegOrExplain,
@@ -80,7 +81,7 @@ export async function runUpCommand(
   const stack = await startStack({
     dataDir,
     fast: values.fast,
-    faults: values.faults,
+    faults: await faultsFrom(values.faults),
     ports,
     ffmpegPath: ffmpeg,
     log,

@@ -3,10 +3,11 @@
  * handlers → KMS / S3 / Elastic Transcoder → SNS notification. One stack for the file (the SDK clients in lib/
  * resolve their endpoints once per process), a 2-second generated clip and a corrupt file.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { DecryptCommand, KMSClient } from '@aws-sdk/client-kms';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -19,6 +20,7 @@ import { type Notification, type Stack, StackAlreadyRunningError, startStack } f
 
 const ROOT = resolve('.');
 const FFMPEG = process.env.FFMPEG_PATH ?? (await import('@ffmpeg-installer/ffmpeg')).default.path;
+const execFileAsync = promisify(execFile);
 const ET_CONTEXT = { service: 'elastictranscoder.amazonaws.com' };
 
 const schema = JSON.parse(readFileSync(join(ROOT, 'schemas', 'notification.v1.schema.json'), 'utf8'));
@@ -222,8 +224,8 @@ describe('secure-transcode workflow on the local stack', () => {
       AWS_DEFAULT_REGION: stack.config.region,
     };
 
-    // Act
-    execFileSync(
+    // Act (asynchronously: the S3 endpoint the CLI talks to runs in this process)
+    await execFileAsync(
       'aws',
       [
         '--endpoint-url',
@@ -233,10 +235,7 @@ describe('secure-transcode workflow on the local stack', () => {
         file,
         `s3://${stack.config.bucket}/incoming/from aws cli.mp4`,
       ],
-      {
-        env,
-        stdio: 'ignore',
-      },
+      { env, timeout: 60_000 },
     );
     const record = await stack.waitForExecution('incoming/from aws cli.mp4', 60_000, since);
     const notification = await stack.waitForNotification(record.name, 30_000);
