@@ -7,35 +7,8 @@ import { appendFileSync } from 'node:fs';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { type SqsPoller, startSqsPoller } from './sqs-poller.js';
 
-export interface Notification {
-  version: string;
-  status: 'SUCCEEDED' | 'FAILED';
-  timestamp: string;
-  profile: string | null;
-  source: { bucket: string; key: string; versionId: string | null; size: number | null; etag: string | null };
-  encrypted: {
-    bucket: string;
-    key: string;
-    mode: string;
-    initializationVector: string;
-    wrappedKey: string;
-    keyMd5: string;
-    kmsKeyId: string;
-  } | null;
-  job: { backend: string; id: string; status: string; statusDetail: string | null } | null;
-  outputs: Array<{
-    key: string;
-    presetId: string;
-    durationMillis: number | null;
-    width: number | null;
-    height: number | null;
-    fileSize: number | null;
-  }>;
-  playlists: Array<{ key: string; format: string }>;
-  playback: { assetId: string; keyUrl: string; masterPlaylist: string | null } | null;
-  execution: { name: string; arn: string };
-  error?: { code: string; message: string; step: string };
-}
+export type { Notification } from '../../lib/notifications/contract.js';
+import type { Notification } from '../../lib/notifications/contract.js';
 
 /** SNS → SQS delivery wraps the message in an envelope unless raw delivery is on; accept both. */
 export function unwrapSnsMessage(body: string): unknown {
