@@ -72,7 +72,9 @@ function load<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv): z.infer<S
     const name = String(first?.path[0] ?? 'unknown');
     const missing = first?.code === 'invalid_type' && env[name] === undefined;
     throw new ConfigurationError(
-      missing ? `Environment variable ${name} is required` : `Environment variable ${name} is invalid: ${first?.message}`,
+      missing
+        ? `Environment variable ${name} is required`
+        : `Environment variable ${name} is invalid: ${first?.message}`,
       { code: 'CONFIGURATION' },
     );
   }
@@ -168,7 +170,11 @@ export interface NotifyConfig {
 
 export function notifyConfig(env: NodeJS.ProcessEnv = process.env): NotifyConfig {
   const c = load(NotifySchema, env);
-  return { topicArn: c.TOPIC_ARN, eventBusName: c.EVENT_BUS_NAME, keyServiceUrl: c.KEY_SERVICE_URL.replace(/\/+$/, '') };
+  return {
+    topicArn: c.TOPIC_ARN,
+    eventBusName: c.EVENT_BUS_NAME,
+    keyServiceUrl: c.KEY_SERVICE_URL.replace(/\/+$/, ''),
+  };
 }
 
 /** The encryption context Elastic Transcoder uses when it asks KMS to decrypt input and HLS keys. */
@@ -185,11 +191,17 @@ export function transcoderEncryptionContext(backend: TranscoderBackend): Readonl
  * only alternative and it writes the plaintext segment key into the job spec (visible to GetJob/ListJobs callers),
  * so it is never used: without a SPEKE URL the workflow refuses to start rather than silently weakening protection.
  */
-export function requireMediaConvertSettings(s: { roleArn: string | undefined; spekeUrl: string | undefined }): void {
+export function requireMediaConvertSettings(s: {
+  roleArn: string | undefined;
+  spekeUrl: string | undefined;
+}): void {
   if (!s.roleArn) {
-    throw new ConfigurationError('Environment variable MEDIACONVERT_ROLE_ARN is required when TRANSCODER_BACKEND=mediaconvert', {
-      code: 'CONFIGURATION',
-    });
+    throw new ConfigurationError(
+      'Environment variable MEDIACONVERT_ROLE_ARN is required when TRANSCODER_BACKEND=mediaconvert',
+      {
+        code: 'CONFIGURATION',
+      },
+    );
   }
   if (!s.spekeUrl) {
     throw new ConfigurationError(

@@ -172,7 +172,11 @@ export const ValidateSourceInputSchema = z.looseObject({
   profile: z.string(),
   execution: ExecutionRefSchema,
 });
-export const GenerateKeysInputSchema = z.looseObject({ source: SourceSchema, asset: AssetSchema, profile: z.string() });
+export const GenerateKeysInputSchema = z.looseObject({
+  source: SourceSchema,
+  asset: AssetSchema,
+  profile: z.string(),
+});
 export const EncryptSourceInputSchema = z.looseObject({
   source: SourceSchema,
   asset: AssetSchema,

@@ -144,7 +144,12 @@ export function isWorkflowError(e: unknown): e is WorkflowError {
 
 /** The SDK's error name / HTTP status, without assuming the SDK's class hierarchy. */
 export function sdkErrorInfo(e: unknown): { name: string; status: number | undefined; message: string } {
-  const err = e as { name?: unknown; message?: unknown; $metadata?: { httpStatusCode?: number }; code?: unknown };
+  const err = e as {
+    name?: unknown;
+    message?: unknown;
+    $metadata?: { httpStatusCode?: number };
+    code?: unknown;
+  };
   const name = typeof err?.name === 'string' ? err.name : typeof err?.code === 'string' ? err.code : 'Error';
   return {
     name,
@@ -153,7 +158,14 @@ export function sdkErrorInfo(e: unknown): { name: string; status: number | undef
   };
 }
 
-const NETWORK_ERRORS = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'TimeoutError', 'RequestTimeout']);
+const NETWORK_ERRORS = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'TimeoutError',
+  'RequestTimeout',
+]);
 
 /** True for connection resets, socket timeouts and other errors where retrying the same request is safe. */
 export function isNetworkError(e: unknown): boolean {

@@ -7,15 +7,27 @@ import { createHash } from 'node:crypto';
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 /** The version discriminator: S3 versionId when the bucket is versioned, else the event's sequencer. */
-export function versionTag(source: { versionId?: string | undefined; sequencer?: string | undefined }): string {
-  return source.versionId ? `v:${source.versionId}` : source.sequencer ? `s:${source.sequencer}` : 'unversioned';
+export function versionTag(source: {
+  versionId?: string | undefined;
+  sequencer?: string | undefined;
+}): string {
+  return source.versionId
+    ? `v:${source.versionId}`
+    : source.sequencer
+      ? `s:${source.sequencer}`
+      : 'unversioned';
 }
 
 /**
  * Step Functions names: 1–80 chars of [A-Za-z0-9_-]. A readable slug of the file name plus a 32-hex digest of
  * (bucket, key, version) keeps names unique per object version and stable across duplicate deliveries.
  */
-export function executionNameFor(source: { bucket: string; key: string; versionId?: string; sequencer?: string }): string {
+export function executionNameFor(source: {
+  bucket: string;
+  key: string;
+  versionId?: string;
+  sequencer?: string;
+}): string {
   const digest = sha256(`${source.bucket}\n${source.key}\n${versionTag(source)}`).slice(0, 32);
   const base = source.key.split('/').pop() ?? '';
   const slug = base
@@ -26,7 +38,12 @@ export function executionNameFor(source: { bucket: string; key: string; versionI
   return slug ? `${slug}-${digest}` : `object-${digest}`;
 }
 
-export function assetIdFor(source: { bucket: string; key: string; versionId?: string; sequencer?: string }): string {
+export function assetIdFor(source: {
+  bucket: string;
+  key: string;
+  versionId?: string;
+  sequencer?: string;
+}): string {
   return `a${sha256(`asset\n${source.bucket}\n${source.key}\n${versionTag(source)}`).slice(0, 23)}`;
 }
 

@@ -1,6 +1,10 @@
 // Node 20 lacks Promise.withResolvers, which aws-local-stepfunctions 3.x calls inside every Task state.
 // Lambda's nodejs22.x has it natively; this only fills the gap on the Node 20 development machines.
-type Resolvers<T> = { promise: Promise<T>; resolve: (v: T | PromiseLike<T>) => void; reject: (e: unknown) => void };
+type Resolvers<T> = {
+  promise: Promise<T>;
+  resolve: (v: T | PromiseLike<T>) => void;
+  reject: (e: unknown) => void;
+};
 const P = Promise as unknown as { withResolvers?: <T>() => Resolvers<T> };
 if (typeof P.withResolvers !== 'function') {
   P.withResolvers = <T>(): Resolvers<T> => {
@@ -13,4 +17,5 @@ if (typeof P.withResolvers !== 'function') {
     return { promise, resolve, reject };
   };
 }
+
 export {};

@@ -13,9 +13,17 @@ export const ProfileSchema = z.object({
   keyBits: z.union([z.literal(128), z.literal(192), z.literal(256)]).default(128),
   playlistFormat: z.enum(['HLSv3', 'HLSv4']).default('HLSv3'),
   segmentDurationSeconds: z.number().int().min(1).max(60).default(6),
-  masterPlaylistName: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).default('index'),
+  masterPlaylistName: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/)
+    .default('index'),
   outputs: z
-    .array(z.object({ key: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/), presetId: z.string().regex(/^\d{13}-\w{6}$/) }))
+    .array(
+      z.object({
+        key: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
+        presetId: z.string().regex(/^\d{13}-\w{6}$/),
+      }),
+    )
     .min(1)
     .max(30),
 });
@@ -59,20 +67,29 @@ export function loadProfiles(json: string | undefined): Map<string, Profile> {
   try {
     raw = JSON.parse(json);
   } catch {
-    throw new ConfigurationError('Environment variable PROFILES_JSON is invalid: not JSON', { code: 'CONFIGURATION' });
+    throw new ConfigurationError('Environment variable PROFILES_JSON is invalid: not JSON', {
+      code: 'CONFIGURATION',
+    });
   }
   const parsed = z.array(ProfileSchema).safeParse(raw);
   if (!parsed.success) {
-    throw new ConfigurationError(`Environment variable PROFILES_JSON is invalid: ${parsed.error.issues[0]?.message}`, {
-      code: 'CONFIGURATION',
-    });
+    throw new ConfigurationError(
+      `Environment variable PROFILES_JSON is invalid: ${parsed.error.issues[0]?.message}`,
+      {
+        code: 'CONFIGURATION',
+      },
+    );
   }
   for (const p of parsed.data) profiles.set(p.name, p);
   return profiles;
 }
 
 /** The profile for a key relative to the input prefix: its first folder, if that names a profile. */
-export function profileNameForKey(relativeKey: string, profiles: Map<string, Profile>, fallback: string): string {
+export function profileNameForKey(
+  relativeKey: string,
+  profiles: Map<string, Profile>,
+  fallback: string,
+): string {
   const slash = relativeKey.indexOf('/');
   if (slash > 0) {
     const candidate = relativeKey.slice(0, slash).toLowerCase();

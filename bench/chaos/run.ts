@@ -580,8 +580,8 @@ export function chaosProblems(r: ChaosReport): string[] {
   for (const x of r.results.filter((x) => !x.ok && x.notifications > 0)) {
     problems.push(
       x.kind === 'good'
-        ? `expected success for ${x.key}: ${x.status}${x.errorCode ? ` ${x.errorCode} at ${x.step}` : ''}${x.status === 'SUCCEEDED' ? ' (bytes or outputs not verified)' : ''}`
-        : `${x.label} (${x.key}) ended ${x.status}${x.errorCode ? ` with ${x.errorCode}` : ''}, not a failure with a clear code`,
+        ? `expected success for ${x.key}: ${x.status}${x.errorCode ? ` ${x.errorCode} at ${x.step}: ${x.errorMessage}` : ''}${x.status === 'SUCCEEDED' ? ' (bytes or outputs not verified)' : ''}`
+        : `${x.label} (${x.key}) ended ${x.status}${x.errorCode ? ` with ${x.errorCode} at ${x.step}: ${x.errorMessage}` : ''}, not the expected failure`,
     );
   }
   // The scan is only evidence if it had keys to look for: two per transcoded job at least (source and playback).

@@ -2,6 +2,8 @@
  * AES-CTR parts encrypted concurrently on a small worker_threads pool (issue 5: "CTR runs in parallel"). Every part's
  * counter block is IV + offset/16 (`ctrCounterAt`), so parts need nothing from each other. Part buffers are
  * transferred to a worker and back, never copied: the engine's buffer pool, and so its memory bound, is unchanged.
+ * Opt-in (`ctrWorkers`): on the 2-core bench machine it measured no faster than the main-thread cipher, whose
+ * encryption of part N+1 already overlaps the upload of part N.
  *
  * The worker is plain JavaScript evaluated from a string because the same module runs under tsx (CLI, bench), under
  * jest's VM modules and bundled by esbuild for Lambda; none of them can start a TypeScript worker file the same way.

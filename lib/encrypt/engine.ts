@@ -8,7 +8,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import type { Checkpoint, EncryptionMode } from '../contracts.js';
 import { AES_BLOCK, assertKeyAndIv, ciphertextSize, createPartCipher } from '../crypto/aes.js';
-import { CtrWorkerPool, ctrWorkerCount } from '../crypto/ctr-workers.js';
+import { CtrWorkerPool } from '../crypto/ctr-workers.js';
 import { EncryptionFailedError, isWorkflowError, sdkErrorInfo } from '../errors.js';
 import { logger } from '../logger.js';
 import {
@@ -60,7 +60,12 @@ export interface EncryptToMultipartOptions {
   uploadConcurrency: number;
   /** Checked before each new part (the first part of a call always runs, so every call makes progress). */
   shouldYield: () => boolean;
-  /** CTR worker threads; default min(uploadConcurrency, cores). 0 encrypts on the main thread (the bench compares). */
+  /**
+   * CTR parts on this many worker threads (`ctrWorkerCount` gives min(uploadConcurrency, cores)). The default, 0,
+   * encrypts each part on the main thread while earlier parts upload and later ones are read: on the 2-core bench
+   * machine the pool measured no faster (a CTR part costs ~2.6 ms per 8 MiB against ~70 ms to move it through S3)
+   * and each worker adds ~25 MiB of RSS. `npm run bench` measures both, rows (c) and (c').
+   */
   ctrWorkers?: number | undefined;
 }
 
@@ -111,7 +116,7 @@ export async function encryptToMultipart(opts: EncryptToMultipartOptions): Promi
   let workers: CtrWorkerPool | undefined;
   try {
     // A worker costs tens of milliseconds to start: only worth it when this call has more than one part to do.
-    const workerCount = opts.ctrWorkers ?? ctrWorkerCount(opts.uploadConcurrency);
+    const workerCount = opts.ctrWorkers ?? 0;
     if (opts.mode === 'aes-ctr' && workerCount > 0 && totalParts(opts.source.size, partSize) > firstPart) {
       workers = new CtrWorkerPool(opts.key, opts.iv, workerCount);
     }

@@ -47,14 +47,24 @@ export function parseS3EventBody(body: string): ParsedBody {
 }
 
 export type ObjectDecision =
-  | { accept: true; bucket: string; key: string; versionId?: string; sequencer?: string; size?: number; eventName: string; eventTime?: string }
+  | {
+      accept: true;
+      bucket: string;
+      key: string;
+      versionId?: string;
+      sequencer?: string;
+      size?: number;
+      eventName: string;
+      eventTime?: string;
+    }
   | { accept: false; reason: string; key?: string };
 
 export function decideRecord(
   record: z.infer<typeof RecordSchema> | S3EventRecord,
   filter: { inputPrefix: string; allowedExtensions: string[] },
 ): ObjectDecision {
-  if (!record.eventName.startsWith('ObjectCreated:')) return { accept: false, reason: `ignored event ${record.eventName}` };
+  if (!record.eventName.startsWith('ObjectCreated:'))
+    return { accept: false, reason: `ignored event ${record.eventName}` };
   let key: string;
   try {
     key = decodeS3Key(record.s3.object.key);

@@ -17,8 +17,14 @@ export async function startWorkflow(
 ): Promise<StartOutcome> {
   const name = executionNameFor(input.source);
   try {
-    const out = await client.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }));
-    return { status: 'started', executionName: name, ...(out.executionArn ? { executionArn: out.executionArn } : {}) };
+    const out = await client.send(
+      new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }),
+    );
+    return {
+      status: 'started',
+      executionName: name,
+      ...(out.executionArn ? { executionArn: out.executionArn } : {}),
+    };
   } catch (e) {
     if (e instanceof ExecutionAlreadyExists || (e as Error)?.name === 'ExecutionAlreadyExists') {
       return { status: 'duplicate', executionName: name };

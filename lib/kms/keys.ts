@@ -4,8 +4,8 @@
  */
 import { createHash } from 'node:crypto';
 import {
-  DescribeKeyCommand,
   DecryptCommand,
+  DescribeKeyCommand,
   GenerateDataKeyWithoutPlaintextCommand,
   type KMSClient,
   ReEncryptCommand,
@@ -13,10 +13,10 @@ import {
 import { kms as defaultKms } from '../clients.js';
 import type { WrappedKey } from '../contracts.js';
 import {
+  isNetworkError,
   KmsInvalidCiphertextError,
   KmsKeyUnavailableError,
   KmsThrottledError,
-  isNetworkError,
   sdkErrorInfo,
 } from '../errors.js';
 
@@ -26,7 +26,12 @@ export function keyMd5(blob: Uint8Array | string): string {
   return createHash('md5').update(bytes).digest('base64');
 }
 
-const THROTTLE = new Set(['ThrottlingException', 'LimitExceededException', 'KMSInternalException', 'DependencyTimeoutException']);
+const THROTTLE = new Set([
+  'ThrottlingException',
+  'LimitExceededException',
+  'KMSInternalException',
+  'DependencyTimeoutException',
+]);
 const UNAVAILABLE = new Set([
   'DisabledException',
   'NotFoundException',
@@ -46,7 +51,8 @@ export function translateKmsError(e: unknown, what: string): Error {
   if (THROTTLE.has(name) || (status !== undefined && status >= 500) || isNetworkError(e)) {
     return new KmsThrottledError(text, { code: 'KMS_THROTTLED', cause: e });
   }
-  if (BAD_CIPHERTEXT.has(name)) return new KmsInvalidCiphertextError(text, { code: 'KMS_INVALID_CIPHERTEXT', cause: e });
+  if (BAD_CIPHERTEXT.has(name))
+    return new KmsInvalidCiphertextError(text, { code: 'KMS_INVALID_CIPHERTEXT', cause: e });
   if (UNAVAILABLE.has(name) || status === 403) {
     return new KmsKeyUnavailableError(text, { code: 'KMS_KEY_UNAVAILABLE', cause: e });
   }
@@ -60,9 +66,16 @@ export interface GenerateKeyOptions {
 }
 
 /** GenerateDataKeyWithoutPlaintext: the plaintext never leaves KMS here. */
-export async function generateWrappedKey(opts: GenerateKeyOptions, client: KMSClient = defaultKms): Promise<WrappedKey> {
+export async function generateWrappedKey(
+  opts: GenerateKeyOptions,
+  client: KMSClient = defaultKms,
+): Promise<WrappedKey> {
   const spec =
-    opts.bits === 128 ? { KeySpec: 'AES_128' as const } : opts.bits === 256 ? { KeySpec: 'AES_256' as const } : { NumberOfBytes: 24 };
+    opts.bits === 128
+      ? { KeySpec: 'AES_128' as const }
+      : opts.bits === 256
+        ? { KeySpec: 'AES_256' as const }
+        : { NumberOfBytes: 24 };
   const out = await client
     .send(
       new GenerateDataKeyWithoutPlaintextCommand({
@@ -74,7 +87,8 @@ export async function generateWrappedKey(opts: GenerateKeyOptions, client: KMSCl
     .catch((e: unknown) => {
       throw translateKmsError(e, 'GenerateDataKeyWithoutPlaintext');
     });
-  if (!out.CiphertextBlob) throw new KmsKeyUnavailableError('KMS returned no CiphertextBlob', { code: 'KMS_ERROR' });
+  if (!out.CiphertextBlob)
+    throw new KmsKeyUnavailableError('KMS returned no CiphertextBlob', { code: 'KMS_ERROR' });
   const blob = Buffer.from(out.CiphertextBlob);
   return {
     wrappedKey: blob.toString('base64'),
@@ -100,7 +114,8 @@ export async function decryptDataKey(
     .catch((e: unknown) => {
       throw translateKmsError(e, 'Decrypt');
     });
-  if (!out.Plaintext) throw new KmsInvalidCiphertextError('KMS Decrypt returned no plaintext', { code: 'KMS_ERROR' });
+  if (!out.Plaintext)
+    throw new KmsInvalidCiphertextError('KMS Decrypt returned no plaintext', { code: 'KMS_ERROR' });
   return Buffer.from(out.Plaintext);
 }
 
@@ -117,7 +132,8 @@ export async function resolveKeyArn(keyId: string, client: KMSClient = defaultKm
     throw translateKmsError(e, 'DescribeKey');
   });
   const arn = out.KeyMetadata?.Arn;
-  if (!arn) throw new KmsKeyUnavailableError(`KMS DescribeKey returned no ARN for ${keyId}`, { code: 'KMS_ERROR' });
+  if (!arn)
+    throw new KmsKeyUnavailableError(`KMS DescribeKey returned no ARN for ${keyId}`, { code: 'KMS_ERROR' });
   if (out.KeyMetadata?.Enabled === false) {
     throw new KmsKeyUnavailableError(`KMS key ${arn} is disabled`, { code: 'KMS_KEY_UNAVAILABLE' });
   }
@@ -151,7 +167,8 @@ export async function wrapForTarget(
     .catch((e: unknown) => {
       throw translateKmsError(e, 'ReEncrypt');
     });
-  if (!out.CiphertextBlob) throw new KmsKeyUnavailableError('KMS ReEncrypt returned no CiphertextBlob', { code: 'KMS_ERROR' });
+  if (!out.CiphertextBlob)
+    throw new KmsKeyUnavailableError('KMS ReEncrypt returned no CiphertextBlob', { code: 'KMS_ERROR' });
   const blob = Buffer.from(out.CiphertextBlob);
   return {
     wrappedKey: blob.toString('base64'),

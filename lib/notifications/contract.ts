@@ -3,7 +3,15 @@
  * (message attributes `status` and `profile` for filter policies) and on EventBridge (source `secure-transcode`).
  * It carries the wrapped (KMS ciphertext) key so the encrypted copy is self-describing, and never a plaintext key.
  */
-import type { Asset, CaughtError, EncryptedObject, ExecutionRef, Job, Source, TranscoderKey } from '../contracts.js';
+import type {
+  Asset,
+  CaughtError,
+  EncryptedObject,
+  ExecutionRef,
+  Job,
+  Source,
+  TranscoderKey,
+} from '../contracts.js';
 
 export const NOTIFICATION_VERSION = '1.0';
 export const EVENT_SOURCE = 'secure-transcode';
@@ -67,7 +75,11 @@ export function describeError(error: CaughtError): { code: string; message: stri
   return { code: error.Error, message: message.slice(0, 1000) || error.Error };
 }
 
-export function buildNotification(state: NotifyState, keyServiceUrl: string, now: Date = new Date()): Notification {
+export function buildNotification(
+  state: NotifyState,
+  keyServiceUrl: string,
+  now: Date = new Date(),
+): Notification {
   const failed = state.error !== undefined;
   const enc = state.encrypted;
   const job = state.job;
@@ -95,7 +107,9 @@ export function buildNotification(state: NotifyState, keyServiceUrl: string, now
           kmsKeyId: enc.kmsKeyId,
         }
       : null,
-    job: job ? { backend: job.backend, id: job.id, status: job.status, statusDetail: job.statusDetail ?? null } : null,
+    job: job
+      ? { backend: job.backend, id: job.id, status: job.status, statusDetail: job.statusDetail ?? null }
+      : null,
     outputs: failed
       ? []
       : (job?.outputs ?? []).map((o) => ({

@@ -1,7 +1,7 @@
 import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { eventBridge as defaultEventBridge, sns as defaultSns } from '../clients.js';
-import { NotificationPublishError, isNetworkError, sdkErrorInfo } from '../errors.js';
+import { isNetworkError, NotificationPublishError, sdkErrorInfo } from '../errors.js';
 import { DETAIL_TYPES, EVENT_SOURCE, type Notification } from './contract.js';
 
 /**
@@ -50,9 +50,12 @@ export async function publishNotification(
     });
   if ((events.FailedEntryCount ?? 0) > 0) {
     const entry = events.Entries?.find((x) => x.ErrorCode);
-    throw new NotificationPublishError(`EventBridge PutEvents rejected the event: ${entry?.ErrorCode} ${entry?.ErrorMessage ?? ''}`, {
-      code: 'EVENTBRIDGE_FAILED',
-    });
+    throw new NotificationPublishError(
+      `EventBridge PutEvents rejected the event: ${entry?.ErrorCode} ${entry?.ErrorMessage ?? ''}`,
+      {
+        code: 'EVENTBRIDGE_FAILED',
+      },
+    );
   }
   return { messageId: published.MessageId };
 }
@@ -60,8 +63,11 @@ export async function publishNotification(
 function publishError(what: string, e: unknown): Error {
   const { name, message } = sdkErrorInfo(e);
   // Publishing has no permanent failure mode worth losing a notification over: retry, and Catch keeps the execution FAILED.
-  return new NotificationPublishError(`${what} failed: ${name} — ${message}${isNetworkError(e) ? ' (network)' : ''}`, {
-    code: 'NOTIFY_FAILED',
-    cause: e,
-  });
+  return new NotificationPublishError(
+    `${what} failed: ${name} — ${message}${isNetworkError(e) ? ' (network)' : ''}`,
+    {
+      code: 'NOTIFY_FAILED',
+      cause: e,
+    },
+  );
 }

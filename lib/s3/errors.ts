@@ -3,15 +3,22 @@
  * cleanup) so that "what is transient" is decided in one place.
  */
 import {
+  EncryptionFailedError,
+  isNetworkError,
   S3TransientError,
   SourceChangedError,
   SourceNotFoundError,
-  EncryptionFailedError,
-  isNetworkError,
   sdkErrorInfo,
 } from '../errors.js';
 
-const TRANSIENT = new Set(['SlowDown', 'InternalError', 'ServiceUnavailable', 'RequestTimeout', 'RequestTimeTooSkewed', 'OperationAborted']);
+const TRANSIENT = new Set([
+  'SlowDown',
+  'InternalError',
+  'ServiceUnavailable',
+  'RequestTimeout',
+  'RequestTimeTooSkewed',
+  'OperationAborted',
+]);
 
 export function translateS3Error(e: unknown, what: string, object?: { bucket: string; key: string }): Error {
   const { name, status, message } = sdkErrorInfo(e);
@@ -26,7 +33,13 @@ export function translateS3Error(e: unknown, what: string, object?: { bucket: st
       cause: e,
     });
   }
-  if (name === 'NoSuchKey' || name === 'NotFound' || name === 'NoSuchBucket' || name === 'NoSuchVersion' || status === 404) {
+  if (
+    name === 'NoSuchKey' ||
+    name === 'NotFound' ||
+    name === 'NoSuchBucket' ||
+    name === 'NoSuchVersion' ||
+    status === 404
+  ) {
     return new SourceNotFoundError(text, { code: 'SOURCE_NOT_FOUND', cause: e });
   }
   if (name === 'AccessDenied' || status === 403) {

@@ -13,7 +13,7 @@ import {
 import { elasticTranscoder as defaultClient } from '../clients.js';
 import { ELASTIC_TRANSCODER_CONTEXT } from '../config.js';
 import type { Job, JobOutput } from '../contracts.js';
-import { TranscoderRequestError, TranscoderThrottledError, isNetworkError, sdkErrorInfo } from '../errors.js';
+import { isNetworkError, sdkErrorInfo, TranscoderRequestError, TranscoderThrottledError } from '../errors.js';
 import { sanitizeUserMetadata } from './metadata.js';
 import type { CancellableTranscoder, SubmitJobRequest } from './types.js';
 
@@ -30,7 +30,10 @@ export function translateTranscoderError(e: unknown, what: string): Error {
   if (THROTTLED.has(name) || status === 429 || (status !== undefined && status >= 500) || isNetworkError(e)) {
     return new TranscoderThrottledError(text, { code: 'TRANSCODER_THROTTLED', cause: e });
   }
-  return new TranscoderRequestError(text, { code: name === 'ResourceNotFoundException' ? 'TRANSCODER_NOT_FOUND' : 'TRANSCODER_REQUEST', cause: e });
+  return new TranscoderRequestError(text, {
+    code: name === 'ResourceNotFoundException' ? 'TRANSCODER_NOT_FOUND' : 'TRANSCODER_REQUEST',
+    cause: e,
+  });
 }
 
 /** The leading numeric code of a StatusDetail such as "4018 …: Unable to decrypt the ciphered key". */
@@ -52,7 +55,8 @@ export function toJobView(job: EtJob): Job {
     fileSize: o.FileSize ?? null,
   }));
   const failed = (job.Outputs ?? []).find((o) => o.Status === 'Error' && o.StatusDetail);
-  const statusDetail = failed?.StatusDetail ?? (job.Playlists ?? []).find((p) => p.StatusDetail)?.StatusDetail;
+  const statusDetail =
+    failed?.StatusDetail ?? (job.Playlists ?? []).find((p) => p.StatusDetail)?.StatusDetail;
   const errorCode = errorCodeOf(statusDetail);
   return {
     backend: 'elastictranscoder',
@@ -61,7 +65,10 @@ export function toJobView(job: EtJob): Job {
     ...(statusDetail ? { statusDetail } : {}),
     ...(errorCode ? { errorCode } : {}),
     outputs,
-    playlists: (job.Playlists ?? []).map((p) => ({ key: `${prefix}${p.Name ?? ''}.m3u8`, format: p.Format ?? 'HLSv3' })),
+    playlists: (job.Playlists ?? []).map((p) => ({
+      key: `${prefix}${p.Name ?? ''}.m3u8`,
+      format: p.Format ?? 'HLSv3',
+    })),
   };
 }
 
@@ -81,7 +88,13 @@ export class ElasticTranscoderAdapter implements CancellableTranscoder {
     let pageToken: string | undefined;
     for (let page = 0; page < this.lookupPages; page++) {
       const out = await this.client
-        .send(new ListJobsByPipelineCommand({ PipelineId: this.pipelineId, Ascending: 'false', PageToken: pageToken }))
+        .send(
+          new ListJobsByPipelineCommand({
+            PipelineId: this.pipelineId,
+            Ascending: 'false',
+            PageToken: pageToken,
+          }),
+        )
         .catch((e: unknown) => {
           throw translateTranscoderError(e, 'ListJobsByPipeline');
         });
@@ -134,7 +147,10 @@ export class ElasticTranscoderAdapter implements CancellableTranscoder {
       .catch((e: unknown) => {
         throw translateTranscoderError(e, 'CreateJob');
       });
-    if (!out.Job) throw new TranscoderRequestError('Elastic Transcoder CreateJob returned no job', { code: 'TRANSCODER_REQUEST' });
+    if (!out.Job)
+      throw new TranscoderRequestError('Elastic Transcoder CreateJob returned no job', {
+        code: 'TRANSCODER_REQUEST',
+      });
     return toJobView(out.Job);
   }
 
@@ -142,7 +158,10 @@ export class ElasticTranscoderAdapter implements CancellableTranscoder {
     const out = await this.client.send(new ReadJobCommand({ Id: jobId })).catch((e: unknown) => {
       throw translateTranscoderError(e, 'ReadJob');
     });
-    if (!out.Job) throw new TranscoderRequestError(`Elastic Transcoder ReadJob returned no job for ${jobId}`, { code: 'TRANSCODER_REQUEST' });
+    if (!out.Job)
+      throw new TranscoderRequestError(`Elastic Transcoder ReadJob returned no job for ${jobId}`, {
+        code: 'TRANSCODER_REQUEST',
+      });
     return toJobView(out.Job);
   }
 

@@ -39,9 +39,11 @@ async function deletePrefix(s3: S3Client, bucket: string, prefix: string): Promi
       });
     const keys = (page.Contents ?? []).flatMap((o) => (o.Key ? [{ Key: o.Key }] : []));
     if (keys.length > 0) {
-      await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys, Quiet: true } })).catch((e: unknown) => {
-        throw translateS3Error(e, 'DeleteObjects', { bucket, key: prefix });
-      });
+      await s3
+        .send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys, Quiet: true } }))
+        .catch((e: unknown) => {
+          throw translateS3Error(e, 'DeleteObjects', { bucket, key: prefix });
+        });
       deleted += keys.length;
     }
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
@@ -56,18 +58,32 @@ export async function cleanUp(
   const s3 = deps.s3 ?? defaultS3;
   const report: CleanupReport = { abortedUpload: false, canceledJob: false, deletedObjects: 0 };
   const { asset } = state;
-  if (state.job && deps.transcoder && (state.job.status === 'Submitted' || state.job.status === 'Progressing')) {
+  if (
+    state.job &&
+    deps.transcoder &&
+    (state.job.status === 'Submitted' || state.job.status === 'Progressing')
+  ) {
     report.canceledJob = await deps.transcoder.cancel(state.job.id);
   }
   if (asset && state.encrypt && !state.encrypted) {
     await s3
-      .send(new AbortMultipartUploadCommand({ Bucket: asset.encryptedBucket, Key: asset.encryptedKey, UploadId: state.encrypt.uploadId }))
+      .send(
+        new AbortMultipartUploadCommand({
+          Bucket: asset.encryptedBucket,
+          Key: asset.encryptedKey,
+          UploadId: state.encrypt.uploadId,
+        }),
+      )
       .then(() => {
         report.abortedUpload = true;
       })
       .catch((e: unknown) => {
         // Already completed or aborted: nothing left open.
-        if ((e as { name?: string }).name !== 'NoSuchUpload') throw translateS3Error(e, 'AbortMultipartUpload', { bucket: asset.encryptedBucket, key: asset.encryptedKey });
+        if ((e as { name?: string }).name !== 'NoSuchUpload')
+          throw translateS3Error(e, 'AbortMultipartUpload', {
+            bucket: asset.encryptedBucket,
+            key: asset.encryptedKey,
+          });
       });
   }
   if (!asset) return report;

@@ -5,7 +5,16 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { s3 as defaultS3 } from '../clients.js';
 import type { WorkflowConfig } from '../config.js';
-import type { Asset, EncryptedObject, ExecutionRef, Job, Keys, Poll, Source, TranscoderKey } from '../contracts.js';
+import type {
+  Asset,
+  EncryptedObject,
+  ExecutionRef,
+  Job,
+  Keys,
+  Poll,
+  Source,
+  TranscoderKey,
+} from '../contracts.js';
 import { PollDeadlineExceededError, TranscodeJobCanceledError, TranscodeJobFailedError } from '../errors.js';
 import { writeAssetRecord } from '../playback/asset-record.js';
 import type { Profile } from '../profiles.js';
@@ -27,7 +36,15 @@ export interface SubmitInput {
 
 export async function submitJob(
   input: SubmitInput,
-  deps: { transcoder: TranscoderAdapter; config: Pick<WorkflowConfig, 'keyServiceUrl' | 'pollInitialSeconds' | 'pollDeadlineSeconds' | 'assetPrefix'>; s3?: S3Client; now?: () => Date },
+  deps: {
+    transcoder: TranscoderAdapter;
+    config: Pick<
+      WorkflowConfig,
+      'keyServiceUrl' | 'pollInitialSeconds' | 'pollDeadlineSeconds' | 'assetPrefix'
+    >;
+    s3?: S3Client;
+    now?: () => Date;
+  },
 ): Promise<{ job: Job; poll: Poll }> {
   const now = deps.now ?? (() => new Date());
   const { asset, profile } = input;
@@ -69,14 +86,24 @@ export async function submitJob(
 }
 
 /** Exponential backoff with full jitter in [base/2, base], capped; at least 1 s (the ASL Wait's unit). */
-export function nextWait(attempt: number, initial: number, cap: number, random: () => number = Math.random): number {
+export function nextWait(
+  attempt: number,
+  initial: number,
+  cap: number,
+  random: () => number = Math.random,
+): number {
   const base = Math.min(cap, initial * 2 ** attempt);
   return Math.max(1, Math.min(cap, Math.round(base / 2 + (random() * base) / 2)));
 }
 
 export async function pollJob(
   input: { job: Job; poll: Poll },
-  deps: { transcoder: TranscoderAdapter; config: Pick<WorkflowConfig, 'pollInitialSeconds' | 'pollMaxSeconds'>; now?: () => Date; random?: () => number },
+  deps: {
+    transcoder: TranscoderAdapter;
+    config: Pick<WorkflowConfig, 'pollInitialSeconds' | 'pollMaxSeconds'>;
+    now?: () => Date;
+    random?: () => number;
+  },
 ): Promise<{ job: Job; poll: Poll }> {
   const now = deps.now ?? (() => new Date());
   const job = await deps.transcoder.read(input.job.id);
@@ -87,7 +114,9 @@ export async function pollJob(
     );
   }
   if (job.status === 'Canceled') {
-    throw new TranscodeJobCanceledError(`Transcode job ${job.id} was canceled`, { code: 'TRANSCODER_CANCELED' });
+    throw new TranscodeJobCanceledError(`Transcode job ${job.id} was canceled`, {
+      code: 'TRANSCODER_CANCELED',
+    });
   }
   if (job.status !== 'Complete' && now().getTime() >= Date.parse(input.poll.deadline)) {
     throw new PollDeadlineExceededError(

@@ -4,15 +4,24 @@
  */
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { s3 as defaultS3 } from '../clients.js';
+import type { WorkflowConfig } from '../config.js';
 import type { Asset, ExecutionInput, Source } from '../contracts.js';
 import { SourceEmptyError, SourceTooLargeError } from '../errors.js';
 import { assetPaths } from '../paths.js';
 import { translateS3Error } from '../s3/errors.js';
-import type { WorkflowConfig } from '../config.js';
 
 export async function validateSource(
   input: Pick<ExecutionInput, 'source' | 'profile'>,
-  config: Pick<WorkflowConfig, 'maxSourceBytes' | 'inputPrefix' | 'encryptedPrefix' | 'outputPrefix' | 'assetPrefix' | 'encryptedBucket' | 'outputBucket'>,
+  config: Pick<
+    WorkflowConfig,
+    | 'maxSourceBytes'
+    | 'inputPrefix'
+    | 'encryptedPrefix'
+    | 'outputPrefix'
+    | 'assetPrefix'
+    | 'encryptedBucket'
+    | 'outputBucket'
+  >,
   client: S3Client = defaultS3,
 ): Promise<{ source: Source; asset: Asset }> {
   const { bucket, key, versionId } = input.source;
@@ -23,7 +32,9 @@ export async function validateSource(
     });
   const size = head.ContentLength ?? 0;
   if (size === 0) {
-    throw new SourceEmptyError(`Source s3://${bucket}/${key} is empty (0 bytes); nothing to transcode`, { code: 'SOURCE_EMPTY' });
+    throw new SourceEmptyError(`Source s3://${bucket}/${key} is empty (0 bytes); nothing to transcode`, {
+      code: 'SOURCE_EMPTY',
+    });
   }
   if (size > config.maxSourceBytes) {
     throw new SourceTooLargeError(

@@ -132,6 +132,33 @@ describe('encryptToMultipart', () => {
     expect(fake.assembled().equals(opensslEncrypt('aes-ctr', key, Buffer.alloc(16, 9), source))).toBe(true);
   });
 
+  it('encrypts CTR parts on a worker pool when asked, resumable, and still matches openssl', async () => {
+    // Prepare
+    const source = randomBytes(4 * MIN_PART_SIZE + 33);
+    const fake = fakeS3(source);
+    const key = Buffer.alloc(24, 5);
+    let calls = 0;
+    // Act
+    let checkpoint: Checkpoint | undefined;
+    do {
+      let asked = 0;
+      checkpoint = await encryptToMultipart(
+        options(source, {
+          key,
+          mode: 'aes-ctr',
+          ctrWorkers: 2,
+          uploadConcurrency: 3,
+          checkpoint,
+          shouldYield: () => ++asked >= 3,
+        }),
+      );
+      calls += 1;
+    } while (!checkpoint.done);
+    // Assess
+    expect(calls).toBe(2);
+    expect(fake.assembled().equals(opensslEncrypt('aes-ctr', key, Buffer.alloc(16, 9), source))).toBe(true);
+  });
+
   it('produces one padding block for a zero-byte CBC source and an empty part for CTR', async () => {
     // Prepare
     const empty = Buffer.alloc(0);
