@@ -120,7 +120,8 @@ describe('playback of real workflow outputs in headless Chromium', () => {
 
     // Assess: the first load plays past 3 s, with one 200 key fetch (the workflow's playback key) and no fatal error
     expect(firstTime).toBeGreaterThan(3);
-    expect(firstPlayed).toBeGreaterThan(3);
+    // …by playing, not seeking: playback starts at the first frame (about 0.1 s), so allow that much
+    expect(firstPlayed).toBeGreaterThan(firstTime - 0.5);
     expect(firstStatus.fatal).toBeNull();
     expect(firstStatus.errors.filter((e) => e.fatal)).toEqual([]);
     expect(first.keyResponses.map((r) => r.status)).toEqual([200]);
