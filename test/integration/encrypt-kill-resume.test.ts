@@ -37,7 +37,11 @@ function startChild(job: EncryptChildJob): ChildRun {
   const child = spawn(
     process.execPath,
     [join(ROOT, 'bin', 'run-ts.js'), join(ROOT, 'test', 'support', 'encrypt-child.ts'), JSON.stringify(job)],
-    { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'ERROR', NODE_NO_WARNINGS: '1' }, stdio: ['ignore', 'pipe', 'inherit'] },
+    {
+      cwd: ROOT,
+      env: { ...process.env, LOG_LEVEL: 'ERROR', NODE_NO_WARNINGS: '1' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
   );
   const checkpoints: Checkpoint[] = [];
   let buffered = '';
