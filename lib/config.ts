@@ -56,6 +56,7 @@ const WorkflowSchema = z.object({
   TIME_BUDGET_MARGIN_MS: intFrom(30_000, 0),
   POLL_INITIAL_SECONDS: intFrom(5, 1),
   POLL_MAX_SECONDS: intFrom(60, 1),
+  TRANSCODER_MAX_RESUBMITS: intFrom(2, 0),
   POLL_DEADLINE_SECONDS: intFrom(6 * 3600, 1),
 });
 
@@ -124,6 +125,8 @@ export interface WorkflowConfig {
   pollInitialSeconds: number;
   pollMaxSeconds: number;
   pollDeadlineSeconds: number;
+  /** How often a job that ended in an internal transcoder error (9xxx) is resubmitted. */
+  transcoderMaxResubmits: number;
 }
 
 export function workflowConfig(env: NodeJS.ProcessEnv = process.env): WorkflowConfig {
@@ -159,6 +162,7 @@ export function workflowConfig(env: NodeJS.ProcessEnv = process.env): WorkflowCo
     pollInitialSeconds: c.POLL_INITIAL_SECONDS,
     pollMaxSeconds: Math.max(c.POLL_MAX_SECONDS, c.POLL_INITIAL_SECONDS),
     pollDeadlineSeconds: c.POLL_DEADLINE_SECONDS,
+    transcoderMaxResubmits: c.TRANSCODER_MAX_RESUBMITS,
   };
 }
 

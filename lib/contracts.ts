@@ -200,5 +200,9 @@ export const SubmitJobInputSchema = z.looseObject({
   transcoderKey: TranscoderKeySchema,
   execution: ExecutionRefSchema,
   profile: z.string(),
+  job: JobSchema.optional(),
+  poll: PollSchema.optional(),
+  submitAttempt: z.number().int().nonnegative().optional(),
+  transcoderError: CaughtErrorSchema.optional(),
 });
 export const PollJobInputSchema = z.looseObject({ job: JobSchema, poll: PollSchema });

@@ -107,6 +107,14 @@ export class TranscodeJobCanceledError extends WorkflowError {
   override readonly name = 'TranscodeJobCanceledError';
   readonly transient = false;
 }
+/**
+ * The job ended in one of the service's internal error codes (9000, 9001, 9999): not the input's fault, so the state
+ * machine catches it and resubmits the job (a bounded number of times) instead of failing the asset.
+ */
+export class TranscoderInternalError extends WorkflowError {
+  override readonly name = 'TranscoderInternalError';
+  readonly transient = false;
+}
 /** The job did not reach a terminal status before the poll deadline. */
 export class PollDeadlineExceededError extends WorkflowError {
   override readonly name = 'PollDeadlineExceededError';
@@ -133,6 +141,8 @@ export const PERMANENT_ERRORS = [
   'TranscoderRequestError',
   'TranscodeJobFailedError',
   'TranscodeJobCanceledError',
+  // Not retried in place: PollJob's Catch sends it back to SubmitJob, which resubmits a bounded number of times.
+  'TranscoderInternalError',
   'PollDeadlineExceededError',
 ] as const;
 

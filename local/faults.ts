@@ -34,6 +34,7 @@ export class FaultInjector {
   private readonly rules: FaultRule[] = [];
   private readonly counters = new Map<string, FaultStat>();
   private readonly ruleCalls = new Map<FaultRule, number>();
+  private suspended = 0;
 
   constructor(
     rules: FaultRule[] = [],
@@ -69,8 +70,22 @@ export class FaultInjector {
     this.ruleCalls.clear();
   }
 
+  /**
+   * Switches injection off until the returned function is called: the stack provisions its own resources (queues,
+   * keys, pipeline) without faults, so a fault spec tests the workflow rather than crashing start-up.
+   */
+  suspend(): () => void {
+    this.suspended += 1;
+    let resumed = false;
+    return () => {
+      if (!resumed) this.suspended -= 1;
+      resumed = true;
+    };
+  }
+
   /** Called once per request. Returns the fault to inject, if any, and counts the call either way. */
   decide(service: string, operation: string): FaultKind | undefined {
+    if (this.suspended > 0) return undefined;
     const id = `${service}:${operation}`;
     const stat = this.counters.get(id) ?? { service, operation, calls: 0, injected: 0 };
     stat.calls += 1;

@@ -201,6 +201,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       options.faults instanceof FaultInjector
         ? options.faults
         : new FaultInjector(FaultInjector.parse(options.faults ?? process.env.SECURE_TRANSCODE_FAULTS));
+    const resumeFaults = faults.suspend();
+    cleanups.push(resumeFaults);
     const region = LOCAL_REGION;
     const credentials = { ...LOCAL_CREDENTIALS };
     const restoreBaseEnv = applyEnv({
@@ -555,6 +557,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         await runCleanups();
       },
     };
+    resumeFaults();
     return stack;
   } catch (e) {
     await runCleanups().catch(() => undefined);

@@ -11,6 +11,11 @@ const transcoder = createTranscoder(config);
 
 export const handler = task('SubmitJob', async (event: unknown) => {
   const state = parseTaskInput(SubmitJobInputSchema, event, 'SubmitJob');
-  const { job, poll } = await submitJob({ ...state, profile: getProfile(state.profile, profiles) }, { transcoder, config });
-  return { ...state, job, poll };
+  const { job, poll, submitAttempt } = await submitJob(
+    { ...state, profile: getProfile(state.profile, profiles) },
+    { transcoder, config },
+  );
+  // The caught internal error is consumed by the resubmission; what remains is the count.
+  const { transcoderError: _consumed, ...rest } = state;
+  return { ...rest, job, poll, submitAttempt };
 });

@@ -28,7 +28,8 @@ export interface CleanupReport {
   deletedObjects: number;
 }
 
-async function deletePrefix(s3: S3Client, bucket: string, prefix: string): Promise<number> {
+/** Deletes every object under a prefix (paginated); returns how many. */
+export async function deletePrefix(s3: S3Client, bucket: string, prefix: string): Promise<number> {
   let deleted = 0;
   let token: string | undefined;
   do {

@@ -15,10 +15,19 @@ import type {
   Source,
   TranscoderKey,
 } from '../contracts.js';
-import { PollDeadlineExceededError, TranscodeJobCanceledError, TranscodeJobFailedError } from '../errors.js';
+import {
+  PollDeadlineExceededError,
+  TranscodeJobCanceledError,
+  TranscodeJobFailedError,
+  TranscoderInternalError,
+} from '../errors.js';
 import { writeAssetRecord } from '../playback/asset-record.js';
 import type { Profile } from '../profiles.js';
 import type { TranscoderAdapter } from '../transcoder/types.js';
+import { deletePrefix } from './cleanup.js';
+
+/** Elastic Transcoder's internal error codes: worth a resubmission, unlike 3xxx/4xxx input errors. */
+const INTERNAL_ERROR_CODES = new Set(['9000', '9001', '9999']);
 
 export function keyUrlFor(keyServiceUrl: string, assetId: string): string {
   return `${keyServiceUrl}/keys/${encodeURIComponent(assetId)}`;
@@ -32,6 +41,17 @@ export interface SubmitInput {
   transcoderKey: TranscoderKey;
   execution: ExecutionRef;
   profile: Profile;
+  /** Set when PollJob's Catch routed an internal transcoder error back here. */
+  transcoderError?: unknown;
+  /** The job that ended in that error and how many resubmissions were made so far. */
+  job?: Job;
+  submitAttempt?: number;
+  poll?: Poll;
+}
+
+/** The execution marker stored in the job's metadata; each resubmission gets its own so lookups stay exact. */
+export function submissionMarker(executionName: string, attempt: number): string {
+  return attempt === 0 ? executionName : `${executionName}.r${attempt}`;
 }
 
 export async function submitJob(
@@ -40,24 +60,41 @@ export async function submitJob(
     transcoder: TranscoderAdapter;
     config: Pick<
       WorkflowConfig,
-      'keyServiceUrl' | 'pollInitialSeconds' | 'pollDeadlineSeconds' | 'assetPrefix'
+      'keyServiceUrl' | 'pollInitialSeconds' | 'pollDeadlineSeconds' | 'assetPrefix' | 'transcoderMaxResubmits'
     >;
     s3?: S3Client;
     now?: () => Date;
   },
-): Promise<{ job: Job; poll: Poll }> {
+): Promise<{ job: Job; poll: Poll; submitAttempt: number }> {
   const now = deps.now ?? (() => new Date());
+  const s3 = deps.s3 ?? defaultS3;
   const { asset, profile } = input;
+  const resubmission = input.transcoderError !== undefined;
+  const submitAttempt = (input.submitAttempt ?? 0) + (resubmission ? 1 : 0);
+  if (submitAttempt > deps.config.transcoderMaxResubmits) {
+    throw new TranscodeJobFailedError(
+      `Transcode job ${input.job?.id ?? '?'} ended in an internal transcoder error ${submitAttempt} times` +
+        ` (${input.job?.statusDetail ?? 'no detail'}); giving up after ${deps.config.transcoderMaxResubmits} resubmissions`,
+      { code: 'TRANSCODER_INTERNAL' },
+    );
+  }
+  // The overall poll deadline spans resubmissions: it is set once, by the first submission.
   const poll: Poll = {
     attempt: 0,
     waitSeconds: deps.config.pollInitialSeconds,
-    deadline: new Date(now().getTime() + deps.config.pollDeadlineSeconds * 1000).toISOString(),
+    deadline:
+      input.poll?.deadline ?? new Date(now().getTime() + deps.config.pollDeadlineSeconds * 1000).toISOString(),
   };
-  const existing = await deps.transcoder.findByExecution(input.execution.name);
-  if (existing) return { job: existing, poll };
+  const marker = submissionMarker(input.execution.name, submitAttempt);
+  const existing = await deps.transcoder.findByExecution(marker);
+  if (existing) return { job: existing, poll, submitAttempt };
+  if (resubmission) {
+    // Elastic Transcoder refuses to overwrite existing outputs: clear what the failed attempt wrote.
+    await deletePrefix(s3, asset.outputBucket, asset.outputKeyPrefix);
+  }
 
   await writeAssetRecord(
-    { s3: deps.s3 ?? defaultS3, bucket: asset.outputBucket, assetPrefix: deps.config.assetPrefix },
+    { s3, bucket: asset.outputBucket, assetPrefix: deps.config.assetPrefix },
     {
       assetId: asset.assetId,
       wrappedKey: input.keys.playback.wrappedKey,
@@ -73,7 +110,7 @@ export async function submitJob(
     { sourceKeyMd5: input.keys.source.keyMd5 },
   );
   const job = await deps.transcoder.submit({
-    executionName: input.execution.name,
+    executionName: marker,
     asset,
     encrypted: input.encrypted,
     transcoderKey: input.transcoderKey,
@@ -82,7 +119,7 @@ export async function submitJob(
     keyUrl: keyUrlFor(deps.config.keyServiceUrl, asset.assetId),
     userMetadata: { assetId: asset.assetId, profile: profile.name, source: input.source.key },
   });
-  return { job, poll };
+  return { job, poll, submitAttempt };
 }
 
 /** Exponential backoff with full jitter in [base/2, base], capped; at least 1 s (the ASL Wait's unit). */
@@ -107,6 +144,12 @@ export async function pollJob(
 ): Promise<{ job: Job; poll: Poll }> {
   const now = deps.now ?? (() => new Date());
   const job = await deps.transcoder.read(input.job.id);
+  if (job.status === 'Error' && job.errorCode && INTERNAL_ERROR_CODES.has(job.errorCode)) {
+    throw new TranscoderInternalError(
+      `Transcode job ${job.id} ended in internal error ${job.errorCode}: ${job.statusDetail ?? 'no detail'}`,
+      { code: `TRANSCODER_${job.errorCode}` },
+    );
+  }
   if (job.status === 'Error') {
     throw new TranscodeJobFailedError(
       `Transcode job ${job.id} ended in Error${job.errorCode ? ` (code ${job.errorCode})` : ''}: ${job.statusDetail ?? 'no detail'}`,

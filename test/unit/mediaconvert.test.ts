@@ -61,6 +61,7 @@ const config = {
   pollInitialSeconds: 5,
   pollMaxSeconds: 60,
   pollDeadlineSeconds: 3600,
+  transcoderMaxResubmits: 2,
   assetPrefix: 'assets/',
 };
 const profiles = loadProfiles(undefined);

@@ -209,6 +209,22 @@ describe('the transcode state machine', () => {
     expectNoPlaintextKeys(outcome);
   });
 
+  it('resubmits a job that ended in an internal transcoder error (9000) and succeeds', async () => {
+    // Prepare
+    readJobAnswers = [
+      { Status: 'Error', StatusDetail: '9000 1700000000000-abcdef: internal service error' },
+      { Status: 'Progressing' },
+      { Status: 'Complete' },
+    ];
+    // Act
+    const outcome = await run('incoming/flaky.mp4', randomBytes(1000));
+    // Assess
+    expect(outcome.status).toBe('SUCCEEDED');
+    expect(etMock).toHaveReceivedCommandTimes(CreateJobCommand, 2);
+    expect(outcome.events.filter((e) => e.type === 'StateCaught' && e.state?.name === 'PollJob')).toHaveLength(1);
+    expect(outcome.notification.status).toBe('SUCCEEDED');
+  });
+
   it.each([
     {
       title: 'a zero-byte object',
@@ -245,6 +261,15 @@ describe('the transcode state machine', () => {
       body: randomBytes(100),
       code: 'TranscodeJobFailedError',
       step: 'PollJob',
+    },
+    {
+      title: 'a job that keeps failing with internal errors (resubmissions spent)',
+      setup: () => {
+        readJobAnswers = [{ Status: 'Error', StatusDetail: '9000 1700000000000-abcdef: internal service error' }];
+      },
+      body: randomBytes(100),
+      code: 'TranscodeJobFailedError',
+      step: 'SubmitJob',
     },
     {
       title: 'a canceled transcode job',

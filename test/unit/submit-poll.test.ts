@@ -6,9 +6,10 @@ import {
   ReadJobCommand,
   ValidationException,
 } from '@aws-sdk/client-elastic-transcoder';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectsCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import {
+  TranscoderInternalError,
   PollDeadlineExceededError,
   TranscodeJobCanceledError,
   TranscodeJobFailedError,
@@ -25,7 +26,7 @@ const s3Mock = mockClient(S3Client);
 const et = new ElasticTranscoderClient({ region: 'us-east-1' });
 const s3 = new S3Client({ region: 'us-east-1' });
 const transcoder = new ElasticTranscoderAdapter('1111111111111-abcdef', et);
-const config = { keyServiceUrl: 'https://keys.example.com', pollInitialSeconds: 5, pollMaxSeconds: 60, pollDeadlineSeconds: 3600, assetPrefix: 'assets/' };
+const config = { keyServiceUrl: 'https://keys.example.com', pollInitialSeconds: 5, pollMaxSeconds: 60, pollDeadlineSeconds: 3600, assetPrefix: 'assets/', transcoderMaxResubmits: 2 };
 const profile = BUILT_IN_PROFILES[0]!;
 const input = () => ({
   source: sampleSource(),
@@ -120,6 +121,58 @@ describe('submitJob', () => {
     const p = submitJob(input(), { transcoder, config, s3 });
     // Assess
     await expect(p).rejects.toThrow(TranscoderRequestError);
+  });
+});
+
+describe('resubmission after an internal transcoder error', () => {
+  const failed = {
+    backend: 'elastictranscoder' as const,
+    id: '1700000000000-failed',
+    status: 'Progressing' as const,
+    outputs: [],
+    playlists: [],
+  };
+  const caught = { Error: 'TranscoderInternalError', Cause: 'internal error 9000' };
+
+  it('clears the failed attempt’s outputs and submits under a new marker, keeping the original deadline', async () => {
+    // Prepare
+    etMock.on(ListJobsByPipelineCommand).resolves({ Jobs: [] });
+    etMock.on(CreateJobCommand).resolves({ Job: { Id: '1700000000000-again1', Status: 'Submitted' } });
+    s3Mock.on(ListObjectsV2Command).resolves({ Contents: [{ Key: `${sampleAsset().outputKeyPrefix}hls-400k00000.ts` }], IsTruncated: false });
+    s3Mock.on(DeleteObjectsCommand).resolves({});
+    const deadline = '2026-01-01T05:00:00.000Z';
+    // Act
+    const out = await submitJob(
+      { ...input(), job: failed, submitAttempt: 0, transcoderError: caught, poll: { attempt: 4, waitSeconds: 40, deadline } },
+      { transcoder, config, s3 },
+    );
+    // Assess
+    expect(out).toMatchObject({ submitAttempt: 1, job: { id: '1700000000000-again1' }, poll: { attempt: 0, deadline } });
+    expect(s3Mock).toHaveReceivedCommandWith(DeleteObjectsCommand, { Delete: { Objects: [{ Key: `${sampleAsset().outputKeyPrefix}hls-400k00000.ts` }], Quiet: true } });
+    expect(etMock.commandCalls(CreateJobCommand)[0]?.args[0].input.UserMetadata?.execution).toBe(`${sampleExecution().name}.r1`);
+  });
+
+  it('gives up with TranscodeJobFailedError once the resubmissions are spent', async () => {
+    // Act
+    const p = submitJob({ ...input(), job: failed, submitAttempt: 2, transcoderError: caught }, { transcoder, config, s3 });
+    // Assess
+    await expect(p).rejects.toThrow(TranscodeJobFailedError);
+    expect(etMock).not.toHaveReceivedCommand(CreateJobCommand);
+  });
+
+  it('turns a 9000 job error into TranscoderInternalError, and a 4000 into TranscodeJobFailedError', async () => {
+    // Prepare
+    const running = { job: { ...failed, id: '1700000000000-abcdef' }, poll: { attempt: 0, waitSeconds: 5, deadline: '2999-01-01T00:00:00.000Z' } };
+    etMock
+      .on(ReadJobCommand)
+      .resolvesOnce({ Job: { Id: '1700000000000-abcdef', Status: 'Error', Outputs: [{ Key: 'a', Status: 'Error', StatusDetail: '9000 1700000000000-abcdef: KMS is unavailable' }] } })
+      .resolvesOnce({ Job: { Id: '1700000000000-abcdef', Status: 'Error', Outputs: [{ Key: 'a', Status: 'Error', StatusDetail: '4000 1700000000000-abcdef: unsupported input' }] } });
+    // Act
+    const internal = pollJob(running, { transcoder, config });
+    await expect(internal).rejects.toThrow(TranscoderInternalError);
+    const input4000 = pollJob(running, { transcoder, config });
+    // Assess
+    await expect(input4000).rejects.toThrow(TranscodeJobFailedError);
   });
 });
 
