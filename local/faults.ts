@@ -2,17 +2,29 @@
  * Fault injection for the local servers (issue 7): per service and operation, a rate or a schedule of call ordinals.
  * Each server asks `decide(service, operation)` once per request and, if a fault comes back, answers with that
  * service's real wire error (KMS ThrottlingException, S3 SlowDown/500, transcoder 429) or resets the connection.
+ * The local Lambda invoker asks `decide('lambda', <function key>)` once per invocation; `crash` kills that
+ * invocation part-way, as an out-of-memory kill or a lost sandbox would (local/lambda/invoke.ts).
  *
  * Spec string (CLI flag / env `SECURE_TRANSCODE_FAULTS`): comma-separated `service:operation:kind[:rate|@n+m…]`, e.g.
- * `kms:*:throttle:0.2,s3:GetObject:slowdown:0.2,s3:UploadPart:internal@3+7,transcoder:CreateJob:throttle:0.2`.
+ * `kms:*:throttle:0.2,s3:GetObject:slowdown:0.2,s3:UploadPart:internal@3+7,transcoder:CreateJob:throttle:0.2`,
+ * `lambda:encryptSource:crash@1+2`.
  */
 
-export type FaultKind = 'throttle' | 'slowdown' | 'internal' | 'reset';
-export type FaultService = 's3' | 'kms' | 'transcoder' | 'sfn' | 'sqs' | 'sns' | 'keyservice' | '*';
+export type FaultKind = 'throttle' | 'slowdown' | 'internal' | 'reset' | 'crash';
+export type FaultService =
+  | 's3'
+  | 'kms'
+  | 'transcoder'
+  | 'sfn'
+  | 'sqs'
+  | 'sns'
+  | 'keyservice'
+  | 'lambda'
+  | '*';
 
 export interface FaultRule {
   service: FaultService;
-  /** API operation name (`GetObject`, `Decrypt`, `CreateJob` …) or `*`. */
+  /** API operation name (`GetObject`, `Decrypt`, `CreateJob` …), for `lambda` the function key, or `*`. */
   operation: string;
   kind: FaultKind;
   /** Probability in [0, 1] per matching call. */
@@ -28,7 +40,7 @@ export interface FaultStat {
   injected: number;
 }
 
-const KINDS: readonly FaultKind[] = ['throttle', 'slowdown', 'internal', 'reset'];
+const KINDS: readonly FaultKind[] = ['throttle', 'slowdown', 'internal', 'reset', 'crash'];
 
 export class FaultInjector {
   private readonly rules: FaultRule[] = [];
@@ -56,6 +68,10 @@ export class FaultInjector {
       else rule.rate = rate === undefined ? 1 : Number.parseFloat(rate);
       if (rule.rate !== undefined && !(rule.rate >= 0 && rule.rate <= 1)) {
         throw new Error(`Invalid fault rate in "${part}": must be between 0 and 1`);
+      }
+      // A wire error has no meaning for an invocation, and a crash none for a server request.
+      if ((rule.service === 'lambda') !== (rule.kind === 'crash')) {
+        throw new Error(`Invalid fault rule "${part}": crash applies to lambda, and lambda only to crash`);
       }
       return rule;
     });

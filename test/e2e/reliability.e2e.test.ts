@@ -31,21 +31,11 @@ const FFMPEG = process.env.FFMPEG_PATH ?? (await import('@ffmpeg-installer/ffmpe
 const COPIES = 120;
 
 /**
- * The small chaos configuration at 20%, minus the rates on `kms:Decrypt` and `s3:GetObject`: those operations are
- * also what the local Elastic Transcoder itself calls, and a transcoder whose own call fails three times ends the
- * job in Error 9000, which the workflow does not resubmit yet (`npm run chaos` keeps them and shows it). Early
- * calls of both — always the encrypt step's, which starts before any transcode — still fail, by schedule.
+ * The small chaos configuration at 20% on every operation, including `kms:Decrypt` and `s3:GetObject`, which the local
+ * Elastic Transcoder also calls itself: a job it ends in internal error 9000 is resubmitted by the workflow.
  */
 function reliabilityFaults(inputs: number): string {
-  const rates = DEFAULT_RATE_FAULTS.split(',')
-    .filter((r) => !r.startsWith('kms:*') && !r.startsWith('s3:GetObject'))
-    .join(',');
-  return [
-    createJobBurst(inputs),
-    'kms:GenerateDataKeyWithoutPlaintext:throttle:0.2,kms:Decrypt:throttle@1+2+3,s3:GetObject:slowdown@1+2+3',
-    rates,
-    RESET_FAULTS,
-  ].join(',');
+  return [createJobBurst(inputs), DEFAULT_RATE_FAULTS, RESET_FAULTS].join(',');
 }
 
 function transcoderJobsFor(stack: Stack, executionName: string): unknown[] {
