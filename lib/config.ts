@@ -31,6 +31,7 @@ const IngestSchema = z.object({
   INPUT_PREFIX: prefix.default('incoming/'),
   ALLOWED_EXTENSIONS: z.string().default('.mp4,.mov,.m4v,.mkv,.webm,.avi,.mpg,.mpeg,.ts,.mxf'),
   DEFAULT_PROFILE: z.string().default('default'),
+  PROFILES_JSON: z.string().optional(),
 });
 
 const WorkflowSchema = z.object({
@@ -57,6 +58,7 @@ const WorkflowSchema = z.object({
   POLL_INITIAL_SECONDS: intFrom(5, 1),
   POLL_MAX_SECONDS: intFrom(60, 1),
   TRANSCODER_MAX_RESUBMITS: intFrom(2, 0),
+  PROFILES_JSON: z.string().optional(),
   POLL_DEADLINE_SECONDS: intFrom(6 * 3600, 1),
 });
 
@@ -87,6 +89,8 @@ export interface IngestConfig {
   inputPrefix: string;
   allowedExtensions: string[];
   defaultProfile: string;
+  /** Extra or overriding transcoding profiles (JSON array), parsed by lib/profiles.ts. */
+  profilesJson: string | undefined;
 }
 
 export function ingestConfig(env: NodeJS.ProcessEnv = process.env): IngestConfig {
@@ -96,6 +100,7 @@ export function ingestConfig(env: NodeJS.ProcessEnv = process.env): IngestConfig
     inputPrefix: c.INPUT_PREFIX,
     allowedExtensions: csv(c.ALLOWED_EXTENSIONS).map((e) => (e.startsWith('.') ? e : `.${e}`).toLowerCase()),
     defaultProfile: c.DEFAULT_PROFILE,
+    profilesJson: c.PROFILES_JSON || undefined,
   };
 }
 
@@ -127,6 +132,7 @@ export interface WorkflowConfig {
   pollDeadlineSeconds: number;
   /** How often a job that ended in an internal transcoder error (9xxx) is resubmitted. */
   transcoderMaxResubmits: number;
+  profilesJson: string | undefined;
 }
 
 export function workflowConfig(env: NodeJS.ProcessEnv = process.env): WorkflowConfig {
@@ -163,6 +169,7 @@ export function workflowConfig(env: NodeJS.ProcessEnv = process.env): WorkflowCo
     pollMaxSeconds: Math.max(c.POLL_MAX_SECONDS, c.POLL_INITIAL_SECONDS),
     pollDeadlineSeconds: c.POLL_DEADLINE_SECONDS,
     transcoderMaxResubmits: c.TRANSCODER_MAX_RESUBMITS,
+    profilesJson: c.PROFILES_JSON || undefined,
   };
 }
 

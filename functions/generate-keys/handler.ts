@@ -5,7 +5,7 @@ import { getProfile, loadProfiles } from '../../lib/profiles.js';
 import { generateKeys } from '../../lib/workflow/keys.js';
 
 const config = workflowConfig();
-const profiles = loadProfiles(process.env.PROFILES_JSON);
+const profiles = loadProfiles(config.profilesJson);
 
 export const handler = task('GenerateKeys', async (event: unknown) => {
   const state = parseTaskInput(GenerateKeysInputSchema, event, 'GenerateKeys');

@@ -12,7 +12,7 @@ import { loadProfiles, profileNameForKey } from '../../lib/profiles.js';
 import { relativeKey } from '../../lib/paths.js';
 
 const config = ingestConfig();
-const profiles = loadProfiles(process.env.PROFILES_JSON);
+const profiles = loadProfiles(config.profilesJson);
 
 async function processMessage(body: string, messageId: string): Promise<void> {
   const parsed = parseS3EventBody(body);

@@ -6,7 +6,7 @@ import { createTranscoder } from '../../lib/transcoder/index.js';
 import { submitJob } from '../../lib/workflow/submit.js';
 
 const config = workflowConfig();
-const profiles = loadProfiles(process.env.PROFILES_JSON);
+const profiles = loadProfiles(config.profilesJson);
 const transcoder = createTranscoder(config);
 
 export const handler = task('SubmitJob', async (event: unknown) => {

@@ -2,10 +2,16 @@
  * Calls a handler module the way the Lambda Node.js runtime does: the event and the result cross a JSON boundary,
  * the context carries a deadline from the function's configured timeout, and a handler that outlives it fails with
  * the runtime's "Task timed out" error (its promise keeps running in this process — there is no sandbox to freeze).
+ *
+ * With a fault injector, `decide('lambda', <function key>)` → `crash` kills an invocation part-way (issue 7): the
+ * caller gets the runtime's exit error `crashAfterMs` after the handler started, or when it settles if sooner (the
+ * sandbox died before the response left it), and the handler's context reports no time left from then on, so a
+ * handler that checks it before each unit of work (EncryptSource, before each part) stops as a killed one would.
  */
 import { randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import type { Context } from 'aws-lambda';
+import type { FaultInjector } from '../faults.js';
 import type { FunctionSpec } from '../sfn/functions.js';
 
 export type HandlerFn = (event: unknown, context: Context) => Promise<unknown>;
@@ -15,6 +21,10 @@ export interface LambdaInvokerOptions {
   accountId?: string;
   /** Prefix of the function names the context reports, like the deployed `<service>-<stage>-`. */
   functionNamePrefix?: string;
+  /** Asked once per invocation: `decide('lambda', spec.key)`; only `crash` applies. */
+  faults?: FaultInjector;
+  /** How long a crashing invocation runs before it dies (default 300 ms: past its first S3 calls, short of the end). */
+  crashAfterMs?: number;
 }
 
 /** A handler threw: the runtime's error payload (`errorType`, `errorMessage`, `trace`). */
@@ -38,6 +48,17 @@ export class LambdaTimeoutError extends Error {
     this.timeoutSeconds = timeoutSeconds;
   }
 }
+
+/** The sandbox died mid-invocation (killed, out of memory): the runtime reports an exit, not a handler error. */
+export class LambdaCrashError extends Error {
+  readonly errorType = 'Runtime.ExitError';
+  constructor(requestId: string) {
+    super(`RequestId: ${requestId} Error: Runtime exited with error: signal: killed`);
+    this.name = 'LambdaCrashError';
+  }
+}
+
+const DEFAULT_CRASH_AFTER_MS = 300;
 
 const handlerCache = new Map<string, Promise<HandlerFn>>();
 
@@ -82,7 +103,7 @@ export function createLambdaInvoker(options: LambdaInvokerOptions) {
   const accountId = options.accountId ?? '000000000000';
   const prefix = options.functionNamePrefix ?? 'secure-transcode-local-';
 
-  function context(spec: FunctionSpec, requestId: string, deadline: number): Context {
+  function context(spec: FunctionSpec, requestId: string, deadline: () => number): Context {
     const functionName = `${prefix}${spec.key}`;
     return {
       callbackWaitsForEmptyEventLoop: true,
@@ -93,23 +114,45 @@ export function createLambdaInvoker(options: LambdaInvokerOptions) {
       awsRequestId: requestId,
       logGroupName: `/aws/lambda/${functionName}`,
       logStreamName: `${new Date().toISOString().slice(0, 10).replaceAll('-', '/')}/[$LATEST]${requestId.replaceAll('-', '')}`,
-      getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+      getRemainingTimeInMillis: () => Math.max(0, deadline() - Date.now()),
       done: () => undefined,
       fail: () => undefined,
       succeed: () => undefined,
     };
   }
 
-  /** Starts one invocation. `result` resolves to the JSON result or rejects with LambdaFunctionError/LambdaTimeoutError. */
+  /** Never resolves with the handler's answer: it dies after `crashAfterMs`, or as soon as the handler settles. */
+  async function crashed(run: Promise<unknown>, requestId: string, kill: () => void): Promise<never> {
+    let timer: NodeJS.Timeout | undefined;
+    const afterMs = options.crashAfterMs ?? DEFAULT_CRASH_AFTER_MS;
+    await Promise.race([
+      run.then(
+        () => undefined,
+        () => undefined,
+      ),
+      new Promise<void>((r) => {
+        timer = setTimeout(r, afterMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    kill();
+    throw new LambdaCrashError(requestId);
+  }
+
+  /**
+   * Starts one invocation. `result` resolves to the JSON result or rejects with LambdaFunctionError,
+   * LambdaTimeoutError or LambdaCrashError.
+   */
   function invoke(spec: FunctionSpec, event: unknown): Invocation {
     const requestId = randomUUID();
     const functionName = `${prefix}${spec.key}`;
+    const crash = options.faults?.decide('lambda', spec.key) === 'crash';
     const result = (async () => {
       const handler = await loadHandler(spec).catch((e: unknown) => {
         const err = e as Error;
         throw new LambdaFunctionError('Runtime.ImportModuleError', `Error: ${err?.message ?? String(e)}`, []);
       });
-      const deadline = Date.now() + spec.timeoutSeconds * 1000;
+      let deadline = Date.now() + spec.timeoutSeconds * 1000;
       let timer: NodeJS.Timeout | undefined;
       const timedOut = new Promise<never>((_, reject) => {
         timer = setTimeout(
@@ -117,8 +160,12 @@ export function createLambdaInvoker(options: LambdaInvokerOptions) {
           deadline - Date.now(),
         );
       });
+      const ctx = context(spec, requestId, () => deadline);
       try {
-        const run = Promise.resolve().then(() => handler(toJson(event), context(spec, requestId, deadline)));
+        const run = Promise.resolve().then(() => handler(toJson(event), ctx));
+        if (crash) return await crashed(run, requestId, () => {
+          deadline = Date.now();
+        });
         return toJson(
           await Promise.race([run.catch((e: unknown) => Promise.reject(errorPayload(e))), timedOut]),
         );

@@ -13,8 +13,10 @@ import {
   StateMachine,
   type StateMachineDefinition,
 } from 'aws-local-stepfunctions';
+import type { FaultInjector } from '../faults.js';
 import {
   createLambdaInvoker,
+  LambdaCrashError,
   LambdaFunctionError,
   type LambdaInvoker,
   LambdaTimeoutError,
@@ -45,6 +47,8 @@ export interface LocalStepFunctionsOptions {
   /** Shorten waits and retry intervals (`--fast`). Real durations by default. */
   fast?: boolean | FastOptions;
   roleArn?: string;
+  /** Handed to the Lambda invoker: `lambda:<function key>:crash` kills invocations part-way. */
+  faults?: FaultInjector;
 }
 
 /** An error the JSON protocol turns into a 400 with `__type`. */
@@ -105,6 +109,13 @@ function toTaskFailure(e: unknown): TaskFailure {
       `The cause could not be determined because Lambda did not return an error type. Returned payload: ${JSON.stringify({ errorMessage: e.message })}`,
     );
   }
+  if (e instanceof LambdaCrashError) {
+    // A killed runtime answers with Runtime.ExitError, which Step Functions reports as Lambda.Unknown too.
+    return new TaskFailure(
+      'Lambda.Unknown',
+      `The cause could not be determined because Lambda did not return an error type. Returned payload: ${JSON.stringify({ errorMessage: e.message, errorType: e.errorType })}`,
+    );
+  }
   const err = e as Error;
   return new TaskFailure(err?.name ?? 'Error', err?.message ?? String(e));
 }
@@ -137,7 +148,11 @@ export class LocalStepFunctions {
     this.machine = new StateMachine(this.definition as unknown as StateMachineDefinition, {
       validationOptions: { checkArn: false },
     });
-    this.invoker = createLambdaInvoker({ region: this.region, accountId: this.accountId });
+    this.invoker = createLambdaInvoker({
+      region: this.region,
+      accountId: this.accountId,
+      ...(options.faults ? { faults: options.faults } : {}),
+    });
     this.store = new ExecutionStore(options.dataDir, this.stateMachineName);
     this.configureFast(options.fast);
     this.recover();
