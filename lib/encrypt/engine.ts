@@ -13,6 +13,7 @@ import { EncryptionFailedError, isWorkflowError, sdkErrorInfo } from '../errors.
 import { logger } from '../logger.js';
 import {
   abortMultipartUpload,
+  abortOrphanUploads,
   completeMultipartUpload,
   createMultipartUpload,
   listAllParts,
@@ -212,7 +213,10 @@ export async function completeEncryptedUpload(
     listed = await listAllParts(opts.s3, where);
   } catch (e) {
     const done = isWorkflowError(e) && e.code === 'NO_SUCH_UPLOAD' ? await alreadyCompleted(opts) : undefined;
-    if (done) return done;
+    if (done) {
+      await sweepOrphans(opts);
+      return done;
+    }
     throw e;
   }
   const parts = listed.sort((a, b) => a.partNumber - b.partNumber);
@@ -233,7 +237,24 @@ export async function completeEncryptedUpload(
     });
   }
   const etag = await completeMultipartUpload(opts.s3, where, parts);
+  await sweepOrphans(opts);
   return { etag, size };
+}
+
+/**
+ * After the object is complete, no other upload on its key can still be wanted: abort those a killed EncryptSource
+ * invocation left behind. Best effort — the object is already right, and the bucket's lifecycle rule is the backstop.
+ */
+async function sweepOrphans(opts: CompleteEncryptedUploadOptions): Promise<void> {
+  const aborted = await abortOrphanUploads(opts.s3, { bucket: opts.bucket, key: opts.key }).catch(
+    (e: unknown) => {
+      logger.warn('could not abort orphaned uploads; the bucket lifecycle rule will collect them', {
+        errorName: sdkErrorInfo(e).name,
+      });
+      return 0;
+    },
+  );
+  if (aborted > 0) logger.info('aborted orphaned multipart uploads', { key: opts.key, aborted });
 }
 
 export async function abortEncryptedUpload(opts: {

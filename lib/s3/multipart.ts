@@ -6,6 +6,7 @@ import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
+  ListMultipartUploadsCommand,
   ListPartsCommand,
   type S3Client,
   UploadPartCommand,
@@ -215,4 +216,51 @@ export async function abortMultipartUpload(
         throw translateS3WriteError(e, 'AbortMultipartUpload', where);
       }),
   );
+}
+
+/** Upload ids of the multipart uploads open on exactly this key (paginated over key and upload-id markers). */
+export async function listOpenUploads(s3: S3Client, where: ObjectLocation): Promise<string[]> {
+  const ids: string[] = [];
+  let keyMarker: string | undefined;
+  let uploadIdMarker: string | undefined;
+  for (;;) {
+    const page = await retryTransient(() =>
+      s3
+        .send(
+          new ListMultipartUploadsCommand({
+            Bucket: where.bucket,
+            Prefix: where.key,
+            KeyMarker: keyMarker,
+            UploadIdMarker: uploadIdMarker,
+          }),
+        )
+        .catch((e: unknown) => {
+          throw translateS3WriteError(e, 'ListMultipartUploads', where);
+        }),
+    );
+    for (const u of page?.Uploads ?? []) if (u.Key === where.key && u.UploadId) ids.push(u.UploadId);
+    if (!page?.IsTruncated) return ids;
+    if (page.NextKeyMarker === keyMarker && page.NextUploadIdMarker === uploadIdMarker) {
+      throw new EncryptionFailedError('S3 ListMultipartUploads is truncated but gave no new marker', {
+        code: 'S3_WRITE_FAILED',
+      });
+    }
+    keyMarker = page.NextKeyMarker;
+    uploadIdMarker = page.NextUploadIdMarker;
+  }
+}
+
+/**
+ * Aborts every upload open on the key except `keep`. An invocation killed after CreateMultipartUpload and before
+ * it returned its checkpoint leaves an upload no state knows; the key belongs to one asset, and so to one
+ * execution, so any other upload on it is such an orphan. Returns how many were aborted.
+ */
+export async function abortOrphanUploads(
+  s3: S3Client,
+  where: ObjectLocation,
+  keep?: string,
+): Promise<number> {
+  const orphans = (await listOpenUploads(s3, where)).filter((id) => id !== keep);
+  for (const uploadId of orphans) await abortMultipartUpload(s3, { ...where, uploadId });
+  return orphans.length;
 }

@@ -13,6 +13,7 @@ import {
 import { s3 as defaultS3 } from '../clients.js';
 import type { Asset, Checkpoint, EncryptedObject, Job } from '../contracts.js';
 import { translateS3Error } from '../s3/errors.js';
+import { abortOrphanUploads } from '../s3/multipart.js';
 import type { CancellableTranscoder } from '../transcoder/types.js';
 
 export interface CleanupState {
@@ -88,6 +89,11 @@ export async function cleanUp(
       });
   }
   if (!asset) return report;
+  // Uploads no checkpoint names: an EncryptSource invocation killed before it returned its first one.
+  if (!state.encrypted) {
+    const orphans = await abortOrphanUploads(s3, { bucket: asset.encryptedBucket, key: asset.encryptedKey });
+    if (orphans > 0) report.abortedUpload = true;
+  }
   report.deletedObjects += await deletePrefix(s3, asset.outputBucket, asset.outputKeyPrefix);
   for (const [bucket, key] of [
     [asset.encryptedBucket, asset.encryptedKey],

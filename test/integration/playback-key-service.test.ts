@@ -36,7 +36,7 @@ describe('local key service over HTTP (fauxqs S3, local KMS, dynalite)', () => {
   beforeAll(async () => {
     logger.setLogLevel('SILENT');
     // A generous per-token budget, so the concurrency test measures the token table, not the throttle.
-    h = await startPlaybackHarness({ assetId: ASSET_ID, media: false, env: { THROTTLE_TOKEN_BURST: '100' } });
+    h = await startPlaybackHarness({ assetId: ASSET_ID, env: { THROTTLE_TOKEN_BURST: '100' } });
   });
 
   afterAll(async () => {

@@ -72,7 +72,7 @@ describe('POST /tokens on the local key service (SigV4 against the local credent
 
   beforeAll(async () => {
     logger.setLogLevel('SILENT');
-    h = await startPlaybackHarness({ assetId: ASSET_ID, media: false });
+    h = await startPlaybackHarness({ assetId: ASSET_ID });
     tokensUrl = `${h.keyService.endpoint}/tokens`;
   });
 
@@ -220,7 +220,7 @@ describe('fault injection on the local key service', () => {
 
   beforeAll(async () => {
     logger.setLogLevel('SILENT');
-    h = await startPlaybackHarness({ assetId: ASSET_ID, media: false });
+    h = await startPlaybackHarness({ assetId: ASSET_ID });
     dataDir = await mkdtemp(join(tmpdir(), 'st-faulty-keyservice-'));
     faulty = await startKeyService({ dataDir, env: h.keyServiceEnv, faults });
   });

@@ -1,15 +1,12 @@
 /**
  * A real playback stack on loopback for the integration and browser tests: fauxqs S3, the local KMS server, the
  * local key service (with dynalite), and an asset whose playback key is a real KMS data key under the Elastic
- * Transcoder context. With `media: true` the asset is a 6 s AES-128 HLS clip encrypted by ffmpeg with that key,
- * the way the transcoder would write it.
+ * Transcoder context, and synthetic playlists (real encrypted media is covered by the workflow browser test).
  */
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { type FauxqsServer, startFauxqs } from 'fauxqs';
@@ -17,8 +14,6 @@ import { ELASTIC_TRANSCODER_CONTEXT } from '../../lib/config.js';
 import { type AssetRecord, writeAssetRecord } from '../../lib/playback/asset-record.js';
 import { type KmsServer, startKmsServer } from '../../local/kms/index.js';
 import { type LocalKeyService, startKeyService } from '../../local/playback/server.js';
-
-const run = promisify(execFile);
 
 export const REGION = 'us-east-1';
 export const CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local-secret' };
@@ -43,57 +38,9 @@ export interface PlaybackHarness {
 
 export interface HarnessOptions {
   assetId: string;
-  media: boolean;
   env?: Record<string, string>;
 }
 
-async function encryptedHlsClip(dir: string, key: Buffer, keyUri: string): Promise<Map<string, Buffer>> {
-  const ffmpeg = ((await import('@ffmpeg-installer/ffmpeg')) as { path: string }).path;
-  await writeFile(join(dir, 'key.bin'), key, { mode: 0o600 });
-  await writeFile(
-    join(dir, 'key.info'),
-    `${keyUri}\n${join(dir, 'key.bin')}\n00000000000000000000000000000001\n`,
-  );
-  const out = join(dir, 'hls');
-  await mkdir(out);
-  await run(ffmpeg, [
-    '-hide_banner',
-    '-loglevel',
-    'error',
-    '-f',
-    'lavfi',
-    '-i',
-    'testsrc=duration=6:size=320x180:rate=25',
-    '-c:v',
-    'libx264',
-    '-preset',
-    'ultrafast',
-    '-profile:v',
-    'baseline',
-    '-pix_fmt',
-    'yuv420p',
-    '-g',
-    '25',
-    '-hls_time',
-    '2',
-    '-hls_playlist_type',
-    'vod',
-    '-hls_key_info_file',
-    join(dir, 'key.info'),
-    '-hls_segment_filename',
-    join(out, 'hls_400k%05d.ts'),
-    join(out, 'hls_400k.m3u8'),
-  ]);
-  const files = new Map<string, Buffer>();
-  for (const name of await readdir(out)) files.set(name, await readFile(join(out, name)));
-  files.set(
-    'index.m3u8',
-    Buffer.from(
-      '#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-STREAM-INF:BANDWIDTH=400000,RESOLUTION=320x180\nhls_400k.m3u8\n',
-    ),
-  );
-  return files;
-}
 
 /** Playlists whose segments are opaque bytes: enough to exercise routing, signing and the proxy. */
 function syntheticHls(keyUri: string): Map<string, Buffer> {
@@ -147,11 +94,7 @@ export async function startPlaybackHarness(options: HarnessOptions): Promise<Pla
   let keyService = await startKeyService({ dataDir, env: keyServiceEnv });
 
   const outputKeyPrefix = `outputs/clip/${options.assetId}/`;
-  const workDir = join(dataDir, 'work');
-  await mkdir(workDir);
-  const objects = options.media
-    ? await encryptedHlsClip(workDir, plaintextKey, keyService.keyUrl(options.assetId))
-    : syntheticHls(keyService.keyUrl(options.assetId));
+  const objects = syntheticHls(keyService.keyUrl(options.assetId));
   for (const [name, body] of objects) {
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${outputKeyPrefix}${name}`, Body: body }));
   }
