@@ -15,7 +15,7 @@ import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import { FaultInjector } from './faults.js';
 import { createLambdaInvoker } from './lambda/invoke.js';
-import type { ObjectCreatedEvent } from './s3/index.js';
+import type { ObjectCreatedEvent, S3RequestRecord } from './s3/index.js';
 import type { ExecutionRecord, HistoryEvent, LocalStepFunctions } from './sfn/index.js';
 import { loadFunctionCatalog } from './sfn/index.js';
 import { startLocalEventBridge } from './stack/eventbridge.js';
@@ -89,6 +89,13 @@ export interface StackOptions {
   log?: (line: string) => void;
   /** Repository root holding serverless.yml and statemachines/ (defaults to this checkout). */
   root?: string;
+  /**
+   * Extra handler environment (e.g. `MAX_SOURCE_BYTES`, `PART_SIZE_MIB`, `POLL_DEADLINE_SECONDS`), applied over the
+   * stack's own like a deployment's `environment:`. Handlers read their configuration once, on first load.
+   */
+  env?: Record<string, string>;
+  /** Sees every S3 request the gateway receives, before faults (tests time actions against the workflow's I/O). */
+  onS3Request?: (r: S3RequestRecord) => void;
 }
 
 export interface Stack {
@@ -223,7 +230,12 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
     const { startS3Gateway } = await import('./s3/index.js');
     const gateway = await onPort('S3/SQS/SNS', 's3', (port) =>
-      startS3Gateway({ port, buckets: [LOCAL_BUCKET], faults }),
+      startS3Gateway({
+        port,
+        buckets: [LOCAL_BUCKET],
+        faults,
+        ...(options.onS3Request ? { onS3Request: options.onS3Request } : {}),
+      }),
     );
     cleanups.push(() => gateway.stop());
 
@@ -336,6 +348,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       TOPIC_ARN: provisioned.topicArn,
       EVENT_BUS_NAME,
       ...(fast ? { POLL_INITIAL_SECONDS: '1', POLL_MAX_SECONDS: '2' } : {}),
+      ...options.env,
     };
     cleanups.push(applyEnv(workflowEnv));
     const env = {
@@ -406,7 +419,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const catalog = loadFunctionCatalog(serverlessPath);
     const starter = catalog.get('starter');
     if (!starter) throw new Error(`${serverlessPath} has no functions.starter`);
-    const invoker = createLambdaInvoker({ region, accountId: LOCAL_ACCOUNT });
+    const invoker = createLambdaInvoker({ region, accountId: LOCAL_ACCOUNT, faults });
     const ingest: SqsPoller = startSqsPoller({
       sqs,
       queueUrl: provisioned.ingest.url,
