@@ -130,7 +130,7 @@ export interface WorkflowConfig {
   pollInitialSeconds: number;
   pollMaxSeconds: number;
   pollDeadlineSeconds: number;
-  /** How often a job that ended in an internal transcoder error (9xxx) is resubmitted. */
+  /** How often a job that ended in an internal transcoder error (9000-series) is resubmitted. */
   transcoderMaxResubmits: number;
   profilesJson: string | undefined;
 }

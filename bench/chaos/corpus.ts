@@ -2,7 +2,7 @@
  * What the chaos run uploads: one generated clip copied under awkward keys (every copy must succeed), and a few bad
  * inputs (every one must end in a failure notification with a clear code).
  */
-import { spawn } from 'node:child_process';
+import { generateSampleClip } from '../../local/cli/sample.js';
 
 export interface GoodInput {
   kind: 'good';
@@ -25,47 +25,8 @@ export type ChaosInput = GoodInput | BadInput;
  * A short synthetic clip *without* `+faststart`: the moov atom is written last, so cutting the file in half gives
  * the realistic "upload interrupted" corruption (no index at all) rather than a clip that merely ends early.
  */
-export async function generateClip(ffmpeg: string, file: string, seconds: number): Promise<void> {
-  const args = [
-    '-hide_banner',
-    '-nostdin',
-    '-loglevel',
-    'error',
-    '-y',
-    '-f',
-    'lavfi',
-    '-i',
-    'testsrc=size=320x240:rate=25',
-    '-f',
-    'lavfi',
-    '-i',
-    'sine=frequency=440:sample_rate=44100',
-    '-t',
-    String(seconds),
-    '-c:v',
-    'libx264',
-    '-preset',
-    'ultrafast',
-    '-pix_fmt',
-    'yuv420p',
-    '-c:a',
-    'aac',
-    '-shortest',
-    file,
-  ];
-  await new Promise<void>((resolve, reject) => {
-    const child = spawn(ffmpeg, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (c: Buffer) => {
-      stderr += c.toString();
-    });
-    child.once('error', reject);
-    child.once('close', (code) =>
-      code === 0
-        ? resolve()
-        : reject(new Error(`ffmpeg could not generate the clip (exit ${code}): ${stderr.trim()}`)),
-    );
-  });
+export function generateClip(ffmpeg: string, file: string, seconds: number): Promise<void> {
+  return generateSampleClip(ffmpeg, file, seconds, '320x240', false);
 }
 
 // The key shapes users actually upload, which S3 URL-encodes in events (space → `+`, `+` → `%2B`, `%` → `%25`).

@@ -6,6 +6,8 @@ export async function generateSampleClip(
   file: string,
   seconds = 5,
   size = '320x240',
+  /** `+faststart` puts the index first; without it, truncating the file removes the index (a realistic corruption). */
+  faststart = true,
 ): Promise<void> {
   const args = [
     '-hide_banner',
@@ -32,8 +34,7 @@ export async function generateSampleClip(
     '-c:a',
     'aac',
     '-shortest',
-    '-movflags',
-    '+faststart',
+    ...(faststart ? ['-movflags', '+faststart'] : []),
     file,
   ];
   await new Promise<void>((resolve, reject) => {

@@ -32,6 +32,7 @@ import { ELASTIC_TRANSCODER_CONTEXT } from '../../lib/config.js';
 import { FaultInjector } from '../../local/faults.js';
 import { type KmsServer, startKmsServer } from '../../local/kms/index.js';
 import { startTranscoderServer, type TranscoderServer } from '../../local/transcoder/index.js';
+import { generateSampleClip } from '../../local/cli/sample.js';
 
 const run = promisify(execFile);
 const region = 'us-east-1';
@@ -191,31 +192,7 @@ describe('local Elastic Transcoder server', () => {
     sqs = new SQSClient({ ...clientConfig, endpoint });
 
     const clip = join(work, 'clip.mp4');
-    await run(ffmpegInstaller.path, [
-      '-hide_banner',
-      '-nostdin',
-      '-y',
-      '-f',
-      'lavfi',
-      '-i',
-      'testsrc=size=320x180:rate=25',
-      '-f',
-      'lavfi',
-      '-i',
-      'sine=frequency=440:sample_rate=44100',
-      '-t',
-      '4',
-      '-c:v',
-      'libx264',
-      '-preset',
-      'ultrafast',
-      '-pix_fmt',
-      'yuv420p',
-      '-c:a',
-      'aac',
-      '-shortest',
-      clip,
-    ]);
+    await generateSampleClip(ffmpegInstaller.path, clip, 4, '320x180', false);
     await opensslCbc('-e', SOURCE_KEY, SOURCE_IV, clip, `${clip}.enc`);
     await s3.send(
       new PutObjectCommand({

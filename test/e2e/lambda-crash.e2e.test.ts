@@ -1,0 +1,168 @@
+/**
+ * Issue 7, "the encrypt Lambda killed mid-way": EncryptSource invocations die part-way (`lambda:encryptSource:crash`),
+ * the state machine retries them on Lambda.Unknown from the last checkpoint it received, and the job still ends with
+ * an encrypted copy openssl restores byte for byte and no multipart upload left open. One stack for the file.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DecryptCommand, type KMSClient } from '@aws-sdk/client-kms';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { generateClip } from '../../bench/chaos/corpus.js';
+import { logger } from '../../lib/logger.js';
+import type { ExecutionRecord, HistoryEvent } from '../../local/sfn/index.js';
+import { uploadFile } from '../../local/stack/snapshot.js';
+import { type Notification, type Stack, startStack } from '../../local/stack.js';
+import { bodyOf, kmsClientFor, openUploads, opensslDecrypt, paddedMp4 } from './support.js';
+
+jest.setTimeout(180_000);
+
+const FFMPEG = process.env.FFMPEG_PATH ?? (await import('@ffmpeg-installer/ffmpeg')).default.path;
+const MiB = 1024 * 1024;
+const ENCRYPT_TIMEOUT_MS = 900_000;
+
+type Scheduled = { lambdaFunctionScheduledEventDetails?: { input?: string } };
+type Failed = { lambdaFunctionFailedEventDetails?: { error?: string; cause?: string } };
+type Retried = { evaluationFailedEventDetails?: { state?: string; error?: string } };
+
+describe('an EncryptSource invocation killed mid-way', () => {
+  let work: string;
+  let stack: Stack;
+  let kms: KMSClient;
+  let source: Buffer;
+  let record: ExecutionRecord;
+  let notification: Notification;
+  let history: HistoryEvent[];
+  const createdUploads: string[] = [];
+  const key = 'incoming/crash/killed mid-way.mp4';
+
+  beforeAll(async () => {
+    logger.setLogLevel('SILENT');
+    work = mkdtempSync(join(tmpdir(), 'st-crash-'));
+    const clipFile = join(work, 'clip.mp4');
+    await generateClip(FFMPEG, clipFile, 2);
+    // Three 5 MiB parts; each invocation yields after ~400 ms, so the object takes several checkpoints.
+    source = paddedMp4(readFileSync(clipFile), 13 * MiB);
+    stack = await startStack({
+      dataDir: join(work, 'data'),
+      fast: true,
+      quiet: true,
+      ffmpegPath: FFMPEG,
+      env: { PART_SIZE_MIB: '5', TIME_BUDGET_MARGIN_MS: String(ENCRYPT_TIMEOUT_MS - 400) },
+      onS3Request: (r) => {
+        if (r.operation === 'CreateMultipartUpload' && r.key?.startsWith('encrypted/crash/'))
+          createdUploads.push(r.key);
+      },
+    });
+    kms = kmsClientFor(stack);
+    // The 1st invocation dies before any checkpoint exists, the 3rd after one was returned.
+    stack.faults.add({ service: 'lambda', operation: 'encryptSource', kind: 'crash', schedule: [1, 3] });
+
+    const since = Date.now();
+    await uploadFile(stack.s3, { bucket: stack.config.bucket, key, body: source });
+    record = await stack.waitForExecution(key, 150_000, since);
+    notification = await stack.waitForNotification(record.name, 30_000);
+    history = stack.sfn.getExecutionHistory(record.executionArn);
+  });
+
+  afterAll(async () => {
+    kms?.destroy();
+    await stack?.stop();
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  it('still completes the job', () => {
+    // Assess
+    expect(record.status).toBe('SUCCEEDED');
+    expect(notification).toMatchObject({ status: 'SUCCEEDED', source: { key, size: source.length } });
+    expect(stack.faults.stats().find((s) => s.service === 'lambda' && s.operation === 'encryptSource')).toMatchObject({
+      injected: 2,
+    });
+  });
+
+  it('shows each killed invocation as Lambda.Unknown followed by a retry in the execution history', () => {
+    // Act
+    const failures = history
+      .filter((e) => e.type === 'LambdaFunctionFailed')
+      .map((e) => (e as Failed).lambdaFunctionFailedEventDetails);
+    const retries = history
+      .filter((e) => e.type === 'StateRetried')
+      .map((e) => (e as Retried).evaluationFailedEventDetails);
+
+    // Assess
+    expect(failures.map((f) => f?.error)).toEqual(['Lambda.Unknown', 'Lambda.Unknown']);
+    for (const f of failures) expect(f?.cause).toContain('Runtime.ExitError');
+    expect(retries.map((r) => [r?.state, r?.error])).toEqual([
+      ['EncryptSource', 'Lambda.Unknown'],
+      ['EncryptSource', 'Lambda.Unknown'],
+    ]);
+  });
+
+  it('resumes from the last checkpoint it received rather than from the start', () => {
+    // Prepare: the input of every EncryptSource invocation, in order
+    const inputs = history
+      .filter(
+        (e) =>
+          e.type === 'LambdaFunctionScheduled' &&
+          ((e as Scheduled).lambdaFunctionScheduledEventDetails?.input ?? '').includes('"encryption"') &&
+          !((e as Scheduled).lambdaFunctionScheduledEventDetails?.input ?? '').includes('"encrypted"'),
+      )
+      .map(
+        (e) =>
+          JSON.parse((e as Scheduled).lambdaFunctionScheduledEventDetails?.input ?? '{}') as {
+            encrypt?: { uploadId: string; nextPartNumber: number; done: boolean };
+          },
+      )
+      .filter((input) => !input.encrypt?.done);
+    const crashed = history.findIndex((e) => e.type === 'LambdaFunctionFailed');
+    const secondCrash = history.findLastIndex((e) => e.type === 'LambdaFunctionFailed');
+    const retriedAfterSecond = history
+      .slice(secondCrash)
+      .find((e) => e.type === 'LambdaFunctionScheduled') as Scheduled | undefined;
+    const resumed = JSON.parse(retriedAfterSecond?.lambdaFunctionScheduledEventDetails?.input ?? '{}') as {
+      encrypt?: { uploadId: string; nextPartNumber: number };
+    };
+
+    // Assess: the 1st invocation had no checkpoint to die with; the retry after the 2nd kill carries one
+    expect(crashed).toBeGreaterThan(0);
+    expect(inputs[0]?.encrypt).toBeUndefined();
+    expect(inputs.length).toBeGreaterThanOrEqual(4);
+    expect(resumed.encrypt?.nextPartNumber).toBeGreaterThan(1);
+    expect(resumed.encrypt?.uploadId).toBe(inputs.at(-1)?.encrypt?.uploadId);
+  });
+
+  it('stores an encrypted copy that openssl restores to the uploaded bytes', async () => {
+    // Prepare
+    const encrypted = notification.encrypted;
+    if (!encrypted) throw new Error('the success notification has no encrypted object');
+    const ciphertext = await bodyOf(stack, encrypted.key);
+    const unwrapped = await kms.send(
+      new DecryptCommand({
+        CiphertextBlob: Buffer.from(encrypted.wrappedKey, 'base64'),
+        EncryptionContext: { service: 'elastictranscoder.amazonaws.com' },
+      }),
+    );
+    const dataKey = Buffer.from(unwrapped.Plaintext ?? new Uint8Array());
+
+    // Act
+    const plain = opensslDecrypt(
+      encrypted.mode,
+      dataKey,
+      Buffer.from(encrypted.initializationVector, 'base64'),
+      ciphertext,
+    );
+
+    // Assess
+    expect(ciphertext.length).toBeGreaterThan(2 * 5 * MiB);
+    expect(plain.equals(source)).toBe(true);
+  });
+
+  it('leaves no multipart upload open, including the one the first killed invocation had created', async () => {
+    // Act
+    const open = await openUploads(stack);
+
+    // Assess: the killed first invocation had started an upload no checkpoint ever named
+    expect(createdUploads.length).toBeGreaterThanOrEqual(2);
+    expect(open).toEqual([]);
+  });
+});
