@@ -121,7 +121,9 @@ export class FaultInjector {
   }
 
   stats(): FaultStat[] {
-    return [...this.counters.values()].sort((a, b) => a.service.localeCompare(b.service) || a.operation.localeCompare(b.operation));
+    return [...this.counters.values()].sort(
+      (a, b) => a.service.localeCompare(b.service) || a.operation.localeCompare(b.operation),
+    );
   }
 
   totalInjected(): number {

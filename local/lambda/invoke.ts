@@ -163,9 +163,10 @@ export function createLambdaInvoker(options: LambdaInvokerOptions) {
       const ctx = context(spec, requestId, () => deadline);
       try {
         const run = Promise.resolve().then(() => handler(toJson(event), ctx));
-        if (crash) return await crashed(run, requestId, () => {
-          deadline = Date.now();
-        });
+        if (crash)
+          return await crashed(run, requestId, () => {
+            deadline = Date.now();
+          });
         return toJson(
           await Promise.race([run.catch((e: unknown) => Promise.reject(errorPayload(e))), timedOut]),
         );

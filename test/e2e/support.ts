@@ -3,6 +3,7 @@
  * execution, queues drained, and — once at the end — no plaintext key anywhere in the data directory.
  */
 import { execFileSync } from 'node:child_process';
+import { KMSClient } from '@aws-sdk/client-kms';
 import {
   GetObjectCommand,
   HeadObjectCommand,
@@ -10,7 +11,6 @@ import {
   ListObjectsV2Command,
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
-import { KMSClient } from '@aws-sdk/client-kms';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { collectWrappedKeys, type LeakHit, scanTree, unwrapKeys } from '../../bench/chaos/leaks.js';
 import { queueDepth } from '../../bench/chaos/run.js';
@@ -54,7 +54,11 @@ export async function openUploads(stack: Stack, prefix = ''): Promise<string[]> 
   return (out.Uploads ?? []).map((u) => `${u.Key} ${u.UploadId}`);
 }
 
-export async function untilQueueDrained(sqs: SQSClient, queueUrl: string, timeoutMs: number): Promise<number> {
+export async function untilQueueDrained(
+  sqs: SQSClient,
+  queueUrl: string,
+  timeoutMs: number,
+): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   let depth = await queueDepth(sqs, queueUrl);
   while (depth > 0 && Date.now() < deadline) {
@@ -93,7 +97,11 @@ export async function leftoversOf(stack: Stack, record: ExecutionRecord): Promis
 }
 
 /** Replaces an object's body, keeping its user metadata and content type (what a tamperer with write access does). */
-export async function rewriteObject(stack: Stack, key: string, change: (body: Buffer) => Buffer): Promise<void> {
+export async function rewriteObject(
+  stack: Stack,
+  key: string,
+  change: (body: Buffer) => Buffer,
+): Promise<void> {
   const bucket = stack.config.bucket;
   const got = await stack.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   const body = Buffer.from(

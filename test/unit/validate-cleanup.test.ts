@@ -4,6 +4,7 @@ import {
   DeleteObjectCommand,
   DeleteObjectsCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
   ListObjectsV2Command,
   NoSuchUpload,
   NotFound,
@@ -88,6 +89,7 @@ describe('cleanUp', () => {
   it('aborts the open multipart upload and deletes partial outputs and the asset record', async () => {
     // Prepare
     s3Mock.on(AbortMultipartUploadCommand).resolves({});
+    s3Mock.on(ListMultipartUploadsCommand).resolves({ Uploads: [], IsTruncated: false });
     s3Mock.on(ListObjectsV2Command).resolves({ Contents: [{ Key: `${sampleAsset().outputKeyPrefix}hls-400k00000.ts` }], IsTruncated: false });
     s3Mock.on(DeleteObjectsCommand).resolves({});
     s3Mock.on(DeleteObjectCommand).resolves({});
@@ -103,6 +105,7 @@ describe('cleanUp', () => {
   it('does not abort an upload that already completed, and tolerates NoSuchUpload', async () => {
     // Prepare
     s3Mock.on(AbortMultipartUploadCommand).rejects(new NoSuchUpload({ message: 'gone', $metadata: { httpStatusCode: 404 } }));
+    s3Mock.on(ListMultipartUploadsCommand).resolves({ Uploads: [], IsTruncated: false });
     s3Mock.on(ListObjectsV2Command).resolves({ Contents: [], IsTruncated: false });
     s3Mock.on(DeleteObjectCommand).resolves({});
     // Act
@@ -112,6 +115,28 @@ describe('cleanUp', () => {
     expect(completed.abortedUpload).toBe(false);
     expect(gone.abortedUpload).toBe(false);
     expect(s3Mock).toHaveReceivedCommandTimes(AbortMultipartUploadCommand, 1);
+  });
+
+  it('aborts the uploads on the encrypted key that no checkpoint names (left by a killed EncryptSource)', async () => {
+    // Prepare: the only invocation died before returning a checkpoint; another key's upload must stay
+    const key = sampleAsset().encryptedKey;
+    s3Mock.on(ListMultipartUploadsCommand).resolves({
+      Uploads: [
+        { Key: key, UploadId: 'orphan-1' },
+        { Key: `${key}.other`, UploadId: 'not-ours' },
+      ],
+      IsTruncated: false,
+    });
+    s3Mock.on(AbortMultipartUploadCommand).resolves({});
+    s3Mock.on(ListObjectsV2Command).resolves({ Contents: [], IsTruncated: false });
+    s3Mock.on(DeleteObjectCommand).resolves({});
+    // Act
+    const report = await cleanUp({ asset: sampleAsset() }, { s3 });
+    // Assess
+    expect(report.abortedUpload).toBe(true);
+    expect(s3Mock).toHaveReceivedCommandWith(ListMultipartUploadsCommand, { Prefix: key });
+    expect(s3Mock).toHaveReceivedCommandTimes(AbortMultipartUploadCommand, 1);
+    expect(s3Mock).toHaveReceivedCommandWith(AbortMultipartUploadCommand, { Key: key, UploadId: 'orphan-1' });
   });
 
   it('does nothing when the failure happened before any object was named', async () => {
