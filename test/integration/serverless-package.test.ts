@@ -36,7 +36,11 @@ describe('the packaged CloudFormation template', () => {
 
   it('blocks public access, requires TLS and aborts incomplete multipart uploads on the bucket', () => {
     // Assess
-    const bucket = resources.MediaBucket?.Properties as Record<string, any>;
+    const bucket = resources.MediaBucket?.Properties as {
+      PublicAccessBlockConfiguration: unknown;
+      LifecycleConfiguration: { Rules: unknown[] };
+      NotificationConfiguration: { QueueConfigurations: unknown[] };
+    };
     expect(bucket.PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
     expect(bucket.LifecycleConfiguration.Rules).toContainEqual(expect.objectContaining({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 2 } }));
     expect(bucket.NotificationConfiguration.QueueConfigurations[0]).toMatchObject({ Event: 's3:ObjectCreated:*', Filter: { S3Key: { Rules: [{ Name: 'prefix', Value: 'incoming/' }] } } });
@@ -52,7 +56,7 @@ describe('the packaged CloudFormation template', () => {
 
   it('feeds the starter from a queue with a DLQ and partial batch failures', () => {
     // Assess
-    const queue = resources.IngestQueue?.Properties as Record<string, any>;
+    const queue = resources.IngestQueue?.Properties as { RedrivePolicy: unknown };
     expect(queue.RedrivePolicy).toMatchObject({ deadLetterTargetArn: { 'Fn::GetAtt': ['IngestDeadLetterQueue', 'Arn'] }, maxReceiveCount: 5 });
     const [, mapping] = ofType('AWS::Lambda::EventSourceMapping')[0] ?? [];
     expect(mapping?.Properties).toMatchObject({ FunctionResponseTypes: ['ReportBatchItemFailures'], BatchSize: 10 });

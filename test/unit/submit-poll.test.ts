@@ -27,7 +27,8 @@ const et = new ElasticTranscoderClient({ region: 'us-east-1' });
 const s3 = new S3Client({ region: 'us-east-1' });
 const transcoder = new ElasticTranscoderAdapter('1111111111111-abcdef', et);
 const config = { keyServiceUrl: 'https://keys.example.com', pollInitialSeconds: 5, pollMaxSeconds: 60, pollDeadlineSeconds: 3600, assetPrefix: 'assets/', transcoderMaxResubmits: 2 };
-const profile = BUILT_IN_PROFILES[0]!;
+const [profile] = BUILT_IN_PROFILES;
+if (!profile) throw new Error('no built-in profile');
 const input = () => ({
   source: sampleSource(),
   asset: sampleAsset(),
