@@ -2,15 +2,20 @@
  * `npm run bench` — encryption throughput against the local S3 gateway (issue 5).
  *
  *   (a) plain ranged copy through the same read/write pipeline, no cipher — the I/O ceiling
- *   (b) the CBC encrypt step            (c) the CTR encrypt step (cipher on the main thread, overlapping I/O)
+ *   (b) the CBC encrypt step, cipher on the main thread   (b') the CBC step on one worker thread (`cbcWorker`)
+ *   (c) the CTR encrypt step (cipher on the main thread, overlapping I/O)
  *   (c') the CTR step with parts encrypted concurrently on a worker_threads pool (opt-in `ctrWorkers`)
  *   (d) the tutorial's manual path: download to a file, `openssl enc`, upload
  *   (e) `openssl enc` file to file — the CPU ceiling
  *
  * Each S3 measurement runs in its own child process so its peak RSS (VmHWM) is its own. Flags (or env):
  *   --sizes-mib 256,1024 (BENCH_SIZES_MIB)  --quick (32 MiB)  --part-size-mib 8  --read-ahead 2  --concurrency 4
- *   --repeat 2 (BENCH_REPEAT): each step runs this many times; the fastest run counts (the machine is shared, and
- *   the slower runs measure the neighbours), peak RSS is the highest seen.
+ *   --repeat 2 (BENCH_REPEAT): each step runs this many times, in interleaved rounds (every step once per round, so
+ *   a burst of load from the neighbours hits all steps alike); the table's seconds are the fastest run (the slower
+ *   runs measure the neighbours), the median is printed beside it and every run is in the JSON; peak RSS is the
+ *   highest seen.
+ *   --steps copy,cbc,cbc-worker,ctr,ctr-workers,manual,openssl (BENCH_STEPS): measure only these (to compare two
+ *   designs head to head); ratios against (a) and (d) need those steps.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes, randomFillSync } from 'node:crypto';
@@ -32,7 +37,7 @@ import {
 } from '@aws-sdk/client-s3';
 import type { Checkpoint, EncryptionMode } from '../lib/contracts.js';
 import { IdentityPartCipher } from '../lib/crypto/aes.js';
-import { ctrWorkerCount } from '../lib/crypto/ctr-workers.js';
+import { ctrWorkerCount } from '../lib/crypto/cipher-workers.js';
 import { completeEncryptedUpload, encryptToMultipart } from '../lib/encrypt/engine.js';
 import { runPartPipeline } from '../lib/encrypt/pipeline.js';
 import { createMultipartUpload, MultipartWriter } from '../lib/s3/multipart.js';
@@ -49,7 +54,8 @@ const LAMBDA_BUDGET_S = 900 - 30;
 /** Per encrypt-loop iteration: the EncryptSource Task and the EncryptionDone Choice. */
 const TRANSITIONS_PER_INVOCATION = 2;
 
-type Kind = 'copy' | 'cbc' | 'ctr' | 'ctr-workers' | 'manual';
+const KINDS = ['copy', 'cbc', 'cbc-worker', 'ctr', 'ctr-workers', 'manual'] as const;
+type Kind = (typeof KINDS)[number];
 
 interface ChildJob {
   kind: Kind;
@@ -106,7 +112,7 @@ async function copyOrEncrypt(job: ChildJob, s3: S3Client, destKey: string): Prom
     await completeEncryptedUpload({ s3, bucket: BUCKET, key: destKey, uploadId, expectedSize: job.size });
     return;
   }
-  const mode: EncryptionMode = job.kind === 'cbc' ? 'aes-cbc-pkcs7' : 'aes-ctr';
+  const mode: EncryptionMode = job.kind === 'cbc' || job.kind === 'cbc-worker' ? 'aes-cbc-pkcs7' : 'aes-ctr';
   let checkpoint: Checkpoint | undefined;
   do {
     checkpoint = await encryptToMultipart({
@@ -122,6 +128,7 @@ async function copyOrEncrypt(job: ChildJob, s3: S3Client, destKey: string): Prom
       uploadConcurrency: job.concurrency,
       shouldYield: () => false,
       ...(job.kind === 'ctr-workers' ? { ctrWorkers: ctrWorkerCount(job.concurrency) } : {}),
+      cbcWorker: job.kind === 'cbc-worker',
     });
   } while (!checkpoint.done);
   await completeEncryptedUpload({ s3, bucket: BUCKET, key: destKey, uploadId: checkpoint.uploadId });
@@ -256,6 +263,8 @@ interface Row {
   sizeMiB: number;
   step: string;
   seconds: number;
+  medianSeconds?: number;
+  runsSeconds?: number[];
   mbPerSecond: number;
   vsCopy: number;
   vsManual: number;
@@ -263,6 +272,12 @@ interface Row {
   baselineRssMiB?: number;
   lambdaInvocationsPerGiB?: number;
   stateTransitionsPerGiB?: number;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[mid] ?? Number.NaN) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
 }
 
 async function runParent(): Promise<void> {
@@ -274,8 +289,11 @@ async function runParent(): Promise<void> {
       'read-ahead': { type: 'string', default: process.env.BENCH_READ_AHEAD ?? '2' },
       concurrency: { type: 'string', default: process.env.BENCH_CONCURRENCY ?? '4' },
       repeat: { type: 'string', default: process.env.BENCH_REPEAT ?? '2' },
+      steps: { type: 'string', default: process.env.BENCH_STEPS ?? [...KINDS, 'openssl'].join(',') },
     },
   });
+  const steps = new Set(values.steps.split(',').map((s) => s.trim()));
+  const kinds = KINDS.filter((k) => steps.has(k));
   const sizesMiB = values.quick ? [32] : values['sizes-mib'].split(',').map((s) => Number(s.trim()));
   const partSize = Number(values['part-size-mib']) * MiB;
   const readAhead = Number(values['read-ahead']);
@@ -305,10 +323,13 @@ async function runParent(): Promise<void> {
         workDir,
       };
       const measured = new Map<string, ChildResult>();
-      for (const kind of ['copy', 'cbc', 'ctr', 'ctr-workers', 'manual'] as const) {
-        process.stderr.write(`  ${kind}…\n`);
-        for (let i = 0; i < repeat; i += 1) {
+      const runs = new Map<string, number[]>();
+      for (let round = 1; round <= repeat; round += 1) {
+        for (const kind of kinds) {
+          process.stderr.write(`  ${kind} (round ${round}/${repeat})…`);
           const run = await measureChild({ ...job, kind });
+          process.stderr.write(` ${run.seconds.toFixed(3)} s\n`);
+          runs.set(kind, [...(runs.get(kind) ?? []), +run.seconds.toFixed(3)]);
           const best = measured.get(kind);
           const peakRssBytes = Math.max(run.peakRssBytes, best?.peakRssBytes ?? 0);
           measured.set(
@@ -317,30 +338,36 @@ async function runParent(): Promise<void> {
           );
         }
       }
-      const plain = join(workDir, 'source.bin');
-      const got = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: sourceKey }));
-      await pipeline(got.Body as Readable, createWriteStream(plain));
-      const fastest = (cipher: string) =>
-        Math.min(
-          ...Array.from({ length: repeat }, () =>
-            opensslFileToFile(cipher, keyHex, ivHex, plain, join(workDir, 'e.enc')),
-          ),
-        );
-      const eCbc = fastest('aes-128-cbc');
-      const eCtr = fastest('aes-128-ctr');
-      await rm(plain, { force: true });
+      let eCbc = Number.NaN;
+      let eCtr = Number.NaN;
+      if (steps.has('openssl')) {
+        const plain = join(workDir, 'source.bin');
+        const got = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: sourceKey }));
+        await pipeline(got.Body as Readable, createWriteStream(plain));
+        const fastest = (cipher: string) =>
+          Math.min(
+            ...Array.from({ length: repeat }, () =>
+              opensslFileToFile(cipher, keyHex, ivHex, plain, join(workDir, 'e.enc')),
+            ),
+          );
+        eCbc = fastest('aes-128-cbc');
+        eCtr = fastest('aes-128-ctr');
+        await rm(plain, { force: true });
+      }
       await rm(join(workDir, 'e.enc'), { force: true });
       await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: sourceKey }));
 
       const copyS = measured.get('copy')?.seconds ?? Number.NaN;
       const manualS = measured.get('manual')?.seconds ?? Number.NaN;
-      const row = (step: string, seconds: number, child?: ChildResult, lambda = false): Row => {
+      const row = (step: string, seconds: number, child?: ChildResult, lambda = false, kind?: Kind): Row => {
         const rate = size / seconds;
         const invocations = Math.ceil(GiB / rate / LAMBDA_BUDGET_S);
+        const all = kind ? runs.get(kind) : undefined;
         return {
           sizeMiB,
           step,
           seconds: +seconds.toFixed(3),
+          ...(all ? { medianSeconds: median(all), runsSeconds: all } : {}),
           mbPerSecond: +(rate / 1e6).toFixed(1),
           vsCopy: +(copyS / seconds).toFixed(2),
           vsManual: +(manualS / seconds).toFixed(2),
@@ -358,19 +385,19 @@ async function runParent(): Promise<void> {
             : {}),
         };
       };
-      rows.push(
-        row('(a) ranged copy, no cipher', copyS, measured.get('copy'), true),
-        row('(b) CBC encrypt step', measured.get('cbc')?.seconds ?? Number.NaN, measured.get('cbc'), true),
-        row('(c) CTR encrypt step', measured.get('ctr')?.seconds ?? Number.NaN, measured.get('ctr'), true),
-        row(
-          "(c') CTR, parts on a worker pool",
-          measured.get('ctr-workers')?.seconds ?? Number.NaN,
-          measured.get('ctr-workers'),
-        ),
-        row('(d) manual: download, openssl, upload', manualS, measured.get('manual')),
-        row('(e) openssl enc file→file (CBC)', eCbc),
-        row('(e) openssl enc file→file (CTR)', eCtr),
-      );
+      const measuredRow = (kind: Kind, step: string, lambda: boolean) =>
+        row(step, measured.get(kind)?.seconds ?? Number.NaN, measured.get(kind), lambda, kind);
+      const all: Array<[Kind | 'openssl', Row]> = [
+        ['copy', measuredRow('copy', '(a) ranged copy, no cipher', true)],
+        ['cbc', measuredRow('cbc', '(b) CBC encrypt step, cipher on the main thread', true)],
+        ['cbc-worker', measuredRow('cbc-worker', "(b') CBC, chain on one worker thread", true)],
+        ['ctr', measuredRow('ctr', '(c) CTR encrypt step', true)],
+        ['ctr-workers', measuredRow('ctr-workers', "(c') CTR, parts on a worker pool", false)],
+        ['manual', measuredRow('manual', '(d) manual: download, openssl, upload', false)],
+        ['openssl', row('(e) openssl enc file→file (CBC)', eCbc)],
+        ['openssl', row('(e) openssl enc file→file (CTR)', eCtr)],
+      ];
+      rows.push(...all.filter(([kind]) => steps.has(kind)).map(([, r]) => r));
     }
   } finally {
     await gateway.stop();
@@ -382,6 +409,7 @@ async function runParent(): Promise<void> {
       'size MiB': r.sizeMiB,
       step: r.step,
       s: r.seconds,
+      'median s': r.medianSeconds ?? '',
       'MB/s': r.mbPerSecond,
       '×(a)': r.vsCopy,
       '×(d)': r.vsManual,
@@ -401,6 +429,7 @@ async function runParent(): Promise<void> {
     readAhead,
     concurrency,
     repeat,
+    steps: [...steps],
     lambdaBudgetSeconds: LAMBDA_BUDGET_S,
   };
   const file = join('bench', 'results', `encrypt-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);

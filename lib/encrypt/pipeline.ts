@@ -1,11 +1,11 @@
 /**
  * The part pipeline shared by the Lambda step, the CLI and the benchmark: read ahead → encrypt in place → sink.
  * Memory: the pool holds (readAhead + sink concurrency + 1) part buffers, whatever the object size; a part being
- * encrypted on a worker is one of them, so concurrent CTR does not raise the bound.
+ * encrypted on a worker is one of them, so concurrent CTR and the CBC worker lane do not raise the bound.
  */
 import type { PartCipher } from '../crypto/aes.js';
 import { AES_BLOCK } from '../crypto/aes.js';
-import type { CtrPartJob, EncryptedPart } from '../crypto/ctr-workers.js';
+import type { CbcPartJob, ChainedPart, CtrPartJob, EncryptedPart } from '../crypto/cipher-workers.js';
 import type { PartSink } from '../s3/multipart.js';
 import { BufferPool, type PartPlan, type RangeSource, readAhead } from '../s3/ranged-reader.js';
 
@@ -27,11 +27,22 @@ export interface PipelineOptions {
    * `cipher` is not used. Parts then reach the sink in completion order; S3 does not mind.
    */
   concurrentCipher?: ConcurrentPartCipher | undefined;
+  /**
+   * For CBC: encrypts off the main thread on one sequential lane that keeps the chain itself (it starts from
+   * `chainBlock`), and `cipher` is not used. Parts are queued on the lane as soon as they are read and reach the sink
+   * in order.
+   */
+  cipherLane?: SequentialPartCipher | undefined;
 }
 
 export interface ConcurrentPartCipher {
   readonly size: number;
   encrypt(part: CtrPartJob): Promise<EncryptedPart>;
+}
+
+export interface SequentialPartCipher {
+  /** Results settle in the order parts were handed over. */
+  encrypt(part: CbcPartJob): Promise<ChainedPart>;
 }
 
 export interface PipelineResult {
@@ -121,6 +132,66 @@ async function encryptConcurrently(
   return { next, chain: opts.chainBlock };
 }
 
+/**
+ * CBC on a worker lane: the main thread hands each part over as soon as it is read (no waiting for the previous part
+ * to come back or for an upload slot), then submits results to the sink in order. Every part handed over is settled
+ * (submitted, or its buffer returned after a failure) before this returns or throws, so the checkpoint is exact.
+ */
+async function encryptOnLane(
+  parts: AsyncIterable<ReadPart>,
+  opts: PipelineOptions,
+  lane: SequentialPartCipher,
+  pool: BufferPool,
+): Promise<{ next: number; chain: Buffer }> {
+  let chain = opts.chainBlock;
+  let next = opts.firstPart;
+  let failure: unknown;
+  let submitted: Promise<void> = Promise.resolve();
+  const toSink = async (partNumber: number, encrypted: Promise<ChainedPart>): Promise<void> => {
+    let out: ChainedPart;
+    try {
+      out = await encrypted;
+    } catch (e) {
+      failure ??= e;
+      // The part's memory stayed with the worker: a replacement keeps the read-ahead from waiting for it forever.
+      pool.release(Buffer.allocUnsafeSlow(pool.bufferSize));
+      return;
+    }
+    if (failure !== undefined) {
+      pool.release(out.buffer);
+      return;
+    }
+    try {
+      await opts.sink.submit(partNumber, out.buffer.subarray(0, out.length), () => pool.release(out.buffer));
+      chain = out.chainBlock;
+      next = partNumber + 1;
+    } catch (e) {
+      failure ??= e;
+    }
+  };
+  try {
+    for await (const part of parts) {
+      let encrypted: Promise<ChainedPart>;
+      try {
+        encrypted = lane.encrypt(part);
+      } catch (e) {
+        pool.release(part.buffer);
+        throw e;
+      }
+      // Observed in order by toSink; this only keeps an early rejection from being reported as unhandled.
+      encrypted.catch(() => undefined);
+      submitted = submitted.then(() => toSink(part.partNumber, encrypted));
+      if (failure !== undefined) break;
+    }
+  } catch (e) {
+    failure ??= e;
+  } finally {
+    await submitted;
+  }
+  if (failure !== undefined) throw failure;
+  return { next, chain };
+}
+
 export async function runPartPipeline(opts: PipelineOptions): Promise<PipelineResult> {
   const total = totalParts(opts.source.size, opts.partSize);
   const pool = new BufferPool(opts.readAhead + opts.sinkConcurrency + 1, opts.partSize + AES_BLOCK);
@@ -133,7 +204,9 @@ export async function runPartPipeline(opts: PipelineOptions): Promise<PipelineRe
     });
     result = opts.concurrentCipher
       ? await encryptConcurrently(parts, opts, opts.concurrentCipher, pool)
-      : await encryptInOrder(parts, opts, pool);
+      : opts.cipherLane
+        ? await encryptOnLane(parts, opts, opts.cipherLane, pool)
+        : await encryptInOrder(parts, opts, pool);
   } catch (e) {
     // Let in-flight parts settle before the caller aborts the upload or reuses anything.
     await opts.sink.drain().catch(() => undefined);

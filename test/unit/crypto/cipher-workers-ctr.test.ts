@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { AES_BLOCK, createPartCipher } from '../../../lib/crypto/aes.js';
-import { CtrWorkerPool, ctrWorkerCount } from '../../../lib/crypto/ctr-workers.js';
+import { CtrWorkerPool, ctrWorkerCount } from '../../../lib/crypto/cipher-workers.js';
 import { type ConcurrentPartCipher, runPartPipeline } from '../../../lib/encrypt/pipeline.js';
 import { EncryptionFailedError } from '../../../lib/errors.js';
 import type { PartSink } from '../../../lib/s3/multipart.js';
