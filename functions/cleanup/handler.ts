@@ -1,10 +1,16 @@
+import { z } from 'zod';
 import { workflowConfig } from '../../lib/config.js';
-import { AssetSchema, CheckpointSchema, EncryptedObjectSchema, JobSchema, parseTaskInput } from '../../lib/contracts.js';
+import {
+  AssetSchema,
+  CheckpointSchema,
+  EncryptedObjectSchema,
+  JobSchema,
+  parseTaskInput,
+} from '../../lib/contracts.js';
 import { task } from '../../lib/handler.js';
 import { logger } from '../../lib/logger.js';
 import { createTranscoder } from '../../lib/transcoder/index.js';
 import { cleanUp } from '../../lib/workflow/cleanup.js';
-import { z } from 'zod';
 
 const transcoder = createTranscoder(workflowConfig());
 

@@ -1,11 +1,11 @@
+import { z } from 'zod';
 import { notifyConfig, workflowConfig } from '../../lib/config.js';
 import { ExecutionRefSchema, JobSchema, parseTaskInput } from '../../lib/contracts.js';
 import { task } from '../../lib/handler.js';
 import { logger } from '../../lib/logger.js';
-import { type NotifyState, buildNotification } from '../../lib/notifications/contract.js';
+import { buildNotification, type NotifyState } from '../../lib/notifications/contract.js';
 import { publishNotification } from '../../lib/notifications/publish.js';
 import { createTranscoder } from '../../lib/transcoder/index.js';
-import { z } from 'zod';
 
 const config = notifyConfig();
 const transcoder = createTranscoder(workflowConfig());

@@ -8,8 +8,8 @@ import { ingestConfig } from '../../lib/config.js';
 import { decideRecord, parseS3EventBody } from '../../lib/ingest/s3-events.js';
 import { startWorkflow } from '../../lib/ingest/start-execution.js';
 import { logger } from '../../lib/logger.js';
-import { loadProfiles, profileNameForKey } from '../../lib/profiles.js';
 import { relativeKey } from '../../lib/paths.js';
+import { loadProfiles, profileNameForKey } from '../../lib/profiles.js';
 
 const config = ingestConfig();
 const profiles = loadProfiles(config.profilesJson);
@@ -30,7 +30,11 @@ async function processMessage(body: string, messageId: string): Promise<void> {
       logger.info('ignoring record', { messageId, reason: decision.reason, key: decision.key });
       continue;
     }
-    const profile = profileNameForKey(relativeKey(decision.key, config.inputPrefix), profiles, config.defaultProfile);
+    const profile = profileNameForKey(
+      relativeKey(decision.key, config.inputPrefix),
+      profiles,
+      config.defaultProfile,
+    );
     const outcome = await startWorkflow(config.stateMachineArn, {
       source: {
         bucket: decision.bucket,

@@ -1,5 +1,5 @@
 import { workflowConfig } from '../../lib/config.js';
-import { SubmitJobInputSchema, parseTaskInput } from '../../lib/contracts.js';
+import { parseTaskInput, SubmitJobInputSchema } from '../../lib/contracts.js';
 import { task } from '../../lib/handler.js';
 import { getProfile, loadProfiles } from '../../lib/profiles.js';
 import { createTranscoder } from '../../lib/transcoder/index.js';

@@ -1,5 +1,5 @@
 import { workflowConfig } from '../../lib/config.js';
-import { ValidateSourceInputSchema, parseTaskInput } from '../../lib/contracts.js';
+import { parseTaskInput, ValidateSourceInputSchema } from '../../lib/contracts.js';
 import { task } from '../../lib/handler.js';
 import { validateSource } from '../../lib/workflow/validate.js';
 

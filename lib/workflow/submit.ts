@@ -60,7 +60,11 @@ export async function submitJob(
     transcoder: TranscoderAdapter;
     config: Pick<
       WorkflowConfig,
-      'keyServiceUrl' | 'pollInitialSeconds' | 'pollDeadlineSeconds' | 'assetPrefix' | 'transcoderMaxResubmits'
+      | 'keyServiceUrl'
+      | 'pollInitialSeconds'
+      | 'pollDeadlineSeconds'
+      | 'assetPrefix'
+      | 'transcoderMaxResubmits'
     >;
     s3?: S3Client;
     now?: () => Date;
@@ -83,7 +87,8 @@ export async function submitJob(
     attempt: 0,
     waitSeconds: deps.config.pollInitialSeconds,
     deadline:
-      input.poll?.deadline ?? new Date(now().getTime() + deps.config.pollDeadlineSeconds * 1000).toISOString(),
+      input.poll?.deadline ??
+      new Date(now().getTime() + deps.config.pollDeadlineSeconds * 1000).toISOString(),
   };
   const marker = submissionMarker(input.execution.name, submitAttempt);
   const existing = await deps.transcoder.findByExecution(marker);

@@ -8,6 +8,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import { type SqsPoller, startSqsPoller } from './sqs-poller.js';
 
 export type { Notification } from '../../lib/notifications/contract.js';
+
 import type { Notification } from '../../lib/notifications/contract.js';
 
 /** SNS → SQS delivery wraps the message in an envelope unless raw delivery is on; accept both. */

@@ -5,6 +5,13 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import {
+  DecryptCommand,
+  DescribeKeyCommand,
+  GenerateDataKeyWithoutPlaintextCommand,
+  KMSClient,
+  ReEncryptCommand,
+} from '@aws-sdk/client-kms';
+import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
@@ -18,12 +25,12 @@ import {
   S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { DecryptCommand, DescribeKeyCommand, GenerateDataKeyWithoutPlaintextCommand, KMSClient, ReEncryptCommand } from '@aws-sdk/client-kms';
 import { sdkStreamMixin } from '@smithy/util-stream';
 import type { AwsStub } from 'aws-sdk-client-mock';
 
 const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
-const s3err = (name: string, status: number) => Object.assign(new Error(name), { name, $metadata: { httpStatusCode: status } });
+const s3err = (name: string, status: number) =>
+  Object.assign(new Error(name), { name, $metadata: { httpStatusCode: status } });
 
 interface Obj {
   body: Buffer;
@@ -33,7 +40,10 @@ interface Obj {
 
 export class FakeS3 {
   readonly objects = new Map<string, Obj>();
-  readonly uploads = new Map<string, { bucket: string; key: string; metadata: Record<string, string>; parts: Map<number, Buffer> }>();
+  readonly uploads = new Map<
+    string,
+    { bucket: string; key: string; metadata: Record<string, string>; parts: Map<number, Buffer> }
+  >();
   private seq = 0;
 
   put(bucket: string, key: string, body: Buffer, metadata: Record<string, string> = {}): void {
@@ -94,12 +104,19 @@ export class FakeS3 {
       const u = this.uploads.get(i.UploadId);
       if (!u) throw s3err('NoSuchUpload', 404);
       const parts = [...u.parts.entries()].sort((a, b) => a[0] - b[0]);
-      return { Parts: parts.map(([n, b]) => ({ PartNumber: n, ETag: `"${md5(b)}"`, Size: b.length })), IsTruncated: false };
+      return {
+        Parts: parts.map(([n, b]) => ({ PartNumber: n, ETag: `"${md5(b)}"`, Size: b.length })),
+        IsTruncated: false,
+      };
     });
     mock.on(CompleteMultipartUploadCommand).callsFake(async (i) => {
       const u = this.uploads.get(i.UploadId);
       if (!u) throw s3err('NoSuchUpload', 404);
-      const body = Buffer.concat((i.MultipartUpload?.Parts ?? []).map((p: { PartNumber: number }) => u.parts.get(p.PartNumber) ?? Buffer.alloc(0)));
+      const body = Buffer.concat(
+        (i.MultipartUpload?.Parts ?? []).map(
+          (p: { PartNumber: number }) => u.parts.get(p.PartNumber) ?? Buffer.alloc(0),
+        ),
+      );
       this.put(u.bucket, u.key, body, u.metadata);
       this.uploads.delete(i.UploadId);
       return { ETag: this.get(u.bucket, u.key)?.etag };
@@ -126,19 +143,36 @@ export class FakeKms {
     mock.on(GenerateDataKeyWithoutPlaintextCommand).callsFake(async (i) => {
       if (this.throttleGenerate > 0) {
         this.throttleGenerate -= 1;
-        throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } });
+        throw Object.assign(new Error('Rate exceeded'), {
+          name: 'ThrottlingException',
+          $metadata: { httpStatusCode: 400 },
+        });
       }
-      if (this.failGenerateWith) throw Object.assign(new Error(this.failGenerateWith), { name: this.failGenerateWith, $metadata: { httpStatusCode: 400 } });
+      if (this.failGenerateWith)
+        throw Object.assign(new Error(this.failGenerateWith), {
+          name: this.failGenerateWith,
+          $metadata: { httpStatusCode: 400 },
+        });
       const key = randomBytes(i.NumberOfBytes ?? (i.KeySpec === 'AES_256' ? 32 : 16));
       const blob = randomBytes(48);
-      this.plaintexts.set(blob.toString('base64'), { key, context: JSON.stringify(i.EncryptionContext ?? {}) });
+      this.plaintexts.set(blob.toString('base64'), {
+        key,
+        context: JSON.stringify(i.EncryptionContext ?? {}),
+      });
       return { CiphertextBlob: blob, KeyId: FAKE_KEY_ARN };
     });
     mock.on(DecryptCommand).callsFake(async (i) => {
-      if (this.failDecryptWith) throw Object.assign(new Error(this.failDecryptWith), { name: this.failDecryptWith, $metadata: { httpStatusCode: 400 } });
+      if (this.failDecryptWith)
+        throw Object.assign(new Error(this.failDecryptWith), {
+          name: this.failDecryptWith,
+          $metadata: { httpStatusCode: 400 },
+        });
       const entry = this.plaintexts.get(Buffer.from(i.CiphertextBlob).toString('base64'));
       if (!entry || entry.context !== JSON.stringify(i.EncryptionContext ?? {})) {
-        throw Object.assign(new Error('InvalidCiphertextException'), { name: 'InvalidCiphertextException', $metadata: { httpStatusCode: 400 } });
+        throw Object.assign(new Error('InvalidCiphertextException'), {
+          name: 'InvalidCiphertextException',
+          $metadata: { httpStatusCode: 400 },
+        });
       }
       return { Plaintext: Buffer.from(entry.key), KeyId: FAKE_KEY_ARN };
     });

@@ -24,8 +24,19 @@ export function sampleAsset(): Asset {
 
 export function sampleKeys(): Keys {
   return {
-    source: { wrappedKey: blob('source'), keyMd5: keyMd5(blob('source')), kmsKeyId: KEY_ARN, encryptionContext: ET, keyBits: 128 },
-    playback: { wrappedKey: blob('playback'), keyMd5: keyMd5(blob('playback')), kmsKeyId: KEY_ARN, encryptionContext: ET },
+    source: {
+      wrappedKey: blob('source'),
+      keyMd5: keyMd5(blob('source')),
+      kmsKeyId: KEY_ARN,
+      encryptionContext: ET,
+      keyBits: 128,
+    },
+    playback: {
+      wrappedKey: blob('playback'),
+      keyMd5: keyMd5(blob('playback')),
+      kmsKeyId: KEY_ARN,
+      encryptionContext: ET,
+    },
   };
 }
 

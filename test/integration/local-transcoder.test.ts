@@ -29,10 +29,10 @@ import ffmpegInstaller from '@ffmpeg-installer/ffmpeg';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type FauxqsServer, startFauxqs } from 'fauxqs';
 import { ELASTIC_TRANSCODER_CONTEXT } from '../../lib/config.js';
+import { generateSampleClip } from '../../local/cli/sample.js';
 import { FaultInjector } from '../../local/faults.js';
 import { type KmsServer, startKmsServer } from '../../local/kms/index.js';
 import { startTranscoderServer, type TranscoderServer } from '../../local/transcoder/index.js';
-import { generateSampleClip } from '../../local/cli/sample.js';
 
 const run = promisify(execFile);
 const region = 'us-east-1';

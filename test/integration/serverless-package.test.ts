@@ -2,11 +2,12 @@
  * `serverless package` runs offline with no AWS credentials; the generated CloudFormation template is asserted on
  * without deploying (the approach of serverless-step-functions fixture tests).
  */
-import { beforeAll, describe, expect, it } from '@jest/globals';
+
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { projectRoot } from '../helpers/events.js';
 
 type Resource = { Type: string; Condition?: string; Properties: Record<string, unknown> };
@@ -16,13 +17,35 @@ const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.T
 beforeAll(() => {
   // Package from a copy so parallel test runs never race on .serverless/ in the working tree.
   const dir = mkdtempSync(join(tmpdir(), 'st-sls-'));
-  for (const entry of ['serverless.yml', 'package.json', 'tsconfig.json', 'functions', 'lib', 'statemachines']) {
+  for (const entry of [
+    'serverless.yml',
+    'package.json',
+    'tsconfig.json',
+    'functions',
+    'lib',
+    'statemachines',
+  ]) {
     cpSync(join(projectRoot, entry), join(dir, entry), { recursive: true });
   }
   symlinkSync(join(projectRoot, 'node_modules'), join(dir, 'node_modules'));
-  const env = { ...process.env, SLS_TELEMETRY_DISABLED: '1', AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_PROFILE: 'none', HOME: dir };
-  execFileSync(process.execPath, [join(projectRoot, 'node_modules/osls/bin/serverless.js'), 'package'], { cwd: dir, env, stdio: 'pipe' });
-  resources = (JSON.parse(readFileSync(join(dir, '.serverless/cloudformation-template-update-stack.json'), 'utf8')) as { Resources: Record<string, Resource> }).Resources;
+  const env = {
+    ...process.env,
+    SLS_TELEMETRY_DISABLED: '1',
+    AWS_ACCESS_KEY_ID: '',
+    AWS_SECRET_ACCESS_KEY: '',
+    AWS_PROFILE: 'none',
+    HOME: dir,
+  };
+  execFileSync(process.execPath, [join(projectRoot, 'node_modules/osls/bin/serverless.js'), 'package'], {
+    cwd: dir,
+    env,
+    stdio: 'pipe',
+  });
+  resources = (
+    JSON.parse(readFileSync(join(dir, '.serverless/cloudformation-template-update-stack.json'), 'utf8')) as {
+      Resources: Record<string, Resource>;
+    }
+  ).Resources;
   rmSync(dir, { recursive: true, force: true });
 }, 180_000);
 
@@ -41,11 +64,25 @@ describe('the packaged CloudFormation template', () => {
       LifecycleConfiguration: { Rules: unknown[] };
       NotificationConfiguration: { QueueConfigurations: unknown[] };
     };
-    expect(bucket.PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
-    expect(bucket.LifecycleConfiguration.Rules).toContainEqual(expect.objectContaining({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 2 } }));
-    expect(bucket.NotificationConfiguration.QueueConfigurations[0]).toMatchObject({ Event: 's3:ObjectCreated:*', Filter: { S3Key: { Rules: [{ Name: 'prefix', Value: 'incoming/' }] } } });
-    const policy = resources.MediaBucketPolicy?.Properties.PolicyDocument as { Statement: Array<Record<string, unknown>> };
-    expect(policy.Statement).toContainEqual(expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }));
+    expect(bucket.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
+    expect(bucket.LifecycleConfiguration.Rules).toContainEqual(
+      expect.objectContaining({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 2 } }),
+    );
+    expect(bucket.NotificationConfiguration.QueueConfigurations[0]).toMatchObject({
+      Event: 's3:ObjectCreated:*',
+      Filter: { S3Key: { Rules: [{ Name: 'prefix', Value: 'incoming/' }] } },
+    });
+    const policy = resources.MediaBucketPolicy?.Properties.PolicyDocument as {
+      Statement: Array<Record<string, unknown>>;
+    };
+    expect(policy.Statement).toContainEqual(
+      expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+    );
   });
 
   it('lets each existing resource be swapped in through a parameter condition', () => {
@@ -57,16 +94,34 @@ describe('the packaged CloudFormation template', () => {
   it('feeds the starter from a queue with a DLQ and partial batch failures', () => {
     // Assess
     const queue = resources.IngestQueue?.Properties as { RedrivePolicy: unknown };
-    expect(queue.RedrivePolicy).toMatchObject({ deadLetterTargetArn: { 'Fn::GetAtt': ['IngestDeadLetterQueue', 'Arn'] }, maxReceiveCount: 5 });
+    expect(queue.RedrivePolicy).toMatchObject({
+      deadLetterTargetArn: { 'Fn::GetAtt': ['IngestDeadLetterQueue', 'Arn'] },
+      maxReceiveCount: 5,
+    });
     const [, mapping] = ofType('AWS::Lambda::EventSourceMapping')[0] ?? [];
-    expect(mapping?.Properties).toMatchObject({ FunctionResponseTypes: ['ReportBatchItemFailures'], BatchSize: 10 });
+    expect(mapping?.Properties).toMatchObject({
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      BatchSize: 10,
+    });
   });
 
   it('wires every Task of the ASL file to its Lambda', () => {
     // Assess
-    const sm = resources.TranscodeStateMachine?.Properties.DefinitionString as { 'Fn::Sub': [string, Record<string, unknown>] };
+    const sm = resources.TranscodeStateMachine?.Properties.DefinitionString as {
+      'Fn::Sub': [string, Record<string, unknown>];
+    };
     const vars = JSON.stringify(sm['Fn::Sub'][1]);
-    for (const fn of ['ValidateSource', 'GenerateKeys', 'EncryptSource', 'CompleteUpload', 'WrapKey', 'SubmitJob', 'PollJob', 'Notify', 'Cleanup']) {
+    for (const fn of [
+      'ValidateSource',
+      'GenerateKeys',
+      'EncryptSource',
+      'CompleteUpload',
+      'WrapKey',
+      'SubmitJob',
+      'PollJob',
+      'Notify',
+      'Cleanup',
+    ]) {
       expect(vars).toContain(`${fn}LambdaFunction`);
     }
   });
@@ -76,12 +131,22 @@ describe('the packaged CloudFormation template', () => {
     const roles = ofType('AWS::IAM::Role').filter(([k]) => k !== 'TranscodeStateMachineRole');
     expect(roles.length).toBe(12);
     for (const [name, role] of roles) {
-      const statements = (role.Properties.Policies as Array<{ PolicyDocument: { Statement: Array<{ Action: string[]; Condition?: Record<string, Record<string, unknown>> }> } }>).flatMap((p) => p.PolicyDocument.Statement);
+      const statements = (
+        role.Properties.Policies as Array<{
+          PolicyDocument: {
+            Statement: Array<{ Action: string[]; Condition?: Record<string, Record<string, unknown>> }>;
+          };
+        }>
+      ).flatMap((p) => p.PolicyDocument.Statement);
       for (const st of statements) {
-        for (const action of st.Action) expect({ name, action }).toEqual({ name, action: expect.not.stringMatching(/\*/) });
+        for (const action of st.Action)
+          expect({ name, action }).toEqual({ name, action: expect.not.stringMatching(/\*/) });
         if (st.Action.includes('kms:Decrypt') || st.Action.includes('kms:GenerateDataKeyWithoutPlaintext')) {
           const cond = JSON.stringify(st.Condition ?? {});
-          expect({ name, cond }).toEqual({ name, cond: expect.stringMatching(/kms:EncryptionContext:service|kms:ViaService/) });
+          expect({ name, cond }).toEqual({
+            name,
+            cond: expect.stringMatching(/kms:EncryptionContext:service|kms:ViaService/),
+          });
         }
       }
     }
@@ -90,6 +155,8 @@ describe('the packaged CloudFormation template', () => {
   it('alarms on DLQ depth and on failed executions', () => {
     // Assess
     const alarms = ofType('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties.MetricName);
-    expect(alarms).toEqual(expect.arrayContaining(['ApproximateNumberOfMessagesVisible', 'ExecutionsFailed']));
+    expect(alarms).toEqual(
+      expect.arrayContaining(['ApproximateNumberOfMessagesVisible', 'ExecutionsFailed']),
+    );
   });
 });

@@ -41,7 +41,6 @@ export interface HarnessOptions {
   env?: Record<string, string>;
 }
 
-
 /** Playlists whose segments are opaque bytes: enough to exercise routing, signing and the proxy. */
 function syntheticHls(keyUri: string): Map<string, Buffer> {
   return new Map([

@@ -1,6 +1,6 @@
-import { describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { describe, expect, it } from '@jest/globals';
 import { parse } from 'yaml';
 import * as errors from '../../lib/errors.js';
 import { projectRoot } from '../helpers/events.js';
@@ -20,13 +20,18 @@ const serverless = parse(readFileSync(join(projectRoot, 'serverless.yml'), 'utf8
 };
 const tasks = Object.entries(asl.States).filter(([, s]) => s.Type === 'Task');
 const exportedErrorNames = (Object.values(errors) as unknown[])
-  .filter((v): v is new (m: string) => Error => typeof v === 'function' && (v as { prototype: unknown }).prototype instanceof Error)
+  .filter(
+    (v): v is new (m: string) => Error =>
+      typeof v === 'function' && (v as { prototype: unknown }).prototype instanceof Error,
+  )
   .map((cls) => new cls('probe').name);
 
 describe('the ASL error contract', () => {
   it('names only exported error classes (or States./Lambda. built-ins) in ErrorEquals', () => {
     // Act
-    const named = tasks.flatMap(([, s]) => [...(s.Retry ?? []), ...(s.Catch ?? [])].flatMap((r) => r.ErrorEquals));
+    const named = tasks.flatMap(([, s]) =>
+      [...(s.Retry ?? []), ...(s.Catch ?? [])].flatMap((r) => r.ErrorEquals),
+    );
     const custom = [...new Set(named.filter((n) => !n.startsWith('States.') && !n.startsWith('Lambda.')))];
     // Assess
     expect(custom.length).toBeGreaterThan(0);
@@ -38,8 +43,14 @@ describe('the ASL error contract', () => {
       const retried = (state.Retry ?? []).flatMap((r) => r.ErrorEquals);
       const retriesAll = retried.includes('States.ALL'); // NotifyFailure: the last step retries anything
       // Assess
-      expect({ name, missing: errors.TRANSIENT_ERRORS.filter((e) => !retriesAll && !retried.includes(e)) }).toEqual({ name, missing: [] });
-      expect({ name, permanent: errors.PERMANENT_ERRORS.filter((e) => retried.includes(e)) }).toEqual({ name, permanent: [] });
+      expect({
+        name,
+        missing: errors.TRANSIENT_ERRORS.filter((e) => !retriesAll && !retried.includes(e)),
+      }).toEqual({ name, missing: [] });
+      expect({ name, permanent: errors.PERMANENT_ERRORS.filter((e) => retried.includes(e)) }).toEqual({
+        name,
+        permanent: [],
+      });
     }
   });
 
@@ -54,7 +65,10 @@ describe('the ASL error contract', () => {
       const catchAll = (state.Catch ?? []).find((c) => c.ErrorEquals.includes('States.ALL'));
       if (name === 'NotifyFailure') continue; // the end of the failure path: retried, then the execution fails
       // Assess
-      expect({ name, next: catchAll?.Next }).toEqual({ name, next: expect.stringMatching(/Failed$|^NotifyFailure$/) });
+      expect({ name, next: catchAll?.Next }).toEqual({
+        name,
+        next: expect.stringMatching(/Failed$|^NotifyFailure$/),
+      });
     }
   });
 
@@ -71,7 +85,9 @@ describe('the ASL error contract', () => {
 
   it('ends every failure path in the failure notification', () => {
     // Assess
-    const failedPasses = Object.entries(asl.States).filter(([k]) => k.endsWith('Failed') && k !== 'WorkflowFailed');
+    const failedPasses = Object.entries(asl.States).filter(
+      ([k]) => k.endsWith('Failed') && k !== 'WorkflowFailed',
+    );
     expect(failedPasses.length).toBeGreaterThan(5);
     for (const [, s] of failedPasses) expect(s.Next).toBe('CleanUp');
     expect(asl.States.CleanUp?.Next).toBe('NotifyFailure');

@@ -1,6 +1,6 @@
-import { describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
+import { describe, expect, it } from '@jest/globals';
 import { projectRoot } from '../helpers/events.js';
 
 describe('statemachines/transcode.asl.json', () => {
@@ -8,7 +8,11 @@ describe('statemachines/transcode.asl.json', () => {
     // Act
     const out = execFileSync(
       process.execPath,
-      [join(projectRoot, 'node_modules/asl-validator/dist/bin/asl-validator.js'), '--json-path', 'statemachines/transcode.asl.json'],
+      [
+        join(projectRoot, 'node_modules/asl-validator/dist/bin/asl-validator.js'),
+        '--json-path',
+        'statemachines/transcode.asl.json',
+      ],
       { cwd: projectRoot, encoding: 'utf8' },
     );
     // Assess

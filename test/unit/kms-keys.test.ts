@@ -1,13 +1,13 @@
-import { beforeEach, describe, expect, it } from '@jest/globals';
 import {
   DecryptCommand,
   DescribeKeyCommand,
+  DisabledException,
   GenerateDataKeyWithoutPlaintextCommand,
   InvalidCiphertextException,
   KMSClient,
   ReEncryptCommand,
-  DisabledException,
 } from '@aws-sdk/client-kms';
+import { beforeEach, describe, expect, it } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
 import { ELASTIC_TRANSCODER_CONTEXT } from '../../lib/config.js';
 import { KmsInvalidCiphertextError, KmsKeyUnavailableError, KmsThrottledError } from '../../lib/errors.js';
@@ -44,7 +44,10 @@ describe('generateWrappedKey', () => {
     const blob = Buffer.from('opaque-kms-blob');
     kmsMock.on(GenerateDataKeyWithoutPlaintextCommand).resolves({ CiphertextBlob: blob, KeyId: KEY_ARN });
     // Act
-    const wrapped = await generateWrappedKey({ kmsKeyId: 'alias/x', bits: 128, encryptionContext: { ...ELASTIC_TRANSCODER_CONTEXT } }, client);
+    const wrapped = await generateWrappedKey(
+      { kmsKeyId: 'alias/x', bits: 128, encryptionContext: { ...ELASTIC_TRANSCODER_CONTEXT } },
+      client,
+    );
     // Assess
     expect(kmsMock).toHaveReceivedCommandWith(GenerateDataKeyWithoutPlaintextCommand, {
       KeyId: 'alias/x',
@@ -61,7 +64,9 @@ describe('generateWrappedKey', () => {
 
   it('asks for 24 bytes for a 192-bit key (KMS has no AES_192 spec)', async () => {
     // Prepare
-    kmsMock.on(GenerateDataKeyWithoutPlaintextCommand).resolves({ CiphertextBlob: Buffer.from('b'), KeyId: KEY_ARN });
+    kmsMock
+      .on(GenerateDataKeyWithoutPlaintextCommand)
+      .resolves({ CiphertextBlob: Buffer.from('b'), KeyId: KEY_ARN });
     // Act
     await generateWrappedKey({ kmsKeyId: KEY_ARN, bits: 192, encryptionContext: {} }, client);
     // Assess
@@ -69,9 +74,21 @@ describe('generateWrappedKey', () => {
   });
 
   it.each([
-    [Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } }), KmsThrottledError],
+    [
+      Object.assign(new Error('Rate exceeded'), {
+        name: 'ThrottlingException',
+        $metadata: { httpStatusCode: 400 },
+      }),
+      KmsThrottledError,
+    ],
     [new DisabledException({ message: 'key is disabled', $metadata: {} }), KmsKeyUnavailableError],
-    [Object.assign(new Error('denied'), { name: 'AccessDeniedException', $metadata: { httpStatusCode: 400 } }), KmsKeyUnavailableError],
+    [
+      Object.assign(new Error('denied'), {
+        name: 'AccessDeniedException',
+        $metadata: { httpStatusCode: 400 },
+      }),
+      KmsKeyUnavailableError,
+    ],
   ])('translates %p', async (sdkError, expected) => {
     // Prepare
     kmsMock.on(GenerateDataKeyWithoutPlaintextCommand).rejects(sdkError);
@@ -87,10 +104,15 @@ describe('decryptDataKey', () => {
     // Prepare
     kmsMock.on(DecryptCommand).resolves({ Plaintext: new Uint8Array(16).fill(7), KeyId: KEY_ARN });
     // Act
-    const key = await decryptDataKey({ wrappedKey: 'AAAA', kmsKeyId: KEY_ARN, encryptionContext: { ...ELASTIC_TRANSCODER_CONTEXT } }, client);
+    const key = await decryptDataKey(
+      { wrappedKey: 'AAAA', kmsKeyId: KEY_ARN, encryptionContext: { ...ELASTIC_TRANSCODER_CONTEXT } },
+      client,
+    );
     // Assess
     expect(key).toEqual(Buffer.alloc(16, 7));
-    expect(kmsMock).toHaveReceivedCommandWith(DecryptCommand, { EncryptionContext: { service: 'elastictranscoder.amazonaws.com' } });
+    expect(kmsMock).toHaveReceivedCommandWith(DecryptCommand, {
+      EncryptionContext: { service: 'elastictranscoder.amazonaws.com' },
+    });
   });
 
   it('turns a tampered or wrong-context blob into KmsInvalidCiphertextError without echoing the blob', async () => {
@@ -105,11 +127,20 @@ describe('decryptDataKey', () => {
 });
 
 describe('wrapForTarget', () => {
-  const wrapped = { wrappedKey: Buffer.from('blob').toString('base64'), keyMd5: keyMd5(Buffer.from('blob')), kmsKeyId: KEY_ARN, encryptionContext: { ...ELASTIC_TRANSCODER_CONTEXT } };
+  const wrapped = {
+    wrappedKey: Buffer.from('blob').toString('base64'),
+    keyMd5: keyMd5(Buffer.from('blob')),
+    kmsKeyId: KEY_ARN,
+    encryptionContext: { ...ELASTIC_TRANSCODER_CONTEXT },
+  };
 
   it('does not re-encrypt when key and context already match', async () => {
     // Act
-    const out = await wrapForTarget(wrapped, { kmsKeyId: KEY_ARN, encryptionContext: { ...ELASTIC_TRANSCODER_CONTEXT } }, client);
+    const out = await wrapForTarget(
+      wrapped,
+      { kmsKeyId: KEY_ARN, encryptionContext: { ...ELASTIC_TRANSCODER_CONTEXT } },
+      client,
+    );
     // Assess
     expect(out.reEncrypted).toBe(false);
     expect(out.wrappedKey).toBe(wrapped.wrappedKey);
@@ -118,10 +149,16 @@ describe('wrapForTarget', () => {
 
   it('resolves an alias before deciding that keys differ, then re-encrypts inside KMS', async () => {
     // Prepare
-    kmsMock.on(DescribeKeyCommand, { KeyId: 'alias/transcoder' }).resolves({ KeyMetadata: { KeyId: 'k', Arn: OTHER_ARN, Enabled: true } });
+    kmsMock
+      .on(DescribeKeyCommand, { KeyId: 'alias/transcoder' })
+      .resolves({ KeyMetadata: { KeyId: 'k', Arn: OTHER_ARN, Enabled: true } });
     kmsMock.on(ReEncryptCommand).resolves({ CiphertextBlob: Buffer.from('new-blob'), KeyId: OTHER_ARN });
     // Act
-    const out = await wrapForTarget(wrapped, { kmsKeyId: 'alias/transcoder', encryptionContext: { ...ELASTIC_TRANSCODER_CONTEXT } }, client);
+    const out = await wrapForTarget(
+      wrapped,
+      { kmsKeyId: 'alias/transcoder', encryptionContext: { ...ELASTIC_TRANSCODER_CONTEXT } },
+      client,
+    );
     // Assess
     expect(out).toEqual({
       wrappedKey: Buffer.from('new-blob').toString('base64'),
@@ -141,7 +178,11 @@ describe('wrapForTarget', () => {
     // Prepare
     kmsMock.on(ReEncryptCommand).resolves({ CiphertextBlob: Buffer.from('x'), KeyId: KEY_ARN });
     // Act
-    const out = await wrapForTarget({ ...wrapped, encryptionContext: { app: 'other' } }, { kmsKeyId: KEY_ARN, encryptionContext: { ...ELASTIC_TRANSCODER_CONTEXT } }, client);
+    const out = await wrapForTarget(
+      { ...wrapped, encryptionContext: { app: 'other' } },
+      { kmsKeyId: KEY_ARN, encryptionContext: { ...ELASTIC_TRANSCODER_CONTEXT } },
+      client,
+    );
     // Assess
     expect(out.reEncrypted).toBe(true);
   });

@@ -1,11 +1,11 @@
-import { beforeEach, describe, expect, it } from '@jest/globals';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { beforeEach, describe, expect, it } from '@jest/globals';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { mockClient } from 'aws-sdk-client-mock';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { NotificationPublishError } from '../../lib/errors.js';
 import { buildNotification, describeError } from '../../lib/notifications/contract.js';
 import { publishNotification } from '../../lib/notifications/publish.js';
@@ -15,11 +15,16 @@ import { sampleAsset, sampleEncrypted, sampleExecution, sampleSource } from '../
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => void;
 const ajv = new Ajv2020({ allErrors: true });
 addFormats(ajv);
-const validate = ajv.compile(JSON.parse(readFileSync(join(projectRoot, 'schemas/notification.v1.schema.json'), 'utf8')));
+const validate = ajv.compile(
+  JSON.parse(readFileSync(join(projectRoot, 'schemas/notification.v1.schema.json'), 'utf8')),
+);
 
 const snsMock = mockClient(SNSClient);
 const ebMock = mockClient(EventBridgeClient);
-const clients = { sns: new SNSClient({ region: 'us-east-1' }), eventBridge: new EventBridgeClient({ region: 'us-east-1' }) };
+const clients = {
+  sns: new SNSClient({ region: 'us-east-1' }),
+  eventBridge: new EventBridgeClient({ region: 'us-east-1' }),
+};
 const target = { topicArn: 'arn:aws:sns:us-east-1:123456789012:t', eventBusName: 'bus' };
 
 const success = () => ({
@@ -32,7 +37,16 @@ const success = () => ({
     backend: 'elastictranscoder' as const,
     id: '1700000000000-abcdef',
     status: 'Complete' as const,
-    outputs: [{ key: 'outputs/x/hls-400k.m3u8', presetId: '1351620000001-200050', durationMillis: 4000, width: 400, height: 224, fileSize: 99 }],
+    outputs: [
+      {
+        key: 'outputs/x/hls-400k.m3u8',
+        presetId: '1351620000001-200050',
+        durationMillis: 4000,
+        width: 400,
+        height: 224,
+        fileSize: 99,
+      },
+    ],
     playlists: [{ key: 'outputs/x/index.m3u8', format: 'HLSv3' }],
   },
 });
@@ -49,7 +63,11 @@ describe('the notification contract', () => {
     // Assess
     expect(validate(n)).toBe(true);
     expect(n.status).toBe('SUCCEEDED');
-    expect(n.playback).toEqual({ assetId: sampleAsset().assetId, keyUrl: `https://keys.example.com/keys/${sampleAsset().assetId}`, masterPlaylist: 'outputs/x/index.m3u8' });
+    expect(n.playback).toEqual({
+      assetId: sampleAsset().assetId,
+      keyUrl: `https://keys.example.com/keys/${sampleAsset().assetId}`,
+      masterPlaylist: 'outputs/x/index.m3u8',
+    });
   });
 
   it('builds a failure message with code, message and step that validates against the schema', () => {
@@ -59,14 +77,25 @@ describe('the notification contract', () => {
         source: { bucket: 'media-bucket', key: 'incoming/empty.mp4' },
         profile: 'default',
         execution: sampleExecution(),
-        error: { Error: 'SourceEmptyError', Cause: JSON.stringify({ errorType: 'SourceEmptyError', errorMessage: 'Source is empty (0 bytes)', trace: ['at x'] }) },
+        error: {
+          Error: 'SourceEmptyError',
+          Cause: JSON.stringify({
+            errorType: 'SourceEmptyError',
+            errorMessage: 'Source is empty (0 bytes)',
+            trace: ['at x'],
+          }),
+        },
         failedStep: 'ValidateSource',
       },
       'https://keys.example.com',
     );
     // Assess
     expect(validate(n)).toBe(true);
-    expect(n.error).toEqual({ code: 'SourceEmptyError', message: 'Source is empty (0 bytes)', step: 'ValidateSource' });
+    expect(n.error).toEqual({
+      code: 'SourceEmptyError',
+      message: 'Source is empty (0 bytes)',
+      step: 'ValidateSource',
+    });
     expect(n.outputs).toEqual([]);
   });
 
@@ -79,7 +108,10 @@ describe('the notification contract', () => {
 
   it('keeps the bare cause when it is not Lambda JSON', () => {
     // Assess
-    expect(describeError({ Error: 'States.Timeout', Cause: 'Task timed out' })).toEqual({ code: 'States.Timeout', message: 'Task timed out' });
+    expect(describeError({ Error: 'States.Timeout', Cause: 'Task timed out' })).toEqual({
+      code: 'States.Timeout',
+      message: 'Task timed out',
+    });
   });
 });
 
@@ -95,17 +127,28 @@ describe('publishNotification', () => {
     expect(out.messageId).toBe('m-1');
     expect(snsMock).toHaveReceivedCommandWith(PublishCommand, {
       TopicArn: target.topicArn,
-      MessageAttributes: { status: { DataType: 'String', StringValue: 'SUCCEEDED' }, profile: { DataType: 'String', StringValue: 'default' } },
+      MessageAttributes: {
+        status: { DataType: 'String', StringValue: 'SUCCEEDED' },
+        profile: { DataType: 'String', StringValue: 'default' },
+      },
     });
     expect(ebMock).toHaveReceivedCommandWith(PutEventsCommand, {
-      Entries: [expect.objectContaining({ Source: 'secure-transcode', DetailType: 'Transcode Succeeded', EventBusName: 'bus' })],
+      Entries: [
+        expect.objectContaining({
+          Source: 'secure-transcode',
+          DetailType: 'Transcode Succeeded',
+          EventBusName: 'bus',
+        }),
+      ],
     });
   });
 
   it('fails (retryably) when EventBridge rejects the entry inside a 200 response', async () => {
     // Prepare
     snsMock.on(PublishCommand).resolves({ MessageId: 'm-1' });
-    ebMock.on(PutEventsCommand).resolves({ FailedEntryCount: 1, Entries: [{ ErrorCode: 'InternalFailure', ErrorMessage: 'x' }] });
+    ebMock
+      .on(PutEventsCommand)
+      .resolves({ FailedEntryCount: 1, Entries: [{ ErrorCode: 'InternalFailure', ErrorMessage: 'x' }] });
     // Act
     const p = publishNotification(buildNotification(success(), 'https://k'), target, clients);
     // Assess
@@ -114,7 +157,12 @@ describe('publishNotification', () => {
 
   it('fails retryably when SNS is unavailable', async () => {
     // Prepare
-    snsMock.on(PublishCommand).rejects(Object.assign(new Error('down'), { name: 'InternalErrorException', $metadata: { httpStatusCode: 500 } }));
+    snsMock.on(PublishCommand).rejects(
+      Object.assign(new Error('down'), {
+        name: 'InternalErrorException',
+        $metadata: { httpStatusCode: 500 },
+      }),
+    );
     // Act
     const p = publishNotification(buildNotification(success(), 'https://k'), target, clients);
     // Assess

@@ -1,7 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
 import { assetPaths, executionNameFor, truncateUtf8 } from '../../lib/paths.js';
 
-const prefixes = { inputPrefix: 'incoming/', encryptedPrefix: 'encrypted/', outputPrefix: 'outputs/', assetPrefix: 'assets/' };
+const prefixes = {
+  inputPrefix: 'incoming/',
+  encryptedPrefix: 'encrypted/',
+  outputPrefix: 'outputs/',
+  assetPrefix: 'assets/',
+};
 
 describe('executionNameFor', () => {
   it.each([
@@ -40,7 +45,10 @@ describe('assetPaths', () => {
 
   it('keeps the output prefix within Elastic Transcoder’s 255-character limit for very long unicode names', () => {
     // Act
-    const p = assetPaths({ bucket: 'b', key: `incoming/${'動画'.repeat(200)}.mp4`, sequencer: '1' }, prefixes);
+    const p = assetPaths(
+      { bucket: 'b', key: `incoming/${'動画'.repeat(200)}.mp4`, sequencer: '1' },
+      prefixes,
+    );
     // Assess
     expect(Buffer.byteLength(p.outputKeyPrefix)).toBeLessThanOrEqual(255);
     expect(Buffer.byteLength(p.encryptedKey)).toBeLessThanOrEqual(1024);

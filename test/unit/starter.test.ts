@@ -1,5 +1,5 @@
-import { beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { loadEvent } from '../helpers/events.js';
@@ -12,7 +12,9 @@ beforeAll(async () => {
   process.env.STATE_MACHINE_ARN = STATE_MACHINE_ARN;
   process.env.INPUT_PREFIX = 'incoming/';
   process.env.LOG_LEVEL = 'SILENT';
-  ({ handler } = (await import('../../functions/starter/handler.js')) as unknown as { handler: typeof handler });
+  ({ handler } = (await import('../../functions/starter/handler.js')) as unknown as {
+    handler: typeof handler;
+  });
 });
 
 beforeEach(() => {
@@ -24,7 +26,9 @@ const ctx = {} as Context;
 describe('starter', () => {
   it('starts one execution with the decoded key (plus as space, %2B as plus, unicode, ampersand)', async () => {
     // Prepare
-    sfnMock.on(StartExecutionCommand).resolves({ executionArn: `${STATE_MACHINE_ARN}:x`, startDate: new Date() });
+    sfnMock
+      .on(StartExecutionCommand)
+      .resolves({ executionArn: `${STATE_MACHINE_ARN}:x`, startDate: new Date() });
     const event = loadEvent<SQSEvent>('sqs/s3-put.json');
     // Act
     const out = await handler(event, ctx);

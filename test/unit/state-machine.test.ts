@@ -3,26 +3,27 @@
  * (resolved through serverless.yml) and mocked AWS clients. Every state's input and output is scanned for the
  * plaintext keys.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  CancelJobCommand,
   CreateJobCommand,
   ElasticTranscoderClient,
   ListJobsByPipelineCommand,
   ReadJobCommand,
-  CancelJobCommand,
 } from '@aws-sdk/client-elastic-transcoder';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import type { Context } from 'aws-lambda';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
+import type { Context } from 'aws-lambda';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { mockClient } from 'aws-sdk-client-mock';
 import { parse } from 'yaml';
@@ -38,11 +39,17 @@ const ebMock = mockClient(EventBridgeClient);
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => void;
 const ajv = new Ajv2020({ allErrors: true });
 addFormats(ajv);
-const validateNotification = ajv.compile(JSON.parse(readFileSync(join(projectRoot, 'schemas/notification.v1.schema.json'), 'utf8')));
+const validateNotification = ajv.compile(
+  JSON.parse(readFileSync(join(projectRoot, 'schemas/notification.v1.schema.json'), 'utf8')),
+);
 
 const BUCKET = 'media-bucket';
 const definition = JSON.parse(readFileSync(join(projectRoot, 'statemachines/transcode.asl.json'), 'utf8'));
-const functions = (parse(readFileSync(join(projectRoot, 'serverless.yml'), 'utf8')) as { functions: Record<string, { handler: string; timeout?: number }> }).functions;
+const functions = (
+  parse(readFileSync(join(projectRoot, 'serverless.yml'), 'utf8')) as {
+    functions: Record<string, { handler: string; timeout?: number }>;
+  }
+).functions;
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
 const handlers: Record<string, (input: unknown) => Promise<never>> = {};
 let fakeS3: FakeS3;
@@ -64,15 +71,23 @@ beforeAll(async () => {
     POLL_DEADLINE_SECONDS: '2',
     AWS_REGION: 'us-east-1',
   });
-  for (const [stateName, state] of Object.entries(definition.States as Record<string, { Type: string; Resource?: { 'Fn::GetAtt': [string] } }>)) {
+  for (const [stateName, state] of Object.entries(
+    definition.States as Record<string, { Type: string; Resource?: { 'Fn::GetAtt': [string] } }>,
+  )) {
     if (state.Type !== 'Task') continue;
     const fn = functions[state.Resource?.['Fn::GetAtt'][0] ?? ''];
     if (!fn) throw new Error(`no function for ${stateName}`);
-    const module = (await import(join(projectRoot, `${fn.handler.replace(/\.handler$/, '')}.ts`))) as { handler: Handler };
+    const module = (await import(join(projectRoot, `${fn.handler.replace(/\.handler$/, '')}.ts`))) as {
+      handler: Handler;
+    };
     const timeoutMs = (fn.timeout ?? 6) * 1000;
     handlers[stateName] = async (input) => {
       const started = Date.now();
-      const context = { getRemainingTimeInMillis: () => timeoutMs - (Date.now() - started), functionName: stateName, awsRequestId: 'req' } as unknown as Context;
+      const context = {
+        getRemainingTimeInMillis: () => timeoutMs - (Date.now() - started),
+        functionName: stateName,
+        awsRequestId: 'req',
+      } as unknown as Context;
       return (await module.handler(input, context)) as never;
     };
   }
@@ -89,14 +104,28 @@ beforeEach(() => {
   fakeKms.install(kmsMock);
   readJobAnswers = [{ Status: 'Progressing' }, { Status: 'Complete' }];
   etMock.on(ListJobsByPipelineCommand).resolves({ Jobs: [] });
-  etMock.on(CreateJobCommand).callsFake(async (i) => ({ Job: { Id: '1700000000000-abcdef', Status: 'Submitted', OutputKeyPrefix: i.OutputKeyPrefix } }));
+  etMock.on(CreateJobCommand).callsFake(async (i) => ({
+    Job: { Id: '1700000000000-abcdef', Status: 'Submitted', OutputKeyPrefix: i.OutputKeyPrefix },
+  }));
   etMock.on(ReadJobCommand).callsFake(async () => {
     const answer = readJobAnswers.length > 1 ? readJobAnswers.shift() : readJobAnswers[0];
     return {
       Job: {
         Id: '1700000000000-abcdef',
         OutputKeyPrefix: 'outputs/x/',
-        Outputs: [{ Key: 'hls-400k', PresetId: '1351620000001-200050', SegmentDuration: '6', Status: answer?.Status, StatusDetail: answer?.StatusDetail, DurationMillis: 4000, Width: 400, Height: 224, FileSize: 999 }],
+        Outputs: [
+          {
+            Key: 'hls-400k',
+            PresetId: '1351620000001-200050',
+            SegmentDuration: '6',
+            Status: answer?.Status,
+            StatusDetail: answer?.StatusDetail,
+            DurationMillis: 4000,
+            Width: 400,
+            Height: 224,
+            FileSize: 999,
+          },
+        ],
         Playlists: [{ Name: 'index', Format: 'HLSv3' }],
         ...answer,
       },
@@ -109,8 +138,16 @@ beforeEach(() => {
 
 interface RunOutcome {
   status: 'SUCCEEDED' | 'FAILED';
-  events: Array<{ type: string; state?: { name: string; input?: unknown; output?: unknown }; Error?: string; Cause?: unknown }>;
-  notification: Record<string, unknown> & { status: string; error?: { code: string; step: string; message: string } };
+  events: Array<{
+    type: string;
+    state?: { name: string; input?: unknown; output?: unknown };
+    Error?: string;
+    Cause?: unknown;
+  }>;
+  notification: Record<string, unknown> & {
+    status: string;
+    error?: { code: string; step: string; message: string };
+  };
 }
 
 async function run(key: string, body: Buffer, profile = 'default'): Promise<RunOutcome> {
@@ -124,7 +161,9 @@ async function run(key: string, body: Buffer, profile = 'default'): Promise<RunO
         waitTimeOverrides: { WaitForJob: 100 },
         retryIntervalOverrides: Object.fromEntries(Object.keys(handlers).map((k) => [k, 0])),
       },
-      context: { Execution: { Id: 'arn:aws:states:us-east-1:123456789012:execution:sm:exec-1', Name: 'exec-1' } } as never,
+      context: {
+        Execution: { Id: 'arn:aws:states:us-east-1:123456789012:execution:sm:exec-1', Name: 'exec-1' },
+      } as never,
     },
   );
   const events: RunOutcome['events'] = [];
@@ -169,12 +208,31 @@ describe('the transcode state machine', () => {
     expect(outcome.notification.status).toBe('SUCCEEDED');
     expect(etMock).toHaveReceivedCommandTimes(CreateJobCommand, 1);
     expect(ebMock).toHaveReceivedCommandTimes(PutEventsCommand, 1);
-    const encrypted = outcome.notification.encrypted as { key: string; initializationVector: string; wrappedKey: string };
+    const encrypted = outcome.notification.encrypted as {
+      key: string;
+      initializationVector: string;
+      wrappedKey: string;
+    };
     const stored = fakeS3.get(BUCKET, encrypted.key);
-    expect(stored?.metadata['st-wrapped-key'] ?? Object.values(stored?.metadata ?? {}).join()).toContain(encrypted.wrappedKey.slice(0, 20));
+    expect(stored?.metadata['st-wrapped-key'] ?? Object.values(stored?.metadata ?? {}).join()).toContain(
+      encrypted.wrappedKey.slice(0, 20),
+    );
     const key = fakeKms.plaintexts.get(encrypted.wrappedKey)?.key;
     writeFileSync(join(workDir, 'enc.bin'), stored?.body ?? Buffer.alloc(0));
-    execFileSync('openssl', ['enc', '-d', '-nosalt', '-aes-128-cbc', '-K', key?.toString('hex') ?? '', '-iv', Buffer.from(encrypted.initializationVector, 'base64').toString('hex'), '-in', join(workDir, 'enc.bin'), '-out', join(workDir, 'dec.bin')]);
+    execFileSync('openssl', [
+      'enc',
+      '-d',
+      '-nosalt',
+      '-aes-128-cbc',
+      '-K',
+      key?.toString('hex') ?? '',
+      '-iv',
+      Buffer.from(encrypted.initializationVector, 'base64').toString('hex'),
+      '-in',
+      join(workDir, 'enc.bin'),
+      '-out',
+      join(workDir, 'dec.bin'),
+    ]);
     const plain = readFileSync(join(workDir, 'dec.bin'));
     expect(plain.equals(body)).toBe(true);
     expect(openUploads()).toBe(0);
@@ -188,7 +246,9 @@ describe('the transcode state machine', () => {
     const outcome = await run('incoming/clip.mp4', randomBytes(1000));
     // Assess
     expect(outcome.status).toBe('SUCCEEDED');
-    const retries = outcome.events.filter((e) => e.type === 'StateRetried' && e.state?.name === 'GenerateKeys');
+    const retries = outcome.events.filter(
+      (e) => e.type === 'StateRetried' && e.state?.name === 'GenerateKeys',
+    );
     expect(retries).toHaveLength(2);
   });
 
@@ -199,11 +259,29 @@ describe('the transcode state machine', () => {
     const outcome = await run('incoming/ctr/clip.mov', body, 'ctr');
     // Assess
     expect(outcome.status).toBe('SUCCEEDED');
-    const encrypted = outcome.notification.encrypted as { key: string; initializationVector: string; wrappedKey: string; mode: string };
+    const encrypted = outcome.notification.encrypted as {
+      key: string;
+      initializationVector: string;
+      wrappedKey: string;
+      mode: string;
+    };
     expect(encrypted.mode).toBe('aes-ctr');
     const key = fakeKms.plaintexts.get(encrypted.wrappedKey)?.key;
     writeFileSync(join(workDir, 'enc-ctr.bin'), fakeS3.get(BUCKET, encrypted.key)?.body ?? Buffer.alloc(0));
-    execFileSync('openssl', ['enc', '-d', '-nosalt', '-aes-256-ctr', '-K', key?.toString('hex') ?? '', '-iv', Buffer.from(encrypted.initializationVector, 'base64').toString('hex'), '-in', join(workDir, 'enc-ctr.bin'), '-out', join(workDir, 'dec-ctr.bin')]);
+    execFileSync('openssl', [
+      'enc',
+      '-d',
+      '-nosalt',
+      '-aes-256-ctr',
+      '-K',
+      key?.toString('hex') ?? '',
+      '-iv',
+      Buffer.from(encrypted.initializationVector, 'base64').toString('hex'),
+      '-in',
+      join(workDir, 'enc-ctr.bin'),
+      '-out',
+      join(workDir, 'dec-ctr.bin'),
+    ]);
     const plain = readFileSync(join(workDir, 'dec-ctr.bin'));
     expect(plain.equals(body)).toBe(true);
     expectNoPlaintextKeys(outcome);
@@ -221,7 +299,9 @@ describe('the transcode state machine', () => {
     // Assess
     expect(outcome.status).toBe('SUCCEEDED');
     expect(etMock).toHaveReceivedCommandTimes(CreateJobCommand, 2);
-    expect(outcome.events.filter((e) => e.type === 'StateCaught' && e.state?.name === 'PollJob')).toHaveLength(1);
+    expect(
+      outcome.events.filter((e) => e.type === 'StateCaught' && e.state?.name === 'PollJob'),
+    ).toHaveLength(1);
     expect(outcome.notification.status).toBe('SUCCEEDED');
   });
 
@@ -256,7 +336,12 @@ describe('the transcode state machine', () => {
     {
       title: 'a transcode job that ends in Error 4018 (KeyMd5 mismatch)',
       setup: () => {
-        readJobAnswers = [{ Status: 'Error', StatusDetail: '4018 1700000000000-abcdef: Unable to decrypt the ciphered key with MD5=abc' }];
+        readJobAnswers = [
+          {
+            Status: 'Error',
+            StatusDetail: '4018 1700000000000-abcdef: Unable to decrypt the ciphered key with MD5=abc',
+          },
+        ];
       },
       body: randomBytes(100),
       code: 'TranscodeJobFailedError',
@@ -265,7 +350,9 @@ describe('the transcode state machine', () => {
     {
       title: 'a job that keeps failing with internal errors (resubmissions spent)',
       setup: () => {
-        readJobAnswers = [{ Status: 'Error', StatusDetail: '9000 1700000000000-abcdef: internal service error' }];
+        readJobAnswers = [
+          { Status: 'Error', StatusDetail: '9000 1700000000000-abcdef: internal service error' },
+        ];
       },
       body: randomBytes(100),
       code: 'TranscodeJobFailedError',
@@ -289,18 +376,21 @@ describe('the transcode state machine', () => {
       code: 'PollDeadlineExceededError',
       step: 'PollJob',
     },
-  ])('ends $title in one failure notification, cleans up, and leaks no key', async ({ setup, body, code, step, keysGenerated }) => {
-    // Prepare
-    setup();
-    // Act
-    const outcome = await run('incoming/bad input.mp4', body);
-    // Assess
-    expect(outcome.status).toBe('FAILED');
-    expect(validateNotification(outcome.notification)).toBe(true);
-    expect(outcome.notification.error).toMatchObject({ code, step });
-    expect(outcome.notification.error?.message.length).toBeGreaterThan(5);
-    expect(openUploads()).toBe(0);
-    expect(objectKeys()).toEqual([`${BUCKET}/incoming/bad input.mp4`]);
-    expectNoPlaintextKeys(outcome, keysGenerated ?? true);
-  });
+  ])(
+    'ends $title in one failure notification, cleans up, and leaks no key',
+    async ({ setup, body, code, step, keysGenerated }) => {
+      // Prepare
+      setup();
+      // Act
+      const outcome = await run('incoming/bad input.mp4', body);
+      // Assess
+      expect(outcome.status).toBe('FAILED');
+      expect(validateNotification(outcome.notification)).toBe(true);
+      expect(outcome.notification.error).toMatchObject({ code, step });
+      expect(outcome.notification.error?.message.length).toBeGreaterThan(5);
+      expect(openUploads()).toBe(0);
+      expect(objectKeys()).toEqual([`${BUCKET}/incoming/bad input.mp4`]);
+      expectNoPlaintextKeys(outcome, keysGenerated ?? true);
+    },
+  );
 });

@@ -1,4 +1,3 @@
-import { beforeEach, describe, expect, it, jest } from '@jest/globals';
 import {
   CreateJobCommand,
   ElasticTranscoderClient,
@@ -7,26 +6,41 @@ import {
   ValidationException,
 } from '@aws-sdk/client-elastic-transcoder';
 import { DeleteObjectsCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
 import {
-  TranscoderInternalError,
   PollDeadlineExceededError,
   TranscodeJobCanceledError,
   TranscodeJobFailedError,
+  TranscoderInternalError,
   TranscoderRequestError,
   TranscoderThrottledError,
 } from '../../lib/errors.js';
 import { BUILT_IN_PROFILES } from '../../lib/profiles.js';
 import { ElasticTranscoderAdapter } from '../../lib/transcoder/elastic-transcoder.js';
 import { nextWait, pollJob, submitJob } from '../../lib/workflow/submit.js';
-import { sampleAsset, sampleEncrypted, sampleExecution, sampleKeys, sampleSource, sampleTranscoderKey } from '../helpers/state.js';
+import {
+  sampleAsset,
+  sampleEncrypted,
+  sampleExecution,
+  sampleKeys,
+  sampleSource,
+  sampleTranscoderKey,
+} from '../helpers/state.js';
 
 const etMock = mockClient(ElasticTranscoderClient);
 const s3Mock = mockClient(S3Client);
 const et = new ElasticTranscoderClient({ region: 'us-east-1' });
 const s3 = new S3Client({ region: 'us-east-1' });
 const transcoder = new ElasticTranscoderAdapter('1111111111111-abcdef', et);
-const config = { keyServiceUrl: 'https://keys.example.com', pollInitialSeconds: 5, pollMaxSeconds: 60, pollDeadlineSeconds: 3600, assetPrefix: 'assets/', transcoderMaxResubmits: 2 };
+const config = {
+  keyServiceUrl: 'https://keys.example.com',
+  pollInitialSeconds: 5,
+  pollMaxSeconds: 60,
+  pollDeadlineSeconds: 3600,
+  assetPrefix: 'assets/',
+  transcoderMaxResubmits: 2,
+};
 const [profile] = BUILT_IN_PROFILES;
 if (!profile) throw new Error('no built-in profile');
 const input = () => ({
@@ -52,9 +66,18 @@ describe('submitJob', () => {
     etMock.on(CreateJobCommand).resolves({ Job: { Id: '1700000000000-abcdef', Status: 'Submitted' } });
     const i = input();
     // Act
-    const { job, poll } = await submitJob(i, { transcoder, config, s3, now: () => new Date('2026-01-01T00:00:00Z') });
+    const { job, poll } = await submitJob(i, {
+      transcoder,
+      config,
+      s3,
+      now: () => new Date('2026-01-01T00:00:00Z'),
+    });
     // Assess
-    expect(job).toMatchObject({ id: '1700000000000-abcdef', status: 'Submitted', backend: 'elastictranscoder' });
+    expect(job).toMatchObject({
+      id: '1700000000000-abcdef',
+      status: 'Submitted',
+      backend: 'elastictranscoder',
+    });
     expect(poll).toEqual({ attempt: 0, waitSeconds: 5, deadline: '2026-01-01T01:00:00.000Z' });
     const req = etMock.commandCalls(CreateJobCommand)[0]?.args[0].input;
     expect(req?.Input?.Encryption).toEqual({
@@ -64,12 +87,18 @@ describe('submitJob', () => {
       InitializationVector: i.encrypted.initializationVector,
     });
     const protection = req?.Playlists?.[0]?.HlsContentProtection;
-    expect(protection).toMatchObject({ Method: 'aes-128', KeyStoragePolicy: 'NoStore', Key: i.keys.playback.wrappedKey });
+    expect(protection).toMatchObject({
+      Method: 'aes-128',
+      KeyStoragePolicy: 'NoStore',
+      Key: i.keys.playback.wrappedKey,
+    });
     expect(protection?.Key).not.toBe(i.transcoderKey.wrappedKey);
     expect(protection?.LicenseAcquisitionUrl).toBe(`https://keys.example.com/keys/${i.asset.assetId}`);
     expect(req?.OutputKeyPrefix).toBe(i.asset.outputKeyPrefix);
     expect(req?.Outputs?.map((o) => o.PresetId)).toEqual(profile.outputs.map((o) => o.presetId));
-    expect(Object.values(req?.UserMetadata ?? {}).every((v) => /^[A-Za-z0-9 _.:/=+\-@]*$/.test(v))).toBe(true);
+    expect(Object.values(req?.UserMetadata ?? {}).every((v) => /^[A-Za-z0-9 _.:/=+\-@]*$/.test(v))).toBe(
+      true,
+    );
     expect(req?.UserMetadata?.execution).toBe(i.execution.name);
   });
 
@@ -107,7 +136,12 @@ describe('submitJob', () => {
   it('translates a 429 into the retryable TranscoderThrottledError', async () => {
     // Prepare
     etMock.on(ListJobsByPipelineCommand).resolves({ Jobs: [] });
-    etMock.on(CreateJobCommand).rejects(Object.assign(new Error('slow down'), { name: 'LimitExceededException', $metadata: { httpStatusCode: 429 } }));
+    etMock.on(CreateJobCommand).rejects(
+      Object.assign(new Error('slow down'), {
+        name: 'LimitExceededException',
+        $metadata: { httpStatusCode: 429 },
+      }),
+    );
     // Act
     const p = submitJob(input(), { transcoder, config, s3 });
     // Assess
@@ -117,7 +151,9 @@ describe('submitJob', () => {
   it('translates ValidationException into the permanent TranscoderRequestError', async () => {
     // Prepare
     etMock.on(ListJobsByPipelineCommand).resolves({ Jobs: [] });
-    etMock.on(CreateJobCommand).rejects(new ValidationException({ message: 'bad iv', $metadata: { httpStatusCode: 400 } }));
+    etMock
+      .on(CreateJobCommand)
+      .rejects(new ValidationException({ message: 'bad iv', $metadata: { httpStatusCode: 400 } }));
     // Act
     const p = submitJob(input(), { transcoder, config, s3 });
     // Assess
@@ -139,23 +175,43 @@ describe('resubmission after an internal transcoder error', () => {
     // Prepare
     etMock.on(ListJobsByPipelineCommand).resolves({ Jobs: [] });
     etMock.on(CreateJobCommand).resolves({ Job: { Id: '1700000000000-again1', Status: 'Submitted' } });
-    s3Mock.on(ListObjectsV2Command).resolves({ Contents: [{ Key: `${sampleAsset().outputKeyPrefix}hls-400k00000.ts` }], IsTruncated: false });
+    s3Mock.on(ListObjectsV2Command).resolves({
+      Contents: [{ Key: `${sampleAsset().outputKeyPrefix}hls-400k00000.ts` }],
+      IsTruncated: false,
+    });
     s3Mock.on(DeleteObjectsCommand).resolves({});
     const deadline = '2026-01-01T05:00:00.000Z';
     // Act
     const out = await submitJob(
-      { ...input(), job: failed, submitAttempt: 0, transcoderError: caught, poll: { attempt: 4, waitSeconds: 40, deadline } },
+      {
+        ...input(),
+        job: failed,
+        submitAttempt: 0,
+        transcoderError: caught,
+        poll: { attempt: 4, waitSeconds: 40, deadline },
+      },
       { transcoder, config, s3 },
     );
     // Assess
-    expect(out).toMatchObject({ submitAttempt: 1, job: { id: '1700000000000-again1' }, poll: { attempt: 0, deadline } });
-    expect(s3Mock).toHaveReceivedCommandWith(DeleteObjectsCommand, { Delete: { Objects: [{ Key: `${sampleAsset().outputKeyPrefix}hls-400k00000.ts` }], Quiet: true } });
-    expect(etMock.commandCalls(CreateJobCommand)[0]?.args[0].input.UserMetadata?.execution).toBe(`${sampleExecution().name}.r1`);
+    expect(out).toMatchObject({
+      submitAttempt: 1,
+      job: { id: '1700000000000-again1' },
+      poll: { attempt: 0, deadline },
+    });
+    expect(s3Mock).toHaveReceivedCommandWith(DeleteObjectsCommand, {
+      Delete: { Objects: [{ Key: `${sampleAsset().outputKeyPrefix}hls-400k00000.ts` }], Quiet: true },
+    });
+    expect(etMock.commandCalls(CreateJobCommand)[0]?.args[0].input.UserMetadata?.execution).toBe(
+      `${sampleExecution().name}.r1`,
+    );
   });
 
   it('gives up with TranscodeJobFailedError once the resubmissions are spent', async () => {
     // Act
-    const p = submitJob({ ...input(), job: failed, submitAttempt: 2, transcoderError: caught }, { transcoder, config, s3 });
+    const p = submitJob(
+      { ...input(), job: failed, submitAttempt: 2, transcoderError: caught },
+      { transcoder, config, s3 },
+    );
     // Assess
     await expect(p).rejects.toThrow(TranscodeJobFailedError);
     expect(etMock).not.toHaveReceivedCommand(CreateJobCommand);
@@ -163,11 +219,30 @@ describe('resubmission after an internal transcoder error', () => {
 
   it('turns a 9000 job error into TranscoderInternalError, and a 4000 into TranscodeJobFailedError', async () => {
     // Prepare
-    const running = { job: { ...failed, id: '1700000000000-abcdef' }, poll: { attempt: 0, waitSeconds: 5, deadline: '2999-01-01T00:00:00.000Z' } };
+    const running = {
+      job: { ...failed, id: '1700000000000-abcdef' },
+      poll: { attempt: 0, waitSeconds: 5, deadline: '2999-01-01T00:00:00.000Z' },
+    };
     etMock
       .on(ReadJobCommand)
-      .resolvesOnce({ Job: { Id: '1700000000000-abcdef', Status: 'Error', Outputs: [{ Key: 'a', Status: 'Error', StatusDetail: '9000 1700000000000-abcdef: KMS is unavailable' }] } })
-      .resolvesOnce({ Job: { Id: '1700000000000-abcdef', Status: 'Error', Outputs: [{ Key: 'a', Status: 'Error', StatusDetail: '4000 1700000000000-abcdef: unsupported input' }] } });
+      .resolvesOnce({
+        Job: {
+          Id: '1700000000000-abcdef',
+          Status: 'Error',
+          Outputs: [
+            { Key: 'a', Status: 'Error', StatusDetail: '9000 1700000000000-abcdef: KMS is unavailable' },
+          ],
+        },
+      })
+      .resolvesOnce({
+        Job: {
+          Id: '1700000000000-abcdef',
+          Status: 'Error',
+          Outputs: [
+            { Key: 'a', Status: 'Error', StatusDetail: '4000 1700000000000-abcdef: unsupported input' },
+          ],
+        },
+      });
     // Act
     const internal = pollJob(running, { transcoder, config });
     await expect(internal).rejects.toThrow(TranscoderInternalError);
@@ -179,7 +254,13 @@ describe('resubmission after an internal transcoder error', () => {
 
 describe('pollJob', () => {
   const running = () => ({
-    job: { backend: 'elastictranscoder' as const, id: '1700000000000-abcdef', status: 'Progressing' as const, outputs: [], playlists: [] },
+    job: {
+      backend: 'elastictranscoder' as const,
+      id: '1700000000000-abcdef',
+      status: 'Progressing' as const,
+      outputs: [],
+      playlists: [],
+    },
     poll: { attempt: 0, waitSeconds: 5, deadline: '2026-01-01T01:00:00.000Z' },
   });
   const now = () => new Date('2026-01-01T00:10:00Z');
@@ -191,7 +272,18 @@ describe('pollJob', () => {
         Id: '1700000000000-abcdef',
         Status: 'Complete',
         OutputKeyPrefix: 'outputs/x/',
-        Outputs: [{ Key: 'hls-400k', PresetId: '1351620000001-200050', SegmentDuration: '6', Status: 'Complete', DurationMillis: 4000, Width: 400, Height: 224, FileSize: 1234 }],
+        Outputs: [
+          {
+            Key: 'hls-400k',
+            PresetId: '1351620000001-200050',
+            SegmentDuration: '6',
+            Status: 'Complete',
+            DurationMillis: 4000,
+            Width: 400,
+            Height: 224,
+            FileSize: 1234,
+          },
+        ],
         Playlists: [{ Name: 'index', Format: 'HLSv3' }],
       },
     });
@@ -199,7 +291,11 @@ describe('pollJob', () => {
     const { job } = await pollJob(running(), { transcoder, config, now });
     // Assess
     expect(job.status).toBe('Complete');
-    expect(job.outputs[0]).toMatchObject({ key: 'outputs/x/hls-400k.m3u8', width: 400, durationMillis: 4000 });
+    expect(job.outputs[0]).toMatchObject({
+      key: 'outputs/x/hls-400k.m3u8',
+      width: 400,
+      durationMillis: 4000,
+    });
     expect(job.playlists).toEqual([{ key: 'outputs/x/index.m3u8', format: 'HLSv3' }]);
   });
 
@@ -217,7 +313,17 @@ describe('pollJob', () => {
   it('throws TranscodeJobFailedError carrying the service error code', async () => {
     // Prepare
     etMock.on(ReadJobCommand).resolves({
-      Job: { Id: '1700000000000-abcdef', Status: 'Error', Outputs: [{ Key: 'a', Status: 'Error', StatusDetail: '4018 1700000000000-abcdef: Unable to decrypt the ciphered key' }] },
+      Job: {
+        Id: '1700000000000-abcdef',
+        Status: 'Error',
+        Outputs: [
+          {
+            Key: 'a',
+            Status: 'Error',
+            StatusDetail: '4018 1700000000000-abcdef: Unable to decrypt the ciphered key',
+          },
+        ],
+      },
     });
     // Act
     const p = pollJob(running(), { transcoder, config, now });
@@ -246,7 +352,12 @@ describe('pollJob', () => {
 
   it('retries throttled ReadJob calls through the state machine (TranscoderThrottledError)', async () => {
     // Prepare
-    etMock.on(ReadJobCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 429 } }));
+    etMock.on(ReadJobCommand).rejects(
+      Object.assign(new Error('Rate exceeded'), {
+        name: 'ThrottlingException',
+        $metadata: { httpStatusCode: 429 },
+      }),
+    );
     const spy = jest.fn();
     // Act
     const p = pollJob(running(), { transcoder, config, now }).catch((e: Error) => {

@@ -1,4 +1,3 @@
-import { beforeEach, describe, expect, it } from '@jest/globals';
 import {
   AbortMultipartUploadCommand,
   DeleteObjectCommand,
@@ -10,8 +9,14 @@ import {
   NotFound,
   S3Client,
 } from '@aws-sdk/client-s3';
+import { beforeEach, describe, expect, it } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
-import { S3TransientError, SourceEmptyError, SourceNotFoundError, SourceTooLargeError } from '../../lib/errors.js';
+import {
+  S3TransientError,
+  SourceEmptyError,
+  SourceNotFoundError,
+  SourceTooLargeError,
+} from '../../lib/errors.js';
 import { cleanUp } from '../../lib/workflow/cleanup.js';
 import { validateSource } from '../../lib/workflow/validate.js';
 import { sampleAsset, sampleEncrypted } from '../helpers/state.js';
@@ -40,7 +45,13 @@ describe('validateSource', () => {
     // Act
     const { source, asset } = await validateSource(input, config, s3);
     // Assess
-    expect(source).toEqual({ bucket: 'b', key: 'incoming/a b.mp4', size: 500, etag: '"e1"', contentType: 'video/mp4' });
+    expect(source).toEqual({
+      bucket: 'b',
+      key: 'incoming/a b.mp4',
+      size: 500,
+      etag: '"e1"',
+      contentType: 'video/mp4',
+    });
     expect(asset.encryptedKey.startsWith('encrypted/a b.mp4.')).toBe(true);
     expect(asset.outputKeyPrefix.startsWith('outputs/a b/')).toBe(true);
   });
@@ -66,7 +77,9 @@ describe('validateSource', () => {
 
   it('reports an object deleted before processing as SourceNotFoundError', async () => {
     // Prepare
-    s3Mock.on(HeadObjectCommand).rejects(new NotFound({ message: 'Not Found', $metadata: { httpStatusCode: 404 } }));
+    s3Mock
+      .on(HeadObjectCommand)
+      .rejects(new NotFound({ message: 'Not Found', $metadata: { httpStatusCode: 404 } }));
     // Act
     const p = validateSource(input, config, s3);
     // Assess
@@ -75,7 +88,12 @@ describe('validateSource', () => {
 
   it('treats SlowDown as transient', async () => {
     // Prepare
-    s3Mock.on(HeadObjectCommand).rejects(Object.assign(new Error('Please reduce your request rate.'), { name: 'SlowDown', $metadata: { httpStatusCode: 503 } }));
+    s3Mock.on(HeadObjectCommand).rejects(
+      Object.assign(new Error('Please reduce your request rate.'), {
+        name: 'SlowDown',
+        $metadata: { httpStatusCode: 503 },
+      }),
+    );
     // Act
     const p = validateSource(input, config, s3);
     // Assess
@@ -84,32 +102,52 @@ describe('validateSource', () => {
 });
 
 describe('cleanUp', () => {
-  const checkpoint = { uploadId: 'up-1', partSize: 5242880, nextPartNumber: 3, nextOffset: 10485760, chainBlock: 'AAAAAAAAAAAAAAAAAAAAAA==', bytesDone: 10485760, done: false, invocations: 1 };
+  const checkpoint = {
+    uploadId: 'up-1',
+    partSize: 5242880,
+    nextPartNumber: 3,
+    nextOffset: 10485760,
+    chainBlock: 'AAAAAAAAAAAAAAAAAAAAAA==',
+    bytesDone: 10485760,
+    done: false,
+    invocations: 1,
+  };
 
   it('aborts the open multipart upload and deletes partial outputs and the asset record', async () => {
     // Prepare
     s3Mock.on(AbortMultipartUploadCommand).resolves({});
     s3Mock.on(ListMultipartUploadsCommand).resolves({ Uploads: [], IsTruncated: false });
-    s3Mock.on(ListObjectsV2Command).resolves({ Contents: [{ Key: `${sampleAsset().outputKeyPrefix}hls-400k00000.ts` }], IsTruncated: false });
+    s3Mock.on(ListObjectsV2Command).resolves({
+      Contents: [{ Key: `${sampleAsset().outputKeyPrefix}hls-400k00000.ts` }],
+      IsTruncated: false,
+    });
     s3Mock.on(DeleteObjectsCommand).resolves({});
     s3Mock.on(DeleteObjectCommand).resolves({});
     // Act
     const report = await cleanUp({ asset: sampleAsset(), encrypt: checkpoint }, { s3 });
     // Assess
     expect(report).toEqual({ abortedUpload: true, canceledJob: false, deletedObjects: 1 });
-    expect(s3Mock).toHaveReceivedCommandWith(AbortMultipartUploadCommand, { UploadId: 'up-1', Key: sampleAsset().encryptedKey });
+    expect(s3Mock).toHaveReceivedCommandWith(AbortMultipartUploadCommand, {
+      UploadId: 'up-1',
+      Key: sampleAsset().encryptedKey,
+    });
     expect(s3Mock).toHaveReceivedCommandWith(DeleteObjectCommand, { Key: sampleAsset().assetRecordKey });
     expect(s3Mock).toHaveReceivedCommandWith(DeleteObjectCommand, { Key: sampleAsset().encryptedKey });
   });
 
   it('does not abort an upload that already completed, and tolerates NoSuchUpload', async () => {
     // Prepare
-    s3Mock.on(AbortMultipartUploadCommand).rejects(new NoSuchUpload({ message: 'gone', $metadata: { httpStatusCode: 404 } }));
+    s3Mock
+      .on(AbortMultipartUploadCommand)
+      .rejects(new NoSuchUpload({ message: 'gone', $metadata: { httpStatusCode: 404 } }));
     s3Mock.on(ListMultipartUploadsCommand).resolves({ Uploads: [], IsTruncated: false });
     s3Mock.on(ListObjectsV2Command).resolves({ Contents: [], IsTruncated: false });
     s3Mock.on(DeleteObjectCommand).resolves({});
     // Act
-    const completed = await cleanUp({ asset: sampleAsset(), encrypt: checkpoint, encrypted: sampleEncrypted() }, { s3 });
+    const completed = await cleanUp(
+      { asset: sampleAsset(), encrypt: checkpoint, encrypted: sampleEncrypted() },
+      { s3 },
+    );
     const gone = await cleanUp({ asset: sampleAsset(), encrypt: checkpoint }, { s3 });
     // Assess
     expect(completed.abortedUpload).toBe(false);
