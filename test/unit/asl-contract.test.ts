@@ -64,6 +64,7 @@ describe('the ASL error contract', () => {
     for (const [name, state] of tasks) {
       const catchAll = (state.Catch ?? []).find((c) => c.ErrorEquals.includes('States.ALL'));
       if (name === 'NotifyFailure') continue; // the end of the failure path: retried, then the execution fails
+      if (name === 'NotifySuccess') continue; // asserted below: a finished transcode is never cleaned up
       // Assess
       expect({ name, next: catchAll?.Next }).toEqual({
         name,
@@ -81,6 +82,13 @@ describe('the ASL error contract', () => {
       const file = `${fn?.handler.replace(/\.handler$/, '')}.ts`;
       expect(() => readFileSync(join(projectRoot, file))).not.toThrow();
     }
+  });
+
+  it('keeps a finished transcode when only its success notification cannot be delivered', () => {
+    // Assess
+    const catchAll = asl.States.NotifySuccess?.Catch?.find((c) => c.ErrorEquals.includes('States.ALL'));
+    expect(catchAll?.Next).toBe('SuccessNotificationUndelivered');
+    expect(asl.States.SuccessNotificationUndelivered?.Type).toBe('Fail');
   });
 
   it('ends every failure path in the failure notification', () => {

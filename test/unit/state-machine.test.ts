@@ -150,7 +150,7 @@ interface RunOutcome {
   };
 }
 
-async function run(key: string, body: Buffer, profile = 'default'): Promise<RunOutcome> {
+async function run(key: string, body: Buffer, profile = 'default', publishAttempts = 1): Promise<RunOutcome> {
   fakeS3.put(BUCKET, key, body);
   const sm = new StateMachine(definition, { validationOptions: { checkArn: false } });
   const execution = sm.run(
@@ -176,7 +176,7 @@ async function run(key: string, body: Buffer, profile = 'default'): Promise<RunO
   );
   await collect;
   const published = snsMock.commandCalls(PublishCommand);
-  expect(published).toHaveLength(1);
+  expect(published).toHaveLength(publishAttempts);
   const notification = JSON.parse(published[0]?.args[0].input.Message ?? '{}');
   return { status, events, notification };
 }
@@ -285,6 +285,25 @@ describe('the transcode state machine', () => {
     const plain = readFileSync(join(workDir, 'dec-ctr.bin'));
     expect(plain.equals(body)).toBe(true);
     expectNoPlaintextKeys(outcome);
+  });
+
+  it('keeps a finished transcode and fails the execution when the success notification cannot be published', async () => {
+    // Prepare
+    snsMock
+      .on(PublishCommand)
+      .rejects(
+        Object.assign(new Error('down'), {
+          name: 'InternalErrorException',
+          $metadata: { httpStatusCode: 500 },
+        }),
+      );
+    // Act
+    const outcome = await run('incoming/quiet.mp4', randomBytes(1000), 'default', 9);
+    // Assess
+    expect(outcome.status).toBe('FAILED');
+    expect(outcome.events.some((e) => e.type === 'StateEntered' && e.state?.name === 'CleanUp')).toBe(false);
+    expect(objectKeys().some((k) => k.includes('/encrypted/quiet.mp4.'))).toBe(true);
+    expect(objectKeys().some((k) => k.includes('/assets/'))).toBe(true);
   });
 
   it('resubmits a job that ended in an internal transcoder error (9000) and succeeds', async () => {
