@@ -21,6 +21,11 @@ export const sfn = new SFNClient({ maxAttempts: 3 });
 export const sns = new SNSClient({ maxAttempts: 3 });
 export const eventBridge = new EventBridgeClient({ maxAttempts: 3 });
 export const elasticTranscoder = new ElasticTranscoderClient({ maxAttempts: 3 });
+/**
+ * CreateJob has no client token: an SDK retry after a lost response would create a second job. This client never
+ * retries; the state machine retries SubmitJob, which looks the job up before creating it.
+ */
+export const elasticTranscoderNoRetry = new ElasticTranscoderClient({ maxAttempts: 1 });
 // The regional endpoint serves every account: DescribeEndpoints is no longer needed (reference/mediaconvert.md).
 export const mediaConvert = new MediaConvertClient({ maxAttempts: 3 });
 export const dynamodb = new DynamoDBClient({ maxAttempts: 3 });

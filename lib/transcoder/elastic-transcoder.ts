@@ -10,7 +10,7 @@ import {
   ListJobsByPipelineCommand,
   ReadJobCommand,
 } from '@aws-sdk/client-elastic-transcoder';
-import { elasticTranscoder as defaultClient } from '../clients.js';
+import { elasticTranscoder as defaultClient, elasticTranscoderNoRetry } from '../clients.js';
 import { ELASTIC_TRANSCODER_CONTEXT } from '../config.js';
 import type { Job, JobOutput } from '../contracts.js';
 import { isNetworkError, sdkErrorInfo, TranscoderRequestError, TranscoderThrottledError } from '../errors.js';
@@ -81,6 +81,8 @@ export class ElasticTranscoderAdapter implements CancellableTranscoder {
     private readonly client: ElasticTranscoderClient = defaultClient,
     /** How many pages of the pipeline's newest jobs to search for an earlier submission. */
     private readonly lookupPages = 5,
+    /** CreateJob goes through a client without SDK retries (see lib/clients.ts). */
+    private readonly createClient: ElasticTranscoderClient = client === defaultClient ? elasticTranscoderNoRetry : client,
   ) {}
 
   async findByExecution(executionName: string): Promise<Job | undefined> {
@@ -108,7 +110,7 @@ export class ElasticTranscoderAdapter implements CancellableTranscoder {
 
   async submit(req: SubmitJobRequest): Promise<Job> {
     const { encrypted, transcoderKey, playbackKey, profile, asset } = req;
-    const out = await this.client
+    const out = await this.createClient
       .send(
         new CreateJobCommand({
           PipelineId: this.pipelineId,
