@@ -28,6 +28,7 @@ export class KeyCache {
 
   /** A copy, so a caller that scrubs its buffer cannot corrupt the cache. */
   get(blobHash: string): Buffer | undefined {
+    this.sweep();
     const entry = this.entries.get(blobHash);
     if (!entry) return undefined;
     if (entry.expiresAt <= this.now()) {
@@ -41,6 +42,7 @@ export class KeyCache {
   }
 
   set(blobHash: string, key: Buffer): void {
+    this.sweep();
     const old = this.entries.get(blobHash);
     if (old) this.drop(blobHash, old);
     this.entries.set(blobHash, { key: Buffer.from(key), expiresAt: this.now() + this.options.ttlMs });
@@ -48,6 +50,16 @@ export class KeyCache {
       const [oldestHash, oldest] = this.entries.entries().next().value as [string, Entry];
       this.drop(oldestHash, oldest);
     }
+  }
+
+  /**
+   * Zeroes and drops every expired entry, so a plaintext key never outlives its TTL by more than the next request —
+   * expiry checked only on lookup would keep keys of assets nobody asks for any more in memory for the container's
+   * life. O(entries), bounded by maxEntries.
+   */
+  sweep(): void {
+    const now = this.now();
+    for (const [hash, entry] of this.entries) if (entry.expiresAt <= now) this.drop(hash, entry);
   }
 
   clear(): void {

@@ -52,4 +52,21 @@ describe('KeyCache', () => {
     // Assess
     expect(cache.get('a')).toEqual(key(7));
   });
+
+  it('zeroes and drops expired keys of other assets on the next request, not only on their own lookup', () => {
+    // Prepare
+    let now = 1_000;
+    const cache = new KeyCache({ maxEntries: 10, ttlMs: 300_000, now: () => now });
+    cache.set('idle', key(1));
+    // Reach into the entry the way a heap inspector would, to see what stays in memory.
+    const held = (cache as unknown as { entries: Map<string, { key: Buffer }> }).entries.get('idle')?.key;
+
+    // Act
+    now += 300_000;
+    cache.set('busy', key(2));
+
+    // Assess
+    expect(cache.size).toBe(1);
+    expect(held?.equals(Buffer.alloc(16))).toBe(true);
+  });
 });
