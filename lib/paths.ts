@@ -92,8 +92,10 @@ export function assetPaths(
   const relForEncrypted = truncateUtf8(rel, 900);
   const room = 255 - Buffer.byteLength(prefixes.outputPrefix) - assetId.length - 2;
   const relNoExt = truncateUtf8(stripExtension(rel), Math.max(0, Math.min(room, 160))).replace(/\/+$/, '');
+  // The asset id comes first: with `<rel>/<assetId>/` one asset's prefix could contain another's (an input named
+  // `show/<assetId>/ep1.mp4` lands under `show.mp4`'s outputs), and clean-up of one would delete the other.
   const outputKeyPrefix = relNoExt
-    ? `${prefixes.outputPrefix}${relNoExt}/${assetId}/`
+    ? `${prefixes.outputPrefix}${assetId}/${relNoExt}/`
     : `${prefixes.outputPrefix}${assetId}/`;
   return {
     assetId,

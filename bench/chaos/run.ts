@@ -500,12 +500,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     );
     const leftovers = (
       await Promise.all(
-        [`encrypted/chaos-${runId}/`, `outputs/chaos-${runId}/`].map((p) =>
-          listKeys(stack.s3, stack.config.bucket, p),
-        ),
+        [`encrypted/chaos-${runId}/`, 'outputs/'].map((p) => listKeys(stack.s3, stack.config.bucket, p)),
       )
     )
       .flat()
+      .filter((key) => key.includes(`chaos-${runId}/`))
       .filter((key) => !assetIds.some((id) => key.includes(`/${id}/`) || key.endsWith(`.${id}.enc`)));
 
     // Leak scan: unwrap every data key the system stored a blob of, then look for the plaintexts everywhere.

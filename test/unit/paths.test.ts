@@ -39,7 +39,7 @@ describe('assetPaths', () => {
     const p = assetPaths({ bucket: 'b', key: 'incoming/show/ep 1.mp4', sequencer: '1' }, prefixes);
     // Assess
     expect(p.encryptedKey).toBe(`encrypted/show/ep 1.mp4.${p.assetId}.enc`);
-    expect(p.outputKeyPrefix).toBe(`outputs/show/ep 1/${p.assetId}/`);
+    expect(p.outputKeyPrefix).toBe(`outputs/${p.assetId}/show/ep 1/`);
     expect(p.assetRecordKey).toBe(`assets/${p.assetId}.json`);
   });
 
@@ -53,6 +53,21 @@ describe('assetPaths', () => {
     expect(Buffer.byteLength(p.outputKeyPrefix)).toBeLessThanOrEqual(255);
     expect(Buffer.byteLength(p.encryptedKey)).toBeLessThanOrEqual(1024);
     expect(p.outputKeyPrefix).not.toContain('\uFFFD');
+  });
+});
+
+describe('output prefixes', () => {
+  it('never nest, even when an input path embeds another asset’s id', () => {
+    // Prepare
+    const first = assetPaths({ bucket: 'b', key: 'incoming/show.mp4', sequencer: '1' }, prefixes);
+    // Act
+    const second = assetPaths(
+      { bucket: 'b', key: `incoming/show/${first.assetId}/ep1.mp4`, sequencer: '2' },
+      prefixes,
+    );
+    // Assess
+    expect(second.outputKeyPrefix.startsWith(first.outputKeyPrefix)).toBe(false);
+    expect(first.outputKeyPrefix.startsWith(second.outputKeyPrefix)).toBe(false);
   });
 });
 

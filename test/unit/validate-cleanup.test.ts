@@ -53,7 +53,7 @@ describe('validateSource', () => {
       contentType: 'video/mp4',
     });
     expect(asset.encryptedKey.startsWith('encrypted/a b.mp4.')).toBe(true);
-    expect(asset.outputKeyPrefix.startsWith('outputs/a b/')).toBe(true);
+    expect(asset.outputKeyPrefix).toBe(`outputs/${asset.assetId}/a b/`);
   });
 
   it('rejects a zero-byte object with SourceEmptyError', async () => {
