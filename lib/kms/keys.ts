@@ -116,7 +116,10 @@ export async function decryptDataKey(
     });
   if (!out.Plaintext)
     throw new KmsInvalidCiphertextError('KMS Decrypt returned no plaintext', { code: 'KMS_ERROR' });
-  return Buffer.from(out.Plaintext);
+  // Copy, then scrub the SDK's own array: otherwise a second copy of the key lives until the GC reclaims it.
+  const key = Buffer.from(out.Plaintext);
+  out.Plaintext.fill(0);
+  return key;
 }
 
 function sameContext(a: Record<string, string>, b: Record<string, string>): boolean {
@@ -154,14 +157,26 @@ export async function wrapForTarget(
   if (targetArn === sourceArn && sameContext(wrapped.encryptionContext, target.encryptionContext)) {
     return { ...wrapped, kmsKeyId: sourceArn, keyMd5: keyMd5(wrapped.wrappedKey), reEncrypted: false };
   }
+  return { ...(await reEncryptWrappedKey(wrapped, target, client)), reEncrypted: true };
+}
+
+/**
+ * ReEncrypt inside KMS (the plaintext never reaches us): the same data key under `destination`'s KMS key and
+ * encryption context. KeyMd5 is computed over the new blob.
+ */
+export async function reEncryptWrappedKey(
+  wrapped: WrappedKey,
+  destination: { kmsKeyId: string; encryptionContext: Readonly<Record<string, string>> },
+  client: KMSClient = defaultKms,
+): Promise<WrappedKey> {
   const out = await client
     .send(
       new ReEncryptCommand({
         CiphertextBlob: Buffer.from(wrapped.wrappedKey, 'base64'),
         SourceKeyId: wrapped.kmsKeyId,
         SourceEncryptionContext: { ...wrapped.encryptionContext },
-        DestinationKeyId: target.kmsKeyId,
-        DestinationEncryptionContext: { ...target.encryptionContext },
+        DestinationKeyId: destination.kmsKeyId,
+        DestinationEncryptionContext: { ...destination.encryptionContext },
       }),
     )
     .catch((e: unknown) => {
@@ -173,8 +188,7 @@ export async function wrapForTarget(
   return {
     wrappedKey: blob.toString('base64'),
     keyMd5: keyMd5(blob),
-    kmsKeyId: out.KeyId ?? targetArn,
-    encryptionContext: { ...target.encryptionContext },
-    reEncrypted: true,
+    kmsKeyId: out.KeyId ?? destination.kmsKeyId,
+    encryptionContext: { ...destination.encryptionContext },
   };
 }

@@ -41,11 +41,27 @@ export async function deletePrefix(s3: S3Client, bucket: string, prefix: string)
       });
     const keys = (page.Contents ?? []).flatMap((o) => (o.Key ? [{ Key: o.Key }] : []));
     if (keys.length > 0) {
-      await s3
+      const out = await s3
         .send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys, Quiet: true } }))
         .catch((e: unknown) => {
           throw translateS3Error(e, 'DeleteObjects', { bucket, key: prefix });
         });
+      // DeleteObjects answers 200 even when single keys fail; clean-up must not claim success then.
+      const failed = out?.Errors ?? [];
+      if (failed.length > 0) {
+        throw translateS3Error(
+          Object.assign(
+            new Error(
+              `${failed.length} of ${keys.length} objects were not deleted: ${failed[0]?.Code} ${failed[0]?.Message ?? ''}`,
+            ),
+            {
+              name: failed[0]?.Code ?? 'InternalError',
+            },
+          ),
+          'DeleteObjects',
+          { bucket, key: prefix },
+        );
+      }
       deleted += keys.length;
     }
     token = page.IsTruncated ? page.NextContinuationToken : undefined;

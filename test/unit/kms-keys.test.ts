@@ -100,6 +100,20 @@ describe('generateWrappedKey', () => {
 });
 
 describe('decryptDataKey', () => {
+  it('scrubs the SDK’s copy of the plaintext after copying it out', async () => {
+    // Prepare
+    const sdkPlaintext = new Uint8Array(16).fill(9);
+    kmsMock.on(DecryptCommand).resolves({ Plaintext: sdkPlaintext, KeyId: KEY_ARN });
+    // Act
+    const key = await decryptDataKey(
+      { wrappedKey: 'AAAA', kmsKeyId: KEY_ARN, encryptionContext: {} },
+      client,
+    );
+    // Assess
+    expect(key).toEqual(Buffer.alloc(16, 9));
+    expect(sdkPlaintext.every((b) => b === 0)).toBe(true);
+  });
+
   it('decrypts under the blob’s encryption context', async () => {
     // Prepare
     kmsMock.on(DecryptCommand).resolves({ Plaintext: new Uint8Array(16).fill(7), KeyId: KEY_ARN });

@@ -177,6 +177,21 @@ describe('cleanUp', () => {
     expect(s3Mock).toHaveReceivedCommandWith(AbortMultipartUploadCommand, { Key: key, UploadId: 'orphan-1' });
   });
 
+  it('fails instead of claiming success when DeleteObjects reports per-key errors', async () => {
+    // Prepare
+    s3Mock
+      .on(ListObjectsV2Command)
+      .resolves({ Contents: [{ Key: `${sampleAsset().outputKeyPrefix}a.ts` }], IsTruncated: false });
+    s3Mock.on(DeleteObjectsCommand).resolves({
+      Errors: [{ Key: `${sampleAsset().outputKeyPrefix}a.ts`, Code: 'AccessDenied', Message: 'denied' }],
+    });
+    s3Mock.on(ListMultipartUploadsCommand).resolves({ Uploads: [], IsTruncated: false });
+    // Act
+    const p = cleanUp({ asset: sampleAsset() }, { s3 });
+    // Assess
+    await expect(p).rejects.toThrow(/1 of 1 objects were not deleted: AccessDenied/);
+  });
+
   it('does nothing when the failure happened before any object was named', async () => {
     // Act
     const report = await cleanUp({}, { s3 });
