@@ -191,6 +191,12 @@ async function proxyToS3(
   res: ServerResponse,
 ): Promise<void> {
   const target = new URL(`${req.url?.slice('/s3'.length) ?? '/'}`, s3Origin);
+  // `/s3//other-host/...` would resolve to another origin: this route forwards to the local S3 and nowhere else.
+  if (target.origin !== s3Origin) {
+    res.writeHead(403, { 'Content-Type': 'application/json' });
+    res.end('{"error":"foreign_origin"}');
+    return;
+  }
   if (!(await presignatureValid(s3, target, Date.now()))) {
     res.writeHead(403, { 'Content-Type': 'application/json' });
     res.end('{"error":"signature_invalid_or_expired"}');

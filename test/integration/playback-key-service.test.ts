@@ -105,6 +105,7 @@ describe('local key service over HTTP (fauxqs S3, local KMS, dynalite)', () => {
     const segment = await fetchKey(segmentUrl);
     const unsigned = await fetch(segmentUrl.split('?')[0] ?? '');
     const otherObject = await fetch(segmentUrl.replace('hls_400k00000.ts', 'hls_400k.m3u8'));
+    const relayed = await fetch(segmentUrl.replace('/s3/', '/s3//127.0.0.1:9/'));
     const key = await fetchKey(`${h.keyService.keyUrl(ASSET_ID)}${q}`);
 
     // Assess
@@ -120,6 +121,8 @@ describe('local key service over HTTP (fauxqs S3, local KMS, dynalite)', () => {
     expect(segment.body).toEqual(h.objects.get('hls_400k00000.ts'));
     expect(unsigned.status).toBe(403);
     expect(otherObject.status).toBe(403);
+    expect(relayed.status).toBe(403);
+    expect(await relayed.json()).toEqual({ error: 'foreign_origin' });
     expect(key.status).toBe(200);
   });
 
