@@ -58,6 +58,7 @@ const WorkflowSchema = z.object({
   POLL_INITIAL_SECONDS: intFrom(5, 1),
   POLL_MAX_SECONDS: intFrom(60, 1),
   TRANSCODER_MAX_RESUBMITS: intFrom(2, 0),
+  MAX_ENCRYPT_INVOCATIONS: intFrom(1000, 1),
   PROFILES_JSON: z.string().optional(),
   POLL_DEADLINE_SECONDS: intFrom(6 * 3600, 1),
 });
@@ -133,6 +134,11 @@ export interface WorkflowConfig {
   /** How often a job that ended in an internal transcoder error (9000-series) is resubmitted. */
   transcoderMaxResubmits: number;
   profilesJson: string | undefined;
+  /**
+   * Upper bound on EncryptSource loop iterations: each costs ~7 history events and Step Functions caps a history at
+   * 25,000, so a misconfigured time budget fails with a notification instead of hitting that wall silently.
+   */
+  maxEncryptInvocations: number;
 }
 
 export function workflowConfig(env: NodeJS.ProcessEnv = process.env): WorkflowConfig {
@@ -170,6 +176,7 @@ export function workflowConfig(env: NodeJS.ProcessEnv = process.env): WorkflowCo
     pollDeadlineSeconds: c.POLL_DEADLINE_SECONDS,
     transcoderMaxResubmits: c.TRANSCODER_MAX_RESUBMITS,
     profilesJson: c.PROFILES_JSON || undefined,
+    maxEncryptInvocations: c.MAX_ENCRYPT_INVOCATIONS,
   };
 }
 
@@ -192,6 +199,19 @@ export function notifyConfig(env: NodeJS.ProcessEnv = process.env): NotifyConfig
 export const ELASTIC_TRANSCODER_CONTEXT = Object.freeze({ service: 'elastictranscoder.amazonaws.com' });
 /** MediaConvert's equivalent (reference/mediaconvert.md). */
 export const MEDIACONVERT_CONTEXT = Object.freeze({ service: 'mediaconvert.amazonaws.com' });
+
+/** The `service` value of the key service's encryption context (the IAM condition in serverless.yml names it). */
+export const KEY_SERVICE_CONTEXT_SERVICE = 'key-service.secure-transcode';
+
+/**
+ * The encryption context of the playback key's key-service copy (`keys.playbackDelivery`, the asset record's blob).
+ * The key service may Decrypt only under this `service` value, never under a transcoder's, so it cannot unwrap the
+ * source key even if a record carried it; `assetId` binds the blob to one asset, so a record for asset A holding
+ * asset B's blob fails to decrypt.
+ */
+export function KEY_SERVICE_CONTEXT(assetId: string): Readonly<Record<string, string>> {
+  return Object.freeze({ service: KEY_SERVICE_CONTEXT_SERVICE, assetId });
+}
 
 export function transcoderEncryptionContext(backend: TranscoderBackend): Readonly<Record<string, string>> {
   return backend === 'mediaconvert' ? MEDIACONVERT_CONTEXT : ELASTIC_TRANSCODER_CONTEXT;

@@ -18,6 +18,12 @@ const config = workflowConfig();
 export const handler = task('EncryptSource', async (event: unknown, context: Context) => {
   const state = parseTaskInput(EncryptSourceInputSchema, event, 'EncryptSource');
   if (state.encrypt?.done) return state;
+  if ((state.encrypt?.invocations ?? 0) >= config.maxEncryptInvocations) {
+    throw new EncryptionFailedError(
+      `encryption did not finish within ${config.maxEncryptInvocations} invocations (${state.encrypt?.bytesDone ?? 0} of ${state.source.size} bytes); check TIME_BUDGET_MARGIN_MS against the function timeout`,
+      { code: 'ENCRYPT_LOOP_BOUND' },
+    );
+  }
   const { source, asset, keys, encryption } = state;
 
   const key = await decryptDataKey(keys.source);

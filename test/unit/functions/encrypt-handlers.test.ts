@@ -13,7 +13,7 @@ import { beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals
 import { sdkStreamMixin } from '@smithy/util-stream';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { InvalidTaskInputError } from '../../../lib/errors.js';
+import { EncryptionFailedError, InvalidTaskInputError } from '../../../lib/errors.js';
 import { sampleAsset, sampleKeys } from '../../helpers/state.js';
 
 Object.assign(process.env, {
@@ -114,6 +114,29 @@ describe('EncryptSource handler', () => {
     const out = await encryptSource(input, context(999));
     // Assess
     expect(out.encrypt).toMatchObject({ done: false, nextPartNumber: 2, bytesDone: PART });
+  });
+
+  it('stops a loop that would outgrow the execution history, before touching KMS', async () => {
+    // Prepare
+    const input = state({
+      encrypt: {
+        uploadId: 'u-1',
+        partSize: PART,
+        nextPartNumber: 2,
+        nextOffset: PART,
+        chainBlock: iv.toString('base64'),
+        bytesDone: PART,
+        done: false,
+        invocations: 1000,
+      },
+    });
+    decryptDataKey.mockClear();
+    // Act
+    const run = encryptSource(input, context(60_000));
+    // Assess
+    await expect(run).rejects.toThrow(EncryptionFailedError);
+    await expect(run).rejects.toThrow(/within 1000 invocations/);
+    expect(decryptDataKey).not.toHaveBeenCalled();
   });
 
   it('rejects a state without keys as InvalidTaskInputError before touching KMS', async () => {
