@@ -64,8 +64,15 @@ export type WrappedKey = z.infer<typeof WrappedKeySchema>;
 
 /** `$.keys` after GenerateKeys. */
 export const KeysSchema = z.object({
+  /** Encrypts the source file; Elastic Transcoder context. Never leaves the workflow and the transcoder. */
   source: WrappedKeySchema.extend({ keyBits: z.union([z.literal(128), z.literal(192), z.literal(256)]) }),
+  /** The HLS key as the transcoder receives it (`HlsContentProtection.Key`): Elastic Transcoder context. */
   playback: WrappedKeySchema,
+  /**
+   * The same HLS key ReEncrypted into `KEY_SERVICE_CONTEXT(assetId)` (lib/config.ts): the only blob the asset record
+   * carries and the only context the key service may Decrypt under.
+   */
+  playbackDelivery: WrappedKeySchema,
 });
 export type Keys = z.infer<typeof KeysSchema>;
 
@@ -107,7 +114,10 @@ export const EncryptedObjectSchema = z.object({
 });
 export type EncryptedObject = z.infer<typeof EncryptedObjectSchema>;
 
-/** `$.transcoderKey` after WrapKey: the source key wrapped for the transcoder's KMS key and context. */
+/**
+ * `$.transcoderKey` after WrapKey: the source key wrapped for the transcoder's KMS key and context. WrapKey also
+ * writes `$.transcoderPlaybackKey`, the playback key wrapped the same way (the HLS key the transcoder receives).
+ */
 export const TranscoderKeySchema = WrappedKeySchema.extend({ reEncrypted: z.boolean() });
 export type TranscoderKey = z.infer<typeof TranscoderKeySchema>;
 
@@ -198,6 +208,7 @@ export const SubmitJobInputSchema = z.looseObject({
   keys: KeysSchema,
   encrypted: EncryptedObjectSchema,
   transcoderKey: TranscoderKeySchema,
+  transcoderPlaybackKey: TranscoderKeySchema,
   execution: ExecutionRefSchema,
   profile: z.string(),
   job: JobSchema.optional(),

@@ -9,6 +9,10 @@ const profiles = loadProfiles(config.profilesJson);
 
 export const handler = task('GenerateKeys', async (event: unknown) => {
   const state = parseTaskInput(GenerateKeysInputSchema, event, 'GenerateKeys');
-  const { keys, encryption } = await generateKeys(getProfile(state.profile, profiles), config.kmsKeyId);
+  const { keys, encryption } = await generateKeys(
+    getProfile(state.profile, profiles),
+    config.kmsKeyId,
+    state.asset.assetId,
+  );
   return { ...state, keys, encryption };
 });

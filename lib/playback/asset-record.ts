@@ -1,13 +1,15 @@
 /**
  * The asset record `<ASSET_PREFIX><assetId>.json`: the only thing the key service knows about an asset. Written by
  * the workflow's submit step, read by the key service and the token issuer. It carries the *playback* key as a KMS
- * blob only; the source data key is never written here (writeAssetRecord refuses it).
+ * blob only, under the key-service context `KEY_SERVICE_CONTEXT(assetId)`; the source data key is never written here
+ * (writeAssetRecord refuses it, and refuses any other encryption context).
  */
 
 import { posix } from 'node:path';
 import { GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { PlaybackDeniedError } from './errors.js';
+import { isKeyServiceContext } from './key-context.js';
 import { ASSET_ID_PATTERN } from './tokens.js';
 
 const b64 = z.string().regex(/^[A-Za-z0-9+/]+={0,2}$/, 'must be base64');
@@ -75,6 +77,11 @@ export async function writeAssetRecord(
   const valid = AssetRecordSchema.parse(record);
   if (options.sourceKeyMd5 !== undefined && options.sourceKeyMd5 === valid.keyMd5) {
     throw new Error('Refusing to publish the source data key as the playback key');
+  }
+  if (!isKeyServiceContext(valid.encryptionContext, valid.assetId)) {
+    throw new Error(
+      'Refusing to publish a playback key that is not wrapped under the key-service context of this asset',
+    );
   }
   const key = assetRecordKey(where.assetPrefix, valid.assetId);
   await where.s3.send(

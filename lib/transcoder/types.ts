@@ -12,7 +12,10 @@ export interface SubmitJobRequest {
   encrypted: EncryptedObject;
   /** The source key, wrapped for the transcoder's KMS key and encryption context. */
   transcoderKey: TranscoderKey;
-  /** The separate 128-bit HLS key (wrapped), served to players by the key service. */
+  /**
+   * The separate 128-bit HLS key, wrapped for the transcoder's KMS key and context like `transcoderKey`. Players get
+   * the same key from the key service, which decrypts its own copy (the asset record's blob, key-service context).
+   */
   playbackKey: WrappedKey;
   profile: Profile;
   /** Absolute key-delivery URL written as the EXT-X-KEY URI. */

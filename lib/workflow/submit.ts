@@ -39,6 +39,8 @@ export interface SubmitInput {
   keys: Keys;
   encrypted: EncryptedObject;
   transcoderKey: TranscoderKey;
+  /** The playback key wrapped for the transcoder (WrapKey): what HlsContentProtection.Key carries. */
+  transcoderPlaybackKey: TranscoderKey;
   execution: ExecutionRef;
   profile: Profile;
   /** Set when PollJob's Catch routed an internal transcoder error back here. */
@@ -98,14 +100,17 @@ export async function submitJob(
     await deletePrefix(s3, asset.outputBucket, asset.outputKeyPrefix);
   }
 
+  // The record carries the key service's copy of the playback key (KEY_SERVICE_CONTEXT(assetId)), never a blob
+  // under the transcoder's context: writeAssetRecord refuses any other context.
+  const delivery = input.keys.playbackDelivery;
   await writeAssetRecord(
     { s3, bucket: asset.outputBucket, assetPrefix: deps.config.assetPrefix },
     {
       assetId: asset.assetId,
-      wrappedKey: input.keys.playback.wrappedKey,
-      keyMd5: input.keys.playback.keyMd5,
-      kmsKeyId: input.keys.playback.kmsKeyId,
-      encryptionContext: input.keys.playback.encryptionContext,
+      wrappedKey: delivery.wrappedKey,
+      keyMd5: delivery.keyMd5,
+      kmsKeyId: delivery.kmsKeyId,
+      encryptionContext: delivery.encryptionContext,
       outputBucket: asset.outputBucket,
       outputKeyPrefix: asset.outputKeyPrefix,
       masterPlaylist: `${profile.masterPlaylistName}.m3u8`,
@@ -119,7 +124,7 @@ export async function submitJob(
     asset,
     encrypted: input.encrypted,
     transcoderKey: input.transcoderKey,
-    playbackKey: input.keys.playback,
+    playbackKey: input.transcoderPlaybackKey,
     profile,
     keyUrl: keyUrlFor(deps.config.keyServiceUrl, asset.assetId),
     userMetadata: { assetId: asset.assetId, profile: profile.name, source: input.source.key },

@@ -3,7 +3,7 @@ import { kms as defaultKms } from '../clients.js';
 import type { Keys, TranscoderKey } from '../contracts.js';
 import { wrapForTarget } from '../kms/keys.js';
 
-/** Where the transcoder expects the source key: its KMS key and the encryption context its service uses. */
+/** Where the transcoder expects its keys: its KMS key and the encryption context its service uses. */
 export interface TranscoderKeyTarget {
   kmsKeyId: string;
   /** `transcoderEncryptionContext(backend)` from lib/config.ts: Elastic Transcoder's and MediaConvert's differ. */
@@ -23,6 +23,24 @@ export async function wrapKeyForTranscoder(
   const { keyBits: _bits, ...source } = keys.source;
   return wrapForTarget(
     source,
+    { kmsKeyId: target.kmsKeyId, encryptionContext: { ...target.encryptionContext } },
+    client,
+  );
+}
+
+/**
+ * WrapKey, second half: the playback (HLS) key as the transcoder needs it. Elastic Transcoder decrypts
+ * `HlsContentProtection.Key` with its own KMS key exactly like the input key, so when `TRANSCODER_KMS_KEY_ID` differs
+ * from `KMS_KEY_ID` the playback blob must be re-wrapped too (else the job fails with 4018). Same no-op rule as
+ * {@link wrapKeyForTranscoder}. The key service's copy (`keys.playbackDelivery`) is not touched.
+ */
+export async function wrapPlaybackKeyForTranscoder(
+  keys: Keys,
+  target: TranscoderKeyTarget,
+  client: KMSClient = defaultKms,
+): Promise<TranscoderKey> {
+  return wrapForTarget(
+    keys.playback,
     { kmsKeyId: target.kmsKeyId, encryptionContext: { ...target.encryptionContext } },
     client,
   );

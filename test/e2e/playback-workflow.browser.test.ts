@@ -75,6 +75,8 @@ describe('playback of real workflow outputs in headless Chromium', () => {
     // Assess
     expect(notification.status).toBe('SUCCEEDED');
     expect(assetId).toMatch(/^[a-f0-9]{24}$/);
+    // The record's key is the key service's copy: bound to this asset, never to the transcoder's context.
+    expect(record.encryptionContext).toEqual({ service: 'key-service.secure-transcode', assetId });
     expect(record.playlists.length).toBeGreaterThan(0);
     for (const text of variants) {
       expect(text).toContain(
@@ -118,7 +120,9 @@ describe('playback of real workflow outputs in headless Chromium', () => {
     const forgedStatus = await playerStatus(forged.page);
     await forged.page.close();
 
-    // Assess: the first load plays past 3 s, with one 200 key fetch (the workflow's playback key) and no fatal error
+    // Assess: the first load plays past 3 s, with one 200 key fetch (the workflow's playback key) and no fatal error;
+    // the segments were encrypted with the transcoder's copy (Elastic Transcoder context), so playing them with the
+    // key decrypted from the record's key-service blob shows both wrap the same key
     expect(firstTime).toBeGreaterThan(3);
     // …by playing, not seeking: playback starts at the first frame (about 0.1 s), so allow that much
     expect(firstPlayed).toBeGreaterThan(firstTime - 0.5);

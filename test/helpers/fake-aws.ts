@@ -131,12 +131,41 @@ export class FakeS3 {
 export const FAKE_KEY_ARN = 'arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555';
 
 /** Blobs are opaque random tokens; their plaintexts are kept here so tests can hunt for them in every output. */
+/** Context as KMS compares it: the same pairs in any order. */
+function canonicalContext(context: Record<string, string> | undefined): string {
+  return JSON.stringify(Object.entries(context ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+function kmsError(name: string): Error {
+  return Object.assign(new Error(name), { name, $metadata: { httpStatusCode: 400 } });
+}
+
 export class FakeKms {
-  readonly plaintexts = new Map<string, { key: Buffer; context: string }>();
+  /** Blob (base64) → the plaintext it wraps, the context it is bound to and the key ARN that wrapped it. */
+  readonly plaintexts = new Map<string, { key: Buffer; context: string; keyArn: string }>();
+  /** Key ids and aliases that DescribeKey (and Decrypt's KeyId) resolve to other ARNs; anything else is FAKE_KEY_ARN. */
+  readonly keyArns = new Map<string, string>();
   failDecryptWith: string | undefined;
   failGenerateWith: string | undefined;
   /** Throttle this many GenerateDataKeyWithoutPlaintext calls before answering (exercises ASL Retry). */
   throttleGenerate = 0;
+
+  private resolve(keyId: string | undefined): string {
+    if (keyId === undefined) return FAKE_KEY_ARN;
+    return this.keyArns.get(keyId) ?? (keyId.startsWith('arn:') ? keyId : FAKE_KEY_ARN);
+  }
+
+  /** The entry for a blob if it is bound to `context` (and, when given, wrapped by `keyId`); else KMS's error. */
+  private unseal(
+    blob: Uint8Array | undefined,
+    context: Record<string, string> | undefined,
+    keyId: string | undefined,
+  ): { key: Buffer; context: string; keyArn: string } {
+    const entry = this.plaintexts.get(Buffer.from(blob ?? new Uint8Array()).toString('base64'));
+    if (!entry || entry.context !== canonicalContext(context)) throw kmsError('InvalidCiphertextException');
+    if (keyId !== undefined && this.resolve(keyId) !== entry.keyArn) throw kmsError('IncorrectKeyException');
+    return entry;
+  }
 
   // biome-ignore lint/suspicious/noExplicitAny: see FakeS3.install
   install(mock: AwsStub<any, any, any>): void {
@@ -148,36 +177,42 @@ export class FakeKms {
           $metadata: { httpStatusCode: 400 },
         });
       }
-      if (this.failGenerateWith)
-        throw Object.assign(new Error(this.failGenerateWith), {
-          name: this.failGenerateWith,
-          $metadata: { httpStatusCode: 400 },
-        });
+      if (this.failGenerateWith) throw kmsError(this.failGenerateWith);
       const key = randomBytes(i.NumberOfBytes ?? (i.KeySpec === 'AES_256' ? 32 : 16));
       const blob = randomBytes(48);
+      const keyArn = this.resolve(i.KeyId);
       this.plaintexts.set(blob.toString('base64'), {
         key,
-        context: JSON.stringify(i.EncryptionContext ?? {}),
+        context: canonicalContext(i.EncryptionContext),
+        keyArn,
       });
-      return { CiphertextBlob: blob, KeyId: FAKE_KEY_ARN };
+      return { CiphertextBlob: blob, KeyId: keyArn };
     });
     mock.on(DecryptCommand).callsFake(async (i) => {
-      if (this.failDecryptWith)
-        throw Object.assign(new Error(this.failDecryptWith), {
-          name: this.failDecryptWith,
-          $metadata: { httpStatusCode: 400 },
-        });
-      const entry = this.plaintexts.get(Buffer.from(i.CiphertextBlob).toString('base64'));
-      if (!entry || entry.context !== JSON.stringify(i.EncryptionContext ?? {})) {
-        throw Object.assign(new Error('InvalidCiphertextException'), {
-          name: 'InvalidCiphertextException',
-          $metadata: { httpStatusCode: 400 },
-        });
-      }
-      return { Plaintext: Buffer.from(entry.key), KeyId: FAKE_KEY_ARN };
+      if (this.failDecryptWith) throw kmsError(this.failDecryptWith);
+      const entry = this.unseal(i.CiphertextBlob, i.EncryptionContext, i.KeyId);
+      return { Plaintext: Buffer.from(entry.key), KeyId: entry.keyArn };
     });
-    mock.on(DescribeKeyCommand).resolves({ KeyMetadata: { KeyId: 'k', Arn: FAKE_KEY_ARN, Enabled: true } });
-    mock.on(ReEncryptCommand).rejects(new Error('ReEncrypt is not expected when key and context match'));
+    mock.on(DescribeKeyCommand).callsFake(async (i) => ({
+      KeyMetadata: { KeyId: 'k', Arn: this.resolve(i.KeyId), Enabled: true },
+    }));
+    // The same plaintext under a new blob, bound to the destination key and context; it never leaves the fake.
+    mock.on(ReEncryptCommand).callsFake(async (i) => {
+      const entry = this.unseal(i.CiphertextBlob, i.SourceEncryptionContext, i.SourceKeyId);
+      const blob = randomBytes(48);
+      const keyArn = this.resolve(i.DestinationKeyId);
+      this.plaintexts.set(blob.toString('base64'), {
+        key: Buffer.from(entry.key),
+        context: canonicalContext(i.DestinationEncryptionContext),
+        keyArn,
+      });
+      return { CiphertextBlob: blob, KeyId: keyArn, SourceKeyId: entry.keyArn };
+    });
+  }
+
+  /** The plaintext a blob wraps, only under the context (and key) it is bound to — as KMS Decrypt would answer. */
+  decrypt(wrappedKey: string, context: Record<string, string>, keyId?: string): Buffer {
+    return Buffer.from(this.unseal(Buffer.from(wrappedKey, 'base64'), context, keyId).key);
   }
 
   /** Every plaintext key in raw (latin1), base64, base64url and hex form. */

@@ -3,6 +3,8 @@ import { keyMd5 } from '../../lib/kms/keys.js';
 
 export const KEY_ARN = 'arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555';
 export const ET = { service: 'elastictranscoder.amazonaws.com' };
+/** KEY_SERVICE_CONTEXT(sampleAsset().assetId), spelled out so a change to the constant shows up in tests. */
+export const KEY_SERVICE = { service: 'key-service.secure-transcode', assetId: 'a0123456789abcdef012345' };
 
 const blob = (s: string) => Buffer.from(`kms-blob:${s}`).toString('base64');
 
@@ -37,6 +39,12 @@ export function sampleKeys(): Keys {
       kmsKeyId: KEY_ARN,
       encryptionContext: ET,
     },
+    playbackDelivery: {
+      wrappedKey: blob('playback-delivery'),
+      keyMd5: keyMd5(blob('playback-delivery')),
+      kmsKeyId: KEY_ARN,
+      encryptionContext: KEY_SERVICE,
+    },
   };
 }
 
@@ -59,6 +67,11 @@ export function sampleEncrypted(): EncryptedObject {
 export function sampleTranscoderKey(): TranscoderKey {
   const { keyBits: _b, ...src } = sampleKeys().source;
   return { ...src, reEncrypted: false };
+}
+
+/** The playback key as WrapKey hands it to the transcoder (same key and context: no ReEncrypt). */
+export function sampleTranscoderPlaybackKey(): TranscoderKey {
+  return { ...sampleKeys().playback, reEncrypted: false };
 }
 
 export const sampleExecution = () => ({

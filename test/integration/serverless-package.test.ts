@@ -49,6 +49,37 @@ beforeAll(() => {
   rmSync(dir, { recursive: true, force: true });
 }, 180_000);
 
+type Statement = {
+  Effect: string;
+  Action: string[];
+  Condition?: Record<string, Record<string, string | string[]>>;
+};
+
+/**
+ * Whether a role's inline policies allow `action` for a direct call (no `kms:ViaService`) under `context`. Only the
+ * condition operators this template uses are understood; any other makes the test fail rather than guess.
+ */
+function allows(roleName: string, action: string, context: Record<string, string>): boolean {
+  const role = resources[roleName];
+  if (!role) throw new Error(`No role ${roleName} in the template`);
+  const request: Record<string, string> = Object.fromEntries(
+    Object.entries(context).map(([k, v]) => [`kms:EncryptionContext:${k}`, v]),
+  );
+  const statements = (
+    role.Properties.Policies as Array<{ PolicyDocument: { Statement: Statement[] } }>
+  ).flatMap((p) => p.PolicyDocument.Statement);
+  return statements.some((st) => {
+    if (st.Effect !== 'Allow' || !st.Action.includes(action)) return false;
+    return Object.entries(st.Condition ?? {}).every(([operator, clauses]) => {
+      if (operator !== 'StringEquals') throw new Error(`Unexpected condition operator ${operator}`);
+      return Object.entries(clauses).every(([key, values]) => {
+        const actual = request[key];
+        return actual !== undefined && ([] as string[]).concat(values).includes(actual);
+      });
+    });
+  });
+}
+
 describe('the packaged CloudFormation template', () => {
   it('runs every function on nodejs22.x', () => {
     // Assess
@@ -150,6 +181,38 @@ describe('the packaged CloudFormation template', () => {
         }
       }
     }
+  });
+
+  it('lets the key service Decrypt only under the key-service context, never the Elastic Transcoder one', () => {
+    // Assess: a direct Decrypt from the Lambda (no kms:ViaService) under each context.
+    expect(
+      allows('KeyServiceRole', 'kms:Decrypt', { service: 'key-service.secure-transcode', assetId: 'a1' }),
+    ).toBe(true);
+    expect(allows('KeyServiceRole', 'kms:Decrypt', { service: 'elastictranscoder.amazonaws.com' })).toBe(
+      false,
+    );
+    expect(allows('KeyServiceRole', 'kms:Decrypt', { service: 'mediaconvert.amazonaws.com' })).toBe(false);
+    expect(allows('KeyServiceRole', 'kms:Decrypt', {})).toBe(false);
+    expect(
+      allows('KeyServiceRole', 'kms:ReEncryptFrom', { service: 'elastictranscoder.amazonaws.com' }),
+    ).toBe(false);
+    // The source key's context stays the encrypt step's.
+    expect(allows('EncryptSourceRole', 'kms:Decrypt', { service: 'elastictranscoder.amazonaws.com' })).toBe(
+      true,
+    );
+  });
+
+  it('lets GenerateKeys ReEncrypt from the Elastic Transcoder context into the key-service context, but not Decrypt', () => {
+    // Assess
+    const et = { service: 'elastictranscoder.amazonaws.com' };
+    const keyService = { service: 'key-service.secure-transcode', assetId: 'a1' };
+    expect(allows('GenerateKeysRole', 'kms:ReEncryptFrom', et)).toBe(true);
+    expect(allows('GenerateKeysRole', 'kms:ReEncryptTo', keyService)).toBe(true);
+    expect(allows('GenerateKeysRole', 'kms:ReEncryptTo', { service: 'mediaconvert.amazonaws.com' })).toBe(
+      false,
+    );
+    expect(allows('GenerateKeysRole', 'kms:Decrypt', et)).toBe(false);
+    expect(allows('GenerateKeysRole', 'kms:Decrypt', keyService)).toBe(false);
   });
 
   it('alarms on DLQ depth and on failed executions', () => {

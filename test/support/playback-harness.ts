@@ -1,16 +1,17 @@
 /**
  * A real playback stack on loopback for the integration and browser tests: fauxqs S3, the local KMS server, the
- * local key service (with dynalite), and an asset whose playback key is a real KMS data key under the Elastic
- * Transcoder context, and synthetic playlists (real encrypted media is covered by the workflow browser test).
+ * local key service (with dynalite), and an asset whose playback key is a real KMS data key — generated under the
+ * Elastic Transcoder context and ReEncrypted into the asset's key-service context, as GenerateKeys does — and
+ * synthetic playlists (real encrypted media is covered by the workflow browser test).
  */
 import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { GenerateDataKeyCommand, KMSClient, ReEncryptCommand } from '@aws-sdk/client-kms';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { type FauxqsServer, startFauxqs } from 'fauxqs';
-import { ELASTIC_TRANSCODER_CONTEXT } from '../../lib/config.js';
+import { ELASTIC_TRANSCODER_CONTEXT, KEY_SERVICE_CONTEXT } from '../../lib/config.js';
 import { type AssetRecord, writeAssetRecord } from '../../lib/playback/asset-record.js';
 import { type KmsServer, startKmsServer } from '../../local/kms/index.js';
 import { type LocalKeyService, startKeyService } from '../../local/playback/server.js';
@@ -77,9 +78,18 @@ export async function startPlaybackHarness(options: HarnessOptions): Promise<Pla
       EncryptionContext: { ...ELASTIC_TRANSCODER_CONTEXT },
     }),
   );
+  const delivery = await kms.send(
+    new ReEncryptCommand({
+      CiphertextBlob: dataKey.CiphertextBlob,
+      SourceKeyId: keyId,
+      SourceEncryptionContext: { ...ELASTIC_TRANSCODER_CONTEXT },
+      DestinationKeyId: keyId,
+      DestinationEncryptionContext: { ...KEY_SERVICE_CONTEXT(options.assetId) },
+    }),
+  );
   kms.destroy();
   const plaintextKey = Buffer.from(dataKey.Plaintext ?? new Uint8Array());
-  const blob = Buffer.from(dataKey.CiphertextBlob ?? new Uint8Array());
+  const blob = Buffer.from(delivery.CiphertextBlob ?? new Uint8Array());
 
   const keyServiceEnv: Record<string, string> = {
     AWS_REGION: REGION,
@@ -102,7 +112,7 @@ export async function startPlaybackHarness(options: HarnessOptions): Promise<Pla
     wrappedKey: blob.toString('base64'),
     keyMd5: createHash('md5').update(blob).digest('base64'),
     kmsKeyId: keyId,
-    encryptionContext: { ...ELASTIC_TRANSCODER_CONTEXT },
+    encryptionContext: { ...KEY_SERVICE_CONTEXT(options.assetId) },
     outputBucket: BUCKET,
     outputKeyPrefix,
     masterPlaylist: 'index.m3u8',

@@ -84,12 +84,24 @@ const mcTranscoderKey = () => {
     reEncrypted: true,
   };
 };
+/** WrapKey wraps the playback key for the transcoder too; MediaConvert never receives it (SPEKE supplies the HLS key). */
+const mcTranscoderPlaybackKey = () => {
+  const blob = Buffer.from('kms-blob:playback-under-mediaconvert-context').toString('base64');
+  return {
+    ...sampleKeys().playback,
+    wrappedKey: blob,
+    keyMd5: keyMd5(blob),
+    encryptionContext: { ...MEDIACONVERT_CONTEXT },
+    reEncrypted: true,
+  };
+};
 const input = (p: Profile = profile) => ({
   source: sampleSource(),
   asset: sampleAsset(),
   keys: sampleKeys(),
   encrypted: sampleEncrypted(),
   transcoderKey: mcTranscoderKey(),
+  transcoderPlaybackKey: mcTranscoderPlaybackKey(),
   execution: sampleExecution(),
   profile: p,
 });
@@ -167,7 +179,7 @@ describe('MediaConvertAdapter.submit', () => {
       asset: i.asset,
       encrypted: i.encrypted,
       transcoderKey: i.transcoderKey,
-      playbackKey: i.keys.playback,
+      playbackKey: i.transcoderPlaybackKey,
       profile,
       keyUrl: 'https://keys.example.com/keys/a',
       userMetadata: {},
@@ -179,6 +191,8 @@ describe('MediaConvertAdapter.submit', () => {
     // A plaintext AES-128 key in MediaConvert's settings is 32 hex characters (StaticKeyValue): none may appear.
     expect(JSON.stringify(request?.Settings)).not.toMatch(/(?<![0-9A-Fa-f])[0-9A-Fa-f]{32}(?![0-9A-Fa-f])/);
     expect(json).not.toContain(i.keys.playback.wrappedKey);
+    expect(json).not.toContain(i.transcoderPlaybackKey.wrappedKey);
+    expect(json).not.toContain(i.keys.playbackDelivery.wrappedKey);
     // The only key material is the KMS ciphertext MediaConvert decrypts itself, once.
     expect(json.split(i.transcoderKey.wrappedKey).length - 1).toBe(1);
   });
@@ -585,9 +599,15 @@ describe('WrapKey for MediaConvert', () => {
     // Act
     const out = (await handler(state, {} as Context)) as {
       transcoderKey: { encryptionContext: Record<string, string> };
+      transcoderPlaybackKey: { encryptionContext: Record<string, string> };
     };
     // Assess
     expect(out.transcoderKey.encryptionContext).toEqual(MEDIACONVERT_CONTEXT);
+    expect(out.transcoderPlaybackKey.encryptionContext).toEqual(MEDIACONVERT_CONTEXT);
+    expect(kmsMock).toHaveReceivedCommandWith(ReEncryptCommand, {
+      CiphertextBlob: Buffer.from(state.keys.playback.wrappedKey, 'base64'),
+      DestinationEncryptionContext: MEDIACONVERT_CONTEXT,
+    });
     expect(kmsMock).toHaveReceivedCommandWith(ReEncryptCommand, {
       DestinationEncryptionContext: MEDIACONVERT_CONTEXT,
     });

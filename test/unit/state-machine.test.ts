@@ -17,7 +17,7 @@ import {
   ReadJobCommand,
 } from '@aws-sdk/client-elastic-transcoder';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { KMSClient } from '@aws-sdk/client-kms';
+import { KMSClient, ReEncryptCommand } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
@@ -239,6 +239,49 @@ describe('the transcode state machine', () => {
     expectNoPlaintextKeys(outcome);
   });
 
+  it('publishes the playback key in the asset record only under the key-service context of that asset', async () => {
+    // Act
+    const outcome = await run('incoming/keys/clip.mp4', randomBytes(1000));
+    // Assess
+    expect(outcome.status).toBe('SUCCEEDED');
+    const recordKeys = objectKeys().filter((k) => /\/assets\/[^/]+\.json$/.test(k));
+    expect(recordKeys).toHaveLength(1);
+    const record = JSON.parse(fakeS3.objects.get(recordKeys[0] ?? '')?.body.toString('utf8') ?? '{}') as {
+      assetId: string;
+      wrappedKey: string;
+      kmsKeyId: string;
+      encryptionContext: Record<string, string>;
+    };
+    expect(record.encryptionContext).toEqual({
+      service: 'key-service.secure-transcode',
+      assetId: record.assetId,
+    });
+    // The transcoder's HLS key (Elastic Transcoder context) and the record's blob wrap the same plaintext …
+    const hls = etMock.commandCalls(CreateJobCommand)[0]?.args[0].input.Playlists?.[0]?.HlsContentProtection;
+    const et = { service: 'elastictranscoder.amazonaws.com' };
+    const hlsKey = fakeKms.decrypt(hls?.Key ?? '', et);
+    expect(hls?.Key).not.toBe(record.wrappedKey);
+    expect(fakeKms.decrypt(record.wrappedKey, record.encryptionContext, record.kmsKeyId).equals(hlsKey)).toBe(
+      true,
+    );
+    // … but the record's blob opens under no other context: not the transcoder's, not another asset's.
+    expect(() => fakeKms.decrypt(record.wrappedKey, et)).toThrow('InvalidCiphertextException');
+    expect(() =>
+      fakeKms.decrypt(record.wrappedKey, {
+        service: 'key-service.secure-transcode',
+        assetId: 'b'.repeat(24),
+      }),
+    ).toThrow('InvalidCiphertextException');
+    // The source key never takes the key-service context: the only ReEncrypt is the playback key's.
+    const reEncrypts = kmsMock.commandCalls(ReEncryptCommand).map((c) => c.args[0].input);
+    expect(reEncrypts).toHaveLength(1);
+    expect(reEncrypts[0]?.DestinationEncryptionContext).toEqual(record.encryptionContext);
+    expect(Buffer.from(reEncrypts[0]?.CiphertextBlob ?? []).toString('base64')).toBe(hls?.Key);
+    const encrypted = outcome.notification.encrypted as { wrappedKey: string };
+    expect(JSON.stringify(record)).not.toContain(encrypted.wrappedKey);
+    expectNoPlaintextKeys(outcome);
+  });
+
   it('retries a throttled KMS call and shows the retry in the history', async () => {
     // Prepare
     fakeKms.throttleGenerate = 2;
@@ -289,14 +332,12 @@ describe('the transcode state machine', () => {
 
   it('keeps a finished transcode and fails the execution when the success notification cannot be published', async () => {
     // Prepare
-    snsMock
-      .on(PublishCommand)
-      .rejects(
-        Object.assign(new Error('down'), {
-          name: 'InternalErrorException',
-          $metadata: { httpStatusCode: 500 },
-        }),
-      );
+    snsMock.on(PublishCommand).rejects(
+      Object.assign(new Error('down'), {
+        name: 'InternalErrorException',
+        $metadata: { httpStatusCode: 500 },
+      }),
+    );
     // Act
     const outcome = await run('incoming/quiet.mp4', randomBytes(1000), 'default', 9);
     // Assess

@@ -16,6 +16,7 @@ import {
   TranscoderRequestError,
   TranscoderThrottledError,
 } from '../../lib/errors.js';
+import { keyMd5 } from '../../lib/kms/keys.js';
 import { BUILT_IN_PROFILES } from '../../lib/profiles.js';
 import { ElasticTranscoderAdapter } from '../../lib/transcoder/elastic-transcoder.js';
 import { nextWait, pollJob, submitJob } from '../../lib/workflow/submit.js';
@@ -26,6 +27,7 @@ import {
   sampleKeys,
   sampleSource,
   sampleTranscoderKey,
+  sampleTranscoderPlaybackKey,
 } from '../helpers/state.js';
 
 const etMock = mockClient(ElasticTranscoderClient);
@@ -49,6 +51,7 @@ const input = () => ({
   keys: sampleKeys(),
   encrypted: sampleEncrypted(),
   transcoderKey: sampleTranscoderKey(),
+  transcoderPlaybackKey: sampleTranscoderPlaybackKey(),
   execution: sampleExecution(),
   profile,
 });
@@ -90,7 +93,8 @@ describe('submitJob', () => {
     expect(protection).toMatchObject({
       Method: 'aes-128',
       KeyStoragePolicy: 'NoStore',
-      Key: i.keys.playback.wrappedKey,
+      Key: i.transcoderPlaybackKey.wrappedKey,
+      KeyMd5: i.transcoderPlaybackKey.keyMd5,
     });
     expect(protection?.Key).not.toBe(i.transcoderKey.wrappedKey);
     expect(protection?.LicenseAcquisitionUrl).toBe(`https://keys.example.com/keys/${i.asset.assetId}`);
@@ -102,7 +106,7 @@ describe('submitJob', () => {
     expect(req?.UserMetadata?.execution).toBe(i.execution.name);
   });
 
-  it('writes the asset record with the playback key only, before creating the job', async () => {
+  it('writes the asset record with the key-service copy of the playback key only, before creating the job', async () => {
     // Prepare
     etMock.on(ListJobsByPipelineCommand).resolves({ Jobs: [] });
     etMock.on(CreateJobCommand).resolves({ Job: { Id: '1700000000000-abcdef', Status: 'Submitted' } });
@@ -113,8 +117,74 @@ describe('submitJob', () => {
     const put = s3Mock.commandCalls(PutObjectCommand)[0]?.args[0].input;
     expect(put?.Key).toBe(i.asset.assetRecordKey);
     const record = JSON.parse(String(put?.Body));
-    expect(record.wrappedKey).toBe(i.keys.playback.wrappedKey);
+    expect(record).toMatchObject({
+      wrappedKey: i.keys.playbackDelivery.wrappedKey,
+      keyMd5: i.keys.playbackDelivery.keyMd5,
+      encryptionContext: { service: 'key-service.secure-transcode', assetId: i.asset.assetId },
+    });
     expect(JSON.stringify(record)).not.toContain(i.keys.source.wrappedKey);
+    // No blob under the transcoder's context reaches the record, not even the playback key's.
+    expect(JSON.stringify(record)).not.toContain(i.keys.playback.wrappedKey);
+    expect(JSON.stringify(record)).not.toContain('elastictranscoder.amazonaws.com');
+    expect(s3Mock.commandCalls(PutObjectCommand)).toHaveLength(1);
+    expect(etMock).toHaveReceivedCommand(CreateJobCommand);
+  });
+
+  it('hands the transcoder the playback key WrapKey re-wrapped for its KMS key', async () => {
+    // Prepare
+    etMock.on(ListJobsByPipelineCommand).resolves({ Jobs: [] });
+    etMock.on(CreateJobCommand).resolves({ Job: { Id: '1700000000000-abcdef', Status: 'Submitted' } });
+    const rewrapped = Buffer.from('kms-blob:playback-under-transcoder-key').toString('base64');
+    const i = {
+      ...input(),
+      transcoderPlaybackKey: {
+        ...sampleTranscoderPlaybackKey(),
+        wrappedKey: rewrapped,
+        keyMd5: keyMd5(rewrapped),
+        kmsKeyId: 'arn:aws:kms:us-east-1:123456789012:key/99999999-2222-3333-4444-555555555555',
+        reEncrypted: true,
+      },
+    };
+    // Act
+    await submitJob(i, { transcoder, config, s3 });
+    // Assess
+    const protection =
+      etMock.commandCalls(CreateJobCommand)[0]?.args[0].input.Playlists?.[0]?.HlsContentProtection;
+    expect(protection).toMatchObject({ Key: rewrapped, KeyMd5: keyMd5(rewrapped) });
+    expect(JSON.stringify(etMock.commandCalls(CreateJobCommand)[0]?.args[0].input)).not.toContain(
+      i.keys.playback.wrappedKey,
+    );
+  });
+
+  it('refuses to write an asset record whose playback key is under the transcoder context', async () => {
+    // Prepare
+    etMock.on(ListJobsByPipelineCommand).resolves({ Jobs: [] });
+    const i = input();
+    const keys = { ...i.keys, playbackDelivery: i.keys.playback };
+    // Act
+    const p = submitJob({ ...i, keys }, { transcoder, config, s3 });
+    // Assess
+    await expect(p).rejects.toThrow(/key-service context/);
+    expect(s3Mock).not.toHaveReceivedCommand(PutObjectCommand);
+    expect(etMock).not.toHaveReceivedCommand(CreateJobCommand);
+  });
+
+  it('refuses to write an asset record whose playback key is bound to another asset', async () => {
+    // Prepare
+    etMock.on(ListJobsByPipelineCommand).resolves({ Jobs: [] });
+    const i = input();
+    const keys = {
+      ...i.keys,
+      playbackDelivery: {
+        ...i.keys.playbackDelivery,
+        encryptionContext: { service: 'key-service.secure-transcode', assetId: 'b0123456789abcdef012345' },
+      },
+    };
+    // Act
+    const p = submitJob({ ...i, keys }, { transcoder, config, s3 });
+    // Assess
+    await expect(p).rejects.toThrow(/key-service context/);
+    expect(s3Mock).not.toHaveReceivedCommand(PutObjectCommand);
   });
 
   it('finds the job an earlier attempt created instead of creating a second one', async () => {

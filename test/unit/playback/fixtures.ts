@@ -35,7 +35,7 @@ export const RECORD: AssetRecord = {
   wrappedKey: WRAPPED_BLOB.toString('base64'),
   keyMd5: createHash('md5').update(WRAPPED_BLOB).digest('base64'),
   kmsKeyId: 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab',
-  encryptionContext: { service: 'elastictranscoder.amazonaws.com' },
+  encryptionContext: { service: 'key-service.secure-transcode', assetId: ASSET_ID },
   outputBucket: 'media-out',
   outputKeyPrefix: `outputs/clip/${ASSET_ID}/`,
   masterPlaylist: 'index.m3u8',

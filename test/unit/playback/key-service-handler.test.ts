@@ -99,7 +99,7 @@ describe('key service handler', () => {
     expect(kmsMock).toHaveReceivedCommandWith(DecryptCommand, {
       CiphertextBlob: new Uint8Array(WRAPPED_BLOB),
       KeyId: RECORD.kmsKeyId,
-      EncryptionContext: { service: 'elastictranscoder.amazonaws.com' },
+      EncryptionContext: { service: 'key-service.secure-transcode', assetId: ASSET_ID },
     });
     expect(ddbMock).toHaveReceivedCommandWith(UpdateItemCommand, {
       TableName: 'playback-tokens',
