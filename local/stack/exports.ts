@@ -12,12 +12,11 @@ import type { Notification } from './notifications.js';
 export function outputPrefixOf(n: Notification): string | undefined {
   const assetId = n.playback?.assetId;
   if (!assetId) return undefined;
-  const keys = [n.playback?.masterPlaylist, ...n.playlists.map((p) => p.key), ...n.outputs.map((o) => o.key)];
-  for (const key of keys) {
-    const at = key?.indexOf(`/${assetId}/`) ?? -1;
-    if (key && at >= 0) return key.slice(0, at + assetId.length + 2);
-  }
-  return undefined;
+  // Every output of a job sits directly under its OutputKeyPrefix: the folder of the master playlist.
+  const master = n.playback?.masterPlaylist ?? n.playlists[0]?.key;
+  if (!master) return undefined;
+  const prefix = master.slice(0, master.lastIndexOf('/') + 1);
+  return prefix.includes(`/${assetId}/`) ? prefix : undefined;
 }
 
 export async function exportAsset(
