@@ -175,13 +175,32 @@ const NETWORK_ERRORS = new Set([
   'ETIMEDOUT',
   'TimeoutError',
   'RequestTimeout',
+  'NetworkingError',
 ]);
+const NETWORK_MESSAGE = /socket hang up|ECONNRESET|EPIPE|ETIMEDOUT|ECONNREFUSED|TimeoutError|network/i;
 
-/** True for connection resets, socket timeouts and other errors where retrying the same request is safe. */
-export function isNetworkError(e: unknown): boolean {
-  const err = e as { code?: unknown; name?: unknown };
-  return (
-    (typeof err?.code === 'string' && NETWORK_ERRORS.has(err.code)) ||
-    (typeof err?.name === 'string' && NETWORK_ERRORS.has(err.name))
-  );
+/**
+ * True for connection resets, socket timeouts and other failures where no HTTP answer arrived, so retrying the same
+ * request is safe. The SDK sometimes wraps them ("AWS SDK error wrapper for TimeoutError: socket hang up") under a
+ * plain `Error` name, so the cause chain and the message are checked too.
+ */
+export function isNetworkError(e: unknown, depth = 0): boolean {
+  const err = e as {
+    code?: unknown;
+    name?: unknown;
+    message?: unknown;
+    cause?: unknown;
+    $metadata?: { httpStatusCode?: number };
+  };
+  if (!err || typeof err !== 'object') return false;
+  if (typeof err.code === 'string' && NETWORK_ERRORS.has(err.code)) return true;
+  if (typeof err.name === 'string' && NETWORK_ERRORS.has(err.name)) return true;
+  if (
+    err.$metadata?.httpStatusCode === undefined &&
+    typeof err.message === 'string' &&
+    NETWORK_MESSAGE.test(err.message)
+  ) {
+    return true;
+  }
+  return depth < 3 && err.cause !== undefined && isNetworkError(err.cause, depth + 1);
 }

@@ -6,6 +6,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { DecryptCommand, type KMSClient } from '@aws-sdk/client-kms';
+import { KEY_SERVICE_CONTEXT } from '../../lib/config.js';
 
 // Field names under which the workflow stores KMS ciphertext blobs of data keys (state, notifications, asset
 // records, transcoder job records, S3 user metadata).
@@ -51,25 +52,62 @@ export interface RecoveredKeys {
   undecryptable: number;
 }
 
+/**
+ * Unwraps each blob under the first of `contexts` KMS accepts: the transcoder's context for source and HLS keys, and
+ * the key service's per-asset context for the playback copies (see `withKeyServiceContexts`).
+ */
 export async function unwrapKeys(
   kms: KMSClient,
   blobs: Iterable<string>,
-  context: Record<string, string>,
+  contexts: Record<string, string> | Array<Record<string, string>>,
 ): Promise<RecoveredKeys> {
+  const candidates = Array.isArray(contexts) ? contexts : [contexts];
   const seen = new Map<string, Buffer>();
   let undecryptable = 0;
   for (const blob of new Set(blobs)) {
-    const out = await kms
-      .send(new DecryptCommand({ CiphertextBlob: Buffer.from(blob, 'base64'), EncryptionContext: context }))
-      .catch(() => undefined);
-    if (!out?.Plaintext) {
+    let plaintext: Uint8Array | undefined;
+    for (const context of candidates) {
+      const out = await kms
+        .send(new DecryptCommand({ CiphertextBlob: Buffer.from(blob, 'base64'), EncryptionContext: context }))
+        .catch(() => undefined);
+      plaintext = out?.Plaintext;
+      if (plaintext) break;
+    }
+    if (!plaintext) {
       undecryptable += 1;
       continue;
     }
-    const key = Buffer.from(out.Plaintext);
+    const key = Buffer.from(plaintext);
     seen.set(key.toString('hex'), key);
   }
   return { keys: [...seen.values()], undecryptable };
+}
+
+/** Every `assetId` string anywhere in a JSON value (states, notifications, records). */
+export function collectAssetIds(value: unknown, into = new Set<string>(), depth = 0): Set<string> {
+  if (depth > 40 || value === null || typeof value !== 'object') {
+    if (typeof value === 'string' && value.trim().startsWith('{')) {
+      try {
+        collectAssetIds(JSON.parse(value), into, depth + 1);
+      } catch {
+        // Not JSON.
+      }
+    }
+    return into;
+  }
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+    if (k === 'assetId' && typeof v === 'string') into.add(v);
+    else collectAssetIds(v, into, depth + 1);
+  }
+  return into;
+}
+
+/** The transcoder's context plus the key service's context of each asset. */
+export function withKeyServiceContexts(
+  transcoderContext: Record<string, string>,
+  assetIds: Iterable<string>,
+): Array<Record<string, string>> {
+  return [transcoderContext, ...[...new Set(assetIds)].map((id) => ({ ...KEY_SERVICE_CONTEXT(id) }))];
 }
 
 export interface KeyPattern {

@@ -22,19 +22,26 @@ import { toS3EventNotification } from '../../local/stack/s3-events.js';
 import { uploadFile } from '../../local/stack/snapshot.js';
 import type { Notification, Stack } from '../../local/stack.js';
 import { badInputs, type ChaosInput, generateClip, goodInputs } from './corpus.js';
-import { collectWrappedKeys, type LeakHit, scanBuffer, scanTree, unwrapKeys } from './leaks.js';
+import {
+  collectAssetIds,
+  collectWrappedKeys,
+  type LeakHit,
+  scanBuffer,
+  scanTree,
+  unwrapKeys,
+  withKeyServiceContexts,
+} from './leaks.js';
 
 export const DEFAULT_RATE_FAULTS =
   'kms:*:throttle:0.2,s3:GetObject:slowdown:0.2,s3:UploadPart:internal:0.2,transcoder:CreateJob:throttle:0.2,transcoder:ReadJob:throttle:0.2';
 
 /**
- * With the SDK's own 3 attempts, a 20% rate rarely fails a whole task call (0.8% per call), so the Step Functions
- * retries might not show up in a small run. A burst of 2n+1 consecutive CreateJob throttles guarantees it: n
- * workflows can absorb at most 2 each inside the SDK, so at least one task attempt must fail and be retried by ASL.
+ * CreateJob goes out without SDK retries (it has no client token), so every CreateJob throttle is retried by the
+ * state machine and shows up in the history. Two scheduled throttles guarantee that a small run shows some; more
+ * would only test how fast `--fast` retries burn through the attempts, not the workflow.
  */
-export function createJobBurst(inputs: number): string {
-  const burst = Array.from({ length: 2 * inputs + 1 }, (_, i) => i + 1).join('+');
-  return `transcoder:CreateJob:throttle@${burst}`;
+export function createJobBurst(_inputs: number): string {
+  return 'transcoder:CreateJob:throttle@1+2';
 }
 
 /** Connection resets (the socket closes before any answer), on top of the 20% of wire errors. */
@@ -441,12 +448,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const results: InputResult[] = [];
     const retriesByError: Record<string, number> = {};
     const historyBlobs = new Set<string>();
+    const historyAssetIds = new Set<string>();
     let verified = 0;
     for (const input of inputs) {
       const executions = stack.executionsFor(input.key).filter((r) => r.startDate >= runStart);
       for (const record of executions) {
         for (const event of stack.sfn.getExecutionHistory(record.executionArn)) {
           collectWrappedKeys(event, historyBlobs);
+          collectAssetIds(event, historyAssetIds);
           if (event.type !== 'StateRetried') continue;
           const details = event as { evaluationFailedEventDetails?: { error?: string } };
           const error = details.evaluationFailedEventDetails?.error ?? 'unknown';
@@ -510,12 +519,23 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     // Leak scan: unwrap every data key the system stored a blob of, then look for the plaintexts everywhere.
     log('scanning for plaintext keys…');
     const blobs = new Set(historyBlobs);
-    for (const list of notifications.values()) for (const n of list) collectWrappedKeys(n, blobs);
+    for (const list of notifications.values())
+      for (const n of list) {
+        collectWrappedKeys(n, blobs);
+        collectAssetIds(n, historyAssetIds);
+      }
     for (const file of jsonFiles(dataDir))
-      for (const value of readJsonValues(file)) collectWrappedKeys(value, blobs);
+      for (const value of readJsonValues(file)) {
+        collectWrappedKeys(value, blobs);
+        collectAssetIds(value, historyAssetIds);
+      }
     const firstPass = await scanBucket(stack.s3, stack.config.bucket, []);
     for (const b of firstPass.blobs) blobs.add(b);
-    const recovered = await unwrapKeys(kms, blobs, TRANSCODER_CONTEXT);
+    const recovered = await unwrapKeys(
+      kms,
+      blobs,
+      withKeyServiceContexts(TRANSCODER_CONTEXT, historyAssetIds),
+    );
     const bucketScan = await scanBucket(stack.s3, stack.config.bucket, recovered.keys);
     if (owned) {
       // Stopping writes the S3 snapshot (objects and their metadata) into the data dir, which the tree scan reads.

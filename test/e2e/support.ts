@@ -12,7 +12,14 @@ import {
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { collectWrappedKeys, type LeakHit, scanTree, unwrapKeys } from '../../bench/chaos/leaks.js';
+import {
+  collectAssetIds,
+  collectWrappedKeys,
+  type LeakHit,
+  scanTree,
+  unwrapKeys,
+  withKeyServiceContexts,
+} from '../../bench/chaos/leaks.js';
 import { queueDepth } from '../../bench/chaos/run.js';
 import { assetPaths } from '../../lib/paths.js';
 import type { ExecutionRecord } from '../../local/sfn/index.js';
@@ -149,12 +156,20 @@ export interface LeakScan {
  */
 export async function scanDataDirForKeys(stack: Stack, notifications: Notification[]): Promise<LeakScan> {
   const blobs = new Set<string>();
+  const assetIds = new Set<string>();
   for (const record of stack.sfn.listExecutions({ stateMachineArn: stack.config.stateMachineArn })) {
-    for (const event of stack.sfn.getExecutionHistory(record.executionArn)) collectWrappedKeys(event, blobs);
+    for (const event of stack.sfn.getExecutionHistory(record.executionArn)) {
+      collectWrappedKeys(event, blobs);
+      collectAssetIds(event, assetIds);
+    }
   }
   for (const n of notifications) collectWrappedKeys(n, blobs);
   const kms = kmsClientFor(stack);
-  const recovered = await unwrapKeys(kms, blobs, TRANSCODER_CONTEXT).finally(() => kms.destroy());
+  const recovered = await unwrapKeys(
+    kms,
+    blobs,
+    withKeyServiceContexts(TRANSCODER_CONTEXT, assetIds),
+  ).finally(() => kms.destroy());
   await stack.stop();
   const tree = scanTree(stack.dataDir, recovered.keys);
   for (const key of recovered.keys) key.fill(0);

@@ -420,6 +420,19 @@ describe('pollJob', () => {
     await expect(p).rejects.toThrow(PollDeadlineExceededError);
   });
 
+  it('treats a reset connection the SDK wraps as a plain Error as transient', async () => {
+    // Prepare
+    etMock
+      .on(ReadJobCommand)
+      .rejects(
+        Object.assign(new Error('AWS SDK error wrapper for TimeoutError: socket hang up'), { $metadata: {} }),
+      );
+    // Act
+    const p = pollJob(running(), { transcoder, config, now });
+    // Assess
+    await expect(p).rejects.toThrow(TranscoderThrottledError);
+  });
+
   it('retries throttled ReadJob calls through the state machine (TranscoderThrottledError)', async () => {
     // Prepare
     etMock.on(ReadJobCommand).rejects(
