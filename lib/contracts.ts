@@ -19,6 +19,8 @@ export const ExecutionInputSchema = z.object({
     key: z.string().min(1),
     versionId: z.string().optional(),
     sequencer: z.string().optional(),
+    /** The event's ETag: in an unversioned bucket it is what pins the execution to the upload that triggered it. */
+    etag: z.string().optional(),
     eventName: z.string().optional(),
   }),
   profile: z.string().min(1),

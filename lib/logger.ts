@@ -7,7 +7,8 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 
 // Not plain `key`: that is the S3 object key in almost every log line.
-const SECRET_FIELD = /^(plaintext\w*|data[-_]?key|key[-_]?(bytes|hex|base64|material)|secret\w*|token|authorization)$/i;
+const SECRET_FIELD =
+  /^(plaintext\w*|data[-_]?key|key[-_]?(bytes|hex|base64|material)|secret\w*|token|authorization)$/i;
 
 export function redactingReplacer(field: string, value: unknown): unknown {
   if (field && SECRET_FIELD.test(field)) return '[redacted]';

@@ -41,6 +41,7 @@ async function processMessage(body: string, messageId: string): Promise<void> {
         key: decision.key,
         ...(decision.versionId ? { versionId: decision.versionId } : {}),
         ...(decision.sequencer ? { sequencer: decision.sequencer } : {}),
+        ...(decision.etag ? { etag: decision.etag } : {}),
         eventName: decision.eventName,
       },
       profile,

@@ -53,6 +53,7 @@ export type ObjectDecision =
       key: string;
       versionId?: string;
       sequencer?: string;
+      etag?: string;
       size?: number;
       eventName: string;
       eventTime?: string;
@@ -86,6 +87,7 @@ export function decideRecord(
     key,
     ...(o.versionId ? { versionId: o.versionId } : {}),
     ...(o.sequencer ? { sequencer: o.sequencer } : {}),
+    ...(o.eTag ? { etag: o.eTag } : {}),
     ...(o.size !== undefined ? { size: o.size } : {}),
     eventName: record.eventName,
     ...(record.eventTime ? { eventTime: record.eventTime } : {}),

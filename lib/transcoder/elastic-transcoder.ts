@@ -82,7 +82,9 @@ export class ElasticTranscoderAdapter implements CancellableTranscoder {
     /** How many pages of the pipeline's newest jobs to search for an earlier submission. */
     private readonly lookupPages = 5,
     /** CreateJob goes through a client without SDK retries (see lib/clients.ts). */
-    private readonly createClient: ElasticTranscoderClient = client === defaultClient ? elasticTranscoderNoRetry : client,
+    private readonly createClient: ElasticTranscoderClient = client === defaultClient
+      ? elasticTranscoderNoRetry
+      : client,
   ) {}
 
   async findByExecution(executionName: string): Promise<Job | undefined> {

@@ -24,9 +24,16 @@ export async function validateSource(
   >,
   client: S3Client = defaultS3,
 ): Promise<{ source: Source; asset: Asset }> {
-  const { bucket, key, versionId } = input.source;
+  const { bucket, key, versionId, etag } = input.source;
+  // A versioned bucket pins the version; an unversioned one can only pin the content the event announced. Without
+  // it, an older event would process a newer upload (and the newer upload's own event would process it again).
+  const pin = versionId
+    ? { VersionId: versionId }
+    : etag
+      ? { IfMatch: etag.startsWith('"') ? etag : `"${etag}"` }
+      : {};
   const head = await client
-    .send(new HeadObjectCommand({ Bucket: bucket, Key: key, ...(versionId ? { VersionId: versionId } : {}) }))
+    .send(new HeadObjectCommand({ Bucket: bucket, Key: key, ...pin }))
     .catch((e: unknown) => {
       throw translateS3Error(e, 'HeadObject', { bucket, key });
     });

@@ -42,6 +42,7 @@ describe('starter', () => {
       key: 'incoming/My Holiday été & more+1.MP4',
       versionId: '3HL4kqtJlcpXroDTDmjVBH40Nrjfkd',
       sequencer: '0055AED6DCD90281E5',
+      etag: 'd41d8cd98f00b204e9800998ecf8427e',
       eventName: 'ObjectCreated:Put',
     });
     expect(input.profile).toBe('default');

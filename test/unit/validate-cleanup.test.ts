@@ -13,6 +13,7 @@ import { beforeEach, describe, expect, it } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
 import {
   S3TransientError,
+  SourceChangedError,
   SourceEmptyError,
   SourceNotFoundError,
   SourceTooLargeError,
@@ -54,6 +55,23 @@ describe('validateSource', () => {
     });
     expect(asset.encryptedKey.startsWith('encrypted/a b.mp4.')).toBe(true);
     expect(asset.outputKeyPrefix).toBe(`outputs/${asset.assetId}/a b/`);
+  });
+
+  it('pins an unversioned source to the ETag its event announced, so an older event cannot process a newer upload', async () => {
+    // Prepare
+    s3Mock
+      .on(HeadObjectCommand)
+      .rejects(
+        Object.assign(new Error('Precondition Failed'), {
+          name: 'PreconditionFailed',
+          $metadata: { httpStatusCode: 412 },
+        }),
+      );
+    // Act
+    const p = validateSource({ ...input, source: { ...input.source, etag: 'abc123' } }, config, s3);
+    // Assess
+    await expect(p).rejects.toThrow(SourceChangedError);
+    expect(s3Mock).toHaveReceivedCommandWith(HeadObjectCommand, { IfMatch: '"abc123"' });
   });
 
   it('rejects a zero-byte object with SourceEmptyError', async () => {
