@@ -59,14 +59,12 @@ describe('validateSource', () => {
 
   it('pins an unversioned source to the ETag its event announced, so an older event cannot process a newer upload', async () => {
     // Prepare
-    s3Mock
-      .on(HeadObjectCommand)
-      .rejects(
-        Object.assign(new Error('Precondition Failed'), {
-          name: 'PreconditionFailed',
-          $metadata: { httpStatusCode: 412 },
-        }),
-      );
+    s3Mock.on(HeadObjectCommand).rejects(
+      Object.assign(new Error('Precondition Failed'), {
+        name: 'PreconditionFailed',
+        $metadata: { httpStatusCode: 412 },
+      }),
+    );
     // Act
     const p = validateSource({ ...input, source: { ...input.source, etag: 'abc123' } }, config, s3);
     // Assess
