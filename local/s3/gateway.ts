@@ -280,6 +280,18 @@ export async function startS3Gateway(opts: S3GatewayOptions = {}): Promise<S3Gat
             errorXml('NotImplemented', 'UploadPartCopy is not supported by the local S3', url.pathname),
           ),
         );
+      case 'HeadObject': {
+        // fauxqs ignores If-Match on HEAD (it honours it on GET); S3 answers 412, which is how an execution pins an
+        // unversioned source to the upload its event announced.
+        const ifMatch = req.headers['if-match'];
+        if (typeof ifMatch !== 'string') break;
+        const head = await headUpstream(bucket, key);
+        if (head && ifMatch !== '*' && !ifMatch.split(',').some((t) => t.trim() === head.etag)) {
+          res.writeHead(412, { 'x-amz-request-id': 'gateway' });
+          return res.end();
+        }
+        break;
+      }
       case 'PutObjectTagging':
       case 'GetObjectTagging':
       case 'DeleteObjectTagging': {

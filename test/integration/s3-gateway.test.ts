@@ -5,6 +5,7 @@ import {
   CreateMultipartUploadCommand,
   GetObjectCommand,
   GetObjectTaggingCommand,
+  HeadObjectCommand,
   ListMultipartUploadsCommand,
   ListPartsCommand,
   PutObjectCommand,
@@ -161,6 +162,19 @@ describe('local S3 gateway (real HTTP on 127.0.0.1)', () => {
     const put = s3.send(new PutObjectCommand({ Bucket: 'media', Key: 'too/large', Body: body }));
     // Assess
     await expect(put).rejects.toMatchObject({ name: 'EntityTooLarge', $metadata: { httpStatusCode: 400 } });
+  });
+
+  it('answers HEAD with If-Match for another ETag with 412, as S3 does (fauxqs alone ignores it)', async () => {
+    // Prepare
+    const put = await s3.send(new PutObjectCommand({ Bucket: 'media', Key: 'pinned', Body: 'v1' }));
+    // Act
+    const same = await s3.send(new HeadObjectCommand({ Bucket: 'media', Key: 'pinned', IfMatch: put.ETag }));
+    const other = s3.send(
+      new HeadObjectCommand({ Bucket: 'media', Key: 'pinned', IfMatch: '"0123456789abcdef"' }),
+    );
+    // Assess
+    expect(same.ETag).toBe(put.ETag);
+    await expect(other).rejects.toMatchObject({ $metadata: { httpStatusCode: 412 } });
   });
 
   it('stores tags beside the object instead of overwriting it', async () => {
