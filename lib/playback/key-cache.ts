@@ -1,7 +1,8 @@
 /**
  * Decrypted playback keys, kept in memory so a burst of players does not become a burst of KMS Decrypt calls
- * (seed 002: "after decryption, the information can be cached"). Bounded in entries and age; keyed by the SHA-256
- * of the ciphertext blob, so a rewrapped key never hits a stale entry and the cache holds no asset ids.
+ * (seed 002: "after decryption, the information can be cached"). Bounded in entries and age; keyed by the caller
+ * (PlaybackKeyProvider: SHA-256 of asset id + blob), so a rewrapped key never hits a stale entry and a record of one
+ * asset can never be served another asset's cached key.
  */
 export interface KeyCacheOptions {
   maxEntries: number;
