@@ -24,6 +24,7 @@ import {
 import { logger } from '../../lib/logger.js';
 import { uploadFile } from '../../local/stack/snapshot.js';
 import { type Notification, type Stack, startStack } from '../../local/stack.js';
+import { untilQueueDrained } from './support.js';
 
 jest.setTimeout(180_000);
 
@@ -45,16 +46,6 @@ function transcoderJobsFor(stack: Stack, executionName: string): unknown[] {
     .filter((f) => f.endsWith('.json'))
     .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as { UserMetadata?: { execution?: string } })
     .filter((job) => job.UserMetadata?.execution === executionName);
-}
-
-async function untilQueueDrained(sqs: SQSClient, queueUrl: string, timeoutMs: number): Promise<number> {
-  const deadline = Date.now() + timeoutMs;
-  let depth = await queueDepth(sqs, queueUrl);
-  while (depth > 0 && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 250));
-    depth = await queueDepth(sqs, queueUrl);
-  }
-  return depth;
 }
 
 describe('reliability on the local stack', () => {
