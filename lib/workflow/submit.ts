@@ -26,7 +26,7 @@ import type { Profile } from '../profiles.js';
 import type { TranscoderAdapter } from '../transcoder/types.js';
 import { deletePrefix } from './cleanup.js';
 
-/** Elastic Transcoder's internal error codes: worth a resubmission, unlike 3xxx/4xxx input errors. */
+/** Elastic Transcoder's internal error codes: worth a resubmission, unlike the 3000- and 4000-series input errors. */
 const INTERNAL_ERROR_CODES = new Set(['9000', '9001', '9999']);
 
 export function keyUrlFor(keyServiceUrl: string, assetId: string): string {
