@@ -93,23 +93,37 @@ async function procStatus(field: 'VmHWM' | 'VmRSS'): Promise<number> {
 
 // ---- child: one measurement -----------------------------------------------------------------------------------------
 
+/**
+ * Streams a source through the same read/upload pipeline as the encrypt step with no cipher: row (a)'s ranged copy
+ * and the upload leg of row (d) share it, so both measure exactly the engine's I/O path.
+ */
+async function plainUpload(
+  s3: S3Client,
+  source: Parameters<typeof runPartPipeline>[0]['source'],
+  size: number,
+  destKey: string,
+  job: ChildJob,
+): Promise<void> {
+  const uploadId = await createMultipartUpload(s3, { bucket: BUCKET, key: destKey });
+  await runPartPipeline({
+    source,
+    sink: new MultipartWriter(s3, { bucket: BUCKET, key: destKey, uploadId }, job.concurrency),
+    cipher: new IdentityPartCipher(),
+    partSize: job.partSize,
+    firstPart: 1,
+    chainBlock: Buffer.alloc(16),
+    readAhead: job.readAhead,
+    sinkConcurrency: job.concurrency,
+    shouldYield: () => false,
+  });
+  await completeEncryptedUpload({ s3, bucket: BUCKET, key: destKey, uploadId, expectedSize: size });
+}
+
 async function copyOrEncrypt(job: ChildJob, s3: S3Client, destKey: string): Promise<void> {
   const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: job.sourceKey }));
   const source = { bucket: BUCKET, key: job.sourceKey, etag: head.ETag ?? '', size: job.size };
   if (job.kind === 'copy') {
-    const uploadId = await createMultipartUpload(s3, { bucket: BUCKET, key: destKey });
-    await runPartPipeline({
-      source: new S3RangedReader(s3, source),
-      sink: new MultipartWriter(s3, { bucket: BUCKET, key: destKey, uploadId }, job.concurrency),
-      cipher: new IdentityPartCipher(),
-      partSize: job.partSize,
-      firstPart: 1,
-      chainBlock: Buffer.alloc(16),
-      readAhead: job.readAhead,
-      sinkConcurrency: job.concurrency,
-      shouldYield: () => false,
-    });
-    await completeEncryptedUpload({ s3, bucket: BUCKET, key: destKey, uploadId, expectedSize: job.size });
+    await plainUpload(s3, new S3RangedReader(s3, source), job.size, destKey, job);
     return;
   }
   const mode: EncryptionMode = job.kind === 'cbc' || job.kind === 'cbc-worker' ? 'aes-cbc-pkcs7' : 'aes-ctr';
@@ -157,19 +171,7 @@ async function manualPath(job: ChildJob, s3: S3Client, destKey: string): Promise
   const size = (await stat(enc)).size;
   const fh = await open(enc, 'r');
   try {
-    const uploadId = await createMultipartUpload(s3, { bucket: BUCKET, key: destKey });
-    await runPartPipeline({
-      source: new FileRangeSource(fh, size),
-      sink: new MultipartWriter(s3, { bucket: BUCKET, key: destKey, uploadId }, job.concurrency),
-      cipher: new IdentityPartCipher(),
-      partSize: job.partSize,
-      firstPart: 1,
-      chainBlock: Buffer.alloc(16),
-      readAhead: job.readAhead,
-      sinkConcurrency: job.concurrency,
-      shouldYield: () => false,
-    });
-    await completeEncryptedUpload({ s3, bucket: BUCKET, key: destKey, uploadId, expectedSize: size });
+    await plainUpload(s3, new FileRangeSource(fh, size), size, destKey, job);
   } finally {
     await fh.close();
     await rm(plain, { force: true });

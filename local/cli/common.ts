@@ -1,6 +1,7 @@
 /** Pieces shared by the `run`, `up` and `status` commands. */
 import { access, constants, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 
 export interface CliIo {
   stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
@@ -10,6 +11,15 @@ export interface CliIo {
 export const DEFAULT_DATA_DIR = '.secure-transcode';
 
 /** A problem with how the command was called: printed with the usage, exit code 2. */
+/** `node:util` parseArgs with its errors turned into UsageError (exit 2 with the message). */
+export function parseCliArgs<T extends ParseArgsConfig>(config: T): ReturnType<typeof parseArgs<T>> {
+  try {
+    return parseArgs(config);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
 export class UsageError extends Error {
   override readonly name = 'UsageError';
 }

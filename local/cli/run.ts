@@ -6,13 +6,13 @@
 import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import {
   type CliIo,
   CommandError,
   dataDirFrom,
   faultsFrom,
   formatDuration,
+  parseCliArgs,
   requireReadableFile,
   resolveFfmpegOrExplain,
   UsageError,
@@ -56,24 +56,20 @@ function uniqueKeys(files: string[], prefix: string): Job[] {
 }
 
 function parse(argv: string[]) {
-  try {
-    return parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        'data-dir': { type: 'string' },
-        fast: { type: 'boolean', default: false },
-        faults: { type: 'string' },
-        profile: { type: 'string' },
-        timeout: { type: 'string' },
-        serve: { type: 'boolean', default: false },
-        verbose: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+  return parseCliArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      'data-dir': { type: 'string' },
+      fast: { type: 'boolean', default: false },
+      faults: { type: 'string' },
+      profile: { type: 'string' },
+      timeout: { type: 'string' },
+      serve: { type: 'boolean', default: false },
+      verbose: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
 }
 
 export async function runRunCommand(

@@ -4,10 +4,9 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { ExecutionStore } from '../sfn/store.js';
 import { readLock } from '../stack/lock.js';
-import { type CliIo, dataDirFrom, formatDuration, UsageError } from './common.js';
+import { type CliIo, dataDirFrom, formatDuration, parseCliArgs, UsageError } from './common.js';
 
 export const STATUS_USAGE = `Usage: secure-transcode status [options]
 
@@ -20,20 +19,16 @@ Options:
   -h, --help       show this help`;
 
 function parse(argv: string[]) {
-  try {
-    return parseArgs({
-      args: argv,
-      allowPositionals: false,
-      options: {
-        'data-dir': { type: 'string' },
-        limit: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+  return parseCliArgs({
+    args: argv,
+    allowPositionals: false,
+    options: {
+      'data-dir': { type: 'string' },
+      limit: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
 }
 
 export async function runStatusCommand(argv: string[], io: CliIo): Promise<number> {

@@ -2,16 +2,15 @@
  * `secure-transcode up`: the stack in the foreground until Ctrl-C. Any S3 client that uploads under the input prefix
  * starts the workflow — the AWS CLI included — and each notification is printed as it arrives.
  */
-import { parseArgs } from 'node:util';
 import {
   type CliIo,
   CommandError,
   dataDirFrom,
   faultsFrom,
   formatDuration,
+  parseCliArgs,
   portFrom,
   resolveFfmpegOrExplain,
-  UsageError,
   untilInterrupted,
 } from './common.js';
 
@@ -34,26 +33,22 @@ Options:
   -h, --help               show this help`;
 
 function parse(argv: string[]) {
-  try {
-    return parseArgs({
-      args: argv,
-      allowPositionals: false,
-      options: {
-        'data-dir': { type: 'string' },
-        fast: { type: 'boolean', default: false },
-        faults: { type: 'string' },
-        's3-port': { type: 'string' },
-        'key-service-port': { type: 'string' },
-        'sfn-port': { type: 'string' },
-        'kms-port': { type: 'string' },
-        'transcoder-port': { type: 'string' },
-        verbose: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+  return parseCliArgs({
+    args: argv,
+    allowPositionals: false,
+    options: {
+      'data-dir': { type: 'string' },
+      fast: { type: 'boolean', default: false },
+      faults: { type: 'string' },
+      's3-port': { type: 'string' },
+      'key-service-port': { type: 'string' },
+      'sfn-port': { type: 'string' },
+      'kms-port': { type: 'string' },
+      'transcoder-port': { type: 'string' },
+      verbose: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
 }
 
 export async function runUpCommand(
