@@ -40,16 +40,12 @@ export const DEFAULT_RATE_FAULTS =
  * state machine and shows up in the history. Two scheduled throttles guarantee that a small run shows some; more
  * would only test how fast `--fast` retries burn through the attempts, not the workflow.
  */
-export function createJobBurst(_inputs: number): string {
-  return 'transcoder:CreateJob:throttle@1+2';
-}
+export const CREATE_JOB_BURST = 'transcoder:CreateJob:throttle@1+2';
 
 /** Connection resets (the socket closes before any answer), on top of the 20% of wire errors. */
 export const RESET_FAULTS = 's3:UploadPart:reset:0.1,transcoder:ReadJob:reset:0.1';
 
-export function defaultFaultSpec(inputs: number): string {
-  return `${createJobBurst(inputs)},${DEFAULT_RATE_FAULTS},${RESET_FAULTS}`;
-}
+export const DEFAULT_FAULT_SPEC = `${CREATE_JOB_BURST},${DEFAULT_RATE_FAULTS},${RESET_FAULTS}`;
 
 const TRANSCODER_CONTEXT = { service: 'elastictranscoder.amazonaws.com' };
 
@@ -59,7 +55,7 @@ export interface ChaosOptions {
   bad: boolean;
   /** Extra deliveries of each object's S3 event, sent once its execution has started. */
   duplicates: number;
-  /** Fault spec (local/faults.ts); default `defaultFaultSpec(inputs)`. */
+  /** Fault spec (local/faults.ts); default `DEFAULT_FAULT_SPEC`. */
   faults?: string;
   timeoutMs: number;
   clipSeconds: number;
@@ -355,7 +351,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     ...goodInputs(prefix, options.jobs, clip),
     ...(options.bad ? badInputs(prefix, clip) : []),
   ];
-  const faultSpec = options.faults ?? defaultFaultSpec(inputs.length);
+  const faultSpec = options.faults ?? DEFAULT_FAULT_SPEC;
   const rules: FaultRule[] = FaultInjector.parse(faultSpec);
 
   let owned = false;

@@ -1,6 +1,6 @@
 import type { KMSClient } from '@aws-sdk/client-kms';
 import { kms as defaultKms } from '../clients.js';
-import type { Keys, TranscoderKey } from '../contracts.js';
+import type { Keys, TranscoderKey, WrappedKey } from '../contracts.js';
 import { wrapForTarget } from '../kms/keys.js';
 
 /** Where the transcoder expects its keys: its KMS key and the encryption context its service uses. */
@@ -21,11 +21,7 @@ export async function wrapKeyForTranscoder(
   client: KMSClient = defaultKms,
 ): Promise<TranscoderKey> {
   const { keyBits: _bits, ...source } = keys.source;
-  return wrapForTarget(
-    source,
-    { kmsKeyId: target.kmsKeyId, encryptionContext: { ...target.encryptionContext } },
-    client,
-  );
+  return wrapForTranscoder(source, target, client);
 }
 
 /**
@@ -39,8 +35,16 @@ export async function wrapPlaybackKeyForTranscoder(
   target: TranscoderKeyTarget,
   client: KMSClient = defaultKms,
 ): Promise<TranscoderKey> {
+  return wrapForTranscoder(keys.playback, target, client);
+}
+
+function wrapForTranscoder(
+  wrapped: WrappedKey,
+  target: TranscoderKeyTarget,
+  client: KMSClient,
+): Promise<TranscoderKey> {
   return wrapForTarget(
-    keys.playback,
+    wrapped,
     { kmsKeyId: target.kmsKeyId, encryptionContext: { ...target.encryptionContext } },
     client,
   );
