@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command (README): installs what the tests need on a fresh machine, then runs every suite.
 #   - Debian packages: awscli (the official CLI is a client in the KMS tests), chromium (playback browser test).
-#   - npm dependencies pinned by the lockfile (ffmpeg comes from @ffmpeg-installer, so no system ffmpeg is needed).
+#   - npm dependencies, exactly as the lockfile pins them (npm ci) (ffmpeg comes from @ffmpeg-installer, so no system ffmpeg is needed).
 #   - The unit suite runs a second time on Node 22 (Lambda's nodejs22.x) when the machine's node is older.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,9 +17,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# `npm ci` refuses this lockfile with npm 11 here ("Missing: @biomejs/cli-android-arm64@ from lock file" — the
-# registry omits other platforms' optional packages), so install from the lockfile with `npm install`.
-npm install --no-fund --no-audit
+# The lockfile carries every platform's optional entries (as `npm install` writes them), so `npm ci` installs exactly it.
+npm ci --no-fund --no-audit
 
 npm test
 
