@@ -2,6 +2,7 @@
  * SQS → Step Functions. Consumes S3 ObjectCreated notifications in batches and reports partial batch failures, so
  * one bad message never blocks or replays the rest; a message that keeps failing reaches the DLQ via redrive.
  */
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { ingestConfig } from '../../lib/config.js';
@@ -51,8 +52,8 @@ async function processMessage(body: string, messageId: string): Promise<void> {
   }
 }
 
-export const handler = middy<SQSEvent, SQSBatchResponse, Error, Context>({ timeoutEarlyInMillis: 0 }).handler(
-  async (event) => {
+export const handler = middy<SQSEvent, SQSBatchResponse, Error, Context>({ timeoutEarlyInMillis: 0 })
+  .handler(async (event) => {
     const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
     for (const record of event.Records) {
       try {
@@ -63,5 +64,5 @@ export const handler = middy<SQSEvent, SQSBatchResponse, Error, Context>({ timeo
       }
     }
     return { batchItemFailures };
-  },
-);
+  })
+  .use(injectLambdaContext(logger, { resetKeys: true }));
