@@ -1,5 +1,5 @@
 /**
- * `npm run chaos` — the reliability run of issue 7 on the embedded stack: N jobs (copies of one generated clip under
+ * `npm run chaos` — the reliability run on the embedded stack: N jobs (copies of one generated clip under
  * keys with spaces, unicode, `+`, `&`, `%`) and bad inputs, with faults injected and S3 events delivered more than
  * once. Prints a table, writes `bench/results/chaos-<timestamp>.json`, and exits 1 if anything was lost, doubled or
  * leaked, or an expected success failed.

@@ -1,5 +1,5 @@
 /**
- * `npm run bench` — encryption throughput against the local S3 gateway (issue 5).
+ * `npm run bench` — encryption throughput against the local S3 gateway.
  *
  *   (a) plain ranged copy through the same read/write pipeline, no cipher — the I/O ceiling
  *   (b) the CBC encrypt step, cipher on the main thread   (b') the CBC step on one worker thread (`cbcWorker`)

@@ -11,6 +11,7 @@ import { MediaConvertClient } from '@aws-sdk/client-mediaconvert';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
+import { SSMClient } from '@aws-sdk/client-ssm';
 
 // Path-style works with every S3-compatible endpoint (and is what an IP endpoint gets anyway); real S3 accepts it.
 const forcePathStyle = Boolean(process.env.AWS_ENDPOINT_URL_S3 || process.env.AWS_ENDPOINT_URL);
@@ -26,6 +27,8 @@ export const elasticTranscoder = new ElasticTranscoderClient({ maxAttempts: 3 })
  * retries; the state machine retries SubmitJob, which looks the job up before creating it.
  */
 export const elasticTranscoderNoRetry = new ElasticTranscoderClient({ maxAttempts: 1 });
-// The regional endpoint serves every account: DescribeEndpoints is no longer needed (reference/mediaconvert.md).
+// The regional endpoint serves every account: MediaConvert's DescribeEndpoints is deprecated and no longer needed.
 export const mediaConvert = new MediaConvertClient({ maxAttempts: 3 });
 export const dynamodb = new DynamoDBClient({ maxAttempts: 3 });
+// The playback functions' token secret and CloudFront private key.
+export const ssm = new SSMClient({ maxAttempts: 3 });

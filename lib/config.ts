@@ -197,7 +197,7 @@ export function notifyConfig(env: NodeJS.ProcessEnv = process.env): NotifyConfig
 
 /** The encryption context Elastic Transcoder uses when it asks KMS to decrypt input and HLS keys. */
 export const ELASTIC_TRANSCODER_CONTEXT = Object.freeze({ service: 'elastictranscoder.amazonaws.com' });
-/** MediaConvert's equivalent (reference/mediaconvert.md). */
+/** MediaConvert's equivalent: the context MediaConvert uses when it decrypts an input (DecryptionSettings). */
 export const MEDIACONVERT_CONTEXT = Object.freeze({ service: 'mediaconvert.amazonaws.com' });
 
 /** The `service` value of the key service's encryption context (the IAM condition in serverless.yml names it). */
@@ -244,7 +244,7 @@ export function requireMediaConvertSettings(s: {
   }
 }
 
-// ---- playback (key service, token issuer; issue 6) ---------------------------------------------------------------
+// ---- playback (key service, token issuer) ------------------------------------------------------------------------
 
 const PlaybackSchema = z.object({
   TOKEN_TABLE: z.string().min(1),

@@ -86,7 +86,7 @@ export const EncryptionSchema = z.object({
 export type Encryption = z.infer<typeof EncryptionSchema>;
 
 /**
- * `$.encrypt`: the resumable encryption checkpoint (issue 5). Small on purpose — no list of ETags — so it fits in
+ * `$.encrypt`: the resumable encryption checkpoint. Small on purpose — no list of ETags — so it fits in
  * Step Functions' 256 KB payload whatever the object size; CompleteUpload rebuilds the part list from ListParts.
  */
 export const CheckpointSchema = z.object({

@@ -29,7 +29,7 @@ export const ProfileSchema = z.object({
 });
 export type Profile = z.infer<typeof ProfileSchema>;
 
-/** System HLS presets (reference/elastic-transcoder.md): 2M, 1M and 400k video+audio variants. */
+/** Elastic Transcoder's system HLS presets: 2M, 1M and 400k video+audio variants. */
 const HLS_LADDER = [
   { key: 'hls-2000k', presetId: '1351620000001-200010' },
   { key: 'hls-1000k', presetId: '1351620000001-200030' },

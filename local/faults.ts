@@ -1,5 +1,5 @@
 /**
- * Fault injection for the local servers (issue 7): per service and operation, a rate or a schedule of call ordinals.
+ * Fault injection for the local servers (`npm run chaos`, the reliability tests): per service and operation, a rate or a schedule of call ordinals.
  * Each server asks `decide(service, operation)` once per request and, if a fault comes back, answers with that
  * service's real wire error (KMS ThrottlingException, S3 SlowDown/500, transcoder 429) or resets the connection.
  * The local Lambda invoker asks `decide('lambda', <function key>)` once per invocation; `crash` kills that

@@ -1,5 +1,5 @@
 /**
- * The key-leak scan (issue 7): recover every plaintext data key the run created by unwrapping the KMS blobs the
+ * The key-leak scan: recover every plaintext data key the run created by unwrapping the KMS blobs the
  * system legitimately stores, then look for each key, in raw, base64 (at every byte alignment, so a key inside a
  * longer base64 string is found too), base64url and hex form, in everything the system wrote.
  */

@@ -1,5 +1,5 @@
 /**
- * The chaos run (issue 7): N copies of one clip under awkward keys plus bad inputs, uploaded to the embedded stack
+ * The chaos run: N copies of one clip under awkward keys plus bad inputs, uploaded to the embedded stack
  * with faults injected, then an account of what came out — nothing lost, nothing doubled, no key leaked, every
  * success byte-correct. The stack is either started here (and stopped, so its S3 snapshot is on disk for the scan)
  * or passed in by a test that runs other scenarios on the same stack.

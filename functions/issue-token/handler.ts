@@ -2,9 +2,8 @@
  * POST /tokens {assetId, ttlSeconds?, maxUses?, viewerId?} → 201 {token, expiresAt, keyUrl, playUrl}.
  * The route is IAM-authorized (AWS_IAM on the HTTP API route): only the business side's roles may mint tokens.
  */
-import { s3 } from '../../lib/clients.js';
+import { s3, ssm } from '../../lib/clients.js';
 import { playbackConfig } from '../../lib/config.js';
-import { ssm } from '../../lib/playback/clients.js';
 import { buildTokenIssuer, lazy } from '../../lib/playback/deps.js';
 import { createIssueTokenHttpHandler } from '../../lib/playback/http.js';
 

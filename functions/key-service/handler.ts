@@ -4,9 +4,8 @@
  *   GET /play/{assetId}/{playlist+}?token=T → rewritten playlist, validates the token without consuming it
  * The local stack serves the same factory from local/playback.
  */
-import { dynamodb, kms, s3 } from '../../lib/clients.js';
+import { dynamodb, kms, s3, ssm } from '../../lib/clients.js';
 import { playbackConfig } from '../../lib/config.js';
-import { ssm } from '../../lib/playback/clients.js';
 import { buildKeyService, lazy } from '../../lib/playback/deps.js';
 import { createKeyServiceHttpHandler } from '../../lib/playback/http.js';
 

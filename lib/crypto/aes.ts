@@ -2,7 +2,7 @@
  * AES part ciphers whose concatenated output is byte-identical to `openssl enc -nosalt -aes-<bits>-<cbc|ctr> -K -iv`.
  *
  * Parts are encrypted in place: the caller's buffer holds plaintext on the way in and ciphertext on the way out, so
- * the engine's memory is a fixed pool of part buffers (issue 5: peak memory independent of object size).
+ * the engine's memory is a fixed pool of part buffers (peak memory independent of object size).
  * CBC carries a 16-byte chaining block from one part to the next (it fits in the checkpoint); CTR derives the counter
  * from the byte offset, so its parts are independent of each other.
  */

@@ -2,7 +2,7 @@
  * AES parts encrypted on worker threads, so the main thread only reads responses and writes request bodies.
  *
  * - CTR (`CtrWorkerPool`): every part's counter block is IV + offset/16 (`ctrCounterAt`), so parts need nothing from
- *   each other and go to a small pool, several at once (issue 5: "CTR runs in parallel").
+ *   each other and go to a small pool, several at once.
  * - CBC (`CbcWorkerLane`): each part chains from the previous part's last ciphertext block, so the chain cannot be
  *   split; it runs on ONE worker, a sequential lane that keeps the chaining block itself and applies PKCS#7 padding
  *   on the final part. The main thread can queue part N+1 before part N comes back.

@@ -1,5 +1,5 @@
 /**
- * The resumable streaming encryption engine (issue 5). One call works until the object is done or `shouldYield`
+ * The resumable streaming encryption engine. One call works until the object is done or `shouldYield`
  * says the time budget is spent, and returns a small checkpoint; the state machine loops on it and CompleteUpload
  * rebuilds the part list from ListParts. Parts are deterministic (same key, IV, part size → same bytes), so a part
  * number uploaded twice after a crash is harmless.

@@ -1,6 +1,6 @@
 /**
  * Decrypted playback keys, kept in memory so a burst of players does not become a burst of KMS Decrypt calls
- * (seed 002: "after decryption, the information can be cached"). Bounded in entries and age; keyed by the caller
+ * (a KMS Decrypt per key request would be both slow and throttled). Bounded in entries and age; keyed by the caller
  * (PlaybackKeyProvider: SHA-256 of asset id + blob), so a rewrapped key never hits a stale entry and a record of one
  * asset can never be served another asset's cached key.
  */

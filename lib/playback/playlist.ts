@@ -1,5 +1,5 @@
 /**
- * Playlist rewriting (the MtsHlsUriToken analogue, seed 004): the stored playlists are never public. On the way out,
+ * Playlist rewriting (the analogue of Alibaba's MtsHlsUriToken): the stored playlists are never public. On the way out,
  * EXT-X-KEY URIs point at our key endpoint with the token; variant playlists point back at the play route with the
  * token (a presigned playlist would lose its query string when the player resolves the segment URIs inside it);
  * segments and init sections become short-lived signed URLs.

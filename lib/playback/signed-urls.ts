@@ -1,6 +1,6 @@
 /**
  * Short-lived URLs for segments. S3 presigned GETs by default; CloudFront signed URLs with a custom policy when a
- * distribution and key pair are configured (seed 003: policy JSON, RSA-SHA1 signature, URL-safe base64).
+ * distribution and key pair are configured (CloudFront's custom policy: policy JSON, RSA-SHA1 signature, URL-safe base64).
  */
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl as cloudFrontSignedUrl } from '@aws-sdk/cloudfront-signer';

@@ -1,4 +1,4 @@
-/** The public URLs of the key service. The token travels as a query parameter, as MtsHlsUriToken does (seed 004). */
+/** The public URLs of the key service. The token travels as a query parameter, as Alibaba's MtsHlsUriToken does. */
 
 const withToken = (url: string, token: string) => `${url}?token=${encodeURIComponent(token)}`;
 

@@ -1,6 +1,6 @@
 /**
  * Elastic Transcoder adapter (API 2012-09-25). Works against any endpoint speaking the protocol: the embedded stack's
- * ffmpeg-backed server, or AWS for accounts that still had the service. Facts from reference/elastic-transcoder.md.
+ * ffmpeg-backed server, or AWS for accounts that still had the service. Facts from the Elastic Transcoder API reference and developer guide.
  */
 import {
   CancelJobCommand,

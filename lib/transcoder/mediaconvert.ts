@@ -1,6 +1,6 @@
 /**
  * AWS Elemental MediaConvert adapter (API 2017-08-29), the live replacement for Elastic Transcoder. Facts from
- * reference/mediaconvert.md. Same contract as the Elastic Transcoder adapter, with two differences the workflow sees:
+ * the MediaConvert API reference (2017-08-29) and user guide. Same contract as the Elastic Transcoder adapter, with two differences the workflow sees:
  * - the source key must be wrapped under MediaConvert's encryption context (WrapKey targets
  *   `transcoderEncryptionContext('mediaconvert')`), and there is no KeyMd5 field;
  * - HLS AES-128 keys come from a SPEKE key server, not from our playback key: a StaticKeyProvider would put the
@@ -33,7 +33,7 @@ import type { Profile } from '../profiles.js';
 import { sanitizeUserMetadata } from './metadata.js';
 import type { CancellableTranscoder, SubmitJobRequest } from './types.js';
 
-/** The SPEKE "clear key" system id: what HLS AES-128 asks the key server for (reference/mediaconvert.md). */
+/** The SPEKE "clear key" system id: what HLS AES-128 asks the key server for (SPEKE specification). */
 export const CLEAR_KEY_AES_128_SYSTEM_ID = '81376844-f976-481e-a84e-cc25d39b0b33';
 
 const THROTTLED = new Set(['TooManyRequestsException', 'InternalServerErrorException']);
@@ -68,7 +68,7 @@ const VIDEO = {
 } as const;
 
 /**
- * The HLS system presets of reference/elastic-transcoder.md mapped to equivalent inline MediaConvert settings
+ * The Elastic Transcoder HLS system presets (lib/profiles.ts) mapped to equivalent inline MediaConvert settings
  * (maximum frame size and bitrates of each preset). `-2000x5` are the video-only variants; `-200060/71` audio-only.
  */
 export const PRESET_EQUIVALENTS: Readonly<Record<string, RenditionSettings>> = Object.freeze({

@@ -10,7 +10,6 @@ export interface CliIo {
 
 export const DEFAULT_DATA_DIR = '.secure-transcode';
 
-/** A problem with how the command was called: printed with the usage, exit code 2. */
 /** `node:util` parseArgs with its errors turned into UsageError (exit 2 with the message). */
 export function parseCliArgs<T extends ParseArgsConfig>(config: T): ReturnType<typeof parseArgs<T>> {
   try {
@@ -20,6 +19,7 @@ export function parseCliArgs<T extends ParseArgsConfig>(config: T): ReturnType<t
   }
 }
 
+/** A problem with how the command was called: printed with the usage, exit code 2. */
 export class UsageError extends Error {
   override readonly name = 'UsageError';
 }

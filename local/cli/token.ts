@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
-import { ssm } from '../../lib/playback/clients.js';
+import { ssm } from '../../lib/clients.js';
 import { PlaybackDeniedError } from '../../lib/playback/errors.js';
 import { type IssuedPlayback, TokenIssuer } from '../../lib/playback/issuer.js';
 import { loadTokenSecret } from '../../lib/playback/secret.js';
@@ -25,7 +25,7 @@ export interface CliIo {
 export const DEFAULT_DATA_DIR = '.secure-transcode';
 const DEFAULT_TTL_SECONDS = 600;
 
-/** The part of `<data-dir>/endpoints.json` (issue 4) the playback commands read. */
+/** The part of `<data-dir>/endpoints.json` the playback commands read. */
 const EndpointsFileSchema = z.object({
   region: z.string().default('us-east-1'),
   credentials: z.object({ accessKeyId: z.string(), secretAccessKey: z.string() }),

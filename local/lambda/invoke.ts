@@ -3,7 +3,7 @@
  * the context carries a deadline from the function's configured timeout, and a handler that outlives it fails with
  * the runtime's "Task timed out" error (its promise keeps running in this process — there is no sandbox to freeze).
  *
- * With a fault injector, `decide('lambda', <function key>)` → `crash` kills an invocation part-way (issue 7): the
+ * With a fault injector, `decide('lambda', <function key>)` → `crash` kills an invocation part-way: the
  * caller gets the runtime's exit error `crashAfterMs` after the handler started, or when it settles if sooner (the
  * sandbox died before the response left it), and the handler's context reports no time left from then on, so a
  * handler that checks it before each unit of work (EncryptSource, before each part) stops as a killed one would.

@@ -63,7 +63,7 @@ const GCM_TAG_BYTES = 16;
 /**
  * Decrypts a client-side encrypted input file. aes-cbc-pkcs7 is byte-compatible with `openssl enc -nosalt`;
  * aes-ctr uses the IV as the initial big-endian counter block; aes-gcm expects the 16-byte tag appended, the
- * placement Elastic Transcoder leaves undocumented (reference/elastic-transcoder.md).
+ * placement Elastic Transcoder leaves undocumented.
  */
 export async function decryptFile(
   src: string,

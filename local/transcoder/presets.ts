@@ -1,5 +1,5 @@
 /**
- * The Elastic Transcoder system presets this project uses (reference/elastic-transcoder.md): HLS video+audio,
+ * The Elastic Transcoder system presets this project uses: HLS video+audio,
  * video-only and audio-only, and MPEG-DASH. Settings follow the service's published system presets: H.264 with a
  * fixed GOP of 90 frames, ShrinkToFit within the maximum size, AAC audio at 44.1 kHz.
  */

@@ -17,7 +17,7 @@ const kmsMock = mockClient(KMSClient);
 const client = new KMSClient({ region: 'us-east-1' });
 const KEY_ARN = 'arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555';
 const OTHER_ARN = 'arn:aws:kms:us-east-1:123456789012:key/99999999-2222-3333-4444-555555555555';
-// The Elastic Transcoder tutorial's CiphertextBlob (reference/elastic-transcoder.md).
+// The Elastic Transcoder tutorial's CiphertextBlob ("Using client-side encryption", step 4).
 const TUTORIAL_BLOB =
   'CiCCgQY/OrQ5/gdcoup5mIrqT/WTIjxM6ZSge+uRZ7tiAhKXAQEBAgB4goEGPzq0Of4HXKLqeZiK6k/1kyI8TOmUoHvrkWe7YgIAAABuMGwGCSqGSIb3DQEHBqBfMF0CAQAwWAYJKoZIhvcNAQcBMB4GCWCGSAFlAwQBLjARBAxIEi6/cfLGY+6ia0UCARCAK5wHYxg+3oHCzX4B4RqUY9N+YmVRooWmncNN4NKduc6jA/m+A+cKAFSvuF0=';
 

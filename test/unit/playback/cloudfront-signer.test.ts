@@ -8,7 +8,7 @@ import { CloudFrontUrlSigner } from '../../../lib/playback/signed-urls.js';
 
 const run = promisify(execFile);
 
-/** CloudFront's URL-safe base64 (seed 003): '+' → '-', '=' → '_', '/' → '~'. */
+/** CloudFront's URL-safe base64: '+' → '-', '=' → '_', '/' → '~'. */
 const fromCloudFrontBase64 = (s: string) =>
   Buffer.from(s.replace(/-/g, '+').replace(/_/g, '=').replace(/~/g, '/'), 'base64');
 
