@@ -184,6 +184,18 @@ const NETWORK_MESSAGE = /socket hang up|ECONNRESET|EPIPE|ETIMEDOUT|ECONNREFUSED|
  * request is safe. The SDK sometimes wraps them ("AWS SDK error wrapper for TimeoutError: socket hang up") under a
  * plain `Error` name, so the cause chain and the message are checked too.
  */
+/**
+ * The one test of "retrying may help" for every SDK error translator: a service-specific throttle/busy error name,
+ * HTTP 429 or 5xx, or a network failure (including one the SDK wrapped). Each service names its transient errors
+ * differently; the rest is the same everywhere.
+ */
+export function isTransientSdkError(e: unknown, transientNames: ReadonlySet<string>): boolean {
+  const { name, status } = sdkErrorInfo(e);
+  return (
+    transientNames.has(name) || status === 429 || (status !== undefined && status >= 500) || isNetworkError(e)
+  );
+}
+
 export function isNetworkError(e: unknown, depth = 0): boolean {
   const err = e as {
     code?: unknown;

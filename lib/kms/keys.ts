@@ -13,7 +13,7 @@ import {
 import { kms as defaultKms } from '../clients.js';
 import type { WrappedKey } from '../contracts.js';
 import {
-  isNetworkError,
+  isTransientSdkError,
   KmsInvalidCiphertextError,
   KmsKeyUnavailableError,
   KmsThrottledError,
@@ -48,7 +48,7 @@ const BAD_CIPHERTEXT = new Set(['InvalidCiphertextException', 'IncorrectKeyExcep
 export function translateKmsError(e: unknown, what: string): Error {
   const { name, status, message } = sdkErrorInfo(e);
   const text = `KMS ${what} failed: ${name}${message && message !== name ? ` — ${message}` : ''}`;
-  if (THROTTLE.has(name) || (status !== undefined && status >= 500) || isNetworkError(e)) {
+  if (isTransientSdkError(e, THROTTLE)) {
     return new KmsThrottledError(text, { code: 'KMS_THROTTLED', cause: e });
   }
   if (BAD_CIPHERTEXT.has(name))

@@ -4,7 +4,7 @@
  */
 import {
   EncryptionFailedError,
-  isNetworkError,
+  isTransientSdkError,
   S3TransientError,
   SourceChangedError,
   SourceNotFoundError,
@@ -24,7 +24,7 @@ export function translateS3Error(e: unknown, what: string, object?: { bucket: st
   const { name, status, message } = sdkErrorInfo(e);
   const where = object ? ` s3://${object.bucket}/${object.key}` : '';
   const text = `S3 ${what}${where} failed: ${name}${message && message !== name ? ` — ${message}` : ''}`;
-  if (TRANSIENT.has(name) || (status !== undefined && status >= 500) || status === 429 || isNetworkError(e)) {
+  if (isTransientSdkError(e, TRANSIENT)) {
     return new S3TransientError(text, { code: 'S3_TRANSIENT', cause: e });
   }
   if (name === 'PreconditionFailed' || status === 412) {

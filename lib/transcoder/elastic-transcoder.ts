@@ -13,7 +13,12 @@ import {
 import { elasticTranscoder as defaultClient, elasticTranscoderNoRetry } from '../clients.js';
 import { ELASTIC_TRANSCODER_CONTEXT } from '../config.js';
 import type { Job, JobOutput } from '../contracts.js';
-import { isNetworkError, sdkErrorInfo, TranscoderRequestError, TranscoderThrottledError } from '../errors.js';
+import {
+  isTransientSdkError,
+  sdkErrorInfo,
+  TranscoderRequestError,
+  TranscoderThrottledError,
+} from '../errors.js';
 import { sanitizeUserMetadata } from './metadata.js';
 import type { CancellableTranscoder, SubmitJobRequest } from './types.js';
 
@@ -25,9 +30,9 @@ const THROTTLED = new Set([
 ]);
 
 export function translateTranscoderError(e: unknown, what: string): Error {
-  const { name, status, message } = sdkErrorInfo(e);
+  const { name, message } = sdkErrorInfo(e);
   const text = `Elastic Transcoder ${what} failed: ${name}${message && message !== name ? ` — ${message}` : ''}`;
-  if (THROTTLED.has(name) || status === 429 || (status !== undefined && status >= 500) || isNetworkError(e)) {
+  if (isTransientSdkError(e, THROTTLED)) {
     return new TranscoderThrottledError(text, { code: 'TRANSCODER_THROTTLED', cause: e });
   }
   return new TranscoderRequestError(text, {

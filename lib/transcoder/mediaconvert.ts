@@ -24,7 +24,7 @@ import { MEDIACONVERT_CONTEXT, requireMediaConvertSettings } from '../config.js'
 import type { EncryptionMode, Job, JobOutput } from '../contracts.js';
 import {
   ConfigurationError,
-  isNetworkError,
+  isTransientSdkError,
   sdkErrorInfo,
   TranscoderRequestError,
   TranscoderThrottledError,
@@ -39,9 +39,9 @@ export const CLEAR_KEY_AES_128_SYSTEM_ID = '81376844-f976-481e-a84e-cc25d39b0b33
 const THROTTLED = new Set(['TooManyRequestsException', 'InternalServerErrorException']);
 
 export function translateMediaConvertError(e: unknown, what: string): Error {
-  const { name, status, message } = sdkErrorInfo(e);
+  const { name, message } = sdkErrorInfo(e);
   const text = `MediaConvert ${what} failed: ${name}${message && message !== name ? ` — ${message}` : ''}`;
-  if (THROTTLED.has(name) || status === 429 || (status !== undefined && status >= 500) || isNetworkError(e)) {
+  if (isTransientSdkError(e, THROTTLED)) {
     return new TranscoderThrottledError(text, { code: 'TRANSCODER_THROTTLED', cause: e });
   }
   // BadRequest, NotFound, Forbidden, Conflict, UnprocessableEntity, ServiceQuotaExceeded: retrying cannot help.
