@@ -77,20 +77,33 @@ export function toJobView(job: EtJob): Job {
   };
 }
 
+/**
+ * Both clients are explicit so that injecting one (a test, another region) cannot quietly bring SDK retries back to
+ * CreateJob: Elastic Transcoder has no client token, so a retry after a lost response would create a second job.
+ */
+export interface ElasticTranscoderClients {
+  /** ReadJob, ListJobsByPipeline, CancelJob: idempotent, SDK retries are safe. */
+  client: ElasticTranscoderClient;
+  /** CreateJob only; configure it with `maxAttempts: 1` (the state machine retries SubmitJob, which looks first). */
+  createClient: ElasticTranscoderClient;
+}
+
 export class ElasticTranscoderAdapter implements CancellableTranscoder {
   readonly backend = 'elastictranscoder' as const;
   readonly encryptionContext = ELASTIC_TRANSCODER_CONTEXT;
 
+  private readonly client: ElasticTranscoderClient;
+  private readonly createClient: ElasticTranscoderClient;
+
   constructor(
     private readonly pipelineId: string,
-    private readonly client: ElasticTranscoderClient = defaultClient,
+    clients: ElasticTranscoderClients = { client: defaultClient, createClient: elasticTranscoderNoRetry },
     /** How many pages of the pipeline's newest jobs to search for an earlier submission. */
     private readonly lookupPages = 5,
-    /** CreateJob goes through a client without SDK retries (see lib/clients.ts). */
-    private readonly createClient: ElasticTranscoderClient = client === defaultClient
-      ? elasticTranscoderNoRetry
-      : client,
-  ) {}
+  ) {
+    this.client = clients.client;
+    this.createClient = clients.createClient;
+  }
 
   async findByExecution(executionName: string): Promise<Job | undefined> {
     const marker = sanitizeUserMetadata({ execution: executionName }).execution;

@@ -34,7 +34,7 @@ const etMock = mockClient(ElasticTranscoderClient);
 const s3Mock = mockClient(S3Client);
 const et = new ElasticTranscoderClient({ region: 'us-east-1' });
 const s3 = new S3Client({ region: 'us-east-1' });
-const transcoder = new ElasticTranscoderAdapter('1111111111111-abcdef', et);
+const transcoder = new ElasticTranscoderAdapter('1111111111111-abcdef', { client: et, createClient: et });
 const config = {
   keyServiceUrl: 'https://keys.example.com',
   pollInitialSeconds: 5,
