@@ -1,10 +1,12 @@
 /**
- * SQS → Step Functions. Consumes S3 ObjectCreated notifications in batches and reports partial batch failures, so
- * one bad message never blocks or replays the rest; a message that keeps failing reaches the DLQ via redrive.
+ * SQS → Step Functions. Consumes S3 ObjectCreated notifications in batches and reports partial batch failures
+ * (Powertools' batch utility), so one bad message never blocks or replays the rest; a message that keeps failing
+ * reaches the DLQ via redrive.
  */
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
-import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { ingestConfig } from '../../lib/config.js';
 import { decideRecord, parseS3EventBody } from '../../lib/ingest/s3-events.js';
 import { startWorkflow } from '../../lib/ingest/start-execution.js';
@@ -52,17 +54,26 @@ async function processMessage(body: string, messageId: string): Promise<void> {
   }
 }
 
+// One record at a time, as before: a batch is at most ten messages, and sequential starts keep StartExecution under
+// its throttle when many uploads arrive at once. A batch whose every record fails is still a partial-failure
+// response (not a thrown error), so the Lambda service returns exactly the failed messages to the queue.
+const processor = new BatchProcessor(EventType.SQS);
+
+async function processRecord(record: SQSRecord): Promise<void> {
+  try {
+    await processMessage(record.body, record.messageId);
+  } catch (e) {
+    logger.error('message failed', { messageId: record.messageId, error: (e as Error).message });
+    throw e;
+  }
+}
+
 export const handler = middy<SQSEvent, SQSBatchResponse, Error, Context>({ timeoutEarlyInMillis: 0 })
-  .handler(async (event) => {
-    const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
-    for (const record of event.Records) {
-      try {
-        await processMessage(record.body, record.messageId);
-      } catch (e) {
-        logger.error('message failed', { messageId: record.messageId, error: (e as Error).message });
-        batchItemFailures.push({ itemIdentifier: record.messageId });
-      }
-    }
-    return { batchItemFailures };
-  })
+  .handler((event, context) =>
+    processPartialResponse(event, processRecord, processor, {
+      context,
+      processInParallel: false,
+      throwOnFullBatchFailure: false,
+    }),
+  )
   .use(injectLambdaContext(logger, { resetKeys: true }));
