@@ -3,7 +3,7 @@
  * Task states calling the handler modules that serverless.yml names, Step Functions' execution-name rules, and
  * executions/history persisted under `<dataDir>/executions/`.
  */
-import '../../lib/polyfills.js';
+import '../polyfills.js';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import {

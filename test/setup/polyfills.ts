@@ -1,1 +1,1 @@
-import '../../lib/polyfills.js';
+import '../../local/polyfills.js';

@@ -1,5 +1,5 @@
-// Node 20 lacks Promise.withResolvers, which aws-local-stepfunctions 3.x calls inside every Task state.
-// Lambda's nodejs22.x has it natively; this only fills the gap on the Node 20 development machines.
+// Node 20 lacks Promise.withResolvers, which aws-local-stepfunctions 3.x calls inside every Task state. Only the
+// local runtime loads this: Lambda handlers never import aws-local-stepfunctions, and nodejs22.x has it natively.
 type Resolvers<T> = {
   promise: Promise<T>;
   resolve: (v: T | PromiseLike<T>) => void;
