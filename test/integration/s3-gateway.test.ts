@@ -23,7 +23,7 @@ import {
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { FaultInjector } from '../../local/faults.js';
 import type { ObjectCreatedEvent, S3Gateway } from '../../local/s3/index.js';
-import { clientFor, LOCAL_CREDENTIALS, startTestGateway } from '../support/gateway.js';
+import { clientFor, gatewayCredentials, startTestGateway } from '../support/gateway.js';
 
 const MiB = 1024 * 1024;
 
@@ -240,7 +240,11 @@ describe('local S3 gateway (real HTTP on 127.0.0.1)', () => {
 
   it('serves SQS and SNS on the same endpoint', async () => {
     // Prepare
-    const config = { endpoint: gateway.endpoint, region: 'us-east-1', credentials: LOCAL_CREDENTIALS };
+    const config = {
+      endpoint: gateway.endpoint,
+      region: 'us-east-1',
+      credentials: gatewayCredentials(gateway),
+    };
     const sqs = new SQSClient(config);
     const sns = new SNSClient(config);
     const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: 'gateway-test' }));
