@@ -260,6 +260,8 @@ export function createSigV4Verifier(options: SigV4VerifierOptions): SigV4Verifie
         if (signingDate.getTime() + expires * 1000 < now())
           return refuse('signature_expired', 'Request has expired.');
       } else {
+        if (headerValue(req.headers, 'x-amz-security-token') !== undefined)
+          return refuse('unknown_access_key', 'Session credentials are not accepted by the local stack.');
         const m = AUTHORIZATION.exec((authorization ?? '').trim());
         amzDate = headerValue(req.headers, 'x-amz-date') ?? '';
         if (!m)
