@@ -43,6 +43,7 @@ import type { FaultInjector } from '../faults.js';
 import { createRequestGuard, sendRefusal } from '../http/request-guard.js';
 import { createSigV4Verifier } from '../http/sigv4-verifier.js';
 import { type LocalRoute, matchRoute, sendResult, toApiGatewayEvent } from './api-gateway.js';
+import { guardDynalite } from './dynalite-guard.js';
 import { playerPage } from './player-page.js';
 import { createS3Proxy } from './s3-proxy.js';
 
@@ -161,6 +162,11 @@ export async function startKeyService(options: StartKeyServiceOptions): Promise<
   await ensureSecretFile(secretFile);
 
   const dynamoServer = dynalite({ path: join(options.dataDir, 'dynalite'), createTableMs: 0 });
+  // Token-use records decide whether a one-time token is spent: only the stack may read or change them.
+  guardDynalite(
+    dynamoServer,
+    createRequestGuard({ auth: { credentials, region }, services: ['dynamodb'], protocol: 'json' }),
+  );
   const dynamoPort = await listen(dynamoServer, options.dynamodbPort ?? 0, '127.0.0.1');
   const dynamodbEndpoint = `http://127.0.0.1:${dynamoPort}`;
 

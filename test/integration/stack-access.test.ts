@@ -236,6 +236,14 @@ const CASES: EndpointCase[] = [
       ]),
   },
   {
+    name: 'DynamoDB (token uses) ListTables',
+    endpoint: (s) => s.config.endpoints.dynamodb,
+    service: 'dynamodb',
+    protocol: 'json',
+    call: json('DynamoDB_20120810.ListTables', '1.0'),
+    ok: (a) => expect(JSON.parse(a.body).TableNames).toContain('secure-transcode-playback-tokens'),
+  },
+  {
     name: 'key service POST /tokens',
     endpoint: (s) => s.config.endpoints.keyService,
     service: 'execute-api',
@@ -680,40 +688,26 @@ describe('the running local stack admits its owner only', () => {
     });
 
     it('lists KMS keys and aliases, the key policy and rotation status, the state machine and the event buses', async () => {
-      // Act
-      const keys = await aws(stack.config.endpoints.kms, 'kms', 'list-keys');
-      const aliases = await aws(stack.config.endpoints.kms, 'kms', 'list-aliases');
-      const policy = await aws(
-        stack.config.endpoints.kms,
-        'kms',
-        'get-key-policy',
-        '--key-id',
-        stack.config.kmsKeyId,
-        '--policy-name',
-        'default',
-      );
-      const rotation = await aws(
-        stack.config.endpoints.kms,
-        'kms',
-        'get-key-rotation-status',
-        '--key-id',
-        stack.config.kmsKeyId,
-      );
-      const machine = await aws(
-        stack.config.endpoints.sfn,
-        'stepfunctions',
-        'describe-state-machine',
-        '--state-machine-arn',
-        stack.config.stateMachineArn,
-      );
-      const buses = await aws(stack.config.endpoints.eventbridge, 'events', 'list-event-buses');
-      const bus = await aws(
-        stack.config.endpoints.eventbridge,
-        'events',
-        'describe-event-bus',
-        '--name',
-        'secure-transcode-local',
-      );
+      // Prepare
+      const { kms, sfn, eventbridge } = stack.config.endpoints;
+      const keyId = stack.config.kmsKeyId;
+
+      // Act (independent calls, run side by side: each CLI start costs seconds on a busy machine)
+      const [keys, aliases, policy, rotation, machine, buses, bus] = await Promise.all([
+        aws(kms, 'kms', 'list-keys'),
+        aws(kms, 'kms', 'list-aliases'),
+        aws(kms, 'kms', 'get-key-policy', '--key-id', keyId, '--policy-name', 'default'),
+        aws(kms, 'kms', 'get-key-rotation-status', '--key-id', keyId),
+        aws(
+          sfn,
+          'stepfunctions',
+          'describe-state-machine',
+          '--state-machine-arn',
+          stack.config.stateMachineArn,
+        ),
+        aws(eventbridge, 'events', 'list-event-buses'),
+        aws(eventbridge, 'events', 'describe-event-bus', '--name', 'secure-transcode-local'),
+      ]);
 
       // Assess
       expect(keys.Keys).toEqual(
