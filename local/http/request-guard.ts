@@ -52,6 +52,22 @@ export function isLoopbackHost(host: string | undefined, port: number): boolean 
   return LOOPBACK_NAMES.some((name) => value === `${name}:${port}` || (port === 80 && value === name));
 }
 
+export class NonLoopbackBindError extends Error {
+  override readonly name = 'NonLoopbackBindError';
+}
+
+/**
+ * The address a local server listens on: 127.0.0.1 unless told otherwise, and never anything but a loopback
+ * address — the endpoints speak plain HTTP and serve keys.
+ */
+export function loopbackBindAddress(host: string | undefined): string {
+  const address = host ?? '127.0.0.1';
+  if (address !== '::1' && !/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(address)) {
+    throw new NonLoopbackBindError(`Local endpoints bind loopback addresses only, not ${address}`);
+  }
+  return address;
+}
+
 /** The local port a request arrived on (the port its Host must carry). */
 export function localPortOf(req: IncomingMessage): number {
   return req.socket.localPort ?? 0;

@@ -8,7 +8,12 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { logger } from '../../lib/logger.js';
 import type { FaultInjector } from '../faults.js';
-import { createRequestGuard, type LocalAuth, type RequestGuard } from '../http/request-guard.js';
+import {
+  createRequestGuard,
+  type LocalAuth,
+  loopbackBindAddress,
+  type RequestGuard,
+} from '../http/request-guard.js';
 import { KmsError } from './errors.js';
 import { KeyStore } from './keystore.js';
 import { OPERATIONS } from './operations.js';
@@ -113,7 +118,7 @@ async function handle(
 }
 
 export async function startKmsServer(opts: KmsServerOptions): Promise<KmsServer> {
-  const host = opts.host ?? '127.0.0.1';
+  const host = loopbackBindAddress(opts.host);
   const store = await KeyStore.open(
     opts.dataDir,
     opts.region ?? 'us-east-1',

@@ -40,7 +40,7 @@ import { S3PresignedUrlSigner, type UrlSigner } from '../../lib/playback/signed-
 import { ensureTokenTable } from '../../lib/playback/token-store.js';
 import { keyUrl as keyUrlOf, playUrl } from '../../lib/playback/urls.js';
 import type { FaultInjector } from '../faults.js';
-import { createRequestGuard, sendRefusal } from '../http/request-guard.js';
+import { createRequestGuard, loopbackBindAddress, sendRefusal } from '../http/request-guard.js';
 import { createSigV4Verifier } from '../http/sigv4-verifier.js';
 import { type LocalRoute, matchRoute, sendResult, toApiGatewayEvent } from './api-gateway.js';
 import { guardDynalite } from './dynalite-guard.js';
@@ -141,7 +141,7 @@ class LoopbackProxySigner implements UrlSigner {
 
 export async function startKeyService(options: StartKeyServiceOptions): Promise<LocalKeyService> {
   const env: Record<string, string | undefined> = { ...process.env, ...options.env };
-  const host = options.host ?? '127.0.0.1';
+  const host = loopbackBindAddress(options.host);
   const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
   if (!env.AWS_ACCESS_KEY_ID || !env.AWS_SECRET_ACCESS_KEY) {
     throw new Error(

@@ -15,7 +15,13 @@ import net, { type AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream';
 import { type FauxqsServer, startFauxqs } from 'fauxqs';
 import type { FaultInjector, FaultKind } from '../faults.js';
-import { createRequestGuard, type LocalAuth, type Refusal, sendRefusal } from '../http/request-guard.js';
+import {
+  createRequestGuard,
+  type LocalAuth,
+  loopbackBindAddress,
+  type Refusal,
+  sendRefusal,
+} from '../http/request-guard.js';
 import { MultipartTracker, TagStore } from './multipart-tracker.js';
 import { classifyS3, isQueueOrTopicRequest, type S3Request } from './operations.js';
 import {
@@ -603,7 +609,7 @@ export async function startS3Gateway(opts: S3GatewayOptions): Promise<S3Gateway>
   });
   server.keepAliveTimeout = 30_000;
 
-  const host = opts.host ?? '127.0.0.1';
+  const host = loopbackBindAddress(opts.host);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, host, () => resolve());

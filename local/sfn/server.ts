@@ -7,7 +7,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FaultInjector } from '../faults.js';
-import { createRequestGuard, type LocalAuth } from '../http/request-guard.js';
+import { createRequestGuard, type LocalAuth, loopbackBindAddress } from '../http/request-guard.js';
 import { LocalStepFunctions, type LocalStepFunctionsOptions, SfnApiError } from './engine.js';
 import type { ExecutionRecord, HistoryEvent } from './store.js';
 
@@ -252,7 +252,7 @@ export async function startSfnServer(options: SfnServerOptions): Promise<SfnServ
         send(res, 500, { __type: 'InternalServerError', message: String(e) }, 'InternalServerError');
     });
   });
-  const host = options.host ?? '127.0.0.1';
+  const host = loopbackBindAddress(options.host);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, host, () => {

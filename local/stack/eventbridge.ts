@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createRequestGuard, type LocalAuth } from '../http/request-guard.js';
+import { createRequestGuard, type LocalAuth, loopbackBindAddress } from '../http/request-guard.js';
 
 export interface LocalEventBridge {
   endpoint: string;
@@ -151,7 +151,7 @@ export async function startLocalEventBridge(options: {
         send(res, 400, { __type: 'SerializationException', message: (e as Error).message });
     });
   });
-  const host = options.host ?? '127.0.0.1';
+  const host = loopbackBindAddress(options.host);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, host, () => resolve());

@@ -13,7 +13,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { logger } from '../../lib/logger.js';
 import type { FaultInjector } from '../faults.js';
-import { createRequestGuard } from '../http/request-guard.js';
+import { createRequestGuard, loopbackBindAddress } from '../http/request-guard.js';
 import { EtError, invalid } from './errors.js';
 import { resolveFfmpeg } from './ffmpeg.js';
 import { systemPresets } from './presets.js';
@@ -156,7 +156,7 @@ function resetForRerun(job: Job): void {
 
 export async function startTranscoderServer(opts: TranscoderServerOptions): Promise<TranscoderServer> {
   const region = opts.region ?? 'us-east-1';
-  const host = opts.host ?? '127.0.0.1';
+  const host = loopbackBindAddress(opts.host);
   const arn = (kind: string, id: string) => `arn:aws:elastictranscoder:${region}:${ACCOUNT_ID}:${kind}/${id}`;
   const store = await TranscoderStore.open(opts.dataDir);
   const ffmpeg = await resolveFfmpeg(opts.ffmpegPath ?? process.env.FFMPEG_PATH);
