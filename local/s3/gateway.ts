@@ -537,7 +537,21 @@ export async function startS3Gateway(opts: S3GatewayOptions): Promise<S3Gateway>
     queueUrls ??= new QueueUrls(`http://127.0.0.1:${port}`, opts.auth.region);
     const urls = queueUrls;
     if (json) {
-      const body = urls.inboundBody(parseJsonBody(raw));
+      let parsed: Record<string, unknown>;
+      try {
+        parsed = parseJsonBody(raw);
+      } catch {
+        return sendBody(
+          res,
+          400,
+          'application/x-amz-json-1.0',
+          JSON.stringify({
+            __type: 'com.amazonaws.sqs#InvalidRequest',
+            message: 'Request body is not valid JSON',
+          }),
+        );
+      }
+      const body = urls.inboundBody(parsed);
       const headers = { ...req.headers };
       for (const h of [...HOP_BY_HOP, 'host', 'content-length', 'transfer-encoding']) delete headers[h];
       const up = await callUpstream('POST', '/', headers, Buffer.from(JSON.stringify(body)));
