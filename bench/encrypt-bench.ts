@@ -44,6 +44,7 @@ import { createMultipartUpload, MultipartWriter } from '../lib/s3/multipart.js';
 import { S3RangedReader } from '../lib/s3/ranged-reader.js';
 import { FileRangeSource } from '../local/cli/local-files.js';
 import { startS3Gateway } from '../local/s3/index.js';
+import { loadOrCreateCredentials } from '../local/stack/credentials.js';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -76,11 +77,12 @@ interface ChildResult {
   baselineRssBytes: number;
 }
 
-function s3For(endpoint: string): S3Client {
+/** The gateway checks signatures: parent and children sign with the credentials kept in the bench's work dir. */
+function s3For(endpoint: string, workDir: string): S3Client {
   return new S3Client({
     endpoint,
     region: 'us-east-1',
-    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+    credentials: loadOrCreateCredentials(workDir),
     forcePathStyle: true,
     maxAttempts: 3,
   });
@@ -180,7 +182,7 @@ async function manualPath(job: ChildJob, s3: S3Client, destKey: string): Promise
 }
 
 async function runChild(job: ChildJob): Promise<void> {
-  const s3 = s3For(job.endpoint);
+  const s3 = s3For(job.endpoint, job.workDir);
   const destKey = `out/${job.kind}-${job.size}`;
   const baselineRssBytes = await procStatus('VmRSS');
   const started = process.hrtime.bigint();
@@ -304,8 +306,11 @@ async function runParent(): Promise<void> {
   const keyHex = randomBytes(16).toString('hex');
   const ivHex = randomBytes(16).toString('hex');
   const workDir = await mkdtemp(join(tmpdir(), 'st-bench-'));
-  const gateway = await startS3Gateway({ buckets: [BUCKET] });
-  const s3 = s3For(gateway.endpoint);
+  const gateway = await startS3Gateway({
+    buckets: [BUCKET],
+    auth: { credentials: loadOrCreateCredentials(workDir), region: 'us-east-1' },
+  });
+  const s3 = s3For(gateway.endpoint, workDir);
   const rows: Row[] = [];
   try {
     for (const sizeMiB of sizesMiB) {

@@ -4,7 +4,7 @@
  * variables, which is why this module sets process.env before any handler loads — and why one process runs at most
  * one stack (SDK clients resolve their endpoint once, on first use).
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ElasticTranscoderClient } from '@aws-sdk/client-elastic-transcoder';
@@ -18,6 +18,7 @@ import { createLambdaInvoker } from './lambda/invoke.js';
 import type { ObjectCreatedEvent, S3RequestRecord } from './s3/index.js';
 import type { ExecutionRecord, HistoryEvent, LocalStepFunctions } from './sfn/index.js';
 import { loadFunctionCatalog } from './sfn/index.js';
+import { ensurePrivateDir, loadOrCreateCredentials, writePrivateFile } from './stack/credentials.js';
 import { startLocalEventBridge } from './stack/eventbridge.js';
 import { exportAsset } from './stack/exports.js';
 import { acquireLock } from './stack/lock.js';
@@ -33,7 +34,6 @@ export type { Notification } from './stack/notifications.js';
 export const LOCAL_BUCKET = 'secure-transcode-local';
 export const LOCAL_REGION = 'us-east-1';
 export const LOCAL_ACCOUNT = '000000000000';
-export const LOCAL_CREDENTIALS = Object.freeze({ accessKeyId: 'local', secretAccessKey: 'local' });
 export const EVENT_BUS_NAME = 'secure-transcode-local';
 
 export interface EndpointsJson {
@@ -96,6 +96,8 @@ export interface StackOptions {
   env?: Record<string, string>;
   /** Sees every S3 request the gateway receives, before faults (tests time actions against the workflow's I/O). */
   onS3Request?: (r: S3RequestRecord) => void;
+  /** Replace the data directory's credentials with new random ones before starting (`--rotate-credentials`). */
+  rotateCredentials?: boolean;
 }
 
 export interface Stack {
@@ -168,7 +170,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const fast = options.fast ?? false;
   const log = options.quiet ? () => undefined : (options.log ?? ((line: string) => console.log(line)));
   const ports = options.ports ?? {};
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  ensurePrivateDir(dataDir);
   const release = acquireLock(dataDir);
   const portsPath = join(dataDir, 'ports.json');
   const previousPorts = existsSync(portsPath)
@@ -211,7 +213,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const resumeFaults = faults.suspend();
     cleanups.push(resumeFaults);
     const region = LOCAL_REGION;
-    const credentials = { ...LOCAL_CREDENTIALS };
+    // Per data directory, random, 0600: every endpoint below accepts only requests signed with these.
+    const credentials = loadOrCreateCredentials(dataDir, { rotate: options.rotateCredentials ?? false });
+    const auth = { credentials: { ...credentials }, region };
     const restoreBaseEnv = applyEnv({
       AWS_REGION: region,
       AWS_DEFAULT_REGION: region,
@@ -231,6 +235,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const { startS3Gateway } = await import('./s3/index.js');
     const gateway = await onPort('S3/SQS/SNS', 's3', (port) =>
       startS3Gateway({
+        auth,
         port,
         buckets: [LOCAL_BUCKET],
         faults,
@@ -240,7 +245,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     cleanups.push(() => gateway.stop());
 
     const { startKmsServer } = await import('./kms/index.js');
-    const kmsServer = await onPort('KMS', 'kms', (port) => startKmsServer({ dataDir, port, region, faults }));
+    const kmsServer = await onPort('KMS', 'kms', (port) =>
+      startKmsServer({ dataDir, auth, port, region, faults }),
+    );
     cleanups.push(() => kmsServer.stop());
 
     const { startTranscoderServer } = await import('./transcoder/index.js');
@@ -263,7 +270,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
     const eventsFile = join(dataDir, 'events.jsonl');
     const eventBridge = await onPort('EventBridge', 'eventbridge', (port) =>
-      startLocalEventBridge({ eventsFile, region, port }),
+      startLocalEventBridge({ eventsFile, region, auth, buses: [EVENT_BUS_NAME], port }),
     );
     cleanups.push(() => eventBridge.stop());
 
@@ -324,6 +331,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const definitionPath = join(root, 'statemachines', 'transcode.asl.json');
     const sfnServer = await onPort('Step Functions', 'sfn', (port) =>
       startSfnServer({
+        auth,
         dataDir,
         definitionPath,
         serverlessPath,
@@ -487,7 +495,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     };
     writeFileSync(portsPath, `${JSON.stringify(chosenPorts)}\n`);
     const endpointsPath = join(dataDir, 'endpoints.json');
-    writeFileSync(endpointsPath, `${JSON.stringify(config, null, 2)}\n`);
+    // It carries the credentials: owner-only, like credentials.json.
+    writePrivateFile(endpointsPath, `${JSON.stringify(config, null, 2)}\n`);
     // A stale endpoints.json would point tools at dead ports: it exists exactly while the stack runs.
     cleanups.push(() => rmSync(endpointsPath, { force: true }));
 

@@ -95,7 +95,12 @@ export class KeyService {
       keyUrl: keyUrl(request.baseUrl, record.assetId, token),
       playlistUrl: (p) => playUrl(request.baseUrl, record.assetId, p, token),
       signMedia: (k) =>
-        this.deps.signer.sign(record.outputBucket, posix.join(record.outputKeyPrefix, k), expiresAt),
+        this.deps.signer.sign(
+          record.outputBucket,
+          posix.join(record.outputKeyPrefix, k),
+          expiresAt,
+          record.assetId,
+        ),
     });
   }
 }

@@ -7,8 +7,11 @@ import { getSignedUrl as cloudFrontSignedUrl } from '@aws-sdk/cloudfront-signer'
 import { getSignedUrl as s3SignedUrl } from '@aws-sdk/s3-request-presigner';
 
 export interface UrlSigner {
-  /** A URL that lets anyone GET `bucket/key` until `expiresAt`. */
-  sign(bucket: string, key: string, expiresAt: Date): Promise<string>;
+  /**
+   * A URL that lets anyone GET `bucket/key` until `expiresAt`. `assetId` names the asset whose playlist the URL is
+   * for; the local stack's proxy serves the URL only for that asset's outputs (the cloud signers ignore it).
+   */
+  sign(bucket: string, key: string, expiresAt: Date, assetId?: string): Promise<string>;
 }
 
 export class S3PresignedUrlSigner implements UrlSigner {

@@ -13,6 +13,7 @@ Commands:
   token <assetId>   issue a playback token for an asset of the running stack
   play <assetId>    print a player URL with a fresh token
   encrypt <src> <dst>  encrypt a file the way the workflow does (openssl-compatible)
+  credentials       print the stack's credentials as shell exports; --rotate replaces them
 
 Run \`secure-transcode <command> --help\` for a command's options. The data directory defaults to ./.secure-transcode/.`;
 
@@ -36,6 +37,10 @@ const COMMANDS: Record<string, { module: string; load: () => Promise<Command>; u
   encrypt: {
     module: 'local/cli/encrypt.ts',
     load: async () => (await import('./encrypt.js')).runEncryptCommand,
+  },
+  credentials: {
+    module: 'local/cli/credentials.ts',
+    load: async () => (await import('./credentials.js')).runCredentialsCommand,
   },
 };
 

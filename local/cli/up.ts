@@ -29,6 +29,7 @@ Options:
   --sfn-port PORT          Step Functions endpoint port
   --kms-port PORT          KMS endpoint port
   --transcoder-port PORT   Elastic Transcoder endpoint port
+  --rotate-credentials     replace the data dir's access and secret keys with new random ones before starting
   --verbose                show the handlers' logs
   -h, --help               show this help`;
 
@@ -45,6 +46,7 @@ function parse(argv: string[]) {
       'sfn-port': { type: 'string' },
       'kms-port': { type: 'string' },
       'transcoder-port': { type: 'string' },
+      'rotate-credentials': { type: 'boolean', default: false },
       verbose: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -80,13 +82,13 @@ export async function runUpCommand(
     ports,
     ffmpegPath: ffmpeg,
     log,
+    rotateCredentials: values['rotate-credentials'],
   }).catch((e: unknown) => {
     if (e instanceof StackAlreadyRunningError || e instanceof PortInUseError)
       throw new CommandError(e.message);
     throw e;
   });
   const c = stack.config;
-  const cliEnv = `AWS_ACCESS_KEY_ID=${c.credentials.accessKeyId} AWS_SECRET_ACCESS_KEY=${c.credentials.secretAccessKey} AWS_DEFAULT_REGION=${c.region}`;
   io.stdout.write(
     [
       `secure-transcode local stack is up (data dir ${dataDir}${values.fast ? ', fast' : ''})`,
@@ -98,8 +100,10 @@ export async function runUpCommand(
       `  endpoints.json     ${dataDir}/endpoints.json`,
       `  notifications      ${c.notificationsFile}`,
       '',
+      `Every endpoint accepts only requests signed with this stack's keys (${dataDir}/credentials.json, 0600).`,
       'Try:',
-      `  ${cliEnv} aws --endpoint-url ${c.endpoints.s3} s3 cp video.mp4 s3://${c.bucket}/${c.inputPrefix}`,
+      `  eval "$(npx secure-transcode credentials --data-dir ${dataDir})"`,
+      `  aws --endpoint-url ${c.endpoints.s3} s3 cp video.mp4 s3://${c.bucket}/${c.inputPrefix}`,
       `  secure-transcode status --data-dir ${dataDir}`,
       'Ctrl-C stops the stack.',
       '',

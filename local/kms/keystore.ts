@@ -149,6 +149,13 @@ export class KeyStore {
     this.aliases.set(aliasName, alias);
   }
 
+  /** Keys in creation order, as ListKeys pages them. */
+  listKeys(): KmsKey[] {
+    return [...this.keys.values()].sort(
+      (a, b) => a.creationDate - b.creationDate || a.keyId.localeCompare(b.keyId),
+    );
+  }
+
   listAliases(): KmsAlias[] {
     return [...this.aliases.values()].sort((a, b) => a.aliasName.localeCompare(b.aliasName));
   }

@@ -179,6 +179,39 @@ async function generateDataKey(store: KeyStore, input: Json, withPlaintext: bool
   return out;
 }
 
+/** `Limit`/`Marker` paging as KMS lists do; the marker is an offset, opaque to clients. */
+function pageOf<T>(all: T[], input: Json): { page: T[]; truncated: boolean; next: string | undefined } {
+  const limit = byteCount(input, 'Limit', 1, 1000) ?? 100;
+  const marker = optionalString(input, 'Marker');
+  const start = marker === undefined ? 0 : Number.parseInt(marker, 10);
+  if (!Number.isInteger(start) || start < 0 || start > all.length) {
+    throw new KmsError('ValidationException', 'Invalid marker');
+  }
+  const truncated = start + limit < all.length;
+  return {
+    page: all.slice(start, start + limit),
+    truncated,
+    next: truncated ? String(start + limit) : undefined,
+  };
+}
+
+/** The policy KMS gives a key created without one: the account root may do everything (IAM decides the rest). */
+function defaultPolicy(store: KeyStore): string {
+  return JSON.stringify({
+    Version: '2012-10-17',
+    Id: 'key-default-1',
+    Statement: [
+      {
+        Sid: 'Enable IAM User Permissions',
+        Effect: 'Allow',
+        Principal: { AWS: `arn:aws:iam::${store.accountId}:root` },
+        Action: 'kms:*',
+        Resource: '*',
+      },
+    ],
+  });
+}
+
 export const OPERATIONS: Record<string, Operation> = {
   async CreateKey(store, input) {
     const spec =
@@ -227,18 +260,34 @@ export const OPERATIONS: Record<string, Operation> = {
     return {};
   },
 
+  async ListKeys(store, input) {
+    const { page, truncated, next } = pageOf(store.listKeys(), input);
+    return {
+      Keys: page.map((k) => ({ KeyId: k.keyId, KeyArn: k.arn })),
+      Truncated: truncated,
+      ...(next ? { NextMarker: next } : {}),
+    };
+  },
+
+  async GetKeyPolicy(store, input) {
+    store.resolve(requiredString(input, 'KeyId'), false);
+    const policyName = optionalString(input, 'PolicyName') ?? 'default';
+    if (policyName !== 'default')
+      throw new KmsError('NotFoundException', `Policy ${policyName} does not exist`);
+    return { Policy: defaultPolicy(store), PolicyName: 'default' };
+  },
+
+  async GetKeyRotationStatus(store, input) {
+    const key = store.resolve(requiredString(input, 'KeyId'), false);
+    // Local keys are never rotated: their material must keep opening the blobs stored in S3 and asset records.
+    return { KeyRotationEnabled: false, KeyId: key.arn };
+  },
+
   async ListAliases(store, input) {
     const keyRef = optionalString(input, 'KeyId');
-    const limit = byteCount(input, 'Limit', 1, 1000) ?? 50;
-    const marker = optionalString(input, 'Marker');
     const keyId = keyRef === undefined ? undefined : store.resolve(keyRef, false).keyId;
     const all = store.listAliases().filter((a) => keyId === undefined || a.targetKeyId === keyId);
-    const start = marker === undefined ? 0 : Number.parseInt(marker, 10);
-    if (!Number.isInteger(start) || start < 0 || start > all.length) {
-      throw new KmsError('ValidationException', 'Invalid marker');
-    }
-    const page = all.slice(start, start + limit);
-    const truncated = start + limit < all.length;
+    const { page, truncated, next } = pageOf(all, input);
     return {
       Aliases: page.map((a) => ({
         AliasName: a.aliasName,
@@ -248,7 +297,7 @@ export const OPERATIONS: Record<string, Operation> = {
         LastUpdatedDate: a.creationDate,
       })),
       Truncated: truncated,
-      ...(truncated ? { NextMarker: String(start + limit) } : {}),
+      ...(next ? { NextMarker: next } : {}),
     };
   },
 

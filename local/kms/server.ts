@@ -1,18 +1,27 @@
 /**
  * The local KMS endpoint: AWS JSON 1.1 (`POST /`, `X-Amz-Target: TrentService.<Op>`), enough for the SDK and the
- * AWS CLI pointed at it with `--endpoint-url`. Signatures are not verified: this is a single-user loopback service.
+ * AWS CLI pointed at it with `--endpoint-url`. Every request passes the stack's request guard first (loopback Host,
+ * SigV4 with the stack's credentials): the keys here unwrap every data key of the stack.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { logger } from '../../lib/logger.js';
 import type { FaultInjector } from '../faults.js';
+import {
+  createRequestGuard,
+  type LocalAuth,
+  loopbackBindAddress,
+  type RequestGuard,
+} from '../http/request-guard.js';
 import { KmsError } from './errors.js';
 import { KeyStore } from './keystore.js';
 import { OPERATIONS } from './operations.js';
 
 export interface KmsServerOptions {
   dataDir: string;
+  /** The stack's credentials and region: requests signed otherwise are refused with 403. */
+  auth: LocalAuth;
   host?: string;
   port?: number;
   region?: string;
@@ -74,14 +83,16 @@ function parseJson(body: Buffer): Record<string, unknown> {
 async function handle(
   store: KeyStore,
   faults: FaultInjector | undefined,
+  guard: RequestGuard,
   req: IncomingMessage,
   res: ServerResponse,
 ) {
+  const body = await readBody(req);
+  if (!(await guard.admit(req, res, body))) return;
   const target = String(req.headers['x-amz-target'] ?? '');
   const op = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : '';
   const operation = Object.hasOwn(OPERATIONS, op) ? OPERATIONS[op] : undefined;
   if (req.method !== 'POST' || !operation) {
-    req.resume();
     return sendError(
       res,
       new KmsError('UnknownOperationException', `Unknown operation ${target || req.method}`),
@@ -92,7 +103,6 @@ async function handle(
     req.socket.destroy();
     return;
   }
-  const body = await readBody(req);
   if (fault === 'throttle' || fault === 'slowdown') {
     return sendError(res, new KmsError('ThrottlingException', 'Rate exceeded'));
   }
@@ -108,14 +118,15 @@ async function handle(
 }
 
 export async function startKmsServer(opts: KmsServerOptions): Promise<KmsServer> {
-  const host = opts.host ?? '127.0.0.1';
+  const host = loopbackBindAddress(opts.host);
   const store = await KeyStore.open(
     opts.dataDir,
     opts.region ?? 'us-east-1',
     opts.accountId ?? '000000000000',
   );
+  const guard = createRequestGuard({ auth: opts.auth, services: ['kms'], protocol: 'json' });
   const server = createServer((req, res) => {
-    handle(store, opts.faults, req, res).catch((e: unknown) => {
+    handle(store, opts.faults, guard, req, res).catch((e: unknown) => {
       if (e instanceof KmsError) {
         logger.debug('kms request', { error: e.type, status: e.status });
         return sendError(res, e);

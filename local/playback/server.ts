@@ -2,35 +2,27 @@
  * The local key service: a loopback HTTP server running the key-service handler factory the Lambda runs, with
  * dynalite (same DynamoDB code, data in `<dataDir>/dynalite`) as the token-use store and a 0600 secret file.
  *
- * Local-only choice: segments are presigned for the local S3 endpoint exactly as in the cloud, then routed through
- * `/s3/…` on this server, which forwards the presigned request unchanged. fauxqs sends no CORS headers, and the
- * proxy makes segments same-origin with the player page; the signature still covers the S3 host it was made for.
- * fauxqs does not check presigned signatures either, so the proxy does (re-signing with the same date and expiry),
- * which keeps "a segment needs a live signed URL" true locally.
+ * Every route first checks the Host header (loopback names with this server's port only), so a page reached through
+ * DNS rebinding gets nothing. Segments are presigned for the local S3 endpoint exactly as in the cloud, then routed
+ * through `/s3/<assetId>/…` on this server (see s3-proxy.ts), which makes them same-origin with the player page and
+ * serves nothing but that asset's segments and playlists.
  *
- * `POST /tokens` runs the issue-token handler factory behind a SigV4 check against the local credentials (the
- * cloud route's `AWS_IAM` authorizer; see sigv4.ts). With a FaultInjector, key and playlist requests can be answered
- * 503 (or reset) before the handler runs, as API Gateway answers when the Lambda is throttled or unavailable.
+ * `POST /tokens` runs the issue-token handler factory behind a SigV4 check against the stack's credentials (the
+ * cloud route's `AWS_IAM` authorizer; see local/http/sigv4-verifier.ts). With a FaultInjector, key and playlist
+ * requests can be answered 503 (or reset) before the handler runs, as API Gateway answers when the Lambda is
+ * throttled or unavailable.
  */
 
-import { timingSafeEqual } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import {
-  createServer,
-  request as httpRequest,
-  type IncomingMessage,
-  type Server,
-  type ServerResponse,
-} from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { getSignedUrl as s3SignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { APIGatewayProxyEventV2WithIAMAuthorizer } from 'aws-lambda';
 import dynalite from 'dynalite';
 import { type PlaybackConfig, playbackConfig } from '../../lib/config.js';
@@ -48,9 +40,12 @@ import { S3PresignedUrlSigner, type UrlSigner } from '../../lib/playback/signed-
 import { ensureTokenTable } from '../../lib/playback/token-store.js';
 import { keyUrl as keyUrlOf, playUrl } from '../../lib/playback/urls.js';
 import type { FaultInjector } from '../faults.js';
+import { createRequestGuard, loopbackBindAddress, sendRefusal } from '../http/request-guard.js';
+import { createSigV4Verifier } from '../http/sigv4-verifier.js';
 import { type LocalRoute, matchRoute, sendResult, toApiGatewayEvent } from './api-gateway.js';
+import { guardDynalite } from './dynalite-guard.js';
 import { playerPage } from './player-page.js';
-import { createSigV4Verifier } from './sigv4.js';
+import { createS3Proxy } from './s3-proxy.js';
 
 export interface StartKeyServiceOptions {
   dataDir: string;
@@ -103,20 +98,6 @@ function sendUnavailable(res: ServerResponse): void {
   res.end('{"message":"Service Unavailable"}');
 }
 
-function sendForbidden(res: ServerResponse, reason: string): void {
-  res.writeHead(403, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
-  res.end(JSON.stringify({ message: 'Forbidden', reason }));
-}
-
-const PROXIED_HEADERS = [
-  'content-type',
-  'content-length',
-  'content-range',
-  'accept-ranges',
-  'etag',
-  'last-modified',
-];
-
 function listen(server: Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -143,7 +124,7 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
   });
 }
 
-/** Rewrites presigned URLs for `s3Endpoint` to go through this server's `/s3` route. */
+/** Rewrites presigned URLs for `s3Endpoint` to go through this server's `/s3/<assetId>` route. */
 class LoopbackProxySigner implements UrlSigner {
   constructor(
     private readonly inner: UrlSigner,
@@ -151,83 +132,23 @@ class LoopbackProxySigner implements UrlSigner {
     private readonly proxyBase: () => string,
   ) {}
 
-  async sign(bucket: string, key: string, expiresAt: Date): Promise<string> {
+  async sign(bucket: string, key: string, expiresAt: Date, assetId?: string): Promise<string> {
     const url = new URL(await this.inner.sign(bucket, key, expiresAt));
-    if (url.origin !== this.s3Origin) return url.toString();
-    return `${this.proxyBase()}/s3${url.pathname}${url.search}`;
+    if (url.origin !== this.s3Origin || !assetId) return url.toString();
+    return `${this.proxyBase()}/s3/${encodeURIComponent(assetId)}${url.pathname}${url.search}`;
   }
-}
-
-/** True when `target` carries an unexpired SigV4 presignature that this S3 client would have produced. */
-async function presignatureValid(s3: S3Client, target: URL, now: number): Promise<boolean> {
-  const q = target.searchParams;
-  const amzDate = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(q.get('X-Amz-Date') ?? '');
-  const expiresIn = Number(q.get('X-Amz-Expires'));
-  const given = q.get('X-Amz-Signature') ?? '';
-  if (!amzDate || !Number.isInteger(expiresIn) || expiresIn < 1 || !given) return false;
-  const [, y, mo, d, h, mi, sec] = amzDate.map(Number);
-  const signingDate = new Date(Date.UTC(y as number, (mo as number) - 1, d, h, mi, sec));
-  if (signingDate.getTime() + expiresIn * 1000 <= now) return false;
-  const [, bucket, ...keyParts] = target.pathname.split('/');
-  if (!bucket || keyParts.length === 0) return false;
-  const key = keyParts.map(decodeURIComponent).join('/');
-  const expected = new URL(
-    await s3SignedUrl(s3, new GetObjectCommand({ Bucket: decodeURIComponent(bucket), Key: key }), {
-      expiresIn,
-      signingDate,
-    }),
-  ).searchParams.get('X-Amz-Signature');
-  return (
-    expected !== null &&
-    expected.length === given.length &&
-    timingSafeEqual(Buffer.from(expected), Buffer.from(given))
-  );
-}
-
-async function proxyToS3(
-  s3: S3Client,
-  s3Origin: string,
-  req: IncomingMessage,
-  res: ServerResponse,
-): Promise<void> {
-  const target = new URL(`${req.url?.slice('/s3'.length) ?? '/'}`, s3Origin);
-  // `/s3//other-host/...` would resolve to another origin: this route forwards to the local S3 and nowhere else.
-  if (target.origin !== s3Origin) {
-    res.writeHead(403, { 'Content-Type': 'application/json' });
-    res.end('{"error":"foreign_origin"}');
-    return;
-  }
-  if (!(await presignatureValid(s3, target, Date.now()))) {
-    res.writeHead(403, { 'Content-Type': 'application/json' });
-    res.end('{"error":"signature_invalid_or_expired"}');
-    return;
-  }
-  const headers: Record<string, string> = {};
-  if (req.headers.range) headers.range = req.headers.range;
-  const upstream = httpRequest(target, { method: req.method, headers }, (up) => {
-    const out: Record<string, string> = { 'Cache-Control': 'private, max-age=60' };
-    for (const h of PROXIED_HEADERS) {
-      const v = up.headers[h];
-      if (typeof v === 'string') out[h] = v;
-    }
-    res.writeHead(up.statusCode ?? 502, out);
-    up.pipe(res);
-  });
-  upstream.on('error', () => {
-    if (!res.headersSent) res.writeHead(502, { 'Content-Type': 'application/json' });
-    res.end('{"error":"s3_unreachable"}');
-  });
-  upstream.end();
 }
 
 export async function startKeyService(options: StartKeyServiceOptions): Promise<LocalKeyService> {
   const env: Record<string, string | undefined> = { ...process.env, ...options.env };
-  const host = options.host ?? '127.0.0.1';
+  const host = loopbackBindAddress(options.host);
   const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
-  const credentials =
-    env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
-      ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY }
-      : { accessKeyId: 'local', secretAccessKey: 'local' };
+  if (!env.AWS_ACCESS_KEY_ID || !env.AWS_SECRET_ACCESS_KEY) {
+    throw new Error(
+      "startKeyService needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY: the stack's credentials, which POST /tokens checks",
+    );
+  }
+  const credentials = { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY };
   const s3Endpoint = env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
   const kmsEndpoint = env.AWS_ENDPOINT_URL_KMS ?? env.AWS_ENDPOINT_URL;
   if (!s3Endpoint || !kmsEndpoint) {
@@ -241,6 +162,11 @@ export async function startKeyService(options: StartKeyServiceOptions): Promise<
   await ensureSecretFile(secretFile);
 
   const dynamoServer = dynalite({ path: join(options.dataDir, 'dynalite'), createTableMs: 0 });
+  // Token-use records decide whether a one-time token is spent: only the stack may read or change them.
+  guardDynalite(
+    dynamoServer,
+    createRequestGuard({ auth: { credentials, region }, services: ['dynamodb'], protocol: 'json' }),
+  );
   const dynamoPort = await listen(dynamoServer, options.dynamodbPort ?? 0, '127.0.0.1');
   const dynamodbEndpoint = `http://127.0.0.1:${dynamoPort}`;
 
@@ -261,8 +187,15 @@ export async function startKeyService(options: StartKeyServiceOptions): Promise<
   let config: PlaybackConfig | undefined;
   let handler: ReturnType<typeof createKeyServiceHttpHandler> | undefined;
   let issueHandler: ReturnType<typeof createIssueTokenHttpHandler> | undefined;
-  const verifySignature = createSigV4Verifier({ credentials, region, service: 'execute-api' });
+  const auth = { credentials, region };
+  const tokensGuard = createRequestGuard({ auth, services: ['execute-api'], protocol: 'api-gateway' });
   const s3Origin = new URL(s3Endpoint).origin;
+  const proxyToS3 = createS3Proxy({
+    s3,
+    s3Origin,
+    verifier: createSigV4Verifier({ credentials, region, services: ['s3'] }),
+    assets: () => (config ? { bucket: config.outputBucket, assetPrefix: config.assetPrefix } : undefined),
+  });
   const hlsScript = createRequire(import.meta.url).resolve('hls.js/dist/hls.min.js');
 
   const server = createServer((req, res) => {
@@ -273,10 +206,14 @@ export async function startKeyService(options: StartKeyServiceOptions): Promise<
   });
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', endpoint);
     const method = req.method ?? 'GET';
-    if (url.pathname.startsWith('/s3/') && (method === 'GET' || method === 'HEAD'))
-      return proxyToS3(s3, s3Origin, req, res);
+    const foreignHost = tokensGuard.hostRefusal(req);
+    if (foreignHost) {
+      req.resume();
+      return sendRefusal(res, method, 'api-gateway', foreignHost);
+    }
+    const url = new URL(req.url ?? '/', endpoint);
+    if (url.pathname.startsWith('/s3/')) return proxyToS3(req, res);
     if (url.pathname === '/player/hls.min.js' && method === 'GET') {
       res.writeHead(200, {
         'Content-Type': 'text/javascript; charset=utf-8',
@@ -294,7 +231,7 @@ export async function startKeyService(options: StartKeyServiceOptions): Promise<
       res.end('{"error":"not_found"}');
       return;
     }
-    if (ISSUE_ROUTE_KEYS.has(match.routeKey)) return issue(req, res, url, match, issueHandler);
+    if (ISSUE_ROUTE_KEYS.has(match.routeKey)) return issue(req, res, match, issueHandler);
     const operation = FAULT_OPERATIONS[match.routeKey];
     const fault = operation ? options.faults?.decide('keyservice', operation) : undefined;
     if (fault === 'reset') {
@@ -312,19 +249,12 @@ export async function startKeyService(options: StartKeyServiceOptions): Promise<
   async function issue(
     req: IncomingMessage,
     res: ServerResponse,
-    url: URL,
     match: NonNullable<ReturnType<typeof matchRoute>>,
     issuing: NonNullable<typeof issueHandler>,
   ): Promise<void> {
     const body = await readBody(req);
-    const verdict = await verifySignature({
-      method: req.method ?? 'POST',
-      path: url.pathname,
-      query: url.searchParams,
-      headers: req.headers,
-      body,
-    });
-    if (!verdict.ok) return sendForbidden(res, verdict.reason);
+    if (!(await tokensGuard.admit(req, res, body))) return;
+    const accessKeyId = credentials.accessKeyId;
     const base = toApiGatewayEvent(req, match, body);
     const event: APIGatewayProxyEventV2WithIAMAuthorizer = {
       ...base,
@@ -332,13 +262,13 @@ export async function startKeyService(options: StartKeyServiceOptions): Promise<
         ...base.requestContext,
         authorizer: {
           iam: {
-            accessKey: verdict.accessKeyId,
+            accessKey: accessKeyId,
             accountId: base.requestContext.accountId,
-            callerId: verdict.accessKeyId,
+            callerId: accessKeyId,
             cognitoIdentity: null,
             principalOrgId: '',
             userArn: `arn:aws:iam::${base.requestContext.accountId}:user/local`,
-            userId: verdict.accessKeyId,
+            userId: accessKeyId,
           },
         },
       },

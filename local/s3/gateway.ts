@@ -1,16 +1,40 @@
 /**
  * The local S3 (+ SQS + SNS) endpoint: a streaming reverse proxy on 127.0.0.1 in front of an in-process fauxqs
  * 1.9.2, adding what fauxqs lacks — ListParts / ListMultipartUploads, object tagging, ObjectCreated events, an S3
- * `EntityTooLarge` answer instead of fauxqs's opaque 413, and fault injection. Bodies are piped, never buffered,
- * except the few small XML answers the gateway has to read (upload ids, copy/complete results).
+ * `EntityTooLarge` answer instead of fauxqs's opaque 413, SQS's query protocol and 127.0.0.1 queue URLs
+ * (sqs-protocol.ts), and fault injection. S3 bodies are piped, never buffered, except the few small XML answers the
+ * gateway has to read (upload ids, copy/complete results); SQS/SNS bodies are small and read whole.
+ *
+ * Every request passes the stack's request guard first (loopback Host, SigV4 with the stack's credentials), and
+ * fauxqs answers only the gateway: it requires a per-process secret header that the gateway adds, so another user
+ * of the machine who finds fauxqs's own loopback port cannot go around the check.
  */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream';
 import { type FauxqsServer, startFauxqs } from 'fauxqs';
 import type { FaultInjector, FaultKind } from '../faults.js';
+import {
+  createRequestGuard,
+  type LocalAuth,
+  loopbackBindAddress,
+  type Refusal,
+  sendRefusal,
+} from '../http/request-guard.js';
 import { MultipartTracker, TagStore } from './multipart-tracker.js';
 import { classifyS3, isQueueOrTopicRequest, type S3Request } from './operations.js';
+import {
+  formAction,
+  QueueUrls,
+  queryErrorFromJson,
+  queryErrorXml,
+  queryResponseXml,
+  queryToJson,
+  SQS_QUERY_ACTIONS,
+  SQS_XML_NAMESPACE,
+  SqsQueryError,
+} from './sqs-protocol.js';
 import { errorXml, xmlValue } from './xml.js';
 
 /** fauxqs 1.9.2's Fastify bodyLimit. */
@@ -34,6 +58,8 @@ export interface ObjectCreatedEvent {
 }
 
 export interface S3GatewayOptions {
+  /** The stack's credentials and region: requests signed otherwise are refused with 403. */
+  auth: LocalAuth;
   host?: string;
   port?: number;
   buckets?: string[];
@@ -59,13 +85,36 @@ export interface S3Gateway {
 
 type ListenArgs = Parameters<net.Server['listen']>;
 
-/** fauxqs binds 0.0.0.0 unconditionally; rewrite that one listen call so nothing leaves the loopback interface. */
-async function startFauxqsOnLoopback(): Promise<FauxqsServer> {
+/** The header by which fauxqs knows a request comes from this gateway. */
+const UPSTREAM_SECRET_HEADER = 'x-secure-transcode-gateway';
+
+/**
+ * fauxqs binds 0.0.0.0 unconditionally and checks no signature: rewrite that one listen call so nothing leaves the
+ * loopback interface, and put a check of `secret` in front of its request handler.
+ */
+async function startFauxqsOnLoopback(secret: string): Promise<FauxqsServer> {
   const original = net.Server.prototype.listen;
+  const expected = Buffer.from(secret);
   net.Server.prototype.listen = function (this: net.Server, ...args: ListenArgs) {
     const first = args[0] as { host?: string } | undefined;
     if (first && typeof first === 'object' && first.host === '0.0.0.0') {
       (args as unknown[])[0] = { ...first, host: '127.0.0.1' };
+      const server = this as http.Server;
+      const handlers = server.listeners('request') as Array<
+        (req: IncomingMessage, res: ServerResponse) => void
+      >;
+      server.removeAllListeners('request');
+      server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+        const given = Buffer.from(String(req.headers[UPSTREAM_SECRET_HEADER] ?? ''));
+        if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+          req.resume();
+          res.writeHead(403, { 'content-type': 'text/plain' });
+          res.end('Use the gateway endpoint.\n');
+          return;
+        }
+        delete req.headers[UPSTREAM_SECRET_HEADER];
+        for (const handler of handlers) handler.call(server, req, res);
+      });
     }
     return original.apply(this, args);
   } as typeof original;
@@ -112,8 +161,14 @@ interface Upstream {
   body?: Buffer;
 }
 
-export async function startS3Gateway(opts: S3GatewayOptions = {}): Promise<S3Gateway> {
-  const fauxqs = await startFauxqsOnLoopback();
+export async function startS3Gateway(opts: S3GatewayOptions): Promise<S3Gateway> {
+  const upstreamSecret = randomBytes(32).toString('hex');
+  const fauxqs = await startFauxqsOnLoopback(upstreamSecret);
+  const s3Guard = createRequestGuard({ auth: opts.auth, services: ['s3'], protocol: 'rest-xml' });
+  const queueGuard = createRequestGuard({ auth: opts.auth, services: ['sqs', 'sns'], protocol: 'query' });
+  let queueUrls: QueueUrls | undefined;
+  /** The gateway's own port, known once it listens (queue URLs carry it). */
+  let port = 0;
   for (const b of opts.buckets ?? []) fauxqs.createBucket(b);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   const tracker = new MultipartTracker();
@@ -140,7 +195,7 @@ export async function startS3Gateway(opts: S3GatewayOptions = {}): Promise<S3Gat
   /** Sends the request on to fauxqs. `capture` buffers the (small) answer for the caller; otherwise it is piped. */
   const forward = (req: IncomingMessage, res: ServerResponse, capture: boolean): Promise<Upstream> =>
     new Promise((resolve, reject) => {
-      const headers = { ...req.headers };
+      const headers: http.OutgoingHttpHeaders = { ...req.headers, [UPSTREAM_SECRET_HEADER]: upstreamSecret };
       for (const h of HOP_BY_HOP) delete headers[h];
       const up = http.request({
         host: '127.0.0.1',
@@ -199,7 +254,14 @@ export async function startS3Gateway(opts: S3GatewayOptions = {}): Promise<S3Gat
     new Promise((resolve) => {
       const path = `/${encodeURIComponent(bucket)}/${key.split('/').map(encodeURIComponent).join('/')}`;
       const r = http.request(
-        { host: '127.0.0.1', port: fauxqs.port, method: 'HEAD', path, agent },
+        {
+          host: '127.0.0.1',
+          port: fauxqs.port,
+          method: 'HEAD',
+          path,
+          agent,
+          headers: { [UPSTREAM_SECRET_HEADER]: upstreamSecret },
+        },
         (ures) => {
           ures.resume();
           const ok = ures.statusCode === 200;
@@ -400,12 +462,157 @@ export async function startS3Gateway(opts: S3GatewayOptions = {}): Promise<S3Gat
     reply(res, up);
   };
 
+  /** A buffered request to fauxqs (SQS/SNS bodies are small). */
+  const callUpstream = (
+    method: string,
+    path: string,
+    headers: http.OutgoingHttpHeaders,
+    body: Buffer,
+  ): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> =>
+    new Promise((resolve, reject) => {
+      const up = http.request(
+        {
+          host: '127.0.0.1',
+          port: fauxqs.port,
+          method,
+          path,
+          agent,
+          headers: {
+            ...headers,
+            // fauxqs builds queue URLs from the Host header; one form keeps them stable (sqs-protocol.ts).
+            host: `127.0.0.1:${port}`,
+            'content-length': body.length,
+            [UPSTREAM_SECRET_HEADER]: upstreamSecret,
+          },
+        },
+        (ures) => {
+          const chunks: Buffer[] = [];
+          ures.on('data', (c: Buffer) => chunks.push(c));
+          ures.on('error', reject);
+          ures.on('end', () =>
+            resolve({ status: ures.statusCode ?? 500, headers: ures.headers, body: Buffer.concat(chunks) }),
+          );
+        },
+      );
+      up.on('error', reject);
+      up.end(body);
+    });
+
+  const sendBody = (
+    res: ServerResponse,
+    status: number,
+    contentType: string,
+    body: string | Buffer,
+    extra = {},
+  ) => {
+    res.writeHead(status, {
+      ...extra,
+      'content-type': contentType,
+      'content-length': Buffer.byteLength(body),
+    });
+    res.end(body);
+  };
+
+  const parseJsonBody = (raw: Buffer): Record<string, unknown> => {
+    const parsed = JSON.parse(raw.toString('utf8') || '{}') as unknown;
+    return parsed && typeof parsed === 'object' && !Array.isArray(parsed)
+      ? (parsed as Record<string, unknown>)
+      : {};
+  };
+
+  /** SQS JSON passes through with queue URLs mapped; SQS query is translated; SNS (query) passes through. */
+  const handleQueueOrTopic = async (req: IncomingMessage, res: ServerResponse, url: URL) => {
+    const raw = Buffer.from(await readBody(req, 2 * 1024 * 1024), 'utf8');
+    const json =
+      Boolean(req.headers['x-amz-target']) || String(req.headers['content-type'] ?? '').includes('json');
+    const action = json ? undefined : formAction(raw.toString('utf8'));
+    const sqsQuery = action !== undefined && SQS_QUERY_ACTIONS.has(action);
+    const refusal: Refusal | undefined = await queueGuard.check(req, raw);
+    if (refusal) {
+      return sendRefusal(res, req.method ?? 'POST', json ? 'json' : 'query', refusal, {
+        jsonContentType: 'application/x-amz-json-1.0',
+        ...(sqsQuery ? { queryNamespace: SQS_XML_NAMESPACE } : {}),
+      });
+    }
+    queueUrls ??= new QueueUrls(`http://127.0.0.1:${port}`, opts.auth.region);
+    const urls = queueUrls;
+    if (json) {
+      let parsed: Record<string, unknown>;
+      try {
+        parsed = parseJsonBody(raw);
+      } catch {
+        return sendBody(
+          res,
+          400,
+          'application/x-amz-json-1.0',
+          JSON.stringify({
+            __type: 'com.amazonaws.sqs#InvalidRequest',
+            message: 'Request body is not valid JSON',
+          }),
+        );
+      }
+      const body = urls.inboundBody(parsed);
+      const headers = { ...req.headers };
+      for (const h of [...HOP_BY_HOP, 'host', 'content-length', 'transfer-encoding']) delete headers[h];
+      const up = await callUpstream('POST', '/', headers, Buffer.from(JSON.stringify(body)));
+      const ok = up.status >= 200 && up.status < 300;
+      const out = ok && up.body.length ? JSON.stringify(urls.outboundBody(parseJsonBody(up.body))) : up.body;
+      const passed: Record<string, string> = {};
+      for (const h of ['x-amzn-requestid', 'x-amzn-query-error']) {
+        const v = up.headers[h];
+        if (typeof v === 'string') passed[h] = v;
+      }
+      return sendBody(
+        res,
+        up.status,
+        String(up.headers['content-type'] ?? 'application/x-amz-json-1.0'),
+        out,
+        passed,
+      );
+    }
+    if (!sqsQuery) {
+      const headers = { ...req.headers };
+      for (const h of [...HOP_BY_HOP, 'host', 'content-length', 'transfer-encoding']) delete headers[h];
+      const up = await callUpstream(req.method ?? 'POST', '/', headers, raw);
+      return sendBody(res, up.status, String(up.headers['content-type'] ?? 'text/xml'), up.body);
+    }
+    let translated: { action: string; body: Record<string, unknown> };
+    try {
+      translated = queryToJson(raw.toString('utf8'));
+      // Some clients post a queue's actions to the queue URL itself rather than naming it in the body.
+      if (translated.body.QueueUrl === undefined && url.pathname !== '/')
+        translated.body.QueueUrl = `http://127.0.0.1:${port}${url.pathname}`;
+    } catch (e) {
+      const err =
+        e instanceof SqsQueryError ? e : new SqsQueryError('MalformedQueryString', (e as Error).message);
+      return sendBody(res, err.status, 'text/xml', queryErrorXml(err.code, err.message));
+    }
+    const up = await callUpstream(
+      'POST',
+      '/',
+      { 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': `AmazonSQS.${translated.action}` },
+      Buffer.from(JSON.stringify(urls.inboundBody(translated.body))),
+    );
+    const answer = up.body.length ? parseJsonBody(up.body) : {};
+    if (up.status < 200 || up.status >= 300) {
+      const header = up.headers['x-amzn-query-error'];
+      return sendBody(
+        res,
+        up.status,
+        'text/xml',
+        queryErrorFromJson(up.status, typeof header === 'string' ? header : undefined, answer),
+      );
+    }
+    return sendBody(res, 200, 'text/xml', queryResponseXml(translated.action, urls.outboundBody(answer)));
+  };
+
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://gateway');
-    if (!isQueueOrTopicRequest(req.method ?? 'GET', url.pathname, req.headers))
+    if (!isQueueOrTopicRequest(req.method ?? 'GET', url.pathname, req.headers)) {
+      if (!(await s3Guard.admit(req, res, undefined))) return;
       return handleS3(req, res, url);
-    const up = await forward(req, res, false);
-    return up;
+    }
+    return handleQueueOrTopic(req, res, url);
   };
 
   const server = http.createServer((req, res) => {
@@ -416,7 +623,7 @@ export async function startS3Gateway(opts: S3GatewayOptions = {}): Promise<S3Gat
   });
   server.keepAliveTimeout = 30_000;
 
-  const host = opts.host ?? '127.0.0.1';
+  const host = loopbackBindAddress(opts.host);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, host, () => resolve());
@@ -426,7 +633,7 @@ export async function startS3Gateway(opts: S3GatewayOptions = {}): Promise<S3Gat
     await fauxqs.stop();
     throw e;
   });
-  const port = (server.address() as AddressInfo).port;
+  port = (server.address() as AddressInfo).port;
 
   return {
     endpoint: `http://${host}:${port}`,

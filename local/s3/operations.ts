@@ -1,7 +1,7 @@
 /**
- * Tells S3 from SQS/SNS on the shared endpoint and names the S3 operation. fauxqs routes SQS by the
- * `application/x-amz-json-1.0` content type (X-Amz-Target names the action) and SNS/STS by a form-encoded POST to
- * `/`; every other request is S3 (path-style: the SDK uses path-style for an IP endpoint).
+ * Tells S3 from SQS/SNS on the shared endpoint and names the S3 operation. SQS JSON comes with the
+ * `application/x-amz-json-1.0` content type (X-Amz-Target names the action), SNS and SQS's query protocol as a
+ * form-encoded POST; every other request is S3 (path-style: the SDK uses path-style for an IP endpoint).
  */
 import type { IncomingHttpHeaders } from 'node:http';
 
@@ -19,7 +19,12 @@ export function isQueueOrTopicRequest(
 ): boolean {
   const contentType = String(headers['content-type'] ?? '');
   if (headers['x-amz-target'] || contentType.includes('application/x-amz-json')) return true;
-  return method === 'POST' && pathname === '/' && contentType.includes('application/x-www-form-urlencoded');
+  // The query protocol posts to `/`, or (some SQS clients) to the queue URL `/<account>/<queue>`.
+  return (
+    method === 'POST' &&
+    (pathname === '/' || /^\/\d{12}\/[\w.-]+$/.test(pathname)) &&
+    contentType.includes('application/x-www-form-urlencoded')
+  );
 }
 
 function objectOperation(method: string, q: URLSearchParams, headers: IncomingHttpHeaders): string {

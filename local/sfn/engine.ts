@@ -4,8 +4,9 @@
  * executions/history persisted under `<dataDir>/executions/`.
  */
 import '../polyfills.js';
-import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   ExecutionAbortedError,
   ExecutionError,
@@ -49,6 +50,34 @@ export interface LocalStepFunctionsOptions {
   roleArn?: string;
   /** Handed to the Lambda invoker: `lambda:<function key>:crash` kills invocations part-way. */
   faults?: FaultInjector;
+}
+
+interface MachineDates {
+  createdAt: number;
+  updatedAt: number;
+  sha256: string;
+}
+
+/**
+ * The state machine "exists" from the first start on a data directory; its update date moves when the ASL file
+ * changes. Kept beside the execution records so the dates survive restarts, as the service's do.
+ */
+function machineDates(dataDir: string, name: string, definition: string): MachineDates {
+  const dir = join(dataDir, 'executions');
+  const file = join(dir, `${encodeURIComponent(name)}.state-machine.json`);
+  const sha256 = createHash('sha256').update(definition).digest('hex');
+  let saved: MachineDates | undefined;
+  try {
+    saved = JSON.parse(readFileSync(file, 'utf8')) as MachineDates;
+  } catch {
+    saved = undefined;
+  }
+  if (saved && saved.sha256 === sha256 && Number.isFinite(saved.createdAt)) return saved;
+  const now = Date.now();
+  const dates = { createdAt: saved?.createdAt ?? now, updatedAt: now, sha256 };
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(file, `${JSON.stringify(dates)}\n`);
+  return dates;
 }
 
 /** An error the JSON protocol turns into a 400 with `__type`. */
@@ -127,6 +156,8 @@ export class LocalStepFunctions {
   private readonly accountId: string;
   private readonly roleArn: string;
   private readonly definition: AslMachine;
+  private readonly definitionText: string;
+  private readonly dates: MachineDates;
   private readonly machine: StateMachine;
   private readonly tasks: Map<string, FunctionSpec>;
   private readonly invoker: LambdaInvoker;
@@ -142,7 +173,8 @@ export class LocalStepFunctions {
     this.stateMachineName = options.stateMachineName ?? 'secure-transcode';
     this.stateMachineArn = `arn:aws:states:${this.region}:${this.accountId}:stateMachine:${this.stateMachineName}`;
     this.roleArn = options.roleArn ?? `arn:aws:iam::${this.accountId}:role/${this.stateMachineName}-local`;
-    this.definition = JSON.parse(readFileSync(options.definitionPath, 'utf8')) as AslMachine;
+    this.definitionText = readFileSync(options.definitionPath, 'utf8');
+    this.definition = JSON.parse(this.definitionText) as AslMachine;
     this.tasks = resolveTaskFunctions(this.definition, loadFunctionCatalog(options.serverlessPath));
     // Resources are CloudFormation references (`Fn::GetAtt`), not ARNs, until deployment; every Task is overridden.
     this.machine = new StateMachine(this.definition as unknown as StateMachineDefinition, {
@@ -154,8 +186,19 @@ export class LocalStepFunctions {
       ...(options.faults ? { faults: options.faults } : {}),
     });
     this.store = new ExecutionStore(options.dataDir, this.stateMachineName);
+    this.dates = machineDates(options.dataDir, this.stateMachineName, this.definitionText);
     this.configureFast(options.fast);
     this.recover();
+  }
+
+  /** What DescribeStateMachine reports: the ASL as loaded, the role, and when this data directory first had it. */
+  describeStateMachine(): { definition: string; roleArn: string; creationDate: number; updateDate: number } {
+    return {
+      definition: this.definitionText,
+      roleArn: this.roleArn,
+      creationDate: this.dates.createdAt,
+      updateDate: this.dates.updatedAt,
+    };
   }
 
   private configureFast(fast: LocalStepFunctionsOptions['fast']): void {

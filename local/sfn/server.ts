@@ -1,15 +1,19 @@
 /**
  * The Step Functions wire protocol (AWS JSON 1.0: `POST /`, `X-Amz-Target: AWSStepFunctions.<Operation>`) in front
  * of the local engine, so the starter's `@aws-sdk/client-sfn` calls and the AWS CLI work unchanged.
- * Timestamps go out as epoch seconds, errors as `{"__type": …, "message": …}` with HTTP 400.
+ * Timestamps go out as epoch seconds, errors as `{"__type": …, "message": …}` with HTTP 400. Requests pass the
+ * stack's request guard first (loopback Host, SigV4 with the stack's credentials).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FaultInjector } from '../faults.js';
+import { createRequestGuard, type LocalAuth, loopbackBindAddress } from '../http/request-guard.js';
 import { LocalStepFunctions, type LocalStepFunctionsOptions, SfnApiError } from './engine.js';
 import type { ExecutionRecord, HistoryEvent } from './store.js';
 
 export interface SfnServerOptions extends LocalStepFunctionsOptions {
+  /** The stack's credentials: requests signed otherwise are refused with 403. */
+  auth: LocalAuth;
   host?: string;
   port?: number;
   faults?: FaultInjector;
@@ -116,7 +120,7 @@ function handle(engine: LocalStepFunctions, operation: string, body: Body): unkn
             stateMachineArn: engine.stateMachineArn,
             name: engine.stateMachineName,
             type: 'STANDARD',
-            creationDate: 0,
+            creationDate: seconds(engine.describeStateMachine().creationDate),
           },
         ],
       };
@@ -127,12 +131,20 @@ function handle(engine: LocalStepFunctions, operation: string, body: Body): unkn
           `State Machine Does Not Exist: '${str('stateMachineArn')}'`,
         );
       }
-      return {
-        stateMachineArn: engine.stateMachineArn,
-        name: engine.stateMachineName,
-        status: 'ACTIVE',
-        type: 'STANDARD',
-      };
+      {
+        const machine = engine.describeStateMachine();
+        return {
+          stateMachineArn: engine.stateMachineArn,
+          name: engine.stateMachineName,
+          status: 'ACTIVE',
+          definition: machine.definition,
+          roleArn: machine.roleArn,
+          type: 'STANDARD',
+          creationDate: seconds(machine.creationDate),
+          loggingConfiguration: { level: 'OFF', includeExecutionData: false },
+          tracingConfiguration: { enabled: false },
+        };
+      }
     default:
       throw new SfnApiError(
         'UnknownOperationException',
@@ -152,21 +164,36 @@ function send(res: ServerResponse, status: number, payload: unknown, errorType?:
   res.end(text);
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
+const MAX_BODY = 1024 * 1024;
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY) throw new SfnApiError('ValidationException', 'Request body is too large');
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
 }
 
 export async function startSfnServer(options: SfnServerOptions): Promise<SfnServer> {
   const engine = new LocalStepFunctions(options);
+  const guard = createRequestGuard({
+    auth: options.auth,
+    services: ['states'],
+    protocol: 'json',
+    jsonContentType: 'application/x-amz-json-1.0',
+  });
   const server = createServer((req, res) => {
     void (async () => {
+      const raw = await readBody(req);
+      if (!(await guard.admit(req, res, raw))) return;
+      const text = raw.toString('utf8');
       const target = String(req.headers['x-amz-target'] ?? '');
       const operation = target.startsWith('AWSStepFunctions.')
         ? target.slice('AWSStepFunctions.'.length)
         : '';
-      const text = await readBody(req);
       if (req.method !== 'POST' || !operation) {
         send(
           res,
@@ -225,7 +252,7 @@ export async function startSfnServer(options: SfnServerOptions): Promise<SfnServ
         send(res, 500, { __type: 'InternalServerError', message: String(e) }, 'InternalServerError');
     });
   });
-  const host = options.host ?? '127.0.0.1';
+  const host = loopbackBindAddress(options.host);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, host, () => {

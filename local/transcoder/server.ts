@@ -1,7 +1,8 @@
 /**
  * The local Elastic Transcoder endpoint: REST-JSON, API version 2012-09-25, the routes of the service model that
  * this project uses. Errors carry their type in `x-amzn-ErrorType` and the text in `{"message"}`, which is what
- * `@aws-sdk/client-elastic-transcoder` and the AWS CLI parse. Signatures are not verified (loopback, one user).
+ * `@aws-sdk/client-elastic-transcoder` and the AWS CLI parse. Requests pass the stack's request guard first
+ * (loopback Host, SigV4 with `credentials`, the stack's keys that the transcoder also calls S3, KMS and SNS with).
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -12,6 +13,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { logger } from '../../lib/logger.js';
 import type { FaultInjector } from '../faults.js';
+import { createRequestGuard, loopbackBindAddress } from '../http/request-guard.js';
 import { EtError, invalid } from './errors.js';
 import { resolveFfmpeg } from './ffmpeg.js';
 import { systemPresets } from './presets.js';
@@ -27,6 +29,7 @@ export interface TranscoderServerOptions {
   s3: { endpoint: string };
   kms: { endpoint: string };
   sns: { endpoint: string };
+  /** The stack's credentials: the transcoder signs its own calls with them and accepts only requests signed so. */
   credentials: { accessKeyId: string; secretAccessKey: string };
   faults?: FaultInjector;
   /** Defaults to env FFMPEG_PATH, then the binary of `@ffmpeg-installer/ffmpeg`. */
@@ -82,7 +85,7 @@ function sendError(res: ServerResponse, e: EtError): void {
   send(res, e.status, { message: e.message }, { 'x-amzn-errortype': e.type });
 }
 
-async function readJson(req: IncomingMessage): Promise<unknown> {
+async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
@@ -90,9 +93,13 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
     if (size > MAX_BODY) throw invalid('Request body is too large.');
     chunks.push(chunk as Buffer);
   }
-  if (size === 0) return {};
+  return Buffer.concat(chunks);
+}
+
+function parseJson(raw: Buffer): unknown {
+  if (raw.length === 0) return {};
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    return JSON.parse(raw.toString('utf8'));
   } catch {
     throw invalid('Request body is not valid JSON.');
   }
@@ -149,7 +156,7 @@ function resetForRerun(job: Job): void {
 
 export async function startTranscoderServer(opts: TranscoderServerOptions): Promise<TranscoderServer> {
   const region = opts.region ?? 'us-east-1';
-  const host = opts.host ?? '127.0.0.1';
+  const host = loopbackBindAddress(opts.host);
   const arn = (kind: string, id: string) => `arn:aws:elastictranscoder:${region}:${ACCOUNT_ID}:${kind}/${id}`;
   const store = await TranscoderStore.open(opts.dataDir);
   const ffmpeg = await resolveFfmpeg(opts.ffmpegPath ?? process.env.FFMPEG_PATH);
@@ -334,7 +341,15 @@ export async function startTranscoderServer(opts: TranscoderServerOptions): Prom
     },
   ];
 
+  const guard = createRequestGuard({
+    auth: { credentials: { ...opts.credentials }, region },
+    services: ['elastictranscoder'],
+    protocol: 'rest-json',
+  });
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const raw = await readBody(req);
+    if (!(await guard.admit(req, res, raw))) return;
     const url = new URL(req.url ?? '/', 'http://localhost');
     const path = url.pathname.startsWith(`${API}/`) ? url.pathname.slice(API.length) : '';
     let params: string[] = [];
@@ -344,7 +359,6 @@ export async function startTranscoderServer(opts: TranscoderServerOptions): Prom
       return m !== null;
     });
     if (!route) {
-      req.resume();
       throw invalid(`${req.method} ${url.pathname} is not supported by the local Elastic Transcoder.`);
     }
     const fault = opts.faults?.decide('transcoder', route.operation);
@@ -352,7 +366,7 @@ export async function startTranscoderServer(opts: TranscoderServerOptions): Prom
       req.socket.destroy();
       return;
     }
-    const body = await readJson(req);
+    const body = parseJson(raw);
     if (fault === 'throttle' || fault === 'slowdown')
       throw new EtError('LimitExceededException', 'Rate exceeded');
     if (fault === 'internal') throw new EtError('InternalServiceException', 'Internal service error');

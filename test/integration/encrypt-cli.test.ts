@@ -35,10 +35,11 @@ describe('secure-transcode encrypt', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'st-cli-'));
+    let credentials: { accessKeyId: string; secretAccessKey: string };
+    ({ gateway, s3, credentials } = await startTestGateway(['media']));
     // The CLI builds its own clients from the default credential chain, as it would on a workstation.
-    process.env.AWS_ACCESS_KEY_ID ??= 'local';
-    process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
-    ({ gateway, s3 } = await startTestGateway(['media']));
+    process.env.AWS_ACCESS_KEY_ID = credentials.accessKeyId;
+    process.env.AWS_SECRET_ACCESS_KEY = credentials.secretAccessKey;
   });
   afterAll(async () => {
     await gateway.stop();

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -16,8 +17,8 @@ import { ciphertextSize } from '../../lib/crypto/aes.js';
 import { completeEncryptedUpload, MIN_PART_SIZE } from '../../lib/encrypt/engine.js';
 import type { S3ObjectRef } from '../../lib/s3/ranged-reader.js';
 import { type S3Gateway, type S3RequestRecord, startS3Gateway } from '../../local/s3/index.js';
+import { dataDirCredentials } from '../support/credentials.js';
 import { CHECKPOINT_MARK, type EncryptChildJob } from '../support/encrypt-child.js';
-import { LOCAL_CREDENTIALS } from '../support/gateway.js';
 import { opensslEncrypt } from '../support/openssl.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -71,9 +72,11 @@ describe('the encrypt step killed between parts resumes from its last checkpoint
   let s3: S3Client;
   let source: S3ObjectRef;
   const data = randomBytes(SIZE);
+  const { dataDir, credentials, auth } = dataDirCredentials();
 
   beforeAll(async () => {
     gateway = await startS3Gateway({
+      auth,
       buckets: [BUCKET],
       onS3Request: (r) => {
         requests.push(r);
@@ -83,7 +86,7 @@ describe('the encrypt step killed between parts resumes from its last checkpoint
     s3 = new S3Client({
       endpoint: gateway.endpoint,
       region: 'us-east-1',
-      credentials: LOCAL_CREDENTIALS,
+      credentials: { ...credentials },
       forcePathStyle: true,
     });
     const key = 'incoming/kill-resume.bin';
@@ -109,6 +112,7 @@ describe('the encrypt step killed between parts resumes from its last checkpoint
 
   afterAll(async () => {
     await gateway.stop();
+    rmSync(dataDir, { recursive: true, force: true });
   });
 
   it.each(['aes-cbc-pkcs7', 'aes-ctr'] as const)(
@@ -120,6 +124,7 @@ describe('the encrypt step killed between parts resumes from its last checkpoint
       const destination = { bucket: BUCKET, key: `encrypted/kill-resume.${mode}.enc` };
       const job: EncryptChildJob = {
         endpoint: gateway.endpoint,
+        dataDir,
         source,
         destination,
         mode,

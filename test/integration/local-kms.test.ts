@@ -25,9 +25,12 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ELASTIC_TRANSCODER_CONTEXT } from '../../lib/config.js';
 import { FaultInjector } from '../../local/faults.js';
 import { type KmsServer, startKmsServer } from '../../local/kms/index.js';
+import { dataDirCredentials } from '../support/credentials.js';
 
 const run = promisify(execFile);
-const credentials = { accessKeyId: 'local', secretAccessKey: 'local-secret' };
+// Every server below accepts only these, read from a data directory as the stack reads its own.
+const { dataDir: credentialsDir, credentials, auth } = dataDirCredentials();
+afterAll(() => rm(credentialsDir, { recursive: true, force: true }));
 const region = 'us-east-1';
 const context = { ...ELASTIC_TRANSCODER_CONTEXT };
 
@@ -54,7 +57,7 @@ describe('local KMS server', () => {
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'st-kms-'));
-    server = await startKmsServer({ dataDir });
+    server = await startKmsServer({ dataDir, auth });
     kms = kmsClient(server.endpoint);
     ({ keyId } = await server.createKey('test key'));
   });
@@ -237,7 +240,7 @@ describe('local KMS server', () => {
       const faults = new FaultInjector([
         { service: 'kms', operation: 'GenerateRandom', kind: 'throttle', schedule: [1] },
       ]);
-      const faulty = await startKmsServer({ dataDir: faultDir, faults });
+      const faulty = await startKmsServer({ dataDir: faultDir, auth, faults });
       const client = kmsClient(faulty.endpoint);
 
       // Act
@@ -261,7 +264,7 @@ describe('local KMS server', () => {
     it('keeps keys across a restart in owner-only files', async () => {
       // Prepare
       const restartDir = await mkdtemp(join(tmpdir(), 'st-kms-restart-'));
-      const first = await startKmsServer({ dataDir: restartDir });
+      const first = await startKmsServer({ dataDir: restartDir, auth });
       const { keyId: persisted } = await first.createKey('persisted');
       const firstClient = kmsClient(first.endpoint);
       const { CiphertextBlob } = await firstClient.send(
@@ -275,7 +278,7 @@ describe('local KMS server', () => {
       await first.stop();
 
       // Act
-      const second = await startKmsServer({ dataDir: restartDir });
+      const second = await startKmsServer({ dataDir: restartDir, auth });
       const secondClient = kmsClient(second.endpoint);
       const decrypted = await secondClient.send(
         new DecryptCommand({ CiphertextBlob, EncryptionContext: context }),

@@ -11,9 +11,15 @@ import {
 } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type SfnServer, startSfnServer } from '../../local/sfn/index.js';
+import { dataDirCredentials } from '../support/credentials.js';
 
 const fixtures = resolve('test/fixtures/sfn');
+// The endpoint accepts only these, read from a data directory as the stack reads its own.
+const { dataDir: credentialsDir, credentials, auth } = dataDirCredentials();
+afterAll(() => rmSync(credentialsDir, { recursive: true, force: true }));
+
 const baseOptions = {
+  auth,
   definitionPath: join(fixtures, 'machine.asl.json'),
   serverlessPath: join(fixtures, 'serverless.yml'),
   stateMachineName: 'fixture',
@@ -23,7 +29,7 @@ function clientFor(server: SfnServer) {
   return new SFNClient({
     endpoint: server.endpoint,
     region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    credentials: { ...credentials },
     maxAttempts: 1,
   });
 }

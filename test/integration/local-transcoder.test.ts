@@ -33,10 +33,13 @@ import { generateSampleClip } from '../../local/cli/sample.js';
 import { FaultInjector } from '../../local/faults.js';
 import { type KmsServer, startKmsServer } from '../../local/kms/index.js';
 import { startTranscoderServer, type TranscoderServer } from '../../local/transcoder/index.js';
+import { dataDirCredentials } from '../support/credentials.js';
 
 const run = promisify(execFile);
 const region = 'us-east-1';
-const credentials = { accessKeyId: 'local', secretAccessKey: 'local-secret' };
+// The transcoder and KMS accept only these, read from a data directory as the stack reads its own.
+const { dataDir: credentialsDir, credentials, auth } = dataDirCredentials();
+afterAll(() => rm(credentialsDir, { recursive: true, force: true }));
 const bucket = 'media';
 const context = { ...ELASTIC_TRANSCODER_CONTEXT };
 // The Elastic Transcoder tutorial's vector: key `keykeykeykeykeyk`, IV `1234567890123456`.
@@ -181,7 +184,7 @@ describe('local Elastic Transcoder server', () => {
     const { topicArn } = fauxqs.createTopic('transcoder-events');
     ({ queueUrl } = fauxqs.createQueue('transcoder-events'));
     fauxqs.subscribe({ topic: 'transcoder-events', queue: 'transcoder-events' });
-    kmsServer = await startKmsServer({ dataDir: work });
+    kmsServer = await startKmsServer({ dataDir: work, auth });
     const { arn: kmsKeyArn } = await kmsServer.createKey('transcoder test');
     transcoder = await startTranscoderServer(transcoderOptions(endpoint));
 

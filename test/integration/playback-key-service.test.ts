@@ -5,13 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { logger } from '../../lib/logger.js';
 import { runPlayCommand } from '../../local/cli/play.js';
 import { runTokenCommand } from '../../local/cli/token.js';
-import {
-  BUCKET,
-  CREDENTIALS,
-  type PlaybackHarness,
-  REGION,
-  startPlaybackHarness,
-} from '../support/playback-harness.js';
+import { BUCKET, type PlaybackHarness, REGION, startPlaybackHarness } from '../support/playback-harness.js';
 
 const ASSET_ID = 'a00000000000000000000001';
 
@@ -114,7 +108,7 @@ describe('local key service over HTTP (fauxqs S3, local KMS, dynalite)', () => {
     expect(variant).toContain(`#EXT-X-KEY:METHOD=AES-128,URI="${h.keyService.keyUrl(ASSET_ID)}${q}"`);
     expect(segmentUrl).toMatch(
       new RegExp(
-        `^${h.keyService.endpoint}/s3/${BUCKET}/outputs/clip/${ASSET_ID}/hls_400k00000\\.ts\\?.*X-Amz-Signature=`,
+        `^${h.keyService.endpoint}/s3/${ASSET_ID}/${BUCKET}/outputs/clip/${ASSET_ID}/hls_400k00000\\.ts\\?.*X-Amz-Signature=`,
       ),
     );
     expect(segment.status).toBe(200);
@@ -122,7 +116,7 @@ describe('local key service over HTTP (fauxqs S3, local KMS, dynalite)', () => {
     expect(unsigned.status).toBe(403);
     expect(otherObject.status).toBe(403);
     expect(relayed.status).toBe(403);
-    expect(await relayed.json()).toEqual({ error: 'foreign_origin' });
+    expect(await relayed.json()).toEqual({ error: 'malformed_path' });
     expect(key.status).toBe(200);
   });
 
@@ -132,7 +126,7 @@ describe('local key service over HTTP (fauxqs S3, local KMS, dynalite)', () => {
       join(h.dataDir, 'endpoints.json'),
       JSON.stringify({
         region: REGION,
-        credentials: CREDENTIALS,
+        credentials: h.credentials,
         endpoints: { s3: h.s3Endpoint, kms: h.kmsServer.endpoint, keyService: h.keyService.endpoint },
         bucket: BUCKET,
         player: `${h.keyService.endpoint}/player/`,

@@ -12,14 +12,12 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import { logger } from '../../lib/logger.js';
 import { FaultInjector } from '../../local/faults.js';
 import { type LocalKeyService, startKeyService } from '../../local/playback/server.js';
-import {
-  CREDENTIALS,
-  type PlaybackHarness,
-  REGION,
-  startPlaybackHarness,
-} from '../support/playback-harness.js';
+import { type PlaybackHarness, REGION, startPlaybackHarness } from '../support/playback-harness.js';
 
 const ASSET_ID = 'a00000000000000000000002';
+
+/** The harness data directory's credentials, once it has started. */
+let stackCredentials = { accessKeyId: '', secretAccessKey: '' };
 
 interface SignOptions {
   credentials?: { accessKeyId: string; secretAccessKey: string };
@@ -35,7 +33,7 @@ async function signedHeaders(
 ): Promise<Record<string, string>> {
   const target = new URL(url);
   const signer = new SignatureV4({
-    credentials: options.credentials ?? CREDENTIALS,
+    credentials: options.credentials ?? stackCredentials,
     region: REGION,
     service: options.service ?? 'execute-api',
     sha256: Hash.bind(null, 'sha256'),
@@ -73,6 +71,7 @@ describe('POST /tokens on the local key service (SigV4 against the local credent
   beforeAll(async () => {
     logger.setLogLevel('SILENT');
     h = await startPlaybackHarness({ assetId: ASSET_ID });
+    stackCredentials = h.credentials;
     tokensUrl = `${h.keyService.endpoint}/tokens`;
   });
 
@@ -129,7 +128,7 @@ describe('POST /tokens on the local key service (SigV4 against the local credent
       'a request signed with the wrong secret key',
       (body: string) =>
         signedHeaders(`${h.keyService.endpoint}/tokens`, body, {
-          credentials: { accessKeyId: CREDENTIALS.accessKeyId, secretAccessKey: 'not-the-secret' },
+          credentials: { accessKeyId: stackCredentials.accessKeyId, secretAccessKey: 'not-the-secret' },
         }),
       'signature_mismatch',
     ],
@@ -137,7 +136,7 @@ describe('POST /tokens on the local key service (SigV4 against the local credent
       'a request signed with another access key id',
       (body: string) =>
         signedHeaders(`${h.keyService.endpoint}/tokens`, body, {
-          credentials: { accessKeyId: 'AKIDOTHER', secretAccessKey: CREDENTIALS.secretAccessKey },
+          credentials: { accessKeyId: 'AKIDOTHER', secretAccessKey: stackCredentials.secretAccessKey },
         }),
       'unknown_access_key',
     ],
@@ -221,6 +220,7 @@ describe('fault injection on the local key service', () => {
   beforeAll(async () => {
     logger.setLogLevel('SILENT');
     h = await startPlaybackHarness({ assetId: ASSET_ID });
+    stackCredentials = h.credentials;
     dataDir = await mkdtemp(join(tmpdir(), 'st-faulty-keyservice-'));
     faulty = await startKeyService({ dataDir, env: h.keyServiceEnv, faults });
   });

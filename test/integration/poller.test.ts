@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import {
   CreateQueueCommand,
   GetQueueAttributesCommand,
@@ -9,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { SQSEvent } from 'aws-lambda';
 import { type S3Gateway, startS3Gateway } from '../../local/s3/index.js';
 import { type BatchReport, startSqsPoller } from '../../local/stack/sqs-poller.js';
+import { dataDirCredentials } from '../support/credentials.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -17,17 +19,20 @@ describe('SQS event source poller', () => {
   let sqs: SQSClient;
   let queueCount = 0;
 
+  const { dataDir, credentials, auth } = dataDirCredentials();
+
   beforeAll(async () => {
-    gateway = await startS3Gateway();
+    gateway = await startS3Gateway({ auth });
     sqs = new SQSClient({
       endpoint: gateway.endpoint,
       region: 'us-east-1',
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      credentials: { ...credentials },
     });
   });
 
   afterAll(async () => {
     await gateway.stop();
+    rmSync(dataDir, { recursive: true, force: true });
   });
 
   async function queuePair(maxReceiveCount: number) {

@@ -7,6 +7,7 @@ import {
   GetObjectTaggingCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
+  ListObjectsV2Command,
   ListPartsCommand,
   PutObjectCommand,
   PutObjectTaggingCommand,
@@ -23,7 +24,7 @@ import {
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { FaultInjector } from '../../local/faults.js';
 import type { ObjectCreatedEvent, S3Gateway } from '../../local/s3/index.js';
-import { clientFor, LOCAL_CREDENTIALS, startTestGateway } from '../support/gateway.js';
+import { clientFor, gatewayCredentials, startTestGateway } from '../support/gateway.js';
 
 const MiB = 1024 * 1024;
 
@@ -240,7 +241,11 @@ describe('local S3 gateway (real HTTP on 127.0.0.1)', () => {
 
   it('serves SQS and SNS on the same endpoint', async () => {
     // Prepare
-    const config = { endpoint: gateway.endpoint, region: 'us-east-1', credentials: LOCAL_CREDENTIALS };
+    const config = {
+      endpoint: gateway.endpoint,
+      region: 'us-east-1',
+      credentials: gatewayCredentials(gateway),
+    };
     const sqs = new SQSClient(config);
     const sns = new SNSClient(config);
     const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: 'gateway-test' }));
@@ -258,5 +263,44 @@ describe('local S3 gateway (real HTTP on 127.0.0.1)', () => {
     );
     // Assess
     expect(received.Messages?.map((m) => m.Body).sort()).toEqual(['direct', 'fan-out']);
+  });
+
+  it('verifies SDK signatures over awkward keys and listing prefixes', async () => {
+    // Prepare
+    const keys = [
+      'incoming/a b+c&d%e=f.mp4',
+      'incoming/ünï cødé/~*(x)!.mov',
+      `incoming/${'long-name-'.repeat(100)}.mp4`,
+    ];
+
+    // Act
+    for (const key of keys) await s3.send(new PutObjectCommand({ Bucket: 'media', Key: key, Body: key }));
+    const bodies = await Promise.all(
+      keys.map(async (key) =>
+        (await s3.send(new GetObjectCommand({ Bucket: 'media', Key: key }))).Body?.transformToString(),
+      ),
+    );
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: 'media', Prefix: 'incoming/ünï cødé/' }));
+
+    // Assess
+    expect(bodies).toEqual(keys);
+    expect(listed.Contents?.map((c) => c.Key)).toEqual([keys[1]]);
+  });
+
+  it("answers requests to fauxqs's own port only when they come through the gateway", async () => {
+    // Prepare
+    const direct = `http://127.0.0.1:${gateway.fauxqs.port}`;
+    await s3.send(new PutObjectCommand({ Bucket: 'media', Key: 'private.txt', Body: 'secret' }));
+
+    // Act
+    const object = await fetch(`${direct}/media/private.txt`);
+    const queues = await fetch(direct, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': 'AmazonSQS.ListQueues' },
+      body: '{}',
+    });
+
+    // Assess
+    expect([object.status, queues.status]).toEqual([403, 403]);
   });
 });

@@ -9,11 +9,14 @@ import { S3Client } from '@aws-sdk/client-s3';
 import type { Checkpoint, EncryptionMode } from '../../lib/contracts.js';
 import { encryptToMultipart } from '../../lib/encrypt/engine.js';
 import type { S3ObjectRef } from '../../lib/s3/ranged-reader.js';
+import { dataDirCredentials } from './credentials.js';
 
 export const CHECKPOINT_MARK = 'CHECKPOINT ';
 
 export interface EncryptChildJob {
   endpoint: string;
+  /** Where the gateway's credentials live: the child signs with them, as a Lambda would with its role's. */
+  dataDir: string;
   source: S3ObjectRef;
   destination: { bucket: string; key: string };
   mode: EncryptionMode;
@@ -28,7 +31,7 @@ async function main(job: EncryptChildJob): Promise<void> {
   const s3 = new S3Client({
     endpoint: job.endpoint,
     region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    credentials: dataDirCredentials(job.dataDir).credentials,
     forcePathStyle: true,
   });
   let checkpoint = job.checkpoint;

@@ -15,13 +15,16 @@ import { ELASTIC_TRANSCODER_CONTEXT, KEY_SERVICE_CONTEXT } from '../../lib/confi
 import { type AssetRecord, writeAssetRecord } from '../../lib/playback/asset-record.js';
 import { type KmsServer, startKmsServer } from '../../local/kms/index.js';
 import { type LocalKeyService, startKeyService } from '../../local/playback/server.js';
+import type { StackCredentials } from '../../local/stack/credentials.js';
+import { dataDirCredentials } from './credentials.js';
 
 export const REGION = 'us-east-1';
-export const CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local-secret' };
 export const BUCKET = 'media';
 
 export interface PlaybackHarness {
   dataDir: string;
+  /** The data directory's credentials: KMS and `POST /tokens` accept only requests signed with them. */
+  credentials: StackCredentials;
   fauxqs: FauxqsServer;
   kmsServer: KmsServer;
   keyService: LocalKeyService;
@@ -58,10 +61,11 @@ function syntheticHls(keyUri: string): Map<string, Buffer> {
 
 export async function startPlaybackHarness(options: HarnessOptions): Promise<PlaybackHarness> {
   const dataDir = await mkdtemp(join(tmpdir(), 'st-playback-'));
+  const { credentials: CREDENTIALS, auth } = dataDirCredentials(dataDir);
   const fauxqs = await startFauxqs({ port: 0, logger: false });
   fauxqs.createBucket(BUCKET);
   const s3Endpoint = `http://127.0.0.1:${fauxqs.port}`;
-  const kmsServer = await startKmsServer({ dataDir: join(dataDir, 'kms') });
+  const kmsServer = await startKmsServer({ dataDir: join(dataDir, 'kms'), auth });
   const { keyId } = await kmsServer.createKey('playback test key');
 
   const s3 = new S3Client({
@@ -122,6 +126,7 @@ export async function startPlaybackHarness(options: HarnessOptions): Promise<Pla
 
   const harness: PlaybackHarness = {
     dataDir,
+    credentials: { ...CREDENTIALS },
     fauxqs,
     kmsServer,
     get keyService() {
