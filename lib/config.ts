@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { ConfigurationError } from './errors.js';
+import { transcoderContext } from './kms/contexts.js';
 
 const csv = (s: string) =>
   s
@@ -28,6 +29,7 @@ export type TranscoderBackend = (typeof TRANSCODER_BACKENDS)[number];
 
 const IngestSchema = z.object({
   STATE_MACHINE_ARN: z.string().min(1),
+  SOURCE_BUCKETS: z.string().min(1),
   INPUT_PREFIX: prefix.default('incoming/'),
   ALLOWED_EXTENSIONS: z.string().default('.mp4,.mov,.m4v,.mkv,.webm,.avi,.mpg,.mpeg,.ts,.mxf'),
   DEFAULT_PROFILE: z.string().default('default'),
@@ -43,6 +45,7 @@ const WorkflowSchema = z.object({
   ASSET_PREFIX: prefix.default('assets/'),
   MAX_SOURCE_BYTES: intFrom(50 * 1024 ** 3, 1),
   KMS_KEY_ID: z.string().min(1),
+  PLAYBACK_KMS_KEY_ID: z.string().min(1),
   TRANSCODER_KMS_KEY_ID: z.string().optional(),
   TRANSCODER_BACKEND: z.enum(TRANSCODER_BACKENDS).default('elastictranscoder'),
   PIPELINE_ID: optionalText,
@@ -87,6 +90,8 @@ function load<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv): z.infer<S
 
 export interface IngestConfig {
   stateMachineArn: string;
+  /** The only buckets whose S3 records start a workflow; a record naming any other is refused. */
+  sourceBuckets: string[];
   inputPrefix: string;
   allowedExtensions: string[];
   defaultProfile: string;
@@ -98,6 +103,7 @@ export function ingestConfig(env: NodeJS.ProcessEnv = process.env): IngestConfig
   const c = load(IngestSchema, env);
   return {
     stateMachineArn: c.STATE_MACHINE_ARN,
+    sourceBuckets: csv(c.SOURCE_BUCKETS),
     inputPrefix: c.INPUT_PREFIX,
     allowedExtensions: csv(c.ALLOWED_EXTENSIONS).map((e) => (e.startsWith('.') ? e : `.${e}`).toLowerCase()),
     defaultProfile: c.DEFAULT_PROFILE,
@@ -113,7 +119,10 @@ export interface WorkflowConfig {
   outputPrefix: string;
   assetPrefix: string;
   maxSourceBytes: number;
+  /** The workflow key: source data keys and every transcoder copy. */
   kmsKeyId: string;
+  /** The playback key: playback (HLS) keys only; nothing is ever ReEncrypted into it from another key. */
+  playbackKmsKeyId: string;
   transcoderKmsKeyId: string;
   transcoderBackend: TranscoderBackend;
   /** The context the chosen transcoder uses when it asks KMS to decrypt the source key (WrapKey targets it). */
@@ -158,9 +167,10 @@ export function workflowConfig(env: NodeJS.ProcessEnv = process.env): WorkflowCo
     assetPrefix: c.ASSET_PREFIX,
     maxSourceBytes: c.MAX_SOURCE_BYTES,
     kmsKeyId: c.KMS_KEY_ID,
+    playbackKmsKeyId: c.PLAYBACK_KMS_KEY_ID,
     transcoderKmsKeyId: c.TRANSCODER_KMS_KEY_ID || c.KMS_KEY_ID,
     transcoderBackend: c.TRANSCODER_BACKEND,
-    transcoderEncryptionContext: transcoderEncryptionContext(c.TRANSCODER_BACKEND),
+    transcoderEncryptionContext: transcoderContext(c.TRANSCODER_BACKEND),
     pipelineId: c.PIPELINE_ID,
     mediaConvertRoleArn: c.MEDIACONVERT_ROLE_ARN,
     mediaConvertQueueArn: c.MEDIACONVERT_QUEUE_ARN,
@@ -193,28 +203,6 @@ export function notifyConfig(env: NodeJS.ProcessEnv = process.env): NotifyConfig
     eventBusName: c.EVENT_BUS_NAME,
     keyServiceUrl: c.KEY_SERVICE_URL.replace(/\/+$/, ''),
   };
-}
-
-/** The encryption context Elastic Transcoder uses when it asks KMS to decrypt input and HLS keys. */
-export const ELASTIC_TRANSCODER_CONTEXT = Object.freeze({ service: 'elastictranscoder.amazonaws.com' });
-/** MediaConvert's equivalent: the context MediaConvert uses when it decrypts an input (DecryptionSettings). */
-export const MEDIACONVERT_CONTEXT = Object.freeze({ service: 'mediaconvert.amazonaws.com' });
-
-/** The `service` value of the key service's encryption context (the IAM condition in serverless.yml names it). */
-export const KEY_SERVICE_CONTEXT_SERVICE = 'key-service.secure-transcode';
-
-/**
- * The encryption context of the playback key's key-service copy (`keys.playbackDelivery`, the asset record's blob).
- * The key service may Decrypt only under this `service` value, never under a transcoder's, so it cannot unwrap the
- * source key even if a record carried it; `assetId` binds the blob to one asset, so a record for asset A holding
- * asset B's blob fails to decrypt.
- */
-export function KEY_SERVICE_CONTEXT(assetId: string): Readonly<Record<string, string>> {
-  return Object.freeze({ service: KEY_SERVICE_CONTEXT_SERVICE, assetId });
-}
-
-export function transcoderEncryptionContext(backend: TranscoderBackend): Readonly<Record<string, string>> {
-  return backend === 'mediaconvert' ? MEDIACONVERT_CONTEXT : ELASTIC_TRANSCODER_CONTEXT;
 }
 
 /**
@@ -261,6 +249,7 @@ const PlaybackSchema = z.object({
   KEY_CACHE_MAX_ENTRIES: intFrom(500, 1),
   ASSET_PREFIX: prefix.default('assets/'),
   OUTPUT_BUCKET: z.string().min(1),
+  PLAYBACK_KMS_KEY_ID: optionalText,
   KEY_SERVICE_URL: z.string().url().optional(),
   THROTTLE_TOKEN_BURST: intFrom(10, 1),
   THROTTLE_TOKEN_PER_SECOND: z.coerce.number().positive().default(1),
@@ -288,6 +277,11 @@ export interface PlaybackConfig {
   keyCacheMaxEntries: number;
   assetPrefix: string;
   outputBucket: string;
+  /**
+   * The playback KMS key. The key service decrypts with this KeyId, never the one an asset record names, so a record
+   * carrying a blob under any other key is refused by KMS (IncorrectKeyException). Required by the key service only.
+   */
+  playbackKmsKeyId: string | undefined;
   /** Public base URL of the key service; when absent the handler derives it from the request. */
   keyServiceUrl: string | undefined;
   throttle: {
@@ -335,6 +329,7 @@ export function playbackConfig(env: NodeJS.ProcessEnv = process.env): PlaybackCo
     keyCacheMaxEntries: c.KEY_CACHE_MAX_ENTRIES,
     assetPrefix: c.ASSET_PREFIX,
     outputBucket: c.OUTPUT_BUCKET,
+    playbackKmsKeyId: c.PLAYBACK_KMS_KEY_ID,
     keyServiceUrl: c.KEY_SERVICE_URL?.replace(/\/+$/, ''),
     throttle: {
       token: { burst: c.THROTTLE_TOKEN_BURST, perSecond: c.THROTTLE_TOKEN_PER_SECOND },

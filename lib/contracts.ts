@@ -64,17 +64,23 @@ export const WrappedKeySchema = z.object({
 });
 export type WrappedKey = z.infer<typeof WrappedKeySchema>;
 
-/** `$.keys` after GenerateKeys. */
+/** `$.keys` after GenerateKeys (README.md, "Security model"). */
 export const KeysSchema = z.object({
-  /** Encrypts the source file; Elastic Transcoder context. Never leaves the workflow and the transcoder. */
+  /**
+   * Encrypts the source file: the workflow key (`KMS_KEY_ID`), `sourceKeyContext()`. Only the encrypt step and the
+   * transcoder (through WrapKey's copy) ever decrypt it.
+   */
   source: WrappedKeySchema.extend({ keyBits: z.union([z.literal(128), z.literal(192), z.literal(256)]) }),
-  /** The HLS key as the transcoder receives it (`HlsContentProtection.Key`): Elastic Transcoder context. */
+  /**
+   * The HLS key, generated under the playback key (`PLAYBACK_KMS_KEY_ID`) in `keyServiceContext(assetId)`: the asset
+   * record's `playbackKey`, the only blob the key service decrypts.
+   */
   playback: WrappedKeySchema,
   /**
-   * The same HLS key ReEncrypted into `KEY_SERVICE_CONTEXT(assetId)` (lib/config.ts): the only blob the asset record
-   * carries and the only context the key service may Decrypt under.
+   * The same HLS key ReEncrypted within the playback key into `spekeKeyProviderContext(assetId)`: the asset record's
+   * `spekeKey`, the only blob the SPEKE key provider decrypts.
    */
-  playbackDelivery: WrappedKeySchema,
+  speke: WrappedKeySchema,
 });
 export type Keys = z.infer<typeof KeysSchema>;
 
@@ -118,7 +124,8 @@ export type EncryptedObject = z.infer<typeof EncryptedObjectSchema>;
 
 /**
  * `$.transcoderKey` after WrapKey: the source key wrapped for the transcoder's KMS key and context. WrapKey also
- * writes `$.transcoderPlaybackKey`, the playback key wrapped the same way (the HLS key the transcoder receives).
+ * writes `$.transcoderPlaybackKey`, the HLS key ReEncrypted out of the playback key into the transcoder's KMS key and
+ * context (what `HlsContentProtection.Key` carries).
  */
 export const TranscoderKeySchema = WrappedKeySchema.extend({ reEncrypted: z.boolean() });
 export type TranscoderKey = z.infer<typeof TranscoderKeySchema>;

@@ -58,6 +58,8 @@ export interface EndpointsJson {
   pipelineId: string;
   kmsKeyId: string;
   kmsKeyArn: string;
+  /** The playback key (PLAYBACK_KMS_KEY_ID). */
+  playbackKmsKeyArn: string;
   stateMachineArn: string;
   notificationsFile: string;
   eventsFile: string;
@@ -307,6 +309,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridge.endpoint,
       OUTPUT_BUCKET: LOCAL_BUCKET,
       ENCRYPTED_BUCKET: LOCAL_BUCKET,
+      PLAYBACK_KMS_KEY_ID: provisioned.playbackKmsKeyArn,
+      SOURCE_BUCKETS: LOCAL_BUCKET,
     };
     cleanups.push(applyEnv(serviceEnv));
 
@@ -487,6 +491,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       pipelineId: provisioned.pipelineId,
       kmsKeyId: provisioned.kmsKeyId,
       kmsKeyArn: provisioned.kmsKeyArn,
+      playbackKmsKeyArn: provisioned.playbackKmsKeyArn,
       stateMachineArn: sfnServer.stateMachineArn,
       notificationsFile,
       eventsFile,

@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { DecryptCommand, type KMSClient } from '@aws-sdk/client-kms';
-import { KEY_SERVICE_CONTEXT } from '../../lib/config.js';
+import { keyServiceContext, spekeKeyProviderContext } from '../../lib/kms/contexts.js';
 
 // Field names under which the workflow stores KMS ciphertext blobs of data keys (state, notifications, asset
 // records, transcoder job records, S3 user metadata).
@@ -54,7 +54,7 @@ export interface RecoveredKeys {
 
 /**
  * Unwraps each blob under the first of `contexts` KMS accepts: the transcoder's context for source and HLS keys, and
- * the key service's per-asset context for the playback copies (see `withKeyServiceContexts`).
+ * the per-asset contexts of the playback key's copies (see `withKeyServiceContexts`).
  */
 export async function unwrapKeys(
   kms: KMSClient,
@@ -102,12 +102,19 @@ export function collectAssetIds(value: unknown, into = new Set<string>(), depth 
   return into;
 }
 
-/** The transcoder's context plus the key service's context of each asset. */
+/**
+ * The transcoder's context plus, for each asset, the two contexts of the playback key's copies under the playback KMS
+ * key (the key service's and the SPEKE key provider's). Decrypt names no KeyId, so blobs under either KMS key unwrap.
+ */
 export function withKeyServiceContexts(
   transcoderContext: Record<string, string>,
   assetIds: Iterable<string>,
 ): Array<Record<string, string>> {
-  return [transcoderContext, ...[...new Set(assetIds)].map((id) => ({ ...KEY_SERVICE_CONTEXT(id) }))];
+  const perAsset = [...new Set(assetIds)].flatMap((id) => [
+    { ...keyServiceContext(id) },
+    { ...spekeKeyProviderContext(id) },
+  ]);
+  return [transcoderContext, ...perAsset];
 }
 
 export interface KeyPattern {

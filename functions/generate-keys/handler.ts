@@ -11,7 +11,7 @@ export const handler = task('GenerateKeys', async (event: unknown) => {
   const state = parseTaskInput(GenerateKeysInputSchema, event, 'GenerateKeys');
   const { keys, encryption } = await generateKeys(
     getProfile(state.profile, profiles),
-    config.kmsKeyId,
+    { kmsKeyId: config.kmsKeyId, playbackKmsKeyId: config.playbackKmsKeyId },
     state.asset.assetId,
   );
   return { ...state, keys, encryption };

@@ -30,7 +30,9 @@ async function processMessage(body: string, messageId: string): Promise<void> {
   for (const record of parsed.records) {
     const decision = decideRecord(record, config);
     if (!decision.accept) {
-      logger.info('ignoring record', { messageId, reason: decision.reason, key: decision.key });
+      // Refused records are not retried (a redelivery would be refused the same way) but are logged as errors.
+      if (decision.refused) logger.error('refusing record', { messageId, reason: decision.reason });
+      else logger.info('ignoring record', { messageId, reason: decision.reason, key: decision.key });
       continue;
     }
     const profile = profileNameForKey(

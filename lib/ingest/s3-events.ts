@@ -58,14 +58,29 @@ export type ObjectDecision =
       eventName: string;
       eventTime?: string;
     }
-  | { accept: false; reason: string; key?: string };
+  | {
+      accept: false;
+      reason: string;
+      key?: string;
+      /** Not merely uninteresting but not ours to process (a bucket we were not configured for): log as an error. */
+      refused?: true;
+    };
 
 export function decideRecord(
   record: z.infer<typeof RecordSchema> | S3EventRecord,
-  filter: { inputPrefix: string; allowedExtensions: string[] },
+  filter: { inputPrefix: string; allowedExtensions: string[]; sourceBuckets: string[] },
 ): ObjectDecision {
   if (!record.eventName.startsWith('ObjectCreated:'))
     return { accept: false, reason: `ignored event ${record.eventName}` };
+  // A message naming another bucket would make the workflow read (and encrypt, transcode, publish) an object it was
+  // never meant to touch. Retrying cannot help, so the record is refused outright.
+  if (!filter.sourceBuckets.includes(record.s3.bucket.name)) {
+    return {
+      accept: false,
+      refused: true,
+      reason: `bucket "${record.s3.bucket.name}" is not a configured source bucket`,
+    };
+  }
   let key: string;
   try {
     key = decodeS3Key(record.s3.object.key);

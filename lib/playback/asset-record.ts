@@ -1,15 +1,19 @@
 /**
  * The asset record `<ASSET_PREFIX><assetId>.json`: the only thing the key service knows about an asset. Written by
- * the workflow's submit step, read by the key service and the token issuer. It carries the *playback* key as a KMS
- * blob only, under the key-service context `KEY_SERVICE_CONTEXT(assetId)`; the source data key is never written here
- * (writeAssetRecord refuses it, and refuses any other encryption context).
+ * the workflow's submit step, read by the key service, the SPEKE key provider and the token issuer. Its only key
+ * material is the playback key as two KMS blobs under the playback KMS key: `playbackKey` (the key service's copy,
+ * `keyServiceContext(assetId)`) and `spekeKey` (the SPEKE key provider's copy, `spekeKeyProviderContext(assetId)`).
+ *
+ * What keeps a source key out of a player's hands is KMS, not this file: the key service decrypts only with the
+ * playback KMS key, and no role can put a source key under that key (README.md, "Security model"). The context
+ * checks here only keep the workflow from publishing a record its consumers would refuse anyway.
  */
 
 import { posix } from 'node:path';
 import { GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
+import { keyServiceContext, sameContext, spekeKeyProviderContext } from '../kms/contexts.js';
 import { PlaybackDeniedError } from './errors.js';
-import { isKeyServiceContext } from './key-context.js';
 import { ASSET_ID_PATTERN } from './tokens.js';
 
 const b64 = z.string().regex(/^[A-Za-z0-9+/]+={0,2}$/, 'must be base64');
@@ -23,12 +27,20 @@ const relativePlaylist = z
     'must be a relative .m3u8 key',
   );
 
-export const AssetRecordSchema = z.object({
-  assetId: z.string().regex(ASSET_ID_PATTERN),
+/** A KMS blob as a record carries it: ciphertext, the KMS key it was made under, and its encryption context. */
+export const RecordKeySchema = z.object({
   wrappedKey: b64,
-  keyMd5: b64,
   kmsKeyId: z.string().min(1),
   encryptionContext: z.record(z.string(), z.string()),
+});
+export type RecordKey = z.infer<typeof RecordKeySchema>;
+
+export const AssetRecordSchema = z.object({
+  assetId: z.string().regex(ASSET_ID_PATTERN),
+  /** The key service's copy of the playback key. */
+  playbackKey: RecordKeySchema,
+  /** The SPEKE key provider's copy of the same playback key. */
+  spekeKey: RecordKeySchema,
   outputBucket: z.string().min(3),
   outputKeyPrefix: z.string(),
   /** e.g. `index.m3u8`, relative to outputKeyPrefix. */
@@ -64,23 +76,17 @@ export async function readAssetRecord(where: AssetRecordLocation, assetId: strin
   return record;
 }
 
-export interface WriteAssetRecordOptions {
-  /** The source data key's KeyMd5: the write is refused if the record would carry that key. */
-  sourceKeyMd5?: string;
-}
-
 export async function writeAssetRecord(
   where: AssetRecordLocation,
   record: AssetRecord,
-  options: WriteAssetRecordOptions = {},
 ): Promise<{ bucket: string; key: string }> {
   const valid = AssetRecordSchema.parse(record);
-  if (options.sourceKeyMd5 !== undefined && options.sourceKeyMd5 === valid.keyMd5) {
-    throw new Error('Refusing to publish the source data key as the playback key');
+  if (!sameContext(valid.playbackKey.encryptionContext, keyServiceContext(valid.assetId))) {
+    throw new Error('Refusing to publish a playbackKey that is not in the key-service context of this asset');
   }
-  if (!isKeyServiceContext(valid.encryptionContext, valid.assetId)) {
+  if (!sameContext(valid.spekeKey.encryptionContext, spekeKeyProviderContext(valid.assetId))) {
     throw new Error(
-      'Refusing to publish a playback key that is not wrapped under the key-service context of this asset',
+      'Refusing to publish a spekeKey that is not in the SPEKE key provider context of this asset',
     );
   }
   const key = assetRecordKey(where.assetPrefix, valid.assetId);

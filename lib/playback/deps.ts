@@ -8,6 +8,7 @@ import type { KMSClient } from '@aws-sdk/client-kms';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { PlaybackConfig } from '../config.js';
+import { ConfigurationError } from '../errors.js';
 import { TokenIssuer } from './issuer.js';
 import { KeyCache } from './key-cache.js';
 import { PlaybackKeyProvider } from './key-delivery.js';
@@ -48,6 +49,12 @@ export async function buildKeyService(
   clients: PlaybackClients,
   options: BuildOptions = {},
 ): Promise<KeyService> {
+  const playbackKmsKeyId = config.playbackKmsKeyId;
+  if (!playbackKmsKeyId) {
+    throw new ConfigurationError('Environment variable PLAYBACK_KMS_KEY_ID is required by the key service', {
+      code: 'CONFIGURATION',
+    });
+  }
   const [secret, signer] = await Promise.all([
     loadTokenSecret(config.tokenSecret, clients.ssm),
     options.signer ?? buildUrlSigner(config, clients),
@@ -60,7 +67,7 @@ export async function buildKeyService(
     config,
     secret,
     s3: clients.s3,
-    keys: new PlaybackKeyProvider(clients.kms, cache),
+    keys: new PlaybackKeyProvider(clients.kms, cache, playbackKmsKeyId),
     store: new DynamoTokenUseStore(clients.dynamodb, config.tokenTable),
     signer,
     tokenLimiter: new TokenBucketLimiter(config.throttle.token),

@@ -1,23 +1,23 @@
 /**
- * Unwraps an asset's playback key. Only the record's `wrappedKey` is ever decrypted, always under
- * `KEY_SERVICE_CONTEXT(record.assetId)` and pinned to the record's KMS key. The key service's role may Decrypt only
- * under that context's `service` value (IAM condition on `kms:EncryptionContext:service`), never under the
- * transcoder's, so it cannot unwrap the source key; the `assetId` in the context means a record for asset A holding
- * asset B's blob fails in KMS. A record under any other context is refused before KMS is called.
+ * Unwraps an asset's playback key: only the record's `playbackKey` blob, always with the configured playback KMS key
+ * as KeyId (never the key id the record names) and under `keyServiceContext(record.assetId)`. The key service's role
+ * may Decrypt only that KMS key under that context, and no role in the template can put a source key under the
+ * playback KMS key, so a record carrying any other blob — a source key re-wrapped under the workflow key, say — fails
+ * in KMS (IncorrectKeyException) before a token is consumed. The `assetId` in the context means a record for asset A
+ * holding asset B's blob fails in KMS too. A record whose context is not the key-service one is refused before KMS.
  */
 
 import { createHash } from 'node:crypto';
 import { DecryptCommand, type KMSClient } from '@aws-sdk/client-kms';
-import { KEY_SERVICE_CONTEXT } from '../config.js';
 import {
   KmsInvalidCiphertextError,
   KmsKeyUnavailableError,
   KmsThrottledError,
   sdkErrorInfo,
 } from '../errors.js';
+import { keyServiceContext, sameContext } from '../kms/contexts.js';
 import type { AssetRecord } from './asset-record.js';
 import type { KeyCache } from './key-cache.js';
-import { isKeyServiceContext } from './key-context.js';
 
 const PLAYBACK_KEY_BYTES = 16;
 
@@ -36,22 +36,21 @@ export class PlaybackKeyProvider {
   // Concurrent requests for the same cold key share one Decrypt call.
   private readonly inFlight = new Map<string, Promise<Buffer>>();
 
+  /** `playbackKmsKeyId`: PLAYBACK_KMS_KEY_ID, the only KMS key this provider decrypts with. */
   constructor(
     private readonly kms: KMSClient,
     private readonly cache: KeyCache,
+    private readonly playbackKmsKeyId: string,
   ) {}
 
   /** The 16 raw key bytes. The caller owns the returned buffer. */
   async keyFor(record: AssetRecord): Promise<Buffer> {
-    if (!isKeyServiceContext(record.encryptionContext, record.assetId)) {
+    if (!sameContext(record.playbackKey.encryptionContext, keyServiceContext(record.assetId))) {
       throw new KmsInvalidCiphertextError(
-        'Asset record key is not bound to the key-service encryption context of this asset',
+        'Asset record playbackKey is not bound to the key-service encryption context of this asset',
       );
     }
-    const blob = Buffer.from(record.wrappedKey, 'base64');
-    if (createHash('md5').update(blob).digest('base64') !== record.keyMd5) {
-      throw new KmsInvalidCiphertextError('Asset record keyMd5 does not match its wrapped key');
-    }
+    const blob = Buffer.from(record.playbackKey.wrappedKey, 'base64');
     // The cache key covers the asset as well as the blob: a blob cached for asset B must not be served, without
     // KMS's context check, for a record of asset A that carries it.
     const hash = createHash('sha256').update(record.assetId).update('\0').update(blob).digest('hex');
@@ -59,20 +58,20 @@ export class PlaybackKeyProvider {
     if (cached) return cached;
     let pending = this.inFlight.get(hash);
     if (!pending) {
-      pending = this.decrypt(blob, record.kmsKeyId, record.assetId).finally(() => this.inFlight.delete(hash));
+      pending = this.decrypt(blob, record.assetId).finally(() => this.inFlight.delete(hash));
       pending.then((key) => this.cache.set(hash, key)).catch(() => undefined);
       this.inFlight.set(hash, pending);
     }
     return Buffer.from(await pending);
   }
 
-  private async decrypt(blob: Buffer, kmsKeyId: string, assetId: string): Promise<Buffer> {
+  private async decrypt(blob: Buffer, assetId: string): Promise<Buffer> {
     const out = await this.kms
       .send(
         new DecryptCommand({
           CiphertextBlob: blob,
-          KeyId: kmsKeyId,
-          EncryptionContext: { ...KEY_SERVICE_CONTEXT(assetId) },
+          KeyId: this.playbackKmsKeyId,
+          EncryptionContext: { ...keyServiceContext(assetId) },
         }),
       )
       .catch((e: unknown) => {

@@ -70,6 +70,9 @@ export interface VerifyTokenOptions {
   now?: number;
 }
 
+/** HMAC-SHA-256 (32 bytes) in unpadded base64url: 43 characters, the last one carrying 2 unused (zero) bits. */
+const CANONICAL_SIGNATURE = /^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/;
+
 /** Returns the claims of a genuine, unexpired token for `assetId`; throws PlaybackDeniedError otherwise. */
 export function verifyToken(
   token: string | undefined,
@@ -82,7 +85,11 @@ export function verifyToken(
   const parts = token.split('.');
   const [payload, signature] = parts;
   if (parts.length !== 2 || !payload || !signature) throw new PlaybackDeniedError('token_invalid');
+  // Exactly one spelling of a signature is accepted: unpadded base64url of 32 bytes with zero unused bits. Node's
+  // decoder would also take padding, '+', '/', stray characters and other trailing bits — several tokens, one MAC.
+  if (!CANONICAL_SIGNATURE.test(signature)) throw new PlaybackDeniedError('token_invalid');
   const given = Buffer.from(signature, 'base64url');
+  if (given.toString('base64url') !== signature) throw new PlaybackDeniedError('token_invalid');
   const expected = mac(secret, payload);
   // Length is public (always 32); the comparison itself must not leak where the bytes differ.
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) {

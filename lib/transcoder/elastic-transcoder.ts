@@ -11,7 +11,6 @@ import {
   ReadJobCommand,
 } from '@aws-sdk/client-elastic-transcoder';
 import { elasticTranscoder as defaultClient, elasticTranscoderNoRetry } from '../clients.js';
-import { ELASTIC_TRANSCODER_CONTEXT } from '../config.js';
 import type { Job, JobOutput } from '../contracts.js';
 import {
   isTransientSdkError,
@@ -19,6 +18,7 @@ import {
   TranscoderRequestError,
   TranscoderThrottledError,
 } from '../errors.js';
+import { ELASTIC_TRANSCODER_CONTEXT } from '../kms/contexts.js';
 import { sanitizeUserMetadata } from './metadata.js';
 import type { CancellableTranscoder, SubmitJobRequest } from './types.js';
 

@@ -20,7 +20,7 @@ import {
   type OutputGroup,
 } from '@aws-sdk/client-mediaconvert';
 import { mediaConvert as defaultClient } from '../clients.js';
-import { MEDIACONVERT_CONTEXT, requireMediaConvertSettings } from '../config.js';
+import { requireMediaConvertSettings } from '../config.js';
 import type { EncryptionMode, Job, JobOutput } from '../contracts.js';
 import {
   ConfigurationError,
@@ -29,6 +29,7 @@ import {
   TranscoderRequestError,
   TranscoderThrottledError,
 } from '../errors.js';
+import { MEDIACONVERT_CONTEXT } from '../kms/contexts.js';
 import type { Profile } from '../profiles.js';
 import { sanitizeUserMetadata } from './metadata.js';
 import type { CancellableTranscoder, SubmitJobRequest } from './types.js';

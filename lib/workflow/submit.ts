@@ -100,24 +100,27 @@ export async function submitJob(
     await deletePrefix(s3, asset.outputBucket, asset.outputKeyPrefix);
   }
 
-  // The record carries the key service's copy of the playback key (KEY_SERVICE_CONTEXT(assetId)), never a blob
-  // under the transcoder's context: writeAssetRecord refuses any other context.
-  const delivery = input.keys.playbackDelivery;
+  // The record carries the playback key's two consumer copies, both under the playback KMS key, and nothing else.
+  const { playback, speke } = input.keys;
   await writeAssetRecord(
     { s3, bucket: asset.outputBucket, assetPrefix: deps.config.assetPrefix },
     {
       assetId: asset.assetId,
-      wrappedKey: delivery.wrappedKey,
-      keyMd5: delivery.keyMd5,
-      kmsKeyId: delivery.kmsKeyId,
-      encryptionContext: delivery.encryptionContext,
+      playbackKey: {
+        wrappedKey: playback.wrappedKey,
+        kmsKeyId: playback.kmsKeyId,
+        encryptionContext: playback.encryptionContext,
+      },
+      spekeKey: {
+        wrappedKey: speke.wrappedKey,
+        kmsKeyId: speke.kmsKeyId,
+        encryptionContext: speke.encryptionContext,
+      },
       outputBucket: asset.outputBucket,
       outputKeyPrefix: asset.outputKeyPrefix,
       masterPlaylist: `${profile.masterPlaylistName}.m3u8`,
       playlists: profile.outputs.map((o) => `${o.key}.m3u8`),
     },
-    // Defence in depth: the record must never carry the source key.
-    { sourceKeyMd5: input.keys.source.keyMd5 },
   );
   const job = await deps.transcoder.submit({
     executionName: marker,

@@ -1,12 +1,12 @@
 import type { KMSClient } from '@aws-sdk/client-kms';
 import { kms as defaultKms } from '../clients.js';
 import type { Keys, TranscoderKey, WrappedKey } from '../contracts.js';
-import { wrapForTarget } from '../kms/keys.js';
+import { reEncryptWrappedKey, wrapForTarget } from '../kms/keys.js';
 
 /** Where the transcoder expects its keys: its KMS key and the encryption context its service uses. */
 export interface TranscoderKeyTarget {
   kmsKeyId: string;
-  /** `transcoderEncryptionContext(backend)` from lib/config.ts: Elastic Transcoder's and MediaConvert's differ. */
+  /** `transcoderContext(backend)` from lib/kms/contexts.ts: Elastic Transcoder's and MediaConvert's differ. */
   encryptionContext: Readonly<Record<string, string>>;
 }
 
@@ -25,17 +25,22 @@ export async function wrapKeyForTranscoder(
 }
 
 /**
- * WrapKey, second half: the playback (HLS) key as the transcoder needs it. Elastic Transcoder decrypts
- * `HlsContentProtection.Key` with its own KMS key exactly like the input key, so when `TRANSCODER_KMS_KEY_ID` differs
- * from `KMS_KEY_ID` the playback blob must be re-wrapped too (else the job fails with 4018). Same no-op rule as
- * {@link wrapKeyForTranscoder}. The key service's copy (`keys.playbackDelivery`) is not touched.
+ * WrapKey, second half: the playback (HLS) key as the transcoder needs it (`HlsContentProtection.Key`). The blob is
+ * ReEncrypted *out of* the playback key into the transcoder's KMS key and context, always: it lives under another
+ * KMS key. That direction (playback key → workflow side) is the only one the template allows, so it opens no path
+ * from a source key to the key service. The key service's and the SPEKE key provider's copies are not touched.
  */
 export async function wrapPlaybackKeyForTranscoder(
   keys: Keys,
   target: TranscoderKeyTarget,
   client: KMSClient = defaultKms,
 ): Promise<TranscoderKey> {
-  return wrapForTranscoder(keys.playback, target, client);
+  const wrapped = await reEncryptWrappedKey(
+    keys.playback,
+    { kmsKeyId: target.kmsKeyId, encryptionContext: { ...target.encryptionContext } },
+    client,
+  );
+  return { ...wrapped, reEncrypted: true };
 }
 
 function wrapForTranscoder(

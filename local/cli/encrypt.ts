@@ -12,7 +12,6 @@ import type { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { ELASTIC_TRANSCODER_CONTEXT } from '../../lib/config.js';
 import { type Checkpoint, type EncryptionMode, EncryptionModeSchema } from '../../lib/contracts.js';
 import { ciphertextSize, createPartCipher } from '../../lib/crypto/aes.js';
 import {
@@ -22,6 +21,7 @@ import {
   encryptToMultipart,
 } from '../../lib/encrypt/engine.js';
 import { runPartPipeline } from '../../lib/encrypt/pipeline.js';
+import { ELASTIC_TRANSCODER_CONTEXT } from '../../lib/kms/contexts.js';
 import { keyMd5, translateKmsError } from '../../lib/kms/keys.js';
 import { translateS3Error } from '../../lib/s3/errors.js';
 import { createMultipartUpload, MultipartWriter } from '../../lib/s3/multipart.js';

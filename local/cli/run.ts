@@ -95,7 +95,11 @@ export async function runRunCommand(
   // Handlers log through Powertools at import time: choose the level before anything loads them.
   process.env.LOG_LEVEL ??= values.verbose ? 'INFO' : 'SILENT';
   const { ingestConfig } = await import('../../lib/config.js');
-  const allowed = ingestConfig({ ...process.env, STATE_MACHINE_ARN: 'unused' }).allowedExtensions;
+  const allowed = ingestConfig({
+    ...process.env,
+    STATE_MACHINE_ARN: 'unused',
+    SOURCE_BUCKETS: 'unused',
+  }).allowedExtensions;
   for (const file of files) {
     const ext = extname(file).toLowerCase();
     if (!allowed.includes(ext)) {

@@ -94,6 +94,7 @@ export async function runUpCommand(
       `secure-transcode local stack is up (data dir ${dataDir}${values.fast ? ', fast' : ''})`,
       `  S3 / SQS / SNS     ${c.endpoints.s3}   bucket ${c.bucket}, uploads under ${c.inputPrefix}`,
       `  KMS                ${c.endpoints.kms}   key ${c.kmsKeyArn} (alias/secure-transcode)`,
+      `                     playback key ${c.playbackKmsKeyArn} (alias/secure-transcode-playback)`,
       `  Elastic Transcoder ${c.endpoints.elastictranscoder}   pipeline ${c.pipelineId}`,
       `  Step Functions     ${c.endpoints.sfn}   ${c.stateMachineArn}`,
       `  Key service        ${c.endpoints.keyService}   player ${c.player}`,

@@ -18,14 +18,33 @@ export interface LocalRoute {
   pattern: RegExp;
 }
 
-export function matchRoute(routes: LocalRoute[], method: string, path: string): RouteMatch | undefined {
+/** `decodeURIComponent`, or undefined for a malformed percent-encoding (which API Gateway answers with 400). */
+export function decodePathSegment(value: string): string | undefined {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A path that matched a route but whose parameters are not valid percent-encoding. */
+export const MALFORMED_PATH = Symbol('malformed path');
+
+export function matchRoute(
+  routes: LocalRoute[],
+  method: string,
+  path: string,
+): RouteMatch | typeof MALFORMED_PATH | undefined {
   for (const route of routes) {
     if (route.method !== method && !(method === 'OPTIONS')) continue;
     const m = route.pattern.exec(path);
     if (!m) continue;
     const pathParameters: Record<string, string> = {};
-    for (const [name, value] of Object.entries(m.groups ?? {}))
-      pathParameters[name] = decodeURIComponent(value);
+    for (const [name, value] of Object.entries(m.groups ?? {})) {
+      const decoded = decodePathSegment(value);
+      if (decoded === undefined) return MALFORMED_PATH;
+      pathParameters[name] = decoded;
+    }
     return {
       routeKey: method === 'OPTIONS' ? route.routeKey.replace(/^\S+/, 'OPTIONS') : route.routeKey,
       pathParameters,

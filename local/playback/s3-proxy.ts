@@ -142,7 +142,8 @@ export function createS3Proxy(options: S3ProxyOptions) {
       },
     );
     upstream.on('error', () => {
-      if (!res.headersSent) res.writeHead(502, { 'Content-Type': 'application/json' });
+      if (!res.headersSent)
+        res.writeHead(502, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
       res.end('{"error":"s3_unreachable"}');
     });
     upstream.end();

@@ -42,7 +42,14 @@ import { keyUrl as keyUrlOf, playUrl } from '../../lib/playback/urls.js';
 import type { FaultInjector } from '../faults.js';
 import { createRequestGuard, loopbackBindAddress, sendRefusal } from '../http/request-guard.js';
 import { createSigV4Verifier } from '../http/sigv4-verifier.js';
-import { type LocalRoute, matchRoute, sendResult, toApiGatewayEvent } from './api-gateway.js';
+import {
+  type LocalRoute,
+  MALFORMED_PATH,
+  matchRoute,
+  type RouteMatch,
+  sendResult,
+  toApiGatewayEvent,
+} from './api-gateway.js';
 import { guardDynalite } from './dynalite-guard.js';
 import { playerPage } from './player-page.js';
 import { createS3Proxy } from './s3-proxy.js';
@@ -96,6 +103,16 @@ function sendUnavailable(res: ServerResponse): void {
     'Retry-After': '1',
   });
   res.end('{"message":"Service Unavailable"}');
+}
+
+/** The router's own answers carry the same no-store headers as the handler's (lib/playback/http.ts). */
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, {
+    'Content-Type': 'application/json',
+    'Cache-Control': 'no-store',
+    'X-Content-Type-Options': 'nosniff',
+  });
+  res.end(JSON.stringify(body));
 }
 
 function listen(server: Server, port: number, host: string): Promise<number> {
@@ -200,8 +217,8 @@ export async function startKeyService(options: StartKeyServiceOptions): Promise<
 
   const server = createServer((req, res) => {
     void route(req, res).catch(() => {
-      if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'application/json' });
-      res.end('{"error":"internal"}');
+      if (!res.headersSent) sendJson(res, 500, { error: 'internal' });
+      else res.end();
     });
   });
 
@@ -226,11 +243,8 @@ export async function startKeyService(options: StartKeyServiceOptions): Promise<
       return servePlayer(url, res);
     }
     const match = matchRoute(ROUTES, method, url.pathname);
-    if (!match || !handler || !issueHandler) {
-      res.writeHead(404, { 'Content-Type': 'application/json' });
-      res.end('{"error":"not_found"}');
-      return;
-    }
+    if (match === MALFORMED_PATH) return sendJson(res, 400, { error: 'bad_request' });
+    if (!match || !handler || !issueHandler) return sendJson(res, 404, { error: 'not_found' });
     if (ISSUE_ROUTE_KEYS.has(match.routeKey)) return issue(req, res, match, issueHandler);
     const operation = FAULT_OPERATIONS[match.routeKey];
     const fault = operation ? options.faults?.decide('keyservice', operation) : undefined;
@@ -249,7 +263,7 @@ export async function startKeyService(options: StartKeyServiceOptions): Promise<
   async function issue(
     req: IncomingMessage,
     res: ServerResponse,
-    match: NonNullable<ReturnType<typeof matchRoute>>,
+    match: RouteMatch,
     issuing: NonNullable<typeof issueHandler>,
   ): Promise<void> {
     const body = await readBody(req);

@@ -23,7 +23,7 @@ import {
   sendRefusal,
 } from '../http/request-guard.js';
 import { MultipartTracker, TagStore } from './multipart-tracker.js';
-import { classifyS3, isQueueOrTopicRequest, type S3Request } from './operations.js';
+import { classifyS3, isQueueOrTopicRequest, rawPathOf, type S3Request } from './operations.js';
 import {
   formAction,
   QueueUrls,
@@ -297,7 +297,7 @@ export async function startS3Gateway(opts: S3GatewayOptions): Promise<S3Gateway>
 
   const handleS3 = async (req: IncomingMessage, res: ServerResponse, url: URL) => {
     const method = req.method ?? 'GET';
-    const op = classifyS3(method, url, req.headers);
+    const op = classifyS3(method, url, req.headers, rawPathOf(req.url ?? '/'));
     const bucket = op.bucket ?? '';
     const key = op.key ?? '';
     opts.onS3Request?.({ ...op, range: req.headers.range });

@@ -76,8 +76,22 @@ function bucketOperation(method: string, q: URLSearchParams): string {
   }
 }
 
-export function classifyS3(method: string, url: URL, headers: IncomingHttpHeaders): S3Request {
-  const segments = url.pathname.split('/').slice(1);
+/**
+ * The request target's path exactly as sent. WHATWG URL parsing resolves `.` and `..` segments, but S3 keys are
+ * opaque strings: `incoming/a/../b.mp4` is its own key, stored and announced as written.
+ */
+export function rawPathOf(requestTarget: string): string {
+  const path = requestTarget.split('?', 1)[0] ?? '/';
+  return path.startsWith('/') ? path : new URL(requestTarget).pathname;
+}
+
+export function classifyS3(
+  method: string,
+  url: URL,
+  headers: IncomingHttpHeaders,
+  rawPath: string = url.pathname,
+): S3Request {
+  const segments = rawPath.split('/').slice(1);
   const bucket = segments[0] ? decodeURIComponent(segments[0]) : undefined;
   const rawKey = segments.slice(1).join('/');
   const key = rawKey ? decodeURIComponent(rawKey) : undefined;

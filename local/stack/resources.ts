@@ -1,6 +1,6 @@
 /**
  * The cloud resources serverless.yml declares, created through the same APIs on the local endpoints: the ingest
- * queue with its DLQ redrive, the notifications topic with a queue subscription, the KMS key and alias, and the
+ * queue with its DLQ redrive, the notifications topic with a queue subscription, the two KMS keys (workflow and playback) with their aliases, and the
  * Elastic Transcoder pipeline (which, as in AWS, is not a CloudFormation resource). Ids that must survive a restart
  * (key, pipeline) are kept in `<dataDir>/stack-state.json` and reused when the servers still know them.
  */
@@ -33,15 +33,19 @@ export interface Provisioned {
   topicArn: string;
   kmsKeyId: string;
   kmsKeyArn: string;
+  /** The playback key (PLAYBACK_KMS_KEY_ID): playback keys only, as PlaybackKey in serverless.yml. */
+  playbackKmsKeyArn: string;
   pipelineId: string;
 }
 
 interface SavedState {
   kmsKeyArn?: string;
+  playbackKmsKeyArn?: string;
   pipelineId?: string;
 }
 
 export const KMS_ALIAS = 'alias/secure-transcode';
+export const PLAYBACK_KMS_ALIAS = 'alias/secure-transcode-playback';
 
 async function queue(
   sqs: SQSClient,
@@ -56,25 +60,27 @@ async function queue(
   return { url, arn: attrs.Attributes?.QueueArn ?? '' };
 }
 
-async function ensureKey(kms: KMSClient, saved: SavedState): Promise<{ keyId: string; arn: string }> {
-  if (saved.kmsKeyArn) {
-    const found = await kms.send(new DescribeKeyCommand({ KeyId: saved.kmsKeyArn })).catch(() => undefined);
+async function ensureKey(
+  kms: KMSClient,
+  savedArn: string | undefined,
+  description: string,
+): Promise<{ keyId: string; arn: string }> {
+  if (savedArn) {
+    const found = await kms.send(new DescribeKeyCommand({ KeyId: savedArn })).catch(() => undefined);
     const meta = found?.KeyMetadata;
     if (meta?.KeyId && meta.Arn && meta.Enabled !== false) return { keyId: meta.KeyId, arn: meta.Arn };
   }
-  const created = await kms.send(
-    new CreateKeyCommand({ Description: 'secure-transcode local data keys (source and playback)' }),
-  );
+  const created = await kms.send(new CreateKeyCommand({ Description: description }));
   return { keyId: created.KeyMetadata?.KeyId ?? '', arn: created.KeyMetadata?.Arn ?? '' };
 }
 
-async function ensureAlias(kms: KMSClient, keyId: string): Promise<void> {
+async function ensureAlias(kms: KMSClient, alias: string, keyId: string): Promise<void> {
   const aliases = await kms.send(new ListAliasesCommand({ KeyId: keyId }));
-  if (aliases.Aliases?.some((a) => a.AliasName === KMS_ALIAS)) return;
+  if (aliases.Aliases?.some((a) => a.AliasName === alias)) return;
   const all = await kms.send(new ListAliasesCommand({}));
   // An alias left pointing at an older key (a deleted key file) is not ours to move; the ARN is what the stack uses.
-  if (all.Aliases?.some((a) => a.AliasName === KMS_ALIAS)) return;
-  await kms.send(new CreateAliasCommand({ AliasName: KMS_ALIAS, TargetKeyId: keyId }));
+  if (all.Aliases?.some((a) => a.AliasName === alias)) return;
+  await kms.send(new CreateAliasCommand({ AliasName: alias, TargetKeyId: keyId }));
 }
 
 async function ensurePipeline(
@@ -128,13 +134,30 @@ export async function provision(options: {
     new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sqs', Endpoint: notifications.arn }),
   );
 
-  const key = await ensureKey(options.kms, saved);
-  await ensureAlias(options.kms, key.keyId);
+  const key = await ensureKey(
+    options.kms,
+    saved.kmsKeyArn,
+    'secure-transcode local workflow key (source data keys, transcoder copies)',
+  );
+  await ensureAlias(options.kms, KMS_ALIAS, key.keyId);
+  const playbackKey = await ensureKey(
+    options.kms,
+    saved.playbackKmsKeyArn,
+    'secure-transcode local playback key (playback keys only)',
+  );
+  await ensureAlias(options.kms, PLAYBACK_KMS_ALIAS, playbackKey.keyId);
   const pipelineId = await ensurePipeline(options.et, saved, options.bucket, key.arn, options.accountId);
 
-  writeFileSync(
-    statePath,
-    `${JSON.stringify({ kmsKeyArn: key.arn, pipelineId } satisfies SavedState, null, 2)}\n`,
-  );
-  return { ingest, dlq, notifications, topicArn, kmsKeyId: key.keyId, kmsKeyArn: key.arn, pipelineId };
+  const state: SavedState = { kmsKeyArn: key.arn, playbackKmsKeyArn: playbackKey.arn, pipelineId };
+  writeFileSync(statePath, `${JSON.stringify(state, null, 2)}\n`);
+  return {
+    ingest,
+    dlq,
+    notifications,
+    topicArn,
+    kmsKeyId: key.keyId,
+    kmsKeyArn: key.arn,
+    playbackKmsKeyArn: playbackKey.arn,
+    pipelineId,
+  };
 }

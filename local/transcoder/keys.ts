@@ -8,8 +8,8 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { DecryptCommand, type KMSClient } from '@aws-sdk/client-kms';
-import { ELASTIC_TRANSCODER_CONTEXT } from '../../lib/config.js';
 import { sdkErrorInfo } from '../../lib/errors.js';
+import { ELASTIC_TRANSCODER_CONTEXT } from '../../lib/kms/contexts.js';
 import { JobFailure } from './errors.js';
 
 export interface WrappedKey {

@@ -14,7 +14,7 @@ import type { Job, JobOutput, Pipeline, Preset } from '@aws-sdk/client-elastic-t
 import { GenerateDataKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SNSClient } from '@aws-sdk/client-sns';
-import { ELASTIC_TRANSCODER_CONTEXT } from '../../lib/config.js';
+import { ELASTIC_TRANSCODER_CONTEXT } from '../../lib/kms/contexts.js';
 import { logger } from '../../lib/logger.js';
 import { JobFailure } from './errors.js';
 import { type MediaInfo, parseInput, runFfmpeg } from './ffmpeg.js';

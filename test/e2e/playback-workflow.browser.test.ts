@@ -75,8 +75,16 @@ describe('playback of real workflow outputs in headless Chromium', () => {
     // Assess
     expect(notification.status).toBe('SUCCEEDED');
     expect(assetId).toMatch(/^[a-f0-9]{24}$/);
-    // The record's key is the key service's copy: bound to this asset, never to the transcoder's context.
-    expect(record.encryptionContext).toEqual({ service: 'key-service.secure-transcode', assetId });
+    // The record's keys are the playback KMS key's two consumer copies, bound to this asset.
+    expect(record.playbackKey.encryptionContext).toEqual({
+      service: 'key-service.secure-transcode',
+      assetId,
+    });
+    expect(record.spekeKey.encryptionContext).toEqual({
+      service: 'speke-key-provider.secure-transcode',
+      assetId,
+    });
+    expect(record.playbackKey.kmsKeyId).toBe(stack.config.playbackKmsKeyArn);
     expect(record.playlists.length).toBeGreaterThan(0);
     for (const text of variants) {
       expect(text).toContain(
@@ -96,8 +104,8 @@ describe('playback of real workflow outputs in headless Chromium', () => {
     });
     const playbackKey = await kms.send(
       new DecryptCommand({
-        CiphertextBlob: Buffer.from(record.wrappedKey, 'base64'),
-        EncryptionContext: record.encryptionContext,
+        CiphertextBlob: Buffer.from(record.playbackKey.wrappedKey, 'base64'),
+        EncryptionContext: record.playbackKey.encryptionContext,
       }),
     );
     kms.destroy();

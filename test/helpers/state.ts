@@ -2,9 +2,13 @@ import type { Asset, EncryptedObject, Keys, Source, TranscoderKey } from '../../
 import { keyMd5 } from '../../lib/kms/keys.js';
 
 export const KEY_ARN = 'arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555';
+/** The playback KMS key (PLAYBACK_KMS_KEY_ID). */
+export const PLAYBACK_KEY_ARN = 'arn:aws:kms:us-east-1:123456789012:key/22222222-2222-3333-4444-555555555555';
 export const ET = { service: 'elastictranscoder.amazonaws.com' };
-/** KEY_SERVICE_CONTEXT(sampleAsset().assetId), spelled out so a change to the constant shows up in tests. */
+/** keyServiceContext(sampleAsset().assetId), spelled out so a change to the builder shows up in tests. */
 export const KEY_SERVICE = { service: 'key-service.secure-transcode', assetId: 'a0123456789abcdef012345' };
+/** spekeKeyProviderContext(sampleAsset().assetId), spelled out likewise. */
+export const SPEKE = { service: 'speke-key-provider.secure-transcode', assetId: 'a0123456789abcdef012345' };
 
 const blob = (s: string) => Buffer.from(`kms-blob:${s}`).toString('base64');
 
@@ -36,14 +40,14 @@ export function sampleKeys(): Keys {
     playback: {
       wrappedKey: blob('playback'),
       keyMd5: keyMd5(blob('playback')),
-      kmsKeyId: KEY_ARN,
-      encryptionContext: ET,
-    },
-    playbackDelivery: {
-      wrappedKey: blob('playback-delivery'),
-      keyMd5: keyMd5(blob('playback-delivery')),
-      kmsKeyId: KEY_ARN,
+      kmsKeyId: PLAYBACK_KEY_ARN,
       encryptionContext: KEY_SERVICE,
+    },
+    speke: {
+      wrappedKey: blob('playback-speke'),
+      keyMd5: keyMd5(blob('playback-speke')),
+      kmsKeyId: PLAYBACK_KEY_ARN,
+      encryptionContext: SPEKE,
     },
   };
 }
@@ -70,8 +74,15 @@ export function sampleTranscoderKey(): TranscoderKey {
 }
 
 /** The playback key as WrapKey hands it to the transcoder (same key and context: no ReEncrypt). */
+/** The HLS key as WrapKey re-wraps it out of the playback key for the transcoder (workflow key, its context). */
 export function sampleTranscoderPlaybackKey(): TranscoderKey {
-  return { ...sampleKeys().playback, reEncrypted: false };
+  return {
+    wrappedKey: blob('playback-transcoder'),
+    keyMd5: keyMd5(blob('playback-transcoder')),
+    kmsKeyId: KEY_ARN,
+    encryptionContext: ET,
+    reEncrypted: true,
+  };
 }
 
 export const sampleExecution = () => ({

@@ -22,7 +22,7 @@ import {
   ReEncryptCommand,
 } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { ELASTIC_TRANSCODER_CONTEXT } from '../../lib/config.js';
+import { ELASTIC_TRANSCODER_CONTEXT } from '../../lib/kms/contexts.js';
 import { FaultInjector } from '../../local/faults.js';
 import { type KmsServer, startKmsServer } from '../../local/kms/index.js';
 import { dataDirCredentials } from '../support/credentials.js';

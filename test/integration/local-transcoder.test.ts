@@ -28,7 +28,7 @@ import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import ffmpegInstaller from '@ffmpeg-installer/ffmpeg';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type FauxqsServer, startFauxqs } from 'fauxqs';
-import { ELASTIC_TRANSCODER_CONTEXT } from '../../lib/config.js';
+import { ELASTIC_TRANSCODER_CONTEXT } from '../../lib/kms/contexts.js';
 import { generateSampleClip } from '../../local/cli/sample.js';
 import { FaultInjector } from '../../local/faults.js';
 import { type KmsServer, startKmsServer } from '../../local/kms/index.js';

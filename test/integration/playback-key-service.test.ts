@@ -1,8 +1,15 @@
 import { stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
+import { GenerateDataKeyCommand, KMSClient, ReEncryptCommand } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import {
+  ELASTIC_TRANSCODER_CONTEXT,
+  keyServiceContext,
+  spekeKeyProviderContext,
+} from '../../lib/kms/contexts.js';
 import { logger } from '../../lib/logger.js';
+import { type AssetRecord, writeAssetRecord } from '../../lib/playback/asset-record.js';
 import { runPlayCommand } from '../../local/cli/play.js';
 import { runTokenCommand } from '../../local/cli/token.js';
 import { BUCKET, type PlaybackHarness, REGION, startPlaybackHarness } from '../support/playback-harness.js';
@@ -118,6 +125,119 @@ describe('local key service over HTTP (fauxqs S3, local KMS, dynalite)', () => {
     expect(relayed.status).toBe(403);
     expect(await relayed.json()).toEqual({ error: 'malformed_path' });
     expect(key.status).toBe(200);
+  });
+
+  it('refuses a record carrying a re-wrapped source key, and the refusal consumes no token', async () => {
+    // Prepare: the security review's attack, with everything a workflow role could do under the old design — a source
+    // key (workflow key, Elastic Transcoder context) ReEncrypted into this asset's key-service context and published
+    // in its asset record (the record's own checks pass: they are not the defence).
+    const assetId = 'a00000000000000000000002';
+    const kms = new KMSClient({
+      region: REGION,
+      credentials: { ...h.credentials },
+      endpoint: h.kmsServer.endpoint,
+    });
+    const source = await kms.send(
+      new GenerateDataKeyCommand({
+        KeyId: h.workflowKeyId,
+        KeySpec: 'AES_128',
+        EncryptionContext: { ...ELASTIC_TRANSCODER_CONTEXT },
+      }),
+    );
+    const rewrap = async (service: Record<string, string>) =>
+      Buffer.from(
+        (
+          await kms.send(
+            new ReEncryptCommand({
+              CiphertextBlob: source.CiphertextBlob,
+              SourceEncryptionContext: { ...ELASTIC_TRANSCODER_CONTEXT },
+              DestinationKeyId: h.workflowKeyId,
+              DestinationEncryptionContext: service,
+            }),
+          )
+        ).CiphertextBlob ?? new Uint8Array(),
+      ).toString('base64');
+    const where = { s3: h.s3, bucket: BUCKET, assetPrefix: 'assets/' };
+    const forged: AssetRecord = {
+      ...h.record,
+      assetId,
+      playbackKey: {
+        wrappedKey: await rewrap({ ...keyServiceContext(assetId) }),
+        kmsKeyId: h.workflowKeyId,
+        encryptionContext: { ...keyServiceContext(assetId) },
+      },
+      spekeKey: {
+        wrappedKey: await rewrap({ ...spekeKeyProviderContext(assetId) }),
+        kmsKeyId: h.workflowKeyId,
+        encryptionContext: { ...spekeKeyProviderContext(assetId) },
+      },
+    };
+    await writeAssetRecord(where, forged);
+    const token = await h.keyService.issueToken(assetId);
+    const url = `${h.keyService.keyUrl(assetId)}?token=${encodeURIComponent(token)}`;
+
+    // Act
+    const refused = await fetchKey(url);
+    // The genuine playback key (generated under the playback key for this asset) replaces the forged one …
+    const genuine = await kms.send(
+      new GenerateDataKeyCommand({
+        KeyId: h.playbackKeyId,
+        KeySpec: 'AES_128',
+        EncryptionContext: { ...keyServiceContext(assetId) },
+      }),
+    );
+    await writeAssetRecord(where, {
+      ...forged,
+      playbackKey: {
+        wrappedKey: Buffer.from(genuine.CiphertextBlob ?? new Uint8Array()).toString('base64'),
+        kmsKeyId: h.playbackKeyId,
+        encryptionContext: { ...keyServiceContext(assetId) },
+      },
+    });
+    // … and the same one-time token still fetches it.
+    const served = await fetchKey(url);
+    kms.destroy();
+
+    // Assess
+    expect(refused.status).toBe(500);
+    expect(refused.headers.get('cache-control')).toBe('no-store');
+    expect(refused.body.includes(Buffer.from(source.Plaintext ?? new Uint8Array()))).toBe(false);
+    expect(refused.body.toString('base64')).not.toContain(
+      Buffer.from(source.Plaintext ?? []).toString('base64'),
+    );
+    expect(served.status).toBe(200);
+    expect(served.body).toEqual(Buffer.from(genuine.Plaintext ?? new Uint8Array()));
+  });
+
+  it('refuses a non-canonical spelling of a token signature without consuming the token', async () => {
+    // Prepare: '=' padding decodes to the same MAC bytes.
+    const token = await h.keyService.issueToken(ASSET_ID);
+    const url = (t: string) => `${h.keyService.keyUrl(ASSET_ID)}?token=${encodeURIComponent(t)}`;
+
+    // Act
+    const padded = await fetchKey(url(`${token}=`));
+    const canonical = await fetchKey(url(token));
+
+    // Assess
+    expect(padded.status).toBe(403);
+    expect(padded.body.toString()).toBe('{"error":"token_invalid"}');
+    expect(canonical.status).toBe(200);
+    expect(canonical.body).toEqual(h.plaintextKey);
+  });
+
+  it.each([
+    ['a malformed percent-encoding in the asset id', '/keys/%E0%A4%A', 400, 'bad_request'],
+    ['a malformed percent-encoding in a playlist', `/play/${ASSET_ID}/%zz.m3u8`, 400, 'bad_request'],
+    ['an unknown route', '/nothing/here', 404, 'not_found'],
+  ])('answers %s with its status and no-store', async (_what, path, status, error) => {
+    // Act
+    const res = await fetch(`${h.keyService.endpoint}${path}`);
+
+    // Assess
+    expect(res.status).toBe(status);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(await res.json()).toEqual({ error });
   });
 
   it('issues tokens from the CLI against the stack described by endpoints.json', async () => {

@@ -156,6 +156,21 @@ describe('local S3 gateway (real HTTP on 127.0.0.1)', () => {
     expect((events[0]?.sequencer ?? '') < (events[1]?.sequencer ?? '')).toBe(true);
   });
 
+  it('announces and serves a key with dot-dot segments exactly as stored', async () => {
+    // Prepare
+    const key = 'incoming/a/../b.mp4';
+    // Act
+    await s3.send(new PutObjectCommand({ Bucket: 'media', Key: key, Body: 'dots' }));
+    const got = await s3.send(new GetObjectCommand({ Bucket: 'media', Key: key }));
+    const normalised = await s3
+      .send(new HeadObjectCommand({ Bucket: 'media', Key: 'incoming/b.mp4' }))
+      .catch((e: { name?: string }) => e.name);
+    // Assess
+    expect(events.map((e) => [e.eventName, e.key])).toEqual([['ObjectCreated:Put', key]]);
+    expect(await got.Body?.transformToString()).toBe('dots');
+    expect(normalised).toBe('NotFound');
+  });
+
   it('answers a body over the 11 MiB local limit with an S3 EntityTooLarge error', async () => {
     // Prepare
     const body = Buffer.alloc(12 * MiB);

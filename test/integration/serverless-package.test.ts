@@ -8,10 +8,21 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from '@jest/globals';
+import { parse } from 'yaml';
 import { projectRoot } from '../helpers/events.js';
+import {
+  can,
+  decryptableBy,
+  everyBlobUnder,
+  findPath,
+  type KmsPermission,
+  kmsPermissionsByRole,
+  type Via,
+} from '../support/kms-custody.js';
 
 type Resource = { Type: string; Condition?: string; Properties: Record<string, unknown> };
 let resources: Record<string, Resource>;
+let parameters: Record<string, unknown>;
 const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
 
 beforeAll(() => {
@@ -41,44 +52,17 @@ beforeAll(() => {
     env,
     stdio: 'pipe',
   });
-  resources = (
-    JSON.parse(readFileSync(join(dir, '.serverless/cloudformation-template-update-stack.json'), 'utf8')) as {
-      Resources: Record<string, Resource>;
+  const template = JSON.parse(
+    readFileSync(join(dir, '.serverless/cloudformation-template-update-stack.json'), 'utf8'),
+  ) as { Resources: Record<string, Resource> };
+  resources = template.Resources;
+  parameters = (
+    parse(readFileSync(join(projectRoot, 'serverless.yml'), 'utf8')) as {
+      params: { default: Record<string, unknown> };
     }
-  ).Resources;
+  ).params.default;
   rmSync(dir, { recursive: true, force: true });
 }, 180_000);
-
-type Statement = {
-  Effect: string;
-  Action: string[];
-  Condition?: Record<string, Record<string, string | string[]>>;
-};
-
-/**
- * Whether a role's inline policies allow `action` for a direct call (no `kms:ViaService`) under `context`. Only the
- * condition operators this template uses are understood; any other makes the test fail rather than guess.
- */
-function allows(roleName: string, action: string, context: Record<string, string>): boolean {
-  const role = resources[roleName];
-  if (!role) throw new Error(`No role ${roleName} in the template`);
-  const request: Record<string, string> = Object.fromEntries(
-    Object.entries(context).map(([k, v]) => [`kms:EncryptionContext:${k}`, v]),
-  );
-  const statements = (
-    role.Properties.Policies as Array<{ PolicyDocument: { Statement: Statement[] } }>
-  ).flatMap((p) => p.PolicyDocument.Statement);
-  return statements.some((st) => {
-    if (st.Effect !== 'Allow' || !st.Action.includes(action)) return false;
-    return Object.entries(st.Condition ?? {}).every(([operator, clauses]) => {
-      if (operator !== 'StringEquals') throw new Error(`Unexpected condition operator ${operator}`);
-      return Object.entries(clauses).every(([key, values]) => {
-        const actual = request[key];
-        return actual !== undefined && ([] as string[]).concat(values).includes(actual);
-      });
-    });
-  });
-}
 
 describe('the packaged CloudFormation template', () => {
   it('runs every function on nodejs22.x', () => {
@@ -183,43 +167,308 @@ describe('the packaged CloudFormation template', () => {
     }
   });
 
-  it('lets the key service Decrypt only under the key-service context, never the Elastic Transcoder one', () => {
-    // Assess: a direct Decrypt from the Lambda (no kms:ViaService) under each context.
-    expect(
-      allows('KeyServiceRole', 'kms:Decrypt', { service: 'key-service.secure-transcode', assetId: 'a1' }),
-    ).toBe(true);
-    expect(allows('KeyServiceRole', 'kms:Decrypt', { service: 'elastictranscoder.amazonaws.com' })).toBe(
-      false,
-    );
-    expect(allows('KeyServiceRole', 'kms:Decrypt', { service: 'mediaconvert.amazonaws.com' })).toBe(false);
-    expect(allows('KeyServiceRole', 'kms:Decrypt', {})).toBe(false);
-    expect(
-      allows('KeyServiceRole', 'kms:ReEncryptFrom', { service: 'elastictranscoder.amazonaws.com' }),
-    ).toBe(false);
-    // The source key's context stays the encrypt step's.
-    expect(allows('EncryptSourceRole', 'kms:Decrypt', { service: 'elastictranscoder.amazonaws.com' })).toBe(
-      true,
-    );
-  });
-
-  it('lets GenerateKeys ReEncrypt from the Elastic Transcoder context into the key-service context, but not Decrypt', () => {
-    // Assess
-    const et = { service: 'elastictranscoder.amazonaws.com' };
-    const keyService = { service: 'key-service.secure-transcode', assetId: 'a1' };
-    expect(allows('GenerateKeysRole', 'kms:ReEncryptFrom', et)).toBe(true);
-    expect(allows('GenerateKeysRole', 'kms:ReEncryptTo', keyService)).toBe(true);
-    expect(allows('GenerateKeysRole', 'kms:ReEncryptTo', { service: 'mediaconvert.amazonaws.com' })).toBe(
-      false,
-    );
-    expect(allows('GenerateKeysRole', 'kms:Decrypt', et)).toBe(false);
-    expect(allows('GenerateKeysRole', 'kms:Decrypt', keyService)).toBe(false);
-  });
-
   it('alarms on DLQ depth and on failed executions', () => {
     // Assess
     const alarms = ofType('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties.MetricName);
     expect(alarms).toEqual(
       expect.arrayContaining(['ApproximateNumberOfMessagesVisible', 'ExecutionsFailed']),
     );
+  });
+});
+
+const ET = 'elastictranscoder.amazonaws.com';
+const MC = 'mediaconvert.amazonaws.com';
+const KS = 'key-service.secure-transcode';
+const SPEKE = 'speke-key-provider.secure-transcode';
+
+type Row = {
+  action: string;
+  key: KmsPermission['key'];
+  services?: string[];
+  via?: Via;
+  sameKeyOnly?: boolean;
+};
+const viaS3 = (action: string): Row => ({ action, key: 'WorkflowKey', via: 's3' });
+
+/**
+ * Which role may do what with which KMS key, under which `service` context. The template must match it exactly (no
+ * more, no less). Roles absent from the table may hold no KMS data-plane permission at all.
+ */
+const ALLOWED: Record<string, Row[]> = {
+  GenerateKeysRole: [
+    { action: 'kms:GenerateDataKeyWithoutPlaintext', key: 'WorkflowKey', services: [ET] },
+    { action: 'kms:GenerateDataKeyWithoutPlaintext', key: 'PlaybackKey', services: [KS] },
+    { action: 'kms:ReEncryptFrom', key: 'PlaybackKey', services: [KS, SPEKE], sameKeyOnly: true },
+    { action: 'kms:ReEncryptTo', key: 'PlaybackKey', services: [KS, SPEKE], sameKeyOnly: true },
+  ],
+  EncryptSourceRole: [
+    { action: 'kms:Decrypt', key: 'WorkflowKey', services: [ET] },
+    viaS3('kms:GenerateDataKey'),
+    viaS3('kms:Decrypt'),
+  ],
+  CompleteUploadRole: [viaS3('kms:GenerateDataKey'), viaS3('kms:Decrypt')],
+  WrapKeyRole: [
+    { action: 'kms:ReEncryptFrom', key: 'WorkflowKey', services: [ET, MC] },
+    { action: 'kms:ReEncryptTo', key: 'WorkflowKey', services: [ET, MC] },
+    { action: 'kms:ReEncryptFrom', key: 'PlaybackKey', services: [KS, ET, MC] },
+    { action: 'kms:ReEncryptTo', key: 'WorkflowKey', services: [KS, ET, MC] },
+  ],
+  SubmitJobRole: [viaS3('kms:GenerateDataKey')],
+  KeyServiceRole: [{ action: 'kms:Decrypt', key: 'PlaybackKey', services: [KS] }, viaS3('kms:Decrypt')],
+  IssueTokenRole: [viaS3('kms:Decrypt')],
+};
+/** Checked when the template has this role (the MediaConvert SPEKE key provider): a subset of these rows. */
+const SPEKE_KEY_PROVIDER_ROLE = 'SpekeKeyProviderRole';
+const ALLOWED_SPEKE_KEY_PROVIDER: Row[] = [
+  { action: 'kms:Decrypt', key: 'PlaybackKey', services: [SPEKE] },
+  viaS3('kms:Decrypt'),
+];
+
+const spell = (p: Row) =>
+  `${p.action} on ${p.key}${p.via === 's3' ? ' via S3' : ''}${p.sameKeyOnly ? ' (same key only)' : ''}` +
+  ` context ${p.services ? [...p.services].sort().join('|') : 'ANY'}`;
+
+/** Findings of the custody rules for a set of role permissions (empty = custody holds). */
+function custodyFindings(byRole: Map<string, KmsPermission[]>): string[] {
+  const findings: string[] = [];
+  const consumers = [...byRole.keys()].filter((r) => r === 'KeyServiceRole' || r === SPEKE_KEY_PROVIDER_ROLE);
+  const sources = decryptableBy(byRole, 'EncryptSourceRole');
+  for (const consumer of consumers) {
+    const targets = decryptableBy(byRole, consumer);
+    const hit = (b: { key: string; service: string }) =>
+      targets.some((t) => t.key === b.key && t.service === b.service);
+    const direct = sources.find(hit);
+    if (direct) findings.push(`${consumer} can Decrypt a source key blob (${direct.key}, ${direct.service})`);
+    const path = findPath(byRole, sources, hit);
+    if (path) {
+      findings.push(
+        `source key → ${consumer}: ${path.steps.map((s) => `${s.role} ${s.how} → (${s.to.key}, ${s.to.service})`).join('; ')}`,
+      );
+    }
+  }
+  const workflowToPlayback = findPath(
+    byRole,
+    everyBlobUnder(byRole, 'WorkflowKey'),
+    (b) => b.key === 'PlaybackKey',
+  );
+  if (workflowToPlayback) {
+    findings.push(
+      `workflow key → playback key: ${workflowToPlayback.steps.map((s) => `${s.role} ${s.how}`).join('; ')}`,
+    );
+  }
+  for (const [role, perms] of byRole) {
+    const direct = perms.filter((p) => p.via === 'direct');
+    if (
+      direct.some((p) => p.action === 'kms:ReEncryptFrom' && p.key === 'WorkflowKey') &&
+      direct.some((p) => p.action === 'kms:ReEncryptTo' && p.key === 'PlaybackKey')
+    ) {
+      findings.push(`${role} may ReEncryptFrom the workflow key and ReEncryptTo the playback key`);
+    }
+    const decryptsSource = sources.some((b) => can(perms, 'kms:Decrypt', b.key, b.service));
+    const intoPlayback = direct.some(
+      (p) =>
+        p.key === 'PlaybackKey' &&
+        ['kms:Encrypt', 'kms:GenerateDataKey', 'kms:GenerateDataKeyPair', 'kms:ReEncryptTo'].includes(
+          p.action,
+        ),
+    );
+    if (decryptsSource && intoPlayback)
+      findings.push(`${role} can Decrypt a source key and write into the playback key`);
+  }
+  return findings;
+}
+
+/** The statements of the design the security review broke (one KMS key and context for both data keys). */
+function oldDesignRoles(): Record<string, Resource> {
+  const workflowKey = { 'Fn::GetAtt': ['WorkflowKey', 'Arn'] };
+  const role = (Statement: unknown[]): Resource => ({
+    Type: 'AWS::IAM::Role',
+    Properties: { Policies: [{ PolicyDocument: { Statement } }] },
+  });
+  return {
+    GenerateKeysRole: role([
+      {
+        Effect: 'Allow',
+        Action: ['kms:GenerateDataKeyWithoutPlaintext'],
+        Resource: workflowKey,
+        Condition: { StringEquals: { 'kms:EncryptionContext:service': ET } },
+      },
+      {
+        Effect: 'Allow',
+        Action: ['kms:ReEncryptFrom', 'kms:ReEncryptTo'],
+        Resource: workflowKey,
+        Condition: { StringEquals: { 'kms:EncryptionContext:service': [ET, KS] } },
+      },
+    ]),
+    EncryptSourceRole: role([
+      {
+        Effect: 'Allow',
+        Action: ['kms:Decrypt'],
+        Resource: workflowKey,
+        Condition: { StringEquals: { 'kms:EncryptionContext:service': ET } },
+      },
+    ]),
+    KeyServiceRole: role([
+      {
+        Effect: 'Allow',
+        Action: ['kms:Decrypt'],
+        Resource: workflowKey,
+        Condition: { StringEquals: { 'kms:EncryptionContext:service': KS } },
+      },
+    ]),
+  };
+}
+
+describe('KMS key custody in the packaged template', () => {
+  it('gives every role exactly the KMS permissions of the allow-table', () => {
+    // Prepare
+    const byRole = kmsPermissionsByRole(resources);
+    // Assess
+    for (const [role, perms] of byRole) {
+      if (role === 'TranscodeStateMachineRole') continue;
+      const actual = perms.map(spell).sort();
+      if (role === SPEKE_KEY_PROVIDER_ROLE) {
+        const allowed = new Set(ALLOWED_SPEKE_KEY_PROVIDER.map(spell));
+        expect({ role, extra: actual.filter((p) => !allowed.has(p)) }).toEqual({ role, extra: [] });
+        expect(actual).toContain(spell(ALLOWED_SPEKE_KEY_PROVIDER[0] as Row));
+        continue;
+      }
+      expect({ role, perms: actual }).toEqual({ role, perms: (ALLOWED[role] ?? []).map(spell).sort() });
+    }
+    for (const role of Object.keys(ALLOWED)) expect(byRole.has(role)).toBe(true);
+  });
+
+  it('has no path from a blob the encrypt step can decrypt to one the key service or the SPEKE key provider can', () => {
+    // Prepare
+    const byRole = kmsPermissionsByRole(resources);
+    // Act
+    const findings = custodyFindings(byRole);
+    // Assess
+    expect(findings).toEqual([]);
+    expect(decryptableBy(byRole, 'EncryptSourceRole')).toEqual([{ key: 'WorkflowKey', service: ET }]);
+    expect(decryptableBy(byRole, 'KeyServiceRole')).toEqual([{ key: 'PlaybackKey', service: KS }]);
+  });
+
+  it('flags the old design: GenerateKeys re-wraps a source key into the key-service context', () => {
+    // Prepare
+    const byRole = kmsPermissionsByRole(oldDesignRoles());
+    // Act
+    const findings = custodyFindings(byRole);
+    // Assess
+    expect(findings).toContain(
+      `source key → KeyServiceRole: GenerateKeysRole ReEncrypt → (WorkflowKey, ${KS})`,
+    );
+  });
+
+  it('flags a role that could carry a workflow-key blob into the playback key', () => {
+    // Prepare: the new template plus one statement a careless change might add to WrapKey.
+    const byRole = kmsPermissionsByRole(resources);
+    const wrap = byRole.get('WrapKeyRole') ?? [];
+    byRole.set('WrapKeyRole', [
+      ...wrap,
+      { action: 'kms:ReEncryptTo', key: 'PlaybackKey', services: [KS], via: 'direct', sameKeyOnly: false },
+    ]);
+    // Act
+    const findings = custodyFindings(byRole);
+    // Assess
+    expect(findings).toEqual(
+      expect.arrayContaining([
+        'WrapKeyRole may ReEncryptFrom the workflow key and ReEncryptTo the playback key',
+        expect.stringMatching(/^source key → KeyServiceRole: WrapKeyRole ReEncrypt/),
+      ]),
+    );
+  });
+
+  it('lets nobody Encrypt into the playback key or ReEncrypt into it from another key (key policy)', () => {
+    // Prepare
+    const policy = resources.PlaybackKey?.Properties.KeyPolicy as {
+      Statement: Array<{
+        Effect: string;
+        Principal: unknown;
+        Action: string | string[];
+        Condition?: unknown;
+      }>;
+    };
+    const allowed = policy.Statement.filter((st) => st.Effect === 'Allow').flatMap((st) =>
+      ([] as string[]).concat(st.Action),
+    );
+    const denied = (action: string) =>
+      policy.Statement.find(
+        (st) =>
+          st.Effect === 'Deny' &&
+          JSON.stringify(st.Principal) === JSON.stringify({ AWS: '*' }) &&
+          ([] as string[]).concat(st.Action).includes(action),
+      );
+    // Assess
+    expect(resources.PlaybackKey?.Condition).toBeUndefined();
+    for (const action of [
+      'kms:Encrypt',
+      'kms:GenerateDataKey',
+      'kms:GenerateDataKeyPair',
+      'kms:ReEncrypt*',
+    ]) {
+      expect(allowed).not.toContain(action);
+    }
+    for (const action of ['kms:Encrypt', 'kms:GenerateDataKey', 'kms:GenerateDataKeyPair']) {
+      expect(denied(action)?.Condition).toBeUndefined();
+    }
+    expect(denied('kms:ReEncryptTo')?.Condition).toEqual({ Bool: { 'kms:ReEncryptOnSameKey': 'false' } });
+    expect(JSON.stringify(policy)).not.toContain('"Service"');
+  });
+
+  it('scopes the workflow key grant to S3 to this bucket, this account and this region', () => {
+    // Prepare
+    const policy = resources.WorkflowKey?.Properties.KeyPolicy as {
+      Statement: Array<{ Principal: unknown; Condition?: Record<string, Record<string, unknown>> }>;
+    };
+    const s3 = policy.Statement.filter((st) => JSON.stringify(st.Principal).includes('s3.amazonaws.com'));
+    // Assess
+    expect(s3).toHaveLength(1);
+    const condition = s3[0]?.Condition ?? {};
+    expect(condition.StringEquals?.['aws:SourceAccount']).toEqual({ Ref: 'AWS::AccountId' });
+    expect(condition.StringEquals?.['kms:ViaService']).toEqual({
+      'Fn::Sub': `s3.${'$'}{AWS::Region}.amazonaws.com`,
+    });
+    expect(JSON.stringify(condition.ArnLike?.['kms:EncryptionContext:aws:s3:arn'])).toContain(
+      `arn:${'$'}{AWS::Partition}:s3:::secure-transcode-dev-${'$'}{AWS::AccountId}-${'$'}{AWS::Region}`,
+    );
+  });
+
+  it('gives every function the playback key id as PLAYBACK_KMS_KEY_ID', () => {
+    // Assess
+    for (const [name, fn] of ofType('AWS::Lambda::Function')) {
+      const env = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+      expect({ name, id: env.PLAYBACK_KMS_KEY_ID }).toEqual({
+        name,
+        id: { 'Fn::GetAtt': ['PlaybackKey', 'Arn'] },
+      });
+    }
+  });
+});
+
+describe('the key service limits in the packaged template', () => {
+  it('throttles the HTTP API stage and reserves the key service concurrency from parameters', () => {
+    // Prepare
+    const stage = resources.HttpApiStage?.Properties as {
+      DefaultRouteSettings: { ThrottlingRateLimit: unknown; ThrottlingBurstLimit: unknown };
+    };
+    // Assess
+    expect(parameters).toMatchObject({
+      httpApiThrottlingRateLimit: '50',
+      httpApiThrottlingBurstLimit: '100',
+      keyServiceReservedConcurrency: '20',
+    });
+    expect(Number(stage.DefaultRouteSettings.ThrottlingRateLimit)).toBe(50);
+    expect(Number(stage.DefaultRouteSettings.ThrottlingBurstLimit)).toBe(100);
+    expect(Number(resources.KeyServiceLambdaFunction?.Properties.ReservedConcurrentExecutions)).toBe(20);
+  });
+
+  it('names only the configured bucket as the starter source bucket', () => {
+    // Assess
+    const environment = resources.StarterLambdaFunction?.Properties.Environment as
+      | { Variables: Record<string, unknown> }
+      | undefined;
+    const env = environment?.Variables ?? {};
+    expect(env.SOURCE_BUCKETS).toEqual({ 'Fn::If': ['CreateBucket', { Ref: 'MediaBucket' }, ''] });
   });
 });

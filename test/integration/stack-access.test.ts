@@ -17,7 +17,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Hash } from '@smithy/hash-node';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { KEY_SERVICE_CONTEXT } from '../../lib/config.js';
+import { keyServiceContext, spekeKeyProviderContext } from '../../lib/kms/contexts.js';
 import { writeAssetRecord } from '../../lib/playback/asset-record.js';
 import { runCredentialsCommand } from '../../local/cli/credentials.js';
 import { type Stack, startStack } from '../../local/stack.js';
@@ -282,10 +282,16 @@ describe('the running local stack admits its owner only', () => {
         { s3, bucket: stack.config.bucket, assetPrefix: 'assets/' },
         {
           assetId: asset,
-          wrappedKey: Buffer.from('not a real blob').toString('base64'),
-          keyMd5: Buffer.from('0123456789abcdef').toString('base64'),
-          kmsKeyId: stack.config.kmsKeyArn,
-          encryptionContext: { ...KEY_SERVICE_CONTEXT(asset) },
+          playbackKey: {
+            wrappedKey: Buffer.from('not a real blob').toString('base64'),
+            kmsKeyId: stack.config.playbackKmsKeyArn,
+            encryptionContext: { ...keyServiceContext(asset) },
+          },
+          spekeKey: {
+            wrappedKey: Buffer.from('not a real blob either').toString('base64'),
+            kmsKeyId: stack.config.playbackKmsKeyArn,
+            encryptionContext: { ...spekeKeyProviderContext(asset) },
+          },
           outputBucket: stack.config.bucket,
           outputKeyPrefix: `outputs/${asset}/clip/`,
           masterPlaylist: 'index.m3u8',

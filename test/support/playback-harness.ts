@@ -1,17 +1,17 @@
 /**
  * A real playback stack on loopback for the integration and browser tests: fauxqs S3, the local KMS server, the
  * local key service (with dynalite), and an asset whose playback key is a real KMS data key — generated under the
- * Elastic Transcoder context and ReEncrypted into the asset's key-service context, as GenerateKeys does — and
- * synthetic playlists (real encrypted media is covered by the workflow browser test).
+ * playback KMS key in the asset's key-service context and ReEncrypted within that key into the SPEKE context, as
+ * GenerateKeys does — and synthetic playlists (real encrypted media is covered by the workflow browser test). The
+ * workflow KMS key exists too, so tests can hand the key service blobs made under it.
  */
-import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GenerateDataKeyCommand, KMSClient, ReEncryptCommand } from '@aws-sdk/client-kms';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { type FauxqsServer, startFauxqs } from 'fauxqs';
-import { ELASTIC_TRANSCODER_CONTEXT, KEY_SERVICE_CONTEXT } from '../../lib/config.js';
+import { keyServiceContext, spekeKeyProviderContext } from '../../lib/kms/contexts.js';
 import { type AssetRecord, writeAssetRecord } from '../../lib/playback/asset-record.js';
 import { type KmsServer, startKmsServer } from '../../local/kms/index.js';
 import { type LocalKeyService, startKeyService } from '../../local/playback/server.js';
@@ -27,6 +27,9 @@ export interface PlaybackHarness {
   credentials: StackCredentials;
   fauxqs: FauxqsServer;
   kmsServer: KmsServer;
+  /** The workflow KMS key (source data keys) and the playback KMS key (PLAYBACK_KMS_KEY_ID). */
+  workflowKeyId: string;
+  playbackKeyId: string;
   keyService: LocalKeyService;
   s3: S3Client;
   s3Endpoint: string;
@@ -66,7 +69,8 @@ export async function startPlaybackHarness(options: HarnessOptions): Promise<Pla
   fauxqs.createBucket(BUCKET);
   const s3Endpoint = `http://127.0.0.1:${fauxqs.port}`;
   const kmsServer = await startKmsServer({ dataDir: join(dataDir, 'kms'), auth });
-  const { keyId } = await kmsServer.createKey('playback test key');
+  const { keyId: workflowKeyId } = await kmsServer.createKey('workflow test key');
+  const { keyId: playbackKeyId } = await kmsServer.createKey('playback test key');
 
   const s3 = new S3Client({
     region: REGION,
@@ -75,25 +79,26 @@ export async function startPlaybackHarness(options: HarnessOptions): Promise<Pla
     forcePathStyle: true,
   });
   const kms = new KMSClient({ region: REGION, credentials: CREDENTIALS, endpoint: kmsServer.endpoint });
+  // GenerateDataKey (with plaintext) only so the tests can assert on the key; the workflow never sees it.
   const dataKey = await kms.send(
     new GenerateDataKeyCommand({
-      KeyId: keyId,
+      KeyId: playbackKeyId,
       KeySpec: 'AES_128',
-      EncryptionContext: { ...ELASTIC_TRANSCODER_CONTEXT },
+      EncryptionContext: { ...keyServiceContext(options.assetId) },
     }),
   );
-  const delivery = await kms.send(
+  const speke = await kms.send(
     new ReEncryptCommand({
       CiphertextBlob: dataKey.CiphertextBlob,
-      SourceKeyId: keyId,
-      SourceEncryptionContext: { ...ELASTIC_TRANSCODER_CONTEXT },
-      DestinationKeyId: keyId,
-      DestinationEncryptionContext: { ...KEY_SERVICE_CONTEXT(options.assetId) },
+      SourceKeyId: playbackKeyId,
+      SourceEncryptionContext: { ...keyServiceContext(options.assetId) },
+      DestinationKeyId: playbackKeyId,
+      DestinationEncryptionContext: { ...spekeKeyProviderContext(options.assetId) },
     }),
   );
   kms.destroy();
   const plaintextKey = Buffer.from(dataKey.Plaintext ?? new Uint8Array());
-  const blob = Buffer.from(delivery.CiphertextBlob ?? new Uint8Array());
+  const blob = Buffer.from(dataKey.CiphertextBlob ?? new Uint8Array());
 
   const keyServiceEnv: Record<string, string> = {
     AWS_REGION: REGION,
@@ -102,6 +107,7 @@ export async function startPlaybackHarness(options: HarnessOptions): Promise<Pla
     AWS_ENDPOINT_URL_S3: s3Endpoint,
     AWS_ENDPOINT_URL_KMS: kmsServer.endpoint,
     OUTPUT_BUCKET: BUCKET,
+    PLAYBACK_KMS_KEY_ID: playbackKeyId,
     ...options.env,
   };
   let keyService = await startKeyService({ dataDir, env: keyServiceEnv });
@@ -113,10 +119,16 @@ export async function startPlaybackHarness(options: HarnessOptions): Promise<Pla
   }
   const record: AssetRecord = {
     assetId: options.assetId,
-    wrappedKey: blob.toString('base64'),
-    keyMd5: createHash('md5').update(blob).digest('base64'),
-    kmsKeyId: keyId,
-    encryptionContext: { ...KEY_SERVICE_CONTEXT(options.assetId) },
+    playbackKey: {
+      wrappedKey: blob.toString('base64'),
+      kmsKeyId: playbackKeyId,
+      encryptionContext: { ...keyServiceContext(options.assetId) },
+    },
+    spekeKey: {
+      wrappedKey: Buffer.from(speke.CiphertextBlob ?? new Uint8Array()).toString('base64'),
+      kmsKeyId: playbackKeyId,
+      encryptionContext: { ...spekeKeyProviderContext(options.assetId) },
+    },
     outputBucket: BUCKET,
     outputKeyPrefix,
     masterPlaylist: 'index.m3u8',
@@ -129,6 +141,8 @@ export async function startPlaybackHarness(options: HarnessOptions): Promise<Pla
     credentials: { ...CREDENTIALS },
     fauxqs,
     kmsServer,
+    workflowKeyId,
+    playbackKeyId,
     get keyService() {
       return keyService;
     },

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
-import { collectWrappedKeys, scanBuffer, scanTree } from '../../bench/chaos/leaks.js';
+import { collectWrappedKeys, scanBuffer, scanTree, withKeyServiceContexts } from '../../bench/chaos/leaks.js';
 
 describe('chaos leak scan', () => {
   const key = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
@@ -76,11 +76,30 @@ describe('chaos leak scan', () => {
       Outputs: [{ Key: 'hls-400k' }],
     };
     const metadata = { 'st-wrapped-key': blob(5), 'st-iv': 'AAAAAAAAAAAAAAAAAAAAAA==' };
+    const record = { assetId: 'a1', playbackKey: { wrappedKey: blob(6) }, spekeKey: { wrappedKey: blob(7) } };
 
     // Act
-    const found = collectWrappedKeys([event, job, metadata]);
+    const found = collectWrappedKeys([event, job, metadata, record]);
 
     // Assess
-    expect([...found].sort()).toEqual([1, 2, 3, 4, 5].map(blob).sort());
+    expect([...found].sort()).toEqual([1, 2, 3, 4, 5, 6, 7].map(blob).sort());
+  });
+
+  it("unwraps with the transcoder's context and both playback-key contexts of every asset", () => {
+    // Act
+    const contexts = withKeyServiceContexts({ service: 'elastictranscoder.amazonaws.com' }, [
+      'a1',
+      'a1',
+      'b2',
+    ]);
+
+    // Assess
+    expect(contexts).toEqual([
+      { service: 'elastictranscoder.amazonaws.com' },
+      { service: 'key-service.secure-transcode', assetId: 'a1' },
+      { service: 'speke-key-provider.secure-transcode', assetId: 'a1' },
+      { service: 'key-service.secure-transcode', assetId: 'b2' },
+      { service: 'speke-key-provider.secure-transcode', assetId: 'b2' },
+    ]);
   });
 });

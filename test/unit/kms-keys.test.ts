@@ -9,8 +9,8 @@ import {
 } from '@aws-sdk/client-kms';
 import { beforeEach, describe, expect, it } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
-import { ELASTIC_TRANSCODER_CONTEXT } from '../../lib/config.js';
 import { KmsInvalidCiphertextError, KmsKeyUnavailableError, KmsThrottledError } from '../../lib/errors.js';
+import { ELASTIC_TRANSCODER_CONTEXT } from '../../lib/kms/contexts.js';
 import { decryptDataKey, generateWrappedKey, keyMd5, wrapForTarget } from '../../lib/kms/keys.js';
 
 const kmsMock = mockClient(KMSClient);

@@ -16,13 +16,14 @@ import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { beforeEach, describe, expect, it } from '@jest/globals';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { ELASTIC_TRANSCODER_CONTEXT, MEDIACONVERT_CONTEXT, workflowConfig } from '../../lib/config.js';
+import { workflowConfig } from '../../lib/config.js';
 import {
   ConfigurationError,
   TranscodeJobFailedError,
   TranscoderRequestError,
   TranscoderThrottledError,
 } from '../../lib/errors.js';
+import { ELASTIC_TRANSCODER_CONTEXT, MEDIACONVERT_CONTEXT } from '../../lib/kms/contexts.js';
 import { keyMd5 } from '../../lib/kms/keys.js';
 import { BUILT_IN_PROFILES, getProfile, loadProfiles, type Profile } from '../../lib/profiles.js';
 import { ElasticTranscoderAdapter } from '../../lib/transcoder/elastic-transcoder.js';
@@ -117,6 +118,7 @@ const running = () => ({
 });
 const env = (extra: Record<string, string>): NodeJS.ProcessEnv => ({
   KMS_KEY_ID: KEY_ARN,
+  PLAYBACK_KMS_KEY_ID: 'alias/secure-transcode-playback',
   KEY_SERVICE_URL: 'https://keys.example.com',
   ...extra,
 });
@@ -192,7 +194,7 @@ describe('MediaConvertAdapter.submit', () => {
     expect(JSON.stringify(request?.Settings)).not.toMatch(/(?<![0-9A-Fa-f])[0-9A-Fa-f]{32}(?![0-9A-Fa-f])/);
     expect(json).not.toContain(i.keys.playback.wrappedKey);
     expect(json).not.toContain(i.transcoderPlaybackKey.wrappedKey);
-    expect(json).not.toContain(i.keys.playbackDelivery.wrappedKey);
+    expect(json).not.toContain(i.keys.speke.wrappedKey);
     // The only key material is the KMS ciphertext MediaConvert decrypts itself, once.
     expect(json.split(i.transcoderKey.wrappedKey).length - 1).toBe(1);
   });

@@ -1,7 +1,8 @@
 import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
+import { logger } from '../../lib/logger.js';
 import { loadEvent } from '../helpers/events.js';
 
 const sfnMock = mockClient(SFNClient);
@@ -11,6 +12,7 @@ let handler: (e: SQSEvent, c: Context) => Promise<SQSBatchResponse>;
 beforeAll(async () => {
   process.env.STATE_MACHINE_ARN = STATE_MACHINE_ARN;
   process.env.INPUT_PREFIX = 'incoming/';
+  process.env.SOURCE_BUCKETS = 'media-bucket';
   process.env.LOG_LEVEL = 'SILENT';
   ({ handler } = (await import('../../functions/starter/handler.js')) as unknown as {
     handler: typeof handler;
@@ -95,6 +97,29 @@ describe('starter', () => {
     // Assess
     expect(out.batchItemFailures).toEqual([]);
     expect(sfnMock).not.toHaveReceivedCommand(StartExecutionCommand);
+  });
+
+  it('refuses a record for a bucket that is not a configured source bucket, without retrying it', async () => {
+    // Prepare
+    sfnMock.on(StartExecutionCommand).resolves({ executionArn: 'arn:x', startDate: new Date() });
+    const event = loadEvent<SQSEvent>('sqs/s3-put.json');
+    const [message] = event.Records;
+    const body = JSON.parse(message?.body ?? '{}') as {
+      Records: Array<{ s3: { bucket: { name: string } } }>;
+    };
+    for (const r of body.Records) r.s3.bucket.name = 'someone-elses-bucket';
+    const foreign = { Records: [{ ...message, body: JSON.stringify(body) }] } as SQSEvent;
+    const errors = jest.spyOn(logger, 'error').mockImplementation(() => undefined);
+    // Act
+    const out = await handler(foreign, ctx);
+    // Assess
+    expect(out.batchItemFailures).toEqual([]);
+    expect(sfnMock).toHaveReceivedCommandTimes(StartExecutionCommand, 0);
+    expect(errors).toHaveBeenCalledWith('refusing record', {
+      messageId: message?.messageId,
+      reason: 'bucket "someone-elses-bucket" is not a configured source bucket',
+    });
+    errors.mockRestore();
   });
 
   it('reports an unparseable message as a batch item failure so redrive can move it to the DLQ', async () => {

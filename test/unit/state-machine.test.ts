@@ -28,8 +28,9 @@ import { StateMachine } from 'aws-local-stepfunctions';
 import { mockClient } from 'aws-sdk-client-mock';
 import { parse } from 'yaml';
 import { projectRoot } from '../helpers/events.js';
-import { FakeKms, FakeS3 } from '../helpers/fake-aws.js';
+import { FAKE_KEY_ARN, FakeKms, FakeS3 } from '../helpers/fake-aws.js';
 
+const PLAYBACK_KEY_ARN = 'arn:aws:kms:us-east-1:123456789012:key/22222222-2222-3333-4444-555555555555';
 const s3Mock = mockClient(S3Client);
 const kmsMock = mockClient(KMSClient);
 const etMock = mockClient(ElasticTranscoderClient);
@@ -61,6 +62,7 @@ beforeAll(async () => {
   Object.assign(process.env, {
     LOG_LEVEL: 'SILENT',
     KMS_KEY_ID: 'alias/secure-transcode',
+    PLAYBACK_KMS_KEY_ID: 'alias/secure-transcode-playback',
     PIPELINE_ID: '1111111111111-abcdef',
     KEY_SERVICE_URL: 'https://keys.example.com',
     TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:notifications',
@@ -102,6 +104,7 @@ beforeEach(() => {
   fakeS3.install(s3Mock);
   fakeKms = new FakeKms();
   fakeKms.install(kmsMock);
+  fakeKms.keyArns.set('alias/secure-transcode-playback', PLAYBACK_KEY_ARN);
   readJobAnswers = [{ Status: 'Progressing' }, { Status: 'Complete' }];
   etMock.on(ListJobsByPipelineCommand).resolves({ Jobs: [] });
   etMock.on(CreateJobCommand).callsFake(async (i) => ({
@@ -239,45 +242,53 @@ describe('the transcode state machine', () => {
     expectNoPlaintextKeys(outcome);
   });
 
-  it('publishes the playback key in the asset record only under the key-service context of that asset', async () => {
+  it('publishes the playback key in the asset record only as its two playback-key copies of that asset', async () => {
     // Act
     const outcome = await run('incoming/keys/clip.mp4', randomBytes(1000));
     // Assess
     expect(outcome.status).toBe('SUCCEEDED');
     const recordKeys = objectKeys().filter((k) => /\/assets\/[^/]+\.json$/.test(k));
     expect(recordKeys).toHaveLength(1);
+    type Copy = { wrappedKey: string; kmsKeyId: string; encryptionContext: Record<string, string> };
     const record = JSON.parse(fakeS3.objects.get(recordKeys[0] ?? '')?.body.toString('utf8') ?? '{}') as {
       assetId: string;
-      wrappedKey: string;
-      kmsKeyId: string;
-      encryptionContext: Record<string, string>;
+      playbackKey: Copy;
+      spekeKey: Copy;
     };
-    expect(record.encryptionContext).toEqual({
-      service: 'key-service.secure-transcode',
-      assetId: record.assetId,
+    expect(record.playbackKey).toMatchObject({
+      kmsKeyId: PLAYBACK_KEY_ARN,
+      encryptionContext: { service: 'key-service.secure-transcode', assetId: record.assetId },
     });
-    // The transcoder's HLS key (Elastic Transcoder context) and the record's blob wrap the same plaintext …
+    expect(record.spekeKey).toMatchObject({
+      kmsKeyId: PLAYBACK_KEY_ARN,
+      encryptionContext: { service: 'speke-key-provider.secure-transcode', assetId: record.assetId },
+    });
+    // The transcoder's HLS key (workflow key, Elastic Transcoder context) and both record copies wrap one plaintext …
     const hls = etMock.commandCalls(CreateJobCommand)[0]?.args[0].input.Playlists?.[0]?.HlsContentProtection;
     const et = { service: 'elastictranscoder.amazonaws.com' };
     const hlsKey = fakeKms.decrypt(hls?.Key ?? '', et);
-    expect(hls?.Key).not.toBe(record.wrappedKey);
-    expect(fakeKms.decrypt(record.wrappedKey, record.encryptionContext, record.kmsKeyId).equals(hlsKey)).toBe(
-      true,
-    );
-    // … but the record's blob opens under no other context: not the transcoder's, not another asset's.
-    expect(() => fakeKms.decrypt(record.wrappedKey, et)).toThrow('InvalidCiphertextException');
+    const open = (c: Copy) => fakeKms.decrypt(c.wrappedKey, c.encryptionContext, PLAYBACK_KEY_ARN);
+    expect(open(record.playbackKey).equals(hlsKey)).toBe(true);
+    expect(open(record.spekeKey).equals(hlsKey)).toBe(true);
+    // … but a record copy opens under no other context and no other KMS key.
+    expect(() => fakeKms.decrypt(record.playbackKey.wrappedKey, et)).toThrow('InvalidCiphertextException');
     expect(() =>
-      fakeKms.decrypt(record.wrappedKey, {
+      fakeKms.decrypt(record.playbackKey.wrappedKey, {
         service: 'key-service.secure-transcode',
         assetId: 'b'.repeat(24),
       }),
     ).toThrow('InvalidCiphertextException');
-    // The source key never takes the key-service context: the only ReEncrypt is the playback key's.
-    const reEncrypts = kmsMock.commandCalls(ReEncryptCommand).map((c) => c.args[0].input);
-    expect(reEncrypts).toHaveLength(1);
-    expect(reEncrypts[0]?.DestinationEncryptionContext).toEqual(record.encryptionContext);
-    expect(Buffer.from(reEncrypts[0]?.CiphertextBlob ?? []).toString('base64')).toBe(hls?.Key);
+    expect(() =>
+      fakeKms.decrypt(record.playbackKey.wrappedKey, record.playbackKey.encryptionContext, FAKE_KEY_ARN),
+    ).toThrow('IncorrectKeyException');
+    // Nothing is ReEncrypted into the playback key from another key, and the source key is never ReEncrypted.
     const encrypted = outcome.notification.encrypted as { wrappedKey: string };
+    const reEncrypts = kmsMock.commandCalls(ReEncryptCommand).map((c) => c.args[0].input);
+    expect(reEncrypts).toHaveLength(2);
+    for (const r of reEncrypts) {
+      expect(r.SourceKeyId).toBe(PLAYBACK_KEY_ARN);
+      expect(Buffer.from(r.CiphertextBlob ?? []).toString('base64')).toBe(record.playbackKey.wrappedKey);
+    }
     expect(JSON.stringify(record)).not.toContain(encrypted.wrappedKey);
     expectNoPlaintextKeys(outcome);
   });

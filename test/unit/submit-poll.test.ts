@@ -106,7 +106,7 @@ describe('submitJob', () => {
     expect(req?.UserMetadata?.execution).toBe(i.execution.name);
   });
 
-  it('writes the asset record with the key-service copy of the playback key only, before creating the job', async () => {
+  it('writes the asset record with the key service and SPEKE copies of the playback key only, before creating the job', async () => {
     // Prepare
     etMock.on(ListJobsByPipelineCommand).resolves({ Jobs: [] });
     etMock.on(CreateJobCommand).resolves({ Job: { Id: '1700000000000-abcdef', Status: 'Submitted' } });
@@ -117,14 +117,21 @@ describe('submitJob', () => {
     const put = s3Mock.commandCalls(PutObjectCommand)[0]?.args[0].input;
     expect(put?.Key).toBe(i.asset.assetRecordKey);
     const record = JSON.parse(String(put?.Body));
-    expect(record).toMatchObject({
-      wrappedKey: i.keys.playbackDelivery.wrappedKey,
-      keyMd5: i.keys.playbackDelivery.keyMd5,
+    expect(record.playbackKey).toEqual({
+      wrappedKey: i.keys.playback.wrappedKey,
+      kmsKeyId: i.keys.playback.kmsKeyId,
       encryptionContext: { service: 'key-service.secure-transcode', assetId: i.asset.assetId },
     });
+    expect(record.spekeKey).toEqual({
+      wrappedKey: i.keys.speke.wrappedKey,
+      kmsKeyId: i.keys.speke.kmsKeyId,
+      encryptionContext: { service: 'speke-key-provider.secure-transcode', assetId: i.asset.assetId },
+    });
+    expect(record).not.toHaveProperty('keyMd5');
     expect(JSON.stringify(record)).not.toContain(i.keys.source.wrappedKey);
-    // No blob under the transcoder's context reaches the record, not even the playback key's.
-    expect(JSON.stringify(record)).not.toContain(i.keys.playback.wrappedKey);
+    // No transcoder copy reaches the record, neither the source key's nor the playback key's.
+    expect(JSON.stringify(record)).not.toContain(i.transcoderKey.wrappedKey);
+    expect(JSON.stringify(record)).not.toContain(i.transcoderPlaybackKey.wrappedKey);
     expect(JSON.stringify(record)).not.toContain('elastictranscoder.amazonaws.com');
     expect(s3Mock.commandCalls(PutObjectCommand)).toHaveLength(1);
     expect(etMock).toHaveReceivedCommand(CreateJobCommand);
@@ -160,7 +167,7 @@ describe('submitJob', () => {
     // Prepare
     etMock.on(ListJobsByPipelineCommand).resolves({ Jobs: [] });
     const i = input();
-    const keys = { ...i.keys, playbackDelivery: i.keys.playback };
+    const keys = { ...i.keys, playback: { ...i.keys.source } };
     // Act
     const p = submitJob({ ...i, keys }, { transcoder, config, s3 });
     // Assess
@@ -175,8 +182,8 @@ describe('submitJob', () => {
     const i = input();
     const keys = {
       ...i.keys,
-      playbackDelivery: {
-        ...i.keys.playbackDelivery,
+      playback: {
+        ...i.keys.playback,
         encryptionContext: { service: 'key-service.secure-transcode', assetId: 'b0123456789abcdef012345' },
       },
     };
@@ -184,6 +191,18 @@ describe('submitJob', () => {
     const p = submitJob({ ...i, keys }, { transcoder, config, s3 });
     // Assess
     await expect(p).rejects.toThrow(/key-service context/);
+    expect(s3Mock).not.toHaveReceivedCommand(PutObjectCommand);
+  });
+
+  it('refuses to write an asset record whose SPEKE copy is not in the SPEKE key provider context', async () => {
+    // Prepare
+    etMock.on(ListJobsByPipelineCommand).resolves({ Jobs: [] });
+    const i = input();
+    const keys = { ...i.keys, speke: { ...i.keys.playback } };
+    // Act
+    const p = submitJob({ ...i, keys }, { transcoder, config, s3 });
+    // Assess
+    await expect(p).rejects.toThrow(/SPEKE key provider context/);
     expect(s3Mock).not.toHaveReceivedCommand(PutObjectCommand);
   });
 

@@ -1,12 +1,16 @@
 /**
- * GenerateKeys and WrapKey against a KMS fake that binds each blob to its key and encryption context, so "decrypts
- * under context X" is checked the way KMS checks it.
+ * GenerateKeys and WrapKey against a KMS fake that binds each blob to its KMS key and encryption context, so
+ * "decrypts under key K and context X" is checked the way KMS checks it.
  */
-import { KMSClient, ReEncryptCommand } from '@aws-sdk/client-kms';
+import { GenerateDataKeyWithoutPlaintextCommand, KMSClient, ReEncryptCommand } from '@aws-sdk/client-kms';
 import { beforeEach, describe, expect, it } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
-import { ELASTIC_TRANSCODER_CONTEXT, KEY_SERVICE_CONTEXT } from '../../lib/config.js';
 import { KeysSchema } from '../../lib/contracts.js';
+import {
+  ELASTIC_TRANSCODER_CONTEXT,
+  keyServiceContext,
+  spekeKeyProviderContext,
+} from '../../lib/kms/contexts.js';
 import { keyMd5 } from '../../lib/kms/keys.js';
 import { generateKeys } from '../../lib/workflow/keys.js';
 import { wrapKeyForTranscoder, wrapPlaybackKeyForTranscoder } from '../../lib/workflow/wrap.js';
@@ -15,7 +19,9 @@ import { FAKE_KEY_ARN, FakeKms } from '../helpers/fake-aws.js';
 const kmsMock = mockClient(KMSClient);
 const kms = new KMSClient({ region: 'us-east-1' });
 const ASSET_ID = 'a0123456789abcdef012345';
+const PLAYBACK_KEY_ARN = 'arn:aws:kms:us-east-1:123456789012:key/22222222-2222-3333-4444-555555555555';
 const TRANSCODER_KEY_ARN = 'arn:aws:kms:us-east-1:123456789012:key/99999999-8888-7777-6666-555555555555';
+const KEY_IDS = { kmsKeyId: 'alias/secure-transcode', playbackKmsKeyId: 'alias/secure-transcode-playback' };
 const et = { ...ELASTIC_TRANSCODER_CONTEXT };
 const profile = { keyBits: 256 as const, encryptionMode: 'aes-cbc-pkcs7' as const };
 let fakeKms: FakeKms;
@@ -25,51 +31,71 @@ beforeEach(() => {
   fakeKms = new FakeKms();
   fakeKms.install(kmsMock);
   fakeKms.keyArns.set('alias/secure-transcode', FAKE_KEY_ARN);
+  fakeKms.keyArns.set('alias/secure-transcode-playback', PLAYBACK_KEY_ARN);
   fakeKms.keyArns.set('alias/transcoder', TRANSCODER_KEY_ARN);
 });
 
 describe('generateKeys', () => {
-  it('adds the playback key re-wrapped inside KMS under the key-service context of the asset', async () => {
+  it('generates the source key under the workflow key and the playback key under the playback key', async () => {
     // Act
-    const { keys } = await generateKeys(profile, 'alias/secure-transcode', ASSET_ID, kms);
+    const { keys } = await generateKeys(profile, KEY_IDS, ASSET_ID, kms);
     // Assess
     expect(KeysSchema.parse(keys)).toEqual(keys);
-    expect(keys.playbackDelivery.encryptionContext).toEqual({
-      service: 'key-service.secure-transcode',
-      assetId: ASSET_ID,
+    expect(keys.source).toMatchObject({ kmsKeyId: FAKE_KEY_ARN, encryptionContext: et, keyBits: 256 });
+    expect(keys.playback).toMatchObject({
+      kmsKeyId: PLAYBACK_KEY_ARN,
+      encryptionContext: { service: 'key-service.secure-transcode', assetId: ASSET_ID },
     });
-    expect(keys.playbackDelivery.keyMd5).toBe(keyMd5(keys.playbackDelivery.wrappedKey));
-    expect(keys.playbackDelivery.kmsKeyId).toBe(FAKE_KEY_ARN);
-    // The transcoder's copies stay under its context.
-    expect(keys.playback.encryptionContext).toEqual(et);
-    expect(keys.source.encryptionContext).toEqual(et);
-    // Same plaintext as the transcoder's playback blob, a different blob, and it opens under nothing else.
-    const playback = fakeKms.decrypt(keys.playback.wrappedKey, et);
-    expect(fakeKms.decrypt(keys.playbackDelivery.wrappedKey, { ...KEY_SERVICE_CONTEXT(ASSET_ID) })).toEqual(
-      playback,
+    expect(keys.speke).toMatchObject({
+      kmsKeyId: PLAYBACK_KEY_ARN,
+      encryptionContext: { service: 'speke-key-provider.secure-transcode', assetId: ASSET_ID },
+    });
+    expect(kmsMock).toHaveReceivedCommandWith(GenerateDataKeyWithoutPlaintextCommand, {
+      KeyId: KEY_IDS.playbackKmsKeyId,
+      KeySpec: 'AES_128',
+      EncryptionContext: { ...keyServiceContext(ASSET_ID) },
+    });
+  });
+
+  it('makes the SPEKE copy by a ReEncrypt within the playback key, and re-wraps nothing else', async () => {
+    // Act
+    const { keys } = await generateKeys(profile, KEY_IDS, ASSET_ID, kms);
+    // Assess
+    const playback = fakeKms.decrypt(
+      keys.playback.wrappedKey,
+      { ...keyServiceContext(ASSET_ID) },
+      PLAYBACK_KEY_ARN,
     );
+    expect(playback).toHaveLength(16);
+    expect(
+      fakeKms.decrypt(keys.speke.wrappedKey, { ...spekeKeyProviderContext(ASSET_ID) }, PLAYBACK_KEY_ARN),
+    ).toEqual(playback);
     expect(playback).not.toEqual(fakeKms.decrypt(keys.source.wrappedKey, et));
-    expect(keys.playbackDelivery.wrappedKey).not.toBe(keys.playback.wrappedKey);
-    expect(() => fakeKms.decrypt(keys.playbackDelivery.wrappedKey, et)).toThrow('InvalidCiphertextException');
+    // Each copy opens under its own context only, and the source key never under the playback key.
+    expect(() => fakeKms.decrypt(keys.speke.wrappedKey, { ...keyServiceContext(ASSET_ID) })).toThrow(
+      'InvalidCiphertextException',
+    );
     expect(() =>
-      fakeKms.decrypt(keys.playbackDelivery.wrappedKey, {
-        ...KEY_SERVICE_CONTEXT('b0123456789abcdef012345'),
-      }),
+      fakeKms.decrypt(keys.playback.wrappedKey, { ...keyServiceContext('b0123456789abcdef012345') }),
     ).toThrow('InvalidCiphertextException');
-    // Only the playback key was re-encrypted; the source key never got a key-service copy.
+    expect(() => fakeKms.decrypt(keys.source.wrappedKey, et, PLAYBACK_KEY_ARN)).toThrow(
+      'IncorrectKeyException',
+    );
     expect(kmsMock).toHaveReceivedCommandTimes(ReEncryptCommand, 1);
     expect(kmsMock).toHaveReceivedCommandWith(ReEncryptCommand, {
       CiphertextBlob: Buffer.from(keys.playback.wrappedKey, 'base64'),
-      SourceEncryptionContext: et,
-      DestinationEncryptionContext: { service: 'key-service.secure-transcode', assetId: ASSET_ID },
+      SourceKeyId: PLAYBACK_KEY_ARN,
+      DestinationKeyId: PLAYBACK_KEY_ARN,
+      SourceEncryptionContext: { ...keyServiceContext(ASSET_ID) },
+      DestinationEncryptionContext: { ...spekeKeyProviderContext(ASSET_ID) },
     });
   });
 });
 
 describe('WrapKey for the playback key', () => {
-  it('is a no-op when the transcoder uses the workflow key', async () => {
+  it('re-wraps the playback key out of the playback key into the workflow key for Elastic Transcoder', async () => {
     // Prepare
-    const { keys } = await generateKeys(profile, 'alias/secure-transcode', ASSET_ID, kms);
+    const { keys } = await generateKeys(profile, KEY_IDS, ASSET_ID, kms);
     kmsMock.resetHistory();
     // Act
     const wrapped = await wrapPlaybackKeyForTranscoder(
@@ -78,13 +104,21 @@ describe('WrapKey for the playback key', () => {
       kms,
     );
     // Assess
-    expect(wrapped).toMatchObject({ wrappedKey: keys.playback.wrappedKey, reEncrypted: false });
-    expect(kmsMock).not.toHaveReceivedCommand(ReEncryptCommand);
+    expect(wrapped).toMatchObject({ kmsKeyId: FAKE_KEY_ARN, encryptionContext: et, reEncrypted: true });
+    expect(wrapped.keyMd5).toBe(keyMd5(wrapped.wrappedKey));
+    expect(fakeKms.decrypt(wrapped.wrappedKey, et, FAKE_KEY_ARN)).toEqual(
+      fakeKms.decrypt(keys.playback.wrappedKey, { ...keyServiceContext(ASSET_ID) }),
+    );
+    expect(kmsMock).toHaveReceivedCommandWith(ReEncryptCommand, {
+      SourceKeyId: PLAYBACK_KEY_ARN,
+      DestinationKeyId: 'alias/secure-transcode',
+      DestinationEncryptionContext: et,
+    });
   });
 
-  it('re-wraps the playback key for a separate transcoder KMS key, alongside the source key (review L5)', async () => {
+  it('re-wraps both keys for a separate transcoder KMS key', async () => {
     // Prepare
-    const { keys } = await generateKeys(profile, 'alias/secure-transcode', ASSET_ID, kms);
+    const { keys } = await generateKeys(profile, KEY_IDS, ASSET_ID, kms);
     const target = { kmsKeyId: 'alias/transcoder', encryptionContext: et };
     // Act
     const source = await wrapKeyForTranscoder(keys, target, kms);
@@ -95,13 +129,9 @@ describe('WrapKey for the playback key', () => {
       encryptionContext: et,
       reEncrypted: true,
     });
-    expect(playback.keyMd5).toBe(keyMd5(playback.wrappedKey));
     // What Elastic Transcoder does with HlsContentProtection.Key: Decrypt with its own key.
     expect(fakeKms.decrypt(playback.wrappedKey, et, TRANSCODER_KEY_ARN)).toEqual(
-      fakeKms.decrypt(keys.playback.wrappedKey, et),
-    );
-    expect(() => fakeKms.decrypt(keys.playback.wrappedKey, et, TRANSCODER_KEY_ARN)).toThrow(
-      'IncorrectKeyException',
+      fakeKms.decrypt(keys.playback.wrappedKey, { ...keyServiceContext(ASSET_ID) }),
     );
     expect(playback.wrappedKey).not.toBe(source.wrappedKey);
     expect(fakeKms.decrypt(source.wrappedKey, et, TRANSCODER_KEY_ARN)).toEqual(

@@ -19,6 +19,7 @@ import { sampleAsset, sampleKeys } from '../../helpers/state.js';
 Object.assign(process.env, {
   AWS_REGION: 'us-east-1',
   KMS_KEY_ID: 'alias/test',
+  PLAYBACK_KMS_KEY_ID: 'alias/test-playback',
   KEY_SERVICE_URL: 'https://keys.example.com',
   PIPELINE_ID: '1111111111111-abcdef',
   PART_SIZE_MIB: '5',

@@ -1,5 +1,5 @@
 /** Shared fixtures for the playback unit tests: real-shaped HTTP API events and an asset record. */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { GetObjectCommandOutput } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
@@ -27,15 +27,23 @@ export function httpEvent(name: EventName, token?: string): APIGatewayProxyEvent
 }
 
 export const ASSET_ID = 'a0123456789abcdef0123456';
+/** The playback KMS key (PLAYBACK_KMS_KEY_ID) the key service decrypts with. */
+export const PLAYBACK_KEY_ARN = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 export const WRAPPED_BLOB = randomBytes(184);
 export const PLAIN_KEY = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
 
 export const RECORD: AssetRecord = {
   assetId: ASSET_ID,
-  wrappedKey: WRAPPED_BLOB.toString('base64'),
-  keyMd5: createHash('md5').update(WRAPPED_BLOB).digest('base64'),
-  kmsKeyId: 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab',
-  encryptionContext: { service: 'key-service.secure-transcode', assetId: ASSET_ID },
+  playbackKey: {
+    wrappedKey: WRAPPED_BLOB.toString('base64'),
+    kmsKeyId: PLAYBACK_KEY_ARN,
+    encryptionContext: { service: 'key-service.secure-transcode', assetId: ASSET_ID },
+  },
+  spekeKey: {
+    wrappedKey: randomBytes(184).toString('base64'),
+    kmsKeyId: PLAYBACK_KEY_ARN,
+    encryptionContext: { service: 'speke-key-provider.secure-transcode', assetId: ASSET_ID },
+  },
   outputBucket: 'media-out',
   outputKeyPrefix: `outputs/clip/${ASSET_ID}/`,
   masterPlaylist: 'index.m3u8',

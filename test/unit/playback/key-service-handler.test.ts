@@ -9,7 +9,15 @@ import { playbackConfig } from '../../../lib/config.js';
 import { buildKeyService } from '../../../lib/playback/deps.js';
 import { createKeyServiceHttpHandler } from '../../../lib/playback/http.js';
 import { issueToken } from '../../../lib/playback/tokens.js';
-import { ASSET_ID, httpEvent, PLAIN_KEY, RECORD, s3Body, WRAPPED_BLOB } from './fixtures.js';
+import {
+  ASSET_ID,
+  httpEvent,
+  PLAIN_KEY,
+  PLAYBACK_KEY_ARN,
+  RECORD,
+  s3Body,
+  WRAPPED_BLOB,
+} from './fixtures.js';
 
 const SECRET = randomBytes(32);
 const ORIGIN = 'https://player.example.com';
@@ -41,6 +49,7 @@ async function makeHandler(env: Record<string, string> = {}) {
     TOKEN_TABLE: 'playback-tokens',
     TOKEN_SECRET_PARAM: '/secure-transcode/token-secret',
     OUTPUT_BUCKET: 'media-out',
+    PLAYBACK_KMS_KEY_ID: PLAYBACK_KEY_ARN,
     PLAYER_ORIGINS: ORIGIN,
     ...env,
   });
@@ -98,7 +107,7 @@ describe('key service handler', () => {
     });
     expect(kmsMock).toHaveReceivedCommandWith(DecryptCommand, {
       CiphertextBlob: new Uint8Array(WRAPPED_BLOB),
-      KeyId: RECORD.kmsKeyId,
+      KeyId: PLAYBACK_KEY_ARN,
       EncryptionContext: { service: 'key-service.secure-transcode', assetId: ASSET_ID },
     });
     expect(ddbMock).toHaveReceivedCommandWith(UpdateItemCommand, {
@@ -314,6 +323,7 @@ describe('key service handler', () => {
       TOKEN_TABLE: 'playback-tokens',
       TOKEN_SECRET_PARAM: '/secure-transcode/token-secret',
       OUTPUT_BUCKET: 'media-out',
+      PLAYBACK_KMS_KEY_ID: PLAYBACK_KEY_ARN,
       PLAYER_ORIGINS: ORIGIN,
     });
     const { handler } = await import('../../../functions/key-service/handler.js');

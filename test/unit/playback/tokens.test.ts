@@ -71,6 +71,45 @@ describe('playback tokens', () => {
     expect(() => verifyToken(token, secret, { assetId, now })).toThrow(/^token_(invalid|missing)$/);
   });
 
+  describe('accepts exactly the canonical spelling of a signature', () => {
+    const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    /** A token whose signature contains '-' or '_', so the standard-alphabet spelling differs. */
+    function tokenWithUrlCharacters(): { payload: string; signature: string } {
+      for (;;) {
+        const [payload = '', signature = ''] = issueToken(
+          { assetId, ttlSeconds: 60, now },
+          secret,
+        ).token.split('.');
+        if (/[-_]/.test(signature)) return { payload, signature };
+      }
+    }
+    const { payload, signature } = tokenWithUrlCharacters();
+    const last = B64URL.indexOf(signature.slice(-1));
+    const variants: Array<[string, string]> = [
+      ['padded', `${signature}=`],
+      ['in the standard alphabet', signature.replace(/-/g, '+').replace(/_/g, '/')],
+      ['with unused trailing bits set', `${signature.slice(0, -1)}${B64URL[last + 1]}`],
+      ['with a stray character', `${signature.slice(0, 10)}!${signature.slice(10)}`],
+      ['with whitespace', `${signature.slice(0, 10)} ${signature.slice(10)}`],
+    ];
+
+    it('verifies the canonical spelling', () => {
+      expect(verifyToken(`${payload}.${signature}`, secret, { assetId, now }).assetId).toBe(assetId);
+    });
+
+    it.each(variants)('refuses a signature %s', (_name, spelling) => {
+      // Prepare: the variant decodes to the very same MAC bytes, so only the spelling check can refuse it.
+      expect(spelling).not.toBe(signature);
+      if (!spelling.includes('!') && !spelling.includes(' ')) {
+        expect(Buffer.from(spelling, 'base64url')).toEqual(Buffer.from(signature, 'base64url'));
+      }
+      // Act / Assess
+      expect(() => verifyToken(`${payload}.${spelling}`, secret, { assetId, now })).toThrow(
+        denied('token_invalid'),
+      );
+    });
+  });
+
   it('refuses a missing token as token_missing', () => {
     expect(() => verifyToken(undefined, secret, { assetId, now })).toThrow(denied('token_missing'));
   });
