@@ -158,6 +158,18 @@ export function createNotificationReader(schema: object, files: { sns: string; e
   (addFormats as unknown as (a: Ajv2020) => void)(ajv);
   const validate = ajv.compile(schema);
   const check = (channel: Channel, message: unknown, receivedAt: string | null): DisplayNotification => {
+    const foreign = message as { unparsable?: unknown; reason?: unknown };
+    if (typeof foreign?.unparsable === 'string') {
+      return {
+        channel,
+        receivedAt,
+        valid: false,
+        problems: [`not a secure-transcode notification: ${String(foreign.reason ?? 'unparsable')}`],
+        status: null,
+        execution: null,
+        message: foreign.unparsable.slice(0, 4096),
+      };
+    }
     const ok = validate(message) === true;
     const m = (message ?? {}) as Partial<Notification>;
     return {

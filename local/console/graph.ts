@@ -82,12 +82,12 @@ const CHAR_WIDTH = 7.2;
 
 export function layoutStateMachine(definition: AslDefinition): StateGraph {
   const g = new Graph({ multigraph: true });
-  g.setGraph({ rankdir: 'TB', nodesep: 28, ranksep: 46, edgesep: 12, marginx: 16, marginy: 16 });
+  g.setGraph({ rankdir: 'TB', nodesep: 18, ranksep: 40, edgesep: 10, marginx: 16, marginy: 16 });
   g.setDefaultEdgeLabel(() => ({}));
   const nodes = new Map<string, Omit<GraphNode, 'x' | 'y'>>();
   for (const [name, state] of Object.entries(definition.States)) {
     const retries = (state.Retry ?? []).map((r) => `${errorsLabel(r.ErrorEquals)} × ${r.MaxAttempts ?? 3}`);
-    const width = Math.max(120, Math.ceil(name.length * CHAR_WIDTH) + 28);
+    const width = Math.max(104, Math.ceil(name.length * CHAR_WIDTH) + 20);
     const height = retries.length > 0 ? 46 : 34;
     nodes.set(name, { id: name, type: state.Type, comment: state.Comment, retries, width, height });
     g.setNode(name, { width, height });
@@ -96,7 +96,12 @@ export function layoutStateMachine(definition: AslDefinition): StateGraph {
   edges.forEach((e, i) => {
     if (!nodes.has(e.to))
       throw new Error(`State ${e.from} points at ${e.to}, which the definition does not have`);
-    const label = e.label ? { width: Math.ceil(e.label.length * 6.2), height: 14, labelpos: 'c' } : {};
+    // Only choice labels take room in the layout; a catch's errors are in its tooltip, or every catch edge would
+    // widen the picture by its label.
+    const label =
+      e.label && e.kind !== 'catch'
+        ? { width: Math.ceil(e.label.length * 6.2), height: 14, labelpos: 'c' }
+        : {};
     // Catch edges still count for ranking (CleanUp must sit below the states it rescues) but weigh less.
     g.setEdge(e.from, e.to, { ...label, weight: e.kind === 'catch' ? 1 : 4, minlen: 1 }, String(i));
   });

@@ -4,7 +4,7 @@
  * so every line of ours validates against schemas/notification.v1.schema.json — and handed to listeners.
  *
  * Anyone who may publish to the topic can put something else on it. Such a message is recorded once as
- * `{"unparsable": <body>, "reason": …}` and deleted like any other: leaving it on the queue would bring it back after
+ * `{"unparsable": <body>, "reason": …, "receivedAt": …}` and deleted like any other: leaving it on the queue would bring it back after
  * every visibility timeout, forever.
  */
 import { appendFileSync } from 'node:fs';
@@ -39,6 +39,7 @@ export function notificationProblem(message: unknown): string | undefined {
 export interface ForeignMessage {
   unparsable: string;
   reason: string;
+  receivedAt: string;
 }
 
 export function startNotificationSink(options: {
@@ -77,7 +78,11 @@ export function startNotificationSink(options: {
           problem = 'not JSON';
         }
         if (problem) {
-          const foreign: ForeignMessage = { unparsable: record.body, reason: problem };
+          const foreign: ForeignMessage = {
+            unparsable: record.body,
+            reason: problem,
+            receivedAt: new Date().toISOString(),
+          };
           appendFileSync(options.file, `${JSON.stringify(foreign)}\n`);
           safely(() => options.onForeign?.(foreign));
           continue;

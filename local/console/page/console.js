@@ -347,11 +347,7 @@
                 'div',
                 {},
                 h('span', {}, 'Error'),
-                h(
-                  'b',
-                  { style: 'color:var(--bad)' },
-                  `${x.errorCode}${x.failedStep ? ` at ${x.failedStep}` : ''}`,
-                ),
+                h('b', { class: 'bad' }, `${x.errorCode}${x.failedStep ? ` at ${x.failedStep}` : ''}`),
               )
             : null,
         ),
@@ -364,8 +360,8 @@
             h(
               'div',
               { class: 'legend' },
-              h('span', {}, h('i', { style: 'border-color:var(--ok)' }), 'path taken'),
-              h('span', {}, h('i', { style: 'border-color:#6b3b3b;border-top-style:dashed' }), 'catch'),
+              h('span', {}, h('i', { class: 'ok' }), 'path taken'),
+              h('span', {}, h('i', { class: 'catch' }), 'catch'),
               h('span', {}, '⟲ retry rules / retries that happened'),
             ),
             drawGraph(state.graph, d),
@@ -422,7 +418,7 @@
                 { 'data-valid': String(n.valid) },
                 h('td', {}, n.receivedAt ? clock(n.receivedAt) : '–'),
                 h('td', {}, n.channel),
-                h('td', {}, n.status ? pill(n.status) : pill('neutral')),
+                h('td', {}, n.status ? pill(n.status) : h('span', { class: 'pill neutral' }, 'not ours')),
                 h(
                   'td',
                   { class: 'mono' },
@@ -445,7 +441,7 @@
                   {},
                   h(
                     'details',
-                    { style: 'margin:0' },
+                    { class: 'flush' },
                     h('summary', {}, 'JSON'),
                     h('pre', {}, JSON.stringify(n.message, null, 2)),
                   ),
@@ -527,21 +523,17 @@
     playlist_not_found: 'The playlist does not exist.',
   };
 
-  function reasonFrom(data) {
-    const nd = data.networkDetails;
+  function bodyReason(xhr) {
     let text = '';
     try {
-      if (nd && typeof nd.responseText === 'string' && (nd.responseType === '' || nd.responseType === 'text'))
-        text = nd.responseText;
-      else if (nd && nd.response instanceof ArrayBuffer) text = new TextDecoder().decode(nd.response);
-      else if (data.response && typeof data.response.data === 'string') text = data.response.data;
-      else if (data.response && data.response.data instanceof ArrayBuffer)
-        text = new TextDecoder().decode(data.response.data);
+      if (xhr?.response instanceof ArrayBuffer) text = new TextDecoder().decode(xhr.response);
+      else if (typeof xhr?.response === 'string') text = xhr.response;
     } catch (_) {
-      /* no body */
+      // no readable body
     }
     try {
-      return JSON.parse(text).error || null;
+      const reason = JSON.parse(text).error;
+      return typeof reason === 'string' ? reason : null;
     } catch (_) {
       return null;
     }
@@ -563,6 +555,7 @@
     const tokenBox = h('div', { class: 'token', id: 'token' });
     const notice = h('div', { id: 'notice' });
     const p = {
+      refusal: null,
       assetId,
       hls: null,
       issued: null,
@@ -642,7 +635,24 @@
           errorRetry: { maxNumRetry: tries, retryDelayMs: 1000, maxRetryDelayMs: 8000, shouldRetry: no4xx },
         },
       });
+      // The key service explains a refusal in its response body ({"error": reason}); hls.js drops the body before it
+      // reports the error, so a thin loader keeps the reason of the last refused request.
+      const Base = Hls.DefaultConfig.loader;
+      class ReasonLoader extends Base {
+        load(context, config, callbacks) {
+          const onError = callbacks.onError;
+          super.load(context, config, {
+            ...callbacks,
+            onError: (response, ctx, details, stats) => {
+              if (response && response.code >= 400 && response.code < 500)
+                p.refusal = { code: response.code, reason: bodyReason(details) };
+              onError(response, ctx, details, stats);
+            },
+          });
+        }
+      }
       const hls = new Hls({
+        loader: ReasonLoader,
         keyLoadPolicy: policy(2),
         manifestLoadPolicy: policy(2),
         playlistLoadPolicy: policy(2),
@@ -674,16 +684,21 @@
         const code = data.response?.code || data.networkDetails?.status || null;
         p.errors.push({ fatal: data.fatal, details: data.details, status: code });
         if (data.details === Hls.ErrorDetails.KEY_LOAD_ERROR) p.keyLoads.push({ ok: false, status: code });
-        if (!data.fatal) return;
+        // Every rendition shares the asset's key URI: after a refused key hls.js would try the next rendition and be
+        // refused again. A 4xx on the key is final for this token, so stop at the first one.
+        const refusedKey = data.details === Hls.ErrorDetails.KEY_LOAD_ERROR && code >= 400 && code < 500;
+        if (!data.fatal && !refusedKey) return;
         const where =
           data.details === Hls.ErrorDetails.KEY_LOAD_ERROR
             ? 'key'
             : data.details.startsWith('manifest') || data.details.startsWith('level')
               ? 'playlist'
               : 'segment';
-        showProblem(reasonFrom(data) || (code ? `HTTP ${code}` : data.details), where);
+        const reason = p.refusal?.reason || (code ? `HTTP ${code}` : data.details);
+        p.refusal = null;
         hls.destroy();
         p.hls = null;
+        showProblem(reason, where);
         refreshStatus();
       });
       hls.loadSource(p.issued.playUrl);
@@ -781,7 +796,7 @@
         h(
           'div',
           { class: 'card' },
-          h('h2', { style: 'margin-top:0' }, 'Playback token'),
+          h('h2', { class: 'first' }, 'Playback token'),
           tokenBox,
           h('h2', {}, 'Renditions'),
           renditions,
