@@ -186,9 +186,12 @@ export function createNotificationReader(schema: object, files: { sns: string; e
   };
   return {
     all(): DisplayNotification[] {
-      const sns = readLines(files.sns).map((m) =>
-        check('SNS', m, (m as { timestamp?: string })?.timestamp ?? null),
-      );
+      const sns = readLines(files.sns).map((m) => {
+        // Our messages carry their own timestamp; a foreign one gets the time the sink recorded it.
+        const at = m as { timestamp?: unknown; receivedAt?: unknown };
+        const when = typeof at?.receivedAt === 'string' ? at.receivedAt : at?.timestamp;
+        return check('SNS', m, typeof when === 'string' ? when : null);
+      });
       const events = readLines(files.eventBridge).map((e) => {
         const entry = e as { time?: string; detail?: unknown };
         return check('EventBridge', entry.detail ?? e, entry.time ?? null);

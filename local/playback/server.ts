@@ -74,7 +74,10 @@ export interface IssueLocalTokenOptions {
   viewerId?: string;
 }
 
-/** What a player may show about its token: from the signed claims and the use counter, never the token itself. */
+/**
+ * What a player may show about its token: from the signed claims and the use counter, never the token itself.
+ * `valid` means genuine, unexpired and for this asset; a valid token with no uses left is refused as `token_used`.
+ */
 export type TokenStatus =
   | { valid: true; expiresAt: string; maxUses: number; uses: number; usesLeft: number }
   | { valid: false; reason: string };
@@ -386,7 +389,7 @@ export async function startKeyService(options: StartKeyServiceOptions): Promise<
         uses,
         usesLeft: Math.max(0, claims.maxUses - uses),
       };
-      return status.usesLeft > 0 ? { valid: true, ...status } : { valid: false, reason: 'token_used' };
+      return { valid: true, ...status };
     };
 
     return {

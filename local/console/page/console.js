@@ -585,7 +585,7 @@
           status && status.valid !== undefined
             ? status.valid
               ? `${status.usesLeft} of ${status.maxUses}`
-              : `0 of ${p.issued.maxUses}`
+              : `none (${status.reason})`
             : `${p.issued.maxUses} of ${p.issued.maxUses}`,
         ),
         h('div', {}, h('span', {}, 'Token'), h('span', { class: 'mono' }, `${p.issued.token.slice(0, 12)}…`)),
@@ -669,8 +669,8 @@
       hls.on(Hls.Events.MANIFEST_PARSED, (_e, data) => {
         quality.replaceChildren(
           h('option', { value: '-1' }, 'Auto'),
-          data.levels.map((l, i) =>
-            h('option', { value: String(i) }, `${l.height}p · ${bitrate(l.bitrate)}`),
+          ...data.levels.map((l, i) =>
+            h('option', { value: String(i) }, `${l.width}×${l.height} · ${bitrate(l.bitrate)}`),
           ),
         );
         p.levels = data.levels.map((l) => ({ width: l.width, height: l.height, bitrate: l.bitrate }));
