@@ -332,6 +332,7 @@ describe('the local console and the CLI against a running `run --serve` stack', 
     });
     const opened = await page.$eval('#events', (el) => el.textContent ?? '');
     await page.screenshot({ path: join(ARTIFACTS, 'console-execution-graph.png'), fullPage: true });
+    await page.locator('.card.graph').screenshot({ path: join(ARTIFACTS, 'console-graph.png') });
     const notification = succeeded().find((n) => n.execution.name === execution);
     // Assess
     expect(states.map((s) => s.name).sort()).toEqual(Object.keys(ASL.States).sort());
