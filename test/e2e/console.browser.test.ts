@@ -332,7 +332,10 @@ describe('the local console and the CLI against a running `run --serve` stack', 
     });
     const opened = await page.$eval('#events', (el) => el.textContent ?? '');
     await page.screenshot({ path: join(ARTIFACTS, 'console-execution-graph.png'), fullPage: true });
+    // Tall enough for the whole graph card, so the sticky header does not cover its top in the picture.
+    await page.setViewportSize({ width: 1400, height: 1600 });
     await page.locator('.card.graph').screenshot({ path: join(ARTIFACTS, 'console-graph.png') });
+    await page.setViewportSize({ width: 1400, height: 900 });
     const notification = succeeded().find((n) => n.execution.name === execution);
     // Assess
     expect(states.map((s) => s.name).sort()).toEqual(Object.keys(ASL.States).sort());
