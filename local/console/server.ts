@@ -12,6 +12,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PlaybackDeniedError } from '../../lib/playback/errors.js';
+import { isLoopbackHost, localPortOf } from '../http/request-guard.js';
 import type { LocalKeyService } from '../playback/server.js';
 import type { LocalStepFunctions } from '../sfn/index.js';
 import { createNotificationReader, executionDetail, listExecutions } from './data.js';
@@ -92,8 +93,6 @@ export function createConsole(options: ConsoleOptions) {
     eventBridge: options.eventsFile,
   });
   const hlsScript = createRequire(import.meta.url).resolve('hls.js/dist/hls.min.js');
-  const origin = new URL(options.keyService.endpoint);
-  const allowedHosts = new Set([origin.host, `localhost:${origin.port}`]);
 
   const authorized = (req: IncomingMessage, url: URL): boolean => {
     const given = Buffer.from(String(req.headers['x-console-token'] ?? url.searchParams.get('token') ?? ''));
@@ -133,7 +132,9 @@ export function createConsole(options: ConsoleOptions) {
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-    if (!allowedHosts.has(String(req.headers.host ?? ''))) return send(res, 421, { error: 'wrong_host' });
+    // The key service's guard already refuses a foreign Host; the console checks again so that mounting it elsewhere
+    // cannot open it to DNS rebinding.
+    if (!isLoopbackHost(req.headers.host, localPortOf(req))) return send(res, 421, { error: 'wrong_host' });
     const rest = url.pathname.slice(CONSOLE_PREFIX.length).replace(/^\/+/, '');
     const file = STATIC[rest];
     if (file && req.method === 'GET') {

@@ -72,7 +72,7 @@ describe('the secure-transcode CLI', () => {
     expect(cap.err()).not.toMatch(/ENOENT|EISDIR|ENOTDIR/);
   });
 
-  it.each(['run', 'up', 'status', 'token', 'play', 'encrypt'])(
+  it.each(['run', 'up', 'status', 'token', 'play', 'encrypt', 'credentials'])(
     'prints the %s help in the shared layout',
     async (command) => {
       // Prepare
@@ -87,7 +87,7 @@ describe('the secure-transcode CLI', () => {
     },
   );
 
-  it.each(['run', 'up', 'status', 'token', 'play', 'encrypt'])(
+  it.each(['run', 'up', 'status', 'token', 'play', 'encrypt', 'credentials'])(
     'answers an unknown %s option with exit code 2 and a pointer to --help',
     async (command) => {
       // Prepare
