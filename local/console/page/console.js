@@ -222,7 +222,7 @@
           s('title', {}, `${e.from} → ${e.to}${e.label ? ` (${e.label})` : ''}`),
           s('path', { d, 'marker-end': `url(#${isTaken ? 'arrow-ok' : 'arrow'})` }),
           e.kind === 'choice' || e.kind === 'default'
-            ? s('text', { x: mid.x + 4, y: mid.y - 3 }, e.label)
+            ? s('text', { class: 'edge-label', x: mid.x + 4, y: mid.y - 3 }, e.label)
             : null,
         ),
       );
