@@ -151,7 +151,10 @@ function portError(what: string, port: number | undefined) {
 }
 
 function describeNotification(n: Notification): string {
-  const src = `s3://${n.source.bucket}/${n.source.key}`;
+  const src =
+    n.source.bucket && n.source.key
+      ? `s3://${n.source.bucket}/${n.source.key}`
+      : 'an execution input without a source';
   if (n.status === 'SUCCEEDED') {
     return `notification: SUCCEEDED ${src} → ${n.playback?.masterPlaylist ?? n.playlists[0]?.key ?? '(no playlist)'} (execution ${n.execution.name})`;
   }
