@@ -70,6 +70,8 @@ const NotifySchema = z.object({
   TOPIC_ARN: z.string().min(1),
   EVENT_BUS_NAME: z.string().min(1),
   KEY_SERVICE_URL: z.string().url(),
+  CDN_DOMAIN: z.string().optional(),
+  NOTIFY_INCLUDE_WRAPPED_KEY: z.enum(['true', 'false', '']).default('false'),
 });
 
 function load<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv): z.infer<S> {
@@ -194,6 +196,10 @@ export interface NotifyConfig {
   topicArn: string;
   eventBusName: string;
   keyServiceUrl: string;
+  /** A CDN (e.g. CloudFront) domain in front of the output bucket: notifications then carry HTTPS URLs. */
+  cdnDomain: string | undefined;
+  /** Whether subscribers receive `encrypted.wrappedKey` (README.md, "Notification contract"). */
+  includeWrappedKey: boolean;
 }
 
 export function notifyConfig(env: NodeJS.ProcessEnv = process.env): NotifyConfig {
@@ -202,6 +208,8 @@ export function notifyConfig(env: NodeJS.ProcessEnv = process.env): NotifyConfig
     topicArn: c.TOPIC_ARN,
     eventBusName: c.EVENT_BUS_NAME,
     keyServiceUrl: c.KEY_SERVICE_URL.replace(/\/+$/, ''),
+    cdnDomain: c.CDN_DOMAIN || undefined,
+    includeWrappedKey: c.NOTIFY_INCLUDE_WRAPPED_KEY === 'true',
   };
 }
 

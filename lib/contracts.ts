@@ -40,6 +40,8 @@ export const SourceSchema = z.object({
   size: z.number().int().nonnegative(),
   etag: z.string(),
   contentType: z.string().optional(),
+  /** The uploader's `x-amz-meta-*` values (bounded, see lib/workflow/user-metadata.ts), passed to subscribers. */
+  metadata: z.record(z.string(), z.string()).optional(),
 });
 export type Source = z.infer<typeof SourceSchema>;
 
@@ -156,6 +158,8 @@ export const JobSchema = z.object({
   errorCode: z.string().optional(),
   outputs: z.array(JobOutputSchema).default([]),
   playlists: z.array(JobPlaylistSchema).default([]),
+  /** The input's duration as the transcoder measured it, when the backend reports one. */
+  sourceDurationMillis: z.number().nullable().optional(),
 });
 export type Job = z.infer<typeof JobSchema>;
 

@@ -66,6 +66,10 @@ export interface EndpointsJson {
   exportsDir: string;
   /** Player page base; append `?asset=<assetId>&token=<token>` (the CLI prints complete URLs). */
   player: string;
+  /** The local console, its per-stack access token included (loopback only). */
+  console: string;
+  /** The key service's 0600 token-signing secret (what `secure-transcode token` and `play` sign with). */
+  tokenSecretFile: string;
 }
 
 export interface StackPorts {
@@ -147,7 +151,10 @@ function portError(what: string, port: number | undefined) {
 }
 
 function describeNotification(n: Notification): string {
-  const src = `s3://${n.source.bucket}/${n.source.key}`;
+  const src =
+    n.source.bucket && n.source.key
+      ? `s3://${n.source.bucket}/${n.source.key}`
+      : 'an execution input without a source';
   if (n.status === 'SUCCEEDED') {
     return `notification: SUCCEEDED ${src} → ${n.playback?.masterPlaylist ?? n.playlists[0]?.key ?? '(no playlist)'} (execution ${n.execution.name})`;
   }
@@ -359,6 +366,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       KEY_SERVICE_URL: keyService.endpoint,
       TOPIC_ARN: provisioned.topicArn,
       EVENT_BUS_NAME,
+      // Locally the notification carries the wrapped key, so the encrypted copy can be checked against openssl
+      // from the notification alone (README.md, "Notification contract"); a deployment leaves it out by default.
+      NOTIFY_INCLUDE_WRAPPED_KEY: 'true',
       ...(fast ? { POLL_INITIAL_SECONDS: '1', POLL_MAX_SECONDS: '2' } : {}),
       ...options.env,
     };
@@ -410,6 +420,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       region,
       file: notificationsFile,
       onError: (e) => log(`notifications: ${(e as Error).message}`),
+      onForeign: (m) =>
+        log(
+          `notifications: recorded a message on the topic that is not a secure-transcode notification (${m.reason})`,
+        ),
       onNotification: (n) => {
         log(describeNotification(n));
         const deliver = () => {
@@ -469,6 +483,18 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         });
     });
 
+    const { createConsole } = await import('./console/server.js');
+    const consoleApp = createConsole({
+      dataDir,
+      definitionPath,
+      schemaPath: join(root, 'schemas', 'notification.v1.schema.json'),
+      notificationsFile,
+      eventsFile,
+      sfn: engine,
+      keyService,
+    });
+    keyService.mount('/console', consoleApp.handle);
+
     const config: EndpointsJson = {
       region,
       credentials: { ...credentials },
@@ -497,6 +523,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       eventsFile,
       exportsDir,
       player: `${keyService.endpoint}/player/`,
+      console: consoleApp.url,
+      tokenSecretFile: keyService.secretFile,
     };
     writeFileSync(portsPath, `${JSON.stringify(chosenPorts)}\n`);
     const endpointsPath = join(dataDir, 'endpoints.json');

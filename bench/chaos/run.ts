@@ -225,7 +225,8 @@ async function verifySuccess(
   n: Notification,
   expected: Buffer,
 ): Promise<boolean> {
-  if (!n.encrypted) return false;
+  // The local stack opts into carrying the wrapped key in notifications (NOTIFY_INCLUDE_WRAPPED_KEY).
+  if (!n.encrypted?.wrappedKey) return false;
   const recovered = await unwrapKeys(kms, [n.encrypted.wrappedKey], TRANSCODER_CONTEXT);
   const key = recovered.keys[0];
   if (!key) return false;

@@ -70,6 +70,7 @@ export function toJobView(job: EtJob): Job {
     ...(statusDetail ? { statusDetail } : {}),
     ...(errorCode ? { errorCode } : {}),
     outputs,
+    sourceDurationMillis: job.Input?.DetectedProperties?.DurationMillis ?? null,
     playlists: (job.Playlists ?? []).map((p) => ({
       key: `${prefix}${p.Name ?? ''}.m3u8`,
       format: p.Format ?? 'HLSv3',

@@ -9,6 +9,7 @@ import type { Asset, ExecutionInput, Source } from '../contracts.js';
 import { SourceEmptyError, SourceTooLargeError } from '../errors.js';
 import { assetPaths } from '../paths.js';
 import { translateS3Error } from '../s3/errors.js';
+import { boundedUserMetadata } from './user-metadata.js';
 
 export async function validateSource(
   input: Pick<ExecutionInput, 'source' | 'profile'>,
@@ -49,6 +50,7 @@ export async function validateSource(
       { code: 'SOURCE_TOO_LARGE' },
     );
   }
+  const metadata = boundedUserMetadata(head.Metadata);
   const source: Source = {
     bucket,
     key,
@@ -56,6 +58,7 @@ export async function validateSource(
     etag: head.ETag ?? '',
     ...(head.VersionId && head.VersionId !== 'null' ? { versionId: head.VersionId } : {}),
     ...(head.ContentType ? { contentType: head.ContentType } : {}),
+    ...(Object.keys(metadata).length > 0 ? { metadata } : {}),
   };
   const paths = assetPaths(input.source, config);
   const asset: Asset = {

@@ -4,12 +4,18 @@
  * `openssl enc` output, or re-encrypts existing files. With --kms-key-id the data key comes from KMS
  * GenerateDataKey under Elastic Transcoder's encryption context and the envelope (IV, wrapped key, KeyMd5) is
  * printed; the plaintext key is never printed, logged or stored.
+ *
+ * Endpoints: `--endpoint-url` is used for S3 and KMS alike (like the AWS CLI's flag, for an emulator with one
+ * endpoint); `--s3-endpoint-url` / `--kms-endpoint-url` set one each. Without any, a running local stack's
+ * `<data-dir>/endpoints.json` supplies both (and its region and credentials); otherwise the SDK's own
+ * `AWS_ENDPOINT_URL_*` variables and credential chain apply.
  */
 
 import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
-import { parseArgs } from 'node:util';
 import { GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { type Checkpoint, type EncryptionMode, EncryptionModeSchema } from '../../lib/contracts.js';
@@ -26,11 +32,27 @@ import { keyMd5, translateKmsError } from '../../lib/kms/keys.js';
 import { translateS3Error } from '../../lib/s3/errors.js';
 import { createMultipartUpload, MultipartWriter } from '../../lib/s3/multipart.js';
 import { type RangeSource, S3RangedReader } from '../../lib/s3/ranged-reader.js';
+import { CommandError, dataDirFrom, parseCliArgs, UsageError } from './common.js';
 import { FilePartSink, FileRangeSource } from './local-files.js';
 
-const USAGE = `usage: secure-transcode encrypt <src> <dst> [--mode aes-cbc-pkcs7|aes-ctr]
-       [--key-hex HEX --iv-hex HEX | --kms-key-id ID [--key-bits 128|192|256]] [--endpoint-url URL] [--part-size-mib N]
-  <src>, <dst>: local paths or s3://bucket/key`;
+export const ENCRYPT_USAGE = `Usage: secure-transcode encrypt <src> <dst> [options]
+
+Encrypts a file or S3 object exactly as the workflow's EncryptSource step does (byte-identical to
+\`openssl enc -nosalt\`). <src> and <dst> are local paths or s3://bucket/key URLs. With --kms-key-id the data key comes
+from KMS and the envelope (IV, wrapped key, KeyMd5) is printed; the plaintext key never is.
+
+Options:
+  --mode MODE              aes-cbc-pkcs7 (default) or aes-ctr
+  --key-hex HEX            a 16/24/32-byte key in hex (with --iv-hex)
+  --iv-hex HEX             a 16-byte IV in hex (default: random)
+  --kms-key-id ID          generate the data key with KMS under Elastic Transcoder's encryption context
+  --key-bits N             128 (default), 192 or 256, with --kms-key-id
+  --endpoint-url URL       S3 and KMS endpoint (default: the running local stack's endpoints.json, if any)
+  --s3-endpoint-url URL    S3 endpoint only
+  --kms-endpoint-url URL   KMS endpoint only
+  --data-dir DIR           local stack whose endpoints.json to use (default ./.secure-transcode/)
+  --part-size-mib N        multipart part size, at least 5 (default 8)
+  -h, --help               show this help`;
 
 const MiB = 1024 * 1024;
 
@@ -38,8 +60,6 @@ interface Io {
   stdout: Pick<Writable, 'write'>;
   stderr: Pick<Writable, 'write'>;
 }
-
-class UsageError extends Error {}
 
 type Location = { kind: 's3'; bucket: string; key: string } | { kind: 'file'; path: string };
 
@@ -71,13 +91,12 @@ type KeyFlags = {
   'key-bits'?: string | undefined;
 };
 
-async function obtainKey(values: KeyFlags, region: string): Promise<KeyMaterial> {
+async function obtainKey(values: KeyFlags, kms: () => KMSClient): Promise<KeyMaterial> {
   if (values['kms-key-id']) {
     if (values['key-hex']) throw new UsageError('use either --key-hex/--iv-hex or --kms-key-id, not both');
     const bits = Number(values['key-bits'] ?? 128);
     if (![128, 192, 256].includes(bits)) throw new UsageError('--key-bits must be 128, 192 or 256');
-    const kms = new KMSClient({ region });
-    const out = await kms
+    const out = await kms()
       .send(
         new GenerateDataKeyCommand({
           KeyId: values['kms-key-id'],
@@ -109,8 +128,13 @@ async function openSource(
   s3: S3Client,
 ): Promise<{ source: RangeSource; close: () => Promise<void>; ref?: { etag: string; versionId?: string } }> {
   if (loc.kind === 'file') {
-    const size = (await stat(loc.path)).size;
-    const fh = await open(loc.path, 'r');
+    const info = await stat(loc.path).catch(() => undefined);
+    if (!info) throw new CommandError(`Source file not found: ${loc.path}`);
+    if (!info.isFile()) throw new CommandError(`Source is not a file: ${loc.path}`);
+    const size = info.size;
+    const fh = await open(loc.path, 'r').catch((e: NodeJS.ErrnoException) => {
+      throw new CommandError(`Source file is not readable: ${loc.path} (${e.code})`);
+    });
     return { source: new FileRangeSource(fh, size), close: () => fh.close() };
   }
   const head = await s3
@@ -128,29 +152,68 @@ async function openSource(
   return { source: new S3RangedReader(s3, ref), close: async () => undefined, ref };
 }
 
+/** Checks a local destination before any work: its folder must exist and it must not be a folder itself. */
+async function checkDestination(loc: Location): Promise<void> {
+  if (loc.kind !== 'file') return;
+  const info = await stat(loc.path).catch(() => undefined);
+  if (info?.isDirectory())
+    throw new CommandError(`Destination is a directory: ${loc.path} (give a file name)`);
+  const parent = await stat(dirname(loc.path)).catch(() => undefined);
+  if (!parent?.isDirectory())
+    throw new CommandError(`Destination folder does not exist: ${dirname(loc.path)}`);
+}
+
+interface StackEndpoints {
+  region: string;
+  credentials: { accessKeyId: string; secretAccessKey: string };
+  endpoints: { s3: string; kms: string };
+}
+
+/** The running local stack's endpoints, region and credentials, if `<data-dir>/endpoints.json` exists. */
+function stackEndpoints(dataDir: string): StackEndpoints | undefined {
+  const path = join(dataDir, 'endpoints.json');
+  if (!existsSync(path)) return undefined;
+  try {
+    const parsed = JSON.parse(readFileSync(path, 'utf8')) as Partial<StackEndpoints>;
+    if (!parsed.endpoints?.s3 || !parsed.endpoints.kms || !parsed.credentials || !parsed.region)
+      return undefined;
+    return parsed as StackEndpoints;
+  } catch {
+    throw new CommandError(`${path} is not a stack endpoints file`);
+  }
+}
+
+function parse(args: string[]) {
+  return parseCliArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      mode: { type: 'string', default: 'aes-cbc-pkcs7' },
+      'key-hex': { type: 'string' },
+      'iv-hex': { type: 'string' },
+      'kms-key-id': { type: 'string' },
+      'key-bits': { type: 'string' },
+      'endpoint-url': { type: 'string' },
+      's3-endpoint-url': { type: 'string' },
+      'kms-endpoint-url': { type: 'string' },
+      'data-dir': { type: 'string' },
+      'part-size-mib': { type: 'string', default: '8' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+}
+
 export async function runEncryptCommand(
   argv: string[],
   io: Io = { stdout: process.stdout, stderr: process.stderr },
 ): Promise<number> {
   const args = argv[0] === 'encrypt' ? argv.slice(1) : argv;
   let material: KeyMaterial | undefined;
+  const clients: Array<{ destroy(): void }> = [];
   try {
-    const { values, positionals } = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        mode: { type: 'string', default: 'aes-cbc-pkcs7' },
-        'key-hex': { type: 'string' },
-        'iv-hex': { type: 'string' },
-        'kms-key-id': { type: 'string' },
-        'key-bits': { type: 'string' },
-        'endpoint-url': { type: 'string' },
-        'part-size-mib': { type: 'string', default: '8' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
+    const { values, positionals } = parse(args);
     if (values.help) {
-      io.stdout.write(`${USAGE}\n`);
+      io.stdout.write(`${ENCRYPT_USAGE}\n`);
       return 0;
     }
     if (positionals.length !== 2) throw new UsageError('expected <src> and <dst>');
@@ -161,15 +224,36 @@ export async function runEncryptCommand(
     const partMiB = Number(values['part-size-mib']);
     if (!Number.isInteger(partMiB) || partMiB < 5)
       throw new UsageError('--part-size-mib must be an integer ≥ 5');
+    if (src.kind === 'file' && dst.kind === 'file' && src.path === dst.path)
+      throw new UsageError('<src> and <dst> are the same file');
+    await checkDestination(dst);
 
-    const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
-    const endpoint = values['endpoint-url'];
+    const explicit = values['endpoint-url'];
+    const s3Endpoint = values['s3-endpoint-url'] ?? explicit;
+    const kmsEndpoint = values['kms-endpoint-url'] ?? explicit;
+    const envEndpoint =
+      process.env.AWS_ENDPOINT_URL_S3 || process.env.AWS_ENDPOINT_URL_KMS || process.env.AWS_ENDPOINT_URL;
+    const stack =
+      s3Endpoint || kmsEndpoint || envEndpoint ? undefined : stackEndpoints(dataDirFrom(values['data-dir']));
+    if (stack)
+      io.stderr.write(
+        `Using the local stack's endpoints (${join(dataDirFrom(values['data-dir']), 'endpoints.json')}).\n`,
+      );
+    const region = stack?.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+    const base = { region, ...(stack ? { credentials: { ...stack.credentials } } : {}) };
+    const s3Url = s3Endpoint ?? stack?.endpoints.s3;
+    const kmsUrl = kmsEndpoint ?? stack?.endpoints.kms;
     const s3 = new S3Client({
-      region,
-      ...(endpoint ? { endpoint } : {}),
-      forcePathStyle: Boolean(endpoint || process.env.AWS_ENDPOINT_URL_S3 || process.env.AWS_ENDPOINT_URL),
+      ...base,
+      ...(s3Url ? { endpoint: s3Url } : {}),
+      forcePathStyle: Boolean(s3Url || process.env.AWS_ENDPOINT_URL_S3 || process.env.AWS_ENDPOINT_URL),
     });
-    material = await obtainKey(values, region);
+    clients.push(s3);
+    material = await obtainKey(values, () => {
+      const kms = new KMSClient({ ...base, ...(kmsUrl ? { endpoint: kmsUrl } : {}) });
+      clients.push(kms);
+      return kms;
+    });
     const iv = values['iv-hex'] ? hexBytes('iv-hex', values['iv-hex'], [16]) : randomBytes(16);
     const stats = await encryptBetween({
       s3,
@@ -199,11 +283,14 @@ export async function runEncryptCommand(
     );
     return 0;
   } catch (e) {
-    const usage = e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
-    io.stderr.write(`secure-transcode encrypt: ${(e as Error).message}\n${usage ? `${USAGE}\n` : ''}`);
+    const usage = e instanceof UsageError;
+    io.stderr.write(
+      `secure-transcode encrypt: ${(e as Error).message}\n${usage ? 'Run `secure-transcode encrypt --help` for usage.\n' : ''}`,
+    );
     return usage ? 2 : 1;
   } finally {
     material?.key.fill(0);
+    for (const c of clients) c.destroy();
   }
 }
 

@@ -7,33 +7,26 @@ import { type CliIo, CommandError, UsageError } from './common.js';
 export const USAGE = `Usage: secure-transcode <command> [options]
 
 Commands:
-  run [files…]      start the local stack, upload and transcode the files (a sample clip if none), show the results
-  up                run the local stack in the foreground; any S3 upload under incoming/ starts the workflow
-  status            list workflow executions with their state, step and age
-  token <assetId>   issue a playback token for an asset of the running stack
-  play <assetId>    print a player URL with a fresh token
-  encrypt <src> <dst>  encrypt a file the way the workflow does (openssl-compatible)
-  credentials       print the stack's credentials as shell exports; --rotate replaces them
+  run [files…]         start the local stack, transcode the files (a sample clip if none), show the results;
+                       --serve keeps the stack, the console and the player running afterwards
+  up                   run the local stack and its console in the foreground; any upload under incoming/ starts
+                       the workflow
+  status               list workflow executions: state, step, age, duration, source, asset and error
+  token <assetId>      issue a playback token for an asset of the running stack
+  play <assetId>       print a player URL with a fresh token for an asset of the running stack
+  encrypt <src> <dst>  encrypt a file or S3 object the way the workflow does (openssl-compatible)
+  credentials          print the stack's credentials as shell exports; --rotate replaces them
 
 Run \`secure-transcode <command> --help\` for a command's options. The data directory defaults to ./.secure-transcode/.`;
 
 type Command = (argv: string[], io: CliIo) => Promise<number>;
 
-const COMMANDS: Record<string, { module: string; load: () => Promise<Command>; usage?: string }> = {
+const COMMANDS: Record<string, { module: string; load: () => Promise<Command> }> = {
   run: { module: 'local/cli/run.ts', load: async () => (await import('./run.js')).runRunCommand },
   up: { module: 'local/cli/up.ts', load: async () => (await import('./up.js')).runUpCommand },
   status: { module: 'local/cli/status.ts', load: async () => (await import('./status.js')).runStatusCommand },
-  token: {
-    module: 'local/cli/token.ts',
-    load: async () => (await import('./token.js')).runTokenCommand,
-    usage:
-      'Usage: secure-transcode token <assetId> [--ttl SECONDS] [--uses N] [--viewer ID] [--json] [--data-dir DIR]',
-  },
-  play: {
-    module: 'local/cli/play.ts',
-    load: async () => (await import('./play.js')).runPlayCommand,
-    usage: 'Usage: secure-transcode play <assetId> [--ttl SECONDS] [--uses N] [--data-dir DIR]',
-  },
+  token: { module: 'local/cli/token.ts', load: async () => (await import('./token.js')).runTokenCommand },
+  play: { module: 'local/cli/play.ts', load: async () => (await import('./play.js')).runPlayCommand },
   encrypt: {
     module: 'local/cli/encrypt.ts',
     load: async () => (await import('./encrypt.js')).runEncryptCommand,
@@ -58,10 +51,6 @@ export async function main(
   if (!command) {
     io.stderr.write(`secure-transcode: unknown command "${name}"\n\n${USAGE}\n`);
     return 2;
-  }
-  if (command.usage && (rest.includes('--help') || rest.includes('-h'))) {
-    io.stdout.write(`${command.usage}\n`);
-    return 0;
   }
   let run: Command;
   try {

@@ -5,8 +5,9 @@
 import { type CliIo, issueLocalPlayback, parsePlaybackArgs, playerUrlFor, runCli } from './token.js';
 
 export function runPlayCommand(argv: string[], io: CliIo): Promise<number> {
-  return runCli(io, async () => {
-    const options = parsePlaybackArgs(argv, 'play');
+  return runCli(io, 'play', async () => {
+    const options = parsePlaybackArgs(argv, 'play', io);
+    if (!options) return;
     const { issued, endpoints } = await issueLocalPlayback(options);
     io.stdout.write(`${playerUrlFor(endpoints, options.assetId, issued.token)}\n`);
     io.stderr.write(

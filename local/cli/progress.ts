@@ -70,11 +70,12 @@ export class ProgressView {
     this.io.stdout.write(`${text}\n`);
   }
 
-  started(id: string, executionName: string): void {
+  /** `at` is the execution's own start date, so the duration shown here is the one the results print. */
+  started(id: string, executionName: string, at = Date.now()): void {
     const row = this.rows.get(id);
     if (!row) return;
     row.status = 'running';
-    row.startedAt = Date.now();
+    row.startedAt = at;
     if (!this.tty) this.line(`${row.label}: execution ${executionName} started`);
   }
 
@@ -99,11 +100,12 @@ export class ProgressView {
     if (!this.tty) this.line(`${row.label}: ${text}`);
   }
 
-  finished(id: string, status: string, detail = ''): void {
+  /** `at` is the execution's stop date when it has one (the waiting for its notification is not the job's time). */
+  finished(id: string, status: string, detail = '', at = Date.now()): void {
     const row = this.rows.get(id);
     if (!row) return;
     row.status = status;
-    row.endedAt = Date.now();
+    row.endedAt = at;
     if (status === 'SUCCEEDED') row.step = this.path.length;
     if (!this.tty)
       this.line(

@@ -30,9 +30,10 @@ Options:
   --data-dir DIR     state directory (default ./.secure-transcode/)
   --fast             shorten Wait states and retry intervals
   --faults SPEC      inject faults, e.g. kms:*:throttle:0.2,s3:GetObject:slowdown:0.2 (see local/faults.ts)
-  --profile NAME     upload under incoming/NAME/ to select an encoding profile
+  --profile NAME     upload under incoming/NAME/ to select an encoding profile (default, ctr, mobile, or one
+                     from PROFILES_JSON)
   --timeout SECONDS  give up on a job after this long (default 1800)
-  --serve            keep the stack (and the player) running after the jobs, until Ctrl-C
+  --serve            keep the stack, the console and the player running after the jobs, until Ctrl-C
   --verbose          show the handlers' logs
   -h, --help         show this help`;
 
@@ -53,6 +54,25 @@ function uniqueKeys(files: string[], prefix: string): Job[] {
     used.add(name);
     return { file, key: `${prefix}${name}`, label: name, uploadedAt: 0 };
   });
+}
+
+/**
+ * The starter picks the profile from the key's first folder and silently falls back to `default` for any other
+ * folder, so an unknown `--profile` must be refused here, before anything is uploaded.
+ */
+async function requireKnownProfile(name: string): Promise<void> {
+  const { loadProfiles } = await import('../../lib/profiles.js');
+  let profiles: Map<string, unknown>;
+  try {
+    profiles = loadProfiles(process.env.PROFILES_JSON || undefined);
+  } catch (e) {
+    throw new CommandError((e as Error).message);
+  }
+  if (!profiles.has(name.toLowerCase())) {
+    throw new UsageError(
+      `--profile: unknown profile "${name}"; the profiles are ${[...profiles.keys()].join(', ')} (PROFILES_JSON adds more)`,
+    );
+  }
 }
 
 function parse(argv: string[]) {
@@ -85,9 +105,7 @@ export async function runRunCommand(
   const timeoutSeconds = values.timeout === undefined ? 1800 : Number(values.timeout);
   if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0)
     throw new UsageError(`--timeout must be a positive number of seconds, got "${values.timeout}"`);
-  if (values.profile !== undefined && !/^[A-Za-z0-9_-]+$/.test(values.profile)) {
-    throw new UsageError('--profile must be a name made of letters, digits, "-" and "_"');
-  }
+  if (values.profile !== undefined) await requireKnownProfile(values.profile);
   const dataDir = dataDirFrom(values['data-dir']);
   const files = positionals.map((f) => resolve(f));
   for (const file of files) await requireReadableFile(file);
@@ -157,7 +175,7 @@ export async function runRunCommand(
         const job = key === undefined ? undefined : byKey.get(key);
         if (!job || record.startDate < job.uploadedAt) return;
         executionToKey.set(record.executionArn, job.key);
-        view.started(job.key, record.name);
+        view.started(job.key, record.name, record.startDate);
         return;
       }
       const key = executionToKey.get(record.executionArn);
@@ -180,6 +198,7 @@ export async function runRunCommand(
         );
     });
 
+    const startedAt = Date.now();
     const work = (async () => {
       for (const job of jobs) {
         view.add(job.key, job.label);
@@ -209,6 +228,7 @@ export async function runRunCommand(
             job.key,
             record.status,
             notification?.error ? `${notification.error.code} at ${notification.error.step}` : '',
+            record.stopDate,
           );
           return { job, record, notification };
         }),
@@ -225,9 +245,11 @@ export async function runRunCommand(
 
     io.stdout.write('\nResults\n');
     let ok = true;
+    let succeededCount = 0;
     for (const { job, record, notification } of outcome) {
       const succeeded = record?.status === 'SUCCEEDED' && notification?.status === 'SUCCEEDED';
       ok &&= succeeded;
+      if (succeeded) succeededCount += 1;
       const took = record?.stopDate ? formatDuration(record.stopDate - record.startDate) : '';
       io.stdout.write(
         `  ${succeeded ? '✔' : '✖'} ${job.label}  ${record?.status ?? 'NOT STARTED'}${took ? ` in ${took}` : ''}${record ? `  (execution ${record.name})` : ''}\n`,
@@ -265,9 +287,16 @@ export async function runRunCommand(
         if (token) io.stdout.write(`      player        ${stack.playerUrl(assetId, token)}\n`);
       }
     }
-    io.stdout.write(`\nNotifications: ${stack.config.notificationsFile}\n`);
+    const failedCount = outcome.length - succeededCount;
+    io.stdout.write(
+      `\n${ok ? '✔' : '✖'} ${succeededCount} of ${outcome.length} job(s) succeeded${failedCount ? `, ${failedCount} failed` : ''} in ${formatDuration(Date.now() - startedAt)}\n`,
+    );
+    io.stdout.write(`Notifications: ${stack.config.notificationsFile}\n`);
+    io.stdout.write(`Console:       ${stack.config.console}\n`);
     if (values.serve) {
-      io.stdout.write('Serving the stack (player, key service, S3) until Ctrl-C…\n');
+      io.stdout.write(
+        `Serving the stack (console, player, key service, S3) until Ctrl-C. \`secure-transcode play <assetId> --data-dir ${dataDir}\` gives a fresh player URL.\n`,
+      );
       await interrupted;
     } else {
       io.stdout.write(

@@ -5,12 +5,14 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ExecutionStore } from '../sfn/store.js';
+import { summarizeExecution } from '../sfn/summary.js';
 import { readLock } from '../stack/lock.js';
 import { type CliIo, dataDirFrom, formatDuration, parseCliArgs, UsageError } from './common.js';
 
 export const STATUS_USAGE = `Usage: secure-transcode status [options]
 
-Lists the workflow executions recorded in the data directory: state, current (or last) step, age and duration.
+Lists the workflow executions recorded in the data directory: state, current (or last) step, age, duration, source,
+asset id and, for a failure, the error the workflow caught (e.g. SourceEmptyError) and the step that raised it.
 
 Options:
   --data-dir DIR   state directory (default ./.secure-transcode/)
@@ -46,9 +48,13 @@ export async function runStatusCommand(argv: string[], io: CliIo): Promise<numbe
     ? readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory())
     : [];
   const records = machines
-    .flatMap((d) => new ExecutionStore(dataDir, d.name).loadAll())
-    .sort((a, b) => b.startDate - a.startDate)
-    .slice(0, limit);
+    .flatMap((d) => {
+      const store = new ExecutionStore(dataDir, d.name);
+      return store.loadAll().map((record) => ({ record, store }));
+    })
+    .sort((a, b) => b.record.startDate - a.record.startDate)
+    .slice(0, limit)
+    .map(({ record, store }) => ({ ...record, ...summarizeExecution(record, store.history(record.name)) }));
   const lock = readLock(dataDir);
   const now = Date.now();
 
@@ -67,18 +73,17 @@ export async function runStatusCommand(argv: string[], io: CliIo): Promise<numbe
     io.stdout.write('no executions yet\n');
     return 0;
   }
-  const rows = records.map((r) => {
-    const source = (JSON.parse(r.input) as { source?: { key?: string } }).source?.key ?? '';
-    return [
-      r.status,
-      r.currentState ?? '',
-      formatDuration(now - r.startDate),
-      formatDuration((r.stopDate ?? now) - r.startDate),
-      source,
-      r.status === 'FAILED' || r.status === 'ABORTED' ? `${r.name}  ${r.error ?? ''}` : r.name,
-    ];
-  });
-  const header = ['STATUS', 'STEP', 'AGE', 'DURATION', 'SOURCE', 'EXECUTION'];
+  const rows = records.map((r) => [
+    r.status,
+    r.currentState ?? '',
+    formatDuration(now - r.startDate),
+    formatDuration((r.stopDate ?? now) - r.startDate),
+    r.sourceKey ?? '(no source in the input)',
+    r.assetId ?? '-',
+    r.errorCode ? `${r.errorCode}${r.failedStep ? ` at ${r.failedStep}` : ''}` : '-',
+    r.name,
+  ]);
+  const header = ['STATUS', 'STEP', 'AGE', 'DURATION', 'SOURCE', 'ASSET', 'ERROR', 'EXECUTION'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
   const format = (cells: string[]) =>
     cells.map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ');

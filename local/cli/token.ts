@@ -6,9 +6,9 @@
  * reads the asset record through the stack's S3 endpoint from `<data-dir>/endpoints.json`.
  */
 
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { ssm } from '../../lib/clients.js';
@@ -16,14 +16,32 @@ import { PlaybackDeniedError } from '../../lib/playback/errors.js';
 import { type IssuedPlayback, TokenIssuer } from '../../lib/playback/issuer.js';
 import { loadTokenSecret } from '../../lib/playback/secret.js';
 import { TOKEN_SECRET_FILE_NAME } from '../playback/server.js';
+import { type CliIo, CommandError, dataDirFrom, parseCliArgs, UsageError } from './common.js';
 
-export interface CliIo {
-  stdout: NodeJS.WritableStream;
-  stderr: NodeJS.WritableStream;
-}
+export type { CliIo } from './common.js';
 
-export const DEFAULT_DATA_DIR = '.secure-transcode';
 const DEFAULT_TTL_SECONDS = 600;
+
+const PLAYBACK_OPTIONS = `Options:
+  --ttl SECONDS    token lifetime (default ${DEFAULT_TTL_SECONDS})
+  --uses N         key fetches the token allows (default 1)
+  --viewer ID      bind the token to a viewer id
+  --data-dir DIR   state directory of the running stack (default ./.secure-transcode/)
+  -h, --help       show this help`;
+
+export const TOKEN_USAGE = `Usage: secure-transcode token <assetId> [options]
+
+Issues a playback token for an asset of the running local stack (\`up\` or \`run --serve\`) and prints it with its
+expiry, the key URL, the playlist URL and a player URL.
+
+${PLAYBACK_OPTIONS}
+  --json           print JSON instead of lines`;
+
+export const PLAY_USAGE = `Usage: secure-transcode play <assetId> [options]
+
+Prints a player URL with a fresh token for an asset of the running local stack (\`up\` or \`run --serve\`).
+
+${PLAYBACK_OPTIONS}`;
 
 /** The part of `<data-dir>/endpoints.json` the playback commands read. */
 const EndpointsFileSchema = z.object({
@@ -33,12 +51,12 @@ const EndpointsFileSchema = z.object({
   bucket: z.string().min(1),
   player: z.string().url().optional(),
   assetPrefix: z.string().optional(),
+  tokenSecretFile: z.string().optional(),
 });
 export type EndpointsFile = z.infer<typeof EndpointsFileSchema>;
 
-export class CliError extends Error {
-  override readonly name = 'CliError';
-}
+/** Problems the user can fix: printed without a stack trace, exit code 1. */
+export const CliError = CommandError;
 
 export async function readEndpoints(dataDir: string): Promise<EndpointsFile> {
   const path = join(dataDir, 'endpoints.json');
@@ -77,12 +95,17 @@ const positiveInt = (flag: string, value: string | undefined, fallback: number) 
   if (value === undefined) return fallback;
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1)
-    throw new CliError(`${flag} must be a positive whole number, got "${value}"`);
+    throw new UsageError(`${flag} must be a positive whole number, got "${value}"`);
   return n;
 };
 
-export function parsePlaybackArgs(argv: string[], command: string): PlaybackCommandOptions {
-  const { values, positionals } = parseArgs({
+/** Parsed options, or `undefined` when `--help` was asked for (the usage is then already printed). */
+export function parsePlaybackArgs(
+  argv: string[],
+  command: 'token' | 'play',
+  io?: CliIo,
+): PlaybackCommandOptions | undefined {
+  const { values, positionals } = parseCliArgs({
     args: argv,
     allowPositionals: true,
     options: {
@@ -91,22 +114,35 @@ export function parsePlaybackArgs(argv: string[], command: string): PlaybackComm
       viewer: { type: 'string' },
       json: { type: 'boolean', default: false },
       'data-dir': { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
     },
   });
-  const [assetId, ...extra] = positionals;
-  if (!assetId || extra.length) {
-    throw new CliError(
-      `Usage: secure-transcode ${command} <assetId> [--ttl S] [--uses N] [--viewer V] [--json] [--data-dir D]`,
-    );
+  if (values.help) {
+    io?.stdout.write(`${command === 'token' ? TOKEN_USAGE : PLAY_USAGE}\n`);
+    return undefined;
   }
+  const [assetId, ...extra] = positionals;
+  if (!assetId)
+    throw new UsageError('missing <assetId> (the asset id is in the notification and in `status`)');
+  if (extra.length) throw new UsageError(`unexpected argument(s): ${extra.join(' ')}`);
   return {
     assetId,
     ttlSeconds: positiveInt('--ttl', values.ttl, DEFAULT_TTL_SECONDS),
     maxUses: positiveInt('--uses', values.uses, 1),
     viewerId: values.viewer,
     json: values.json ?? false,
-    dataDir: resolve(values['data-dir'] ?? DEFAULT_DATA_DIR),
+    dataDir: dataDirFrom(values['data-dir']),
   };
+}
+
+/**
+ * The key service's 0600 secret: the path the running stack announces in endpoints.json, else where `startStack`
+ * keeps it (`<data-dir>/playback/`), else a key service started directly on the data directory.
+ */
+export function tokenSecretPath(dataDir: string, endpoints: EndpointsFile): string {
+  if (endpoints.tokenSecretFile) return endpoints.tokenSecretFile;
+  const stackPath = join(dataDir, 'playback', TOKEN_SECRET_FILE_NAME);
+  return existsSync(stackPath) ? stackPath : join(dataDir, TOKEN_SECRET_FILE_NAME);
 }
 
 /** Issues a token against the stack in `options.dataDir`; the returned URLs point at its key service. */
@@ -114,7 +150,7 @@ export async function issueLocalPlayback(
   options: PlaybackCommandOptions,
 ): Promise<{ issued: IssuedPlayback; endpoints: EndpointsFile }> {
   const endpoints = await readEndpoints(options.dataDir);
-  const secretPath = join(options.dataDir, TOKEN_SECRET_FILE_NAME);
+  const secretPath = tokenSecretPath(options.dataDir, endpoints);
   const secret = await loadTokenSecret({ kind: 'file', path: secretPath }, ssm).catch(
     (e: NodeJS.ErrnoException) => {
       if (e.code === 'ENOENT')
@@ -156,26 +192,31 @@ export async function issueLocalPlayback(
   }
 }
 
-/** Runs a playback command, turning CliError into a message and exit code 1. */
-export async function runCli(io: CliIo, body: () => Promise<void>): Promise<number> {
+/**
+ * Runs a playback command called directly (tests, scripts): the same messages and exit codes as through `main` —
+ * 2 with a hint for a usage error, 1 for a problem the user can fix.
+ */
+export async function runCli(io: CliIo, command: string, body: () => Promise<void>): Promise<number> {
   try {
     await body();
     return 0;
   } catch (e) {
-    if (
-      !(e instanceof CliError) &&
-      !(e instanceof TypeError && (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS'))
-    ) {
-      throw e;
+    if (e instanceof UsageError) {
+      io.stderr.write(
+        `secure-transcode ${command}: ${e.message}\nRun \`secure-transcode ${command} --help\` for usage.\n`,
+      );
+      return 2;
     }
-    io.stderr.write(`secure-transcode: ${e.message}\n`);
+    if (!(e instanceof CommandError)) throw e;
+    io.stderr.write(`secure-transcode ${command}: ${e.message}\n`);
     return 1;
   }
 }
 
 export function runTokenCommand(argv: string[], io: CliIo): Promise<number> {
-  return runCli(io, async () => {
-    const options = parsePlaybackArgs(argv, 'token');
+  return runCli(io, 'token', async () => {
+    const options = parsePlaybackArgs(argv, 'token', io);
+    if (!options) return;
     const { issued, endpoints } = await issueLocalPlayback(options);
     const player = playerUrlFor(endpoints, options.assetId, issued.token);
     if (options.json) {

@@ -18,7 +18,8 @@ export const UP_USAGE = `Usage: secure-transcode up [options]
 
 Runs the local stack in the foreground until Ctrl-C and writes <data-dir>/endpoints.json. Uploading a file under
 s3://<bucket>/incoming/ with any S3 client starts the workflow; notifications are printed and appended to
-<data-dir>/notifications.jsonl. State in the data dir (keys, executions, jobs, objects) survives a restart.
+<data-dir>/notifications.jsonl. The console URL (executions, graph, history, notifications, assets, player) is
+printed and is "console" in endpoints.json. State in the data dir (keys, executions, jobs, objects) survives a restart.
 
 Options:
   --data-dir DIR           state directory (default ./.secure-transcode/)
@@ -51,6 +52,19 @@ function parse(argv: string[]) {
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
+}
+
+/** The execution's source as an S3 URI, or what is wrong with an input started by hand. */
+export function sourceOf(input: string): string {
+  let source: { bucket?: unknown; key?: unknown } | undefined;
+  try {
+    source = (JSON.parse(input) as { source?: { bucket?: unknown; key?: unknown } } | null)?.source;
+  } catch {
+    return 'an input that is not JSON';
+  }
+  return typeof source?.bucket === 'string' && typeof source.key === 'string'
+    ? `s3://${source.bucket}/${source.key}`
+    : 'an input without source.bucket and source.key (it will fail validation and be notified)';
 }
 
 export async function runUpCommand(
@@ -98,6 +112,7 @@ export async function runUpCommand(
       `  Elastic Transcoder ${c.endpoints.elastictranscoder}   pipeline ${c.pipelineId}`,
       `  Step Functions     ${c.endpoints.sfn}   ${c.stateMachineArn}`,
       `  Key service        ${c.endpoints.keyService}   player ${c.player}`,
+      `  Console            ${c.console}`,
       `  endpoints.json     ${dataDir}/endpoints.json`,
       `  notifications      ${c.notificationsFile}`,
       '',
@@ -112,8 +127,7 @@ export async function runUpCommand(
   );
   const unsubscribe = stack.onExecutionEvent((record, event) => {
     if (event.type === 'ExecutionStarted') {
-      const key = (JSON.parse(record.input) as { source?: { key?: string } }).source?.key;
-      log(`execution ${record.name} started for s3://${c.bucket}/${key}`);
+      log(`execution ${record.name} started for ${sourceOf(record.input)}`);
     } else if (event.type === 'StateRetried' || event.type === 'StateCaught') {
       const d = (event as { evaluationFailedEventDetails?: { state: string; error: string } })
         .evaluationFailedEventDetails;

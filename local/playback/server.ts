@@ -19,7 +19,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SSMClient } from '@aws-sdk/client-ssm';
@@ -28,6 +28,7 @@ import dynalite from 'dynalite';
 import { type PlaybackConfig, playbackConfig } from '../../lib/config.js';
 import { readAssetRecord } from '../../lib/playback/asset-record.js';
 import { buildKeyService, buildTokenIssuer, lazy } from '../../lib/playback/deps.js';
+import { PlaybackDeniedError } from '../../lib/playback/errors.js';
 import {
   createIssueTokenHttpHandler,
   createKeyServiceHttpHandler,
@@ -35,9 +36,11 @@ import {
   KEY_ROUTE,
   PLAY_ROUTE,
 } from '../../lib/playback/http.js';
-import { ensureSecretFile } from '../../lib/playback/secret.js';
+import type { IssuedPlayback } from '../../lib/playback/issuer.js';
+import { ensureSecretFile, loadTokenSecret } from '../../lib/playback/secret.js';
 import { S3PresignedUrlSigner, type UrlSigner } from '../../lib/playback/signed-urls.js';
 import { ensureTokenTable } from '../../lib/playback/token-store.js';
+import { verifyToken } from '../../lib/playback/tokens.js';
 import { keyUrl as keyUrlOf, playUrl } from '../../lib/playback/urls.js';
 import type { FaultInjector } from '../faults.js';
 import { createRequestGuard, loopbackBindAddress, sendRefusal } from '../http/request-guard.js';
@@ -71,13 +74,37 @@ export interface IssueLocalTokenOptions {
   viewerId?: string;
 }
 
+/**
+ * What a player may show about its token: from the signed claims and the use counter, never the token itself.
+ * `valid` means genuine, unexpired and for this asset; a valid token with no uses left is refused as `token_used`.
+ */
+export type TokenStatus =
+  | { valid: true; expiresAt: string; maxUses: number; uses: number; usesLeft: number }
+  | { valid: false; reason: string };
+
+/** A handler for the paths under a mounted prefix (the local console); it answers every request it is given. */
+export type MountedHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>;
+
 export interface LocalKeyService {
   endpoint: string;
   dynamodbEndpoint: string;
+  /** The 0600 file holding the token-signing secret (what `secure-transcode token` signs with). */
+  secretFile: string;
   /** The key URL without a token: the transcoder's LicenseAcquisitionUrl. */
   keyUrl(assetId: string): string;
   playerUrl(assetId: string, token: string): string;
   issueToken(assetId: string, options?: IssueLocalTokenOptions): Promise<string>;
+  /** A token with its expiry and URLs (relative to this server's origin), for a player that shows them. */
+  issuePlayback(
+    assetId: string,
+    options?: IssueLocalTokenOptions,
+  ): Promise<IssuedPlayback & { maxUses: number }>;
+  tokenStatus(assetId: string, token: string): Promise<TokenStatus>;
+  /**
+   * Serves `prefix` (e.g. `/console`) with another handler on this origin, so a page there can play through
+   * `/play`, `/keys` and `/s3` without CORS.
+   */
+  mount(prefix: string, handler: MountedHandler): void;
   stop(): Promise<void>;
 }
 
@@ -215,6 +242,7 @@ export async function startKeyService(options: StartKeyServiceOptions): Promise<
   });
   const hlsScript = createRequire(import.meta.url).resolve('hls.js/dist/hls.min.js');
 
+  const mounts = new Map<string, MountedHandler>();
   const server = createServer((req, res) => {
     void route(req, res).catch(() => {
       if (!res.headersSent) sendJson(res, 500, { error: 'internal' });
@@ -230,6 +258,9 @@ export async function startKeyService(options: StartKeyServiceOptions): Promise<
       return sendRefusal(res, method, 'api-gateway', foreignHost);
     }
     const url = new URL(req.url ?? '/', endpoint);
+    for (const [prefix, mounted] of mounts) {
+      if (url.pathname === prefix || url.pathname.startsWith(`${prefix}/`)) return mounted(req, res, url);
+    }
     if (url.pathname.startsWith('/s3/')) return proxyToS3(req, res);
     if (url.pathname === '/player/hls.min.js' && method === 'GET') {
       res.writeHead(200, {
@@ -335,9 +366,44 @@ export async function startKeyService(options: StartKeyServiceOptions): Promise<
     const issuer = lazy(() => buildTokenIssuer(cfg, { s3, ssm }));
     issueHandler = createIssueTokenHttpHandler(cfg, issuer);
 
+    const secret = lazy(() => loadTokenSecret({ kind: 'file', path: secretFile }, ssm));
+    const tokenStatus = async (assetId: string, token: string): Promise<TokenStatus> => {
+      let claims: ReturnType<typeof verifyToken>;
+      try {
+        claims = verifyToken(token, await secret(), { assetId });
+      } catch (e) {
+        if (e instanceof PlaybackDeniedError) return { valid: false, reason: e.reason };
+        throw e;
+      }
+      const item = await dynamodb.send(
+        new GetItemCommand({
+          TableName: cfg.tokenTable,
+          Key: { jti: { S: claims.jti } },
+          ConsistentRead: true,
+        }),
+      );
+      const uses = Number(item.Item?.uses?.N ?? '0');
+      const status = {
+        expiresAt: new Date(claims.exp * 1000).toISOString(),
+        maxUses: claims.maxUses,
+        uses,
+        usesLeft: Math.max(0, claims.maxUses - uses),
+      };
+      return { valid: true, ...status };
+    };
+
     return {
       endpoint,
       dynamodbEndpoint,
+      secretFile,
+      tokenStatus,
+      mount: (prefix, mounted) => {
+        mounts.set(prefix.replace(/\/+$/, ''), mounted);
+      },
+      issuePlayback: async (assetId, opts = {}) => {
+        const issued = await (await issuer()).issue({ assetId, baseUrl: endpoint, ...opts });
+        return { ...issued, maxUses: opts.maxUses ?? cfg.tokenMaxUses };
+      },
       keyUrl: (assetId) => keyUrlOf(endpoint, assetId),
       playerUrl: (assetId, token) =>
         `${endpoint}/player/?asset=${encodeURIComponent(assetId)}&token=${encodeURIComponent(token)}`,

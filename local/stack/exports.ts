@@ -1,10 +1,11 @@
 /**
- * Copies a finished asset's outputs out of the (in-memory) local S3 into `<dataDir>/exports/<assetId>/`, keeping the
+ * Copies a finished asset's outputs out of the (in-memory) local S3 into `<dataDir>/exports/<source name>-<assetId>/`
+ * (the source name so a person finds their file, the asset id so two uploads of one name never share a folder), keeping the
  * layout under the output prefix, so the HLS files can be inspected or served by any tool. The segments stay
  * AES-128 encrypted; their EXT-X-KEY URI is the key service, which wants a token (the CLI prints a player URL).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { Notification } from './notifications.js';
 
@@ -19,6 +20,17 @@ export function outputPrefixOf(n: Notification): string | undefined {
   return prefix.includes(`/${assetId}/`) ? prefix : undefined;
 }
 
+/** `<source file name without extension, made filesystem-safe>-<assetId>`, e.g. `my-holiday-3f2a…`. */
+export function exportDirName(n: Notification, assetId: string): string {
+  const key = n.source.key ?? '';
+  const stem = basename(key, extname(key))
+    .normalize('NFKD')
+    .replace(/[^A-Za-z0-9._-]+/g, '-')
+    .replace(/^[-.]+|-+$/g, '')
+    .slice(0, 60);
+  return stem ? `${stem}-${assetId}` : assetId;
+}
+
 export async function exportAsset(
   s3: S3Client,
   bucket: string,
@@ -28,7 +40,7 @@ export async function exportAsset(
   const prefix = outputPrefixOf(n);
   const assetId = n.playback?.assetId;
   if (!prefix || !assetId) return undefined;
-  const dir = join(exportsDir, assetId);
+  const dir = join(exportsDir, exportDirName(n, assetId));
   const files: string[] = [];
   let token: string | undefined;
   do {

@@ -1,7 +1,11 @@
 /**
  * The notifications sink: a queue subscribed to the SNS topic (as an email or webhook subscriber would be in AWS).
  * Each notification is appended to `<dataDir>/notifications.jsonl` — the message itself, one JSON object per line,
- * so every line validates against schemas/notification.v1.schema.json — and handed to listeners.
+ * so every line of ours validates against schemas/notification.v1.schema.json — and handed to listeners.
+ *
+ * Anyone who may publish to the topic can put something else on it. Such a message is recorded once as
+ * `{"unparsable": <body>, "reason": …, "receivedAt": …}` and deleted like any other: leaving it on the queue would bring it back after
+ * every visibility timeout, forever.
  */
 import { appendFileSync } from 'node:fs';
 import type { SQSClient } from '@aws-sdk/client-sqs';
@@ -19,6 +23,25 @@ export function unwrapSnsMessage(body: string): unknown {
     : outer;
 }
 
+/** Why a message is not one of this workflow's notifications, or undefined when it is one. */
+export function notificationProblem(message: unknown): string | undefined {
+  if (!message || typeof message !== 'object' || Array.isArray(message)) return 'not a JSON object';
+  const m = message as Record<string, unknown>;
+  if (typeof m.version !== 'string' || !m.version.startsWith('1.')) return 'no notification version 1.x';
+  if (m.status !== 'SUCCEEDED' && m.status !== 'FAILED') return 'status is neither SUCCEEDED nor FAILED';
+  const execution = m.execution as Record<string, unknown> | undefined;
+  if (typeof execution?.name !== 'string') return 'no execution.name';
+  if (!m.source || typeof m.source !== 'object') return 'no source';
+  if (!Array.isArray(m.outputs) || !Array.isArray(m.playlists)) return 'no outputs/playlists arrays';
+  return undefined;
+}
+
+export interface ForeignMessage {
+  unparsable: string;
+  reason: string;
+  receivedAt: string;
+}
+
 export function startNotificationSink(options: {
   sqs: SQSClient;
   queueUrl: string;
@@ -26,8 +49,17 @@ export function startNotificationSink(options: {
   region: string;
   file: string;
   onNotification: (n: Notification) => void;
+  onForeign?: (m: ForeignMessage) => void;
   onError?: (e: unknown) => void;
 }): SqsPoller {
+  const safely = (fn: () => void) => {
+    // A listener's bug must not leave the message on the queue: it would be redelivered and recorded again.
+    try {
+      fn();
+    } catch (e) {
+      options.onError?.(e);
+    }
+  };
   return startSqsPoller({
     sqs: options.sqs,
     queueUrl: options.queueUrl,
@@ -38,14 +70,25 @@ export function startNotificationSink(options: {
     invoke: async (event) => {
       for (const record of event.Records) {
         let message: unknown;
+        let problem: string | undefined;
         try {
           message = unwrapSnsMessage(record.body);
+          problem = notificationProblem(message);
         } catch {
-          // Not JSON: keep it verbatim rather than lose it.
-          message = { unparsable: record.body };
+          problem = 'not JSON';
+        }
+        if (problem) {
+          const foreign: ForeignMessage = {
+            unparsable: record.body,
+            reason: problem,
+            receivedAt: new Date().toISOString(),
+          };
+          appendFileSync(options.file, `${JSON.stringify(foreign)}\n`);
+          safely(() => options.onForeign?.(foreign));
+          continue;
         }
         appendFileSync(options.file, `${JSON.stringify(message)}\n`);
-        options.onNotification(message as Notification);
+        safely(() => options.onNotification(message as Notification));
       }
       return { batchItemFailures: [] };
     },

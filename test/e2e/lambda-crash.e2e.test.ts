@@ -122,7 +122,7 @@ describe('an EncryptSource invocation killed mid-way', () => {
     const ciphertext = await bodyOf(stack, encrypted.key);
     const unwrapped = await kms.send(
       new DecryptCommand({
-        CiphertextBlob: Buffer.from(encrypted.wrappedKey, 'base64'),
+        CiphertextBlob: Buffer.from(encrypted.wrappedKey ?? '', 'base64'),
         EncryptionContext: { service: 'elastictranscoder.amazonaws.com' },
       }),
     );

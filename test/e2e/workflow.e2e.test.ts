@@ -135,7 +135,7 @@ describe('secure-transcode workflow on the local stack', () => {
     const { bytes } = await bodyOf(stack, encrypted.key);
     const unwrapped = await kms.send(
       new DecryptCommand({
-        CiphertextBlob: Buffer.from(encrypted.wrappedKey, 'base64'),
+        CiphertextBlob: Buffer.from(encrypted.wrappedKey ?? '', 'base64'),
         EncryptionContext: ET_CONTEXT,
       }),
     );

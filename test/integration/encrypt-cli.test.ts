@@ -163,6 +163,6 @@ describe('secure-transcode encrypt', () => {
     const code = await runEncryptCommand(['a.mp4', 'b.enc'], cap.io);
     // Assess
     expect(code).toBe(2);
-    expect(cap.stderr()).toContain('usage: secure-transcode encrypt');
+    expect(cap.stderr()).toContain('Run `secure-transcode encrypt --help` for usage.');
   });
 });

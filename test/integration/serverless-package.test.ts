@@ -216,6 +216,8 @@ const ALLOWED: Record<string, Row[]> = {
   SubmitJobRole: [viaS3('kms:GenerateDataKey')],
   KeyServiceRole: [{ action: 'kms:Decrypt', key: 'PlaybackKey', services: [KS] }, viaS3('kms:Decrypt')],
   IssueTokenRole: [viaS3('kms:Decrypt')],
+  // Reads the master playlist (SSE-KMS) for each rendition's bitrate and codecs in the notification.
+  NotifyRole: [viaS3('kms:Decrypt')],
 };
 /** Checked when the template has this role (the MediaConvert SPEKE key provider): a subset of these rows. */
 const SPEKE_KEY_PROVIDER_ROLE = 'SpekeKeyProviderRole';

@@ -59,7 +59,7 @@ beforeEach(() => {
 describe('the notification contract', () => {
   it('builds a success message that validates against the JSON Schema', () => {
     // Act
-    const n = buildNotification(success(), 'https://keys.example.com');
+    const n = buildNotification(success(), { keyServiceUrl: 'https://keys.example.com' });
     // Assess
     expect(validate(n)).toBe(true);
     expect(n.status).toBe('SUCCEEDED');
@@ -87,7 +87,7 @@ describe('the notification contract', () => {
         },
         failedStep: 'ValidateSource',
       },
-      'https://keys.example.com',
+      { keyServiceUrl: 'https://keys.example.com' },
     );
     // Assess
     expect(validate(n)).toBe(true);
@@ -101,7 +101,7 @@ describe('the notification contract', () => {
 
   it('rejects a failure message without an error (schema has teeth)', () => {
     // Prepare
-    const n = { ...buildNotification(success(), 'https://k'), status: 'FAILED' };
+    const n = { ...buildNotification(success(), { keyServiceUrl: 'https://k' }), status: 'FAILED' };
     // Assess
     expect(validate(n)).toBe(false);
   });
@@ -120,7 +120,7 @@ describe('publishNotification', () => {
     // Prepare
     snsMock.on(PublishCommand).resolves({ MessageId: 'm-1' });
     ebMock.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e-1' }] });
-    const n = buildNotification(success(), 'https://k');
+    const n = buildNotification(success(), { keyServiceUrl: 'https://k' });
     // Act
     const out = await publishNotification(n, target, clients);
     // Assess
@@ -150,7 +150,11 @@ describe('publishNotification', () => {
       .on(PutEventsCommand)
       .resolves({ FailedEntryCount: 1, Entries: [{ ErrorCode: 'InternalFailure', ErrorMessage: 'x' }] });
     // Act
-    const p = publishNotification(buildNotification(success(), 'https://k'), target, clients);
+    const p = publishNotification(
+      buildNotification(success(), { keyServiceUrl: 'https://k' }),
+      target,
+      clients,
+    );
     // Assess
     await expect(p).rejects.toThrow(NotificationPublishError);
   });
@@ -164,7 +168,11 @@ describe('publishNotification', () => {
       }),
     );
     // Act
-    const p = publishNotification(buildNotification(success(), 'https://k'), target, clients);
+    const p = publishNotification(
+      buildNotification(success(), { keyServiceUrl: 'https://k' }),
+      target,
+      clients,
+    );
     // Assess
     await expect(p).rejects.toThrow(NotificationPublishError);
   });

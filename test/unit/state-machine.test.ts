@@ -67,6 +67,9 @@ beforeAll(async () => {
     KEY_SERVICE_URL: 'https://keys.example.com',
     TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:notifications',
     EVENT_BUS_NAME: 'secure-transcode',
+    // These paths check the encrypted copy against the wrapped key the notification carries: a deployment that
+    // opted in (test/unit/notification-contract.test.ts covers the default, which leaves it out).
+    NOTIFY_INCLUDE_WRAPPED_KEY: 'true',
     PART_SIZE_MIB: '5',
     TIME_BUDGET_MARGIN_MS: '0',
     POLL_INITIAL_SECONDS: '1',
