@@ -43,7 +43,14 @@ const WorkflowSchema = z.object({
   ENCRYPTED_PREFIX: prefix.default('encrypted/'),
   OUTPUT_PREFIX: prefix.default('outputs/'),
   ASSET_PREFIX: prefix.default('assets/'),
-  MAX_SOURCE_BYTES: intFrom(50 * 1024 ** 3, 1),
+  // At most 64 GiB: a CTR source must stay under 2^32 blocks so any counter width gives the same keystream
+  // (lib/crypto/iv.ts).
+  MAX_SOURCE_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(64 * 1024 ** 3)
+    .default(50 * 1024 ** 3),
   KMS_KEY_ID: z.string().min(1),
   PLAYBACK_KMS_KEY_ID: z.string().min(1),
   TRANSCODER_KMS_KEY_ID: z.string().optional(),
@@ -142,7 +149,7 @@ export interface WorkflowConfig {
   pollInitialSeconds: number;
   pollMaxSeconds: number;
   pollDeadlineSeconds: number;
-  /** How often a job that ended in an internal transcoder error (9000-series) is resubmitted. */
+  /** How often a job that ended in an internal transcoder error (see TranscoderAdapter.isInternalError) is resubmitted. */
   transcoderMaxResubmits: number;
   profilesJson: string | undefined;
   /**

@@ -108,8 +108,9 @@ export class TranscodeJobCanceledError extends WorkflowError {
   readonly transient = false;
 }
 /**
- * The job ended in one of the service's internal error codes (9000, 9001, 9999): not the input's fault, so the state
- * machine catches it and resubmits the job (a bounded number of times) instead of failing the asset.
+ * The job ended in one of the service's internal error codes (Elastic Transcoder 9000, 9001, 9999; MediaConvert 1999,
+ * 1550): not the input's fault, so the state machine catches it and resubmits the job (a bounded number of times)
+ * instead of failing the asset.
  */
 export class TranscoderInternalError extends WorkflowError {
   override readonly name = 'TranscoderInternalError';

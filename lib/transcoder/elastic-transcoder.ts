@@ -11,7 +11,7 @@ import {
   ReadJobCommand,
 } from '@aws-sdk/client-elastic-transcoder';
 import { elasticTranscoder as defaultClient, elasticTranscoderNoRetry } from '../clients.js';
-import type { Job, JobOutput } from '../contracts.js';
+import type { EncryptedObject, Job, JobOutput } from '../contracts.js';
 import {
   isTransientSdkError,
   sdkErrorInfo,
@@ -19,6 +19,7 @@ import {
   TranscoderThrottledError,
 } from '../errors.js';
 import { ELASTIC_TRANSCODER_CONTEXT } from '../kms/contexts.js';
+import type { Profile } from '../profiles.js';
 import { sanitizeUserMetadata } from './metadata.js';
 import type { CancellableTranscoder, SubmitJobRequest } from './types.js';
 
@@ -40,6 +41,9 @@ export function translateTranscoderError(e: unknown, what: string): Error {
     cause: e,
   });
 }
+
+/** Elastic Transcoder's internal error codes: worth a resubmission, unlike the 3000- and 4000-series input errors. */
+const INTERNAL_ERROR_CODES: ReadonlySet<string> = new Set(['9000', '9001', '9999']);
 
 /** The leading numeric code of a StatusDetail such as "4018 …: Unable to decrypt the ciphered key". */
 export function errorCodeOf(detail: string | undefined): string | undefined {
@@ -106,7 +110,20 @@ export class ElasticTranscoderAdapter implements CancellableTranscoder {
     this.createClient = clients.createClient;
   }
 
-  async findByExecution(executionName: string): Promise<Job | undefined> {
+  playlistNames(profile: Profile): { master: string; variants: string[] } {
+    // Variant playlists are `<OutputKeyPrefix><Output.Key>.m3u8`, the master `<OutputKeyPrefix><Playlist.Name>.m3u8`.
+    return {
+      master: `${profile.masterPlaylistName}.m3u8`,
+      variants: profile.outputs.map((o) => `${o.key}.m3u8`),
+    };
+  }
+
+  isInternalError(errorCode: string): boolean {
+    return INTERNAL_ERROR_CODES.has(errorCode);
+  }
+
+  /** CreateJob has no client token: the job is found by the execution marker in its metadata. */
+  async findByExecution(executionName: string, _input?: EncryptedObject): Promise<Job | undefined> {
     const marker = sanitizeUserMetadata({ execution: executionName }).execution;
     let pageToken: string | undefined;
     for (let page = 0; page < this.lookupPages; page++) {

@@ -1,11 +1,13 @@
 /**
- * AWS Elemental MediaConvert adapter (API 2017-08-29), the live replacement for Elastic Transcoder. Facts from
- * the MediaConvert API reference (2017-08-29) and user guide. Same contract as the Elastic Transcoder adapter, with two differences the workflow sees:
+ * AWS Elemental MediaConvert adapter (API 2017-08-29), the live replacement for Elastic Transcoder. Same contract as
+ * the Elastic Transcoder adapter, with the differences the workflow sees:
  * - the source key must be wrapped under MediaConvert's encryption context (WrapKey targets
  *   `transcoderEncryptionContext('mediaconvert')`), and there is no KeyMd5 field;
- * - HLS AES-128 keys come from a SPEKE key server, not from our playback key: a StaticKeyProvider would put the
- *   plaintext key into the job spec, so it is never used. Players get the key from the URI the SPEKE server
- *   returns, not from the key service, and the asset record's playback key is not the one that encrypted segments.
+ * - HLS AES-128 keys come from a SPEKE key server: our own SPEKE key provider (functions/speke-key-provider), which
+ *   answers with the asset's playback key, the key the key service gives players. A StaticKeyProvider would put the
+ *   plaintext key into the job spec, so it is never used;
+ * - variant playlists are named `<master><NameModifier>.m3u8` (`index_hls-2000k.m3u8`), not `<output key>.m3u8`;
+ * - a job is found again by its input file (SearchJobs) and CreateJob carries a ClientRequestToken.
  */
 import { createHash } from 'node:crypto';
 import {
@@ -13,15 +15,15 @@ import {
   CreateJobCommand,
   type CreateJobRequest,
   GetJobCommand,
-  ListJobsCommand,
   type Job as McJob,
   type MediaConvertClient,
   type Output,
   type OutputGroup,
+  SearchJobsCommand,
 } from '@aws-sdk/client-mediaconvert';
 import { mediaConvert as defaultClient } from '../clients.js';
 import { requireMediaConvertSettings } from '../config.js';
-import type { EncryptionMode, Job, JobOutput } from '../contracts.js';
+import type { EncryptedObject, EncryptionMode, Job, JobOutput } from '../contracts.js';
 import {
   ConfigurationError,
   isTransientSdkError,
@@ -38,6 +40,38 @@ import type { CancellableTranscoder, SubmitJobRequest } from './types.js';
 export const CLEAR_KEY_AES_128_SYSTEM_ID = '81376844-f976-481e-a84e-cc25d39b0b33';
 
 const THROTTLED = new Set(['TooManyRequestsException', 'InternalServerErrorException']);
+
+/** Job error codes that are MediaConvert's own fault (unknown error, acceleration fault): worth a resubmission. */
+const INTERNAL_ERROR_CODES: ReadonlySet<string> = new Set(['1999', '1550']);
+
+/**
+ * What the permanent job error codes mean for this workflow, appended to the job's message so the failure
+ * notification says what to fix (MediaConvert's messages name the symptom, not our setting).
+ */
+export const JOB_ERROR_HINTS: Readonly<Record<string, string>> = Object.freeze({
+  '1021': 'the source has no audio track but the profile asks for audio renditions; use a video-only profile',
+  '1091': 'the job role cannot invoke the SPEKE key provider API (execute-api:Invoke on its route)',
+  '1401':
+    'the job role lacks a permission (S3 read of the encrypted source, S3 write of outputs or kms:Decrypt)',
+  '1404': 'the encrypted source object was not found',
+  '1432': 'the job role cannot be assumed by MediaConvert (trust policy)',
+  '1433': 'the job role cannot be assumed by MediaConvert (trust policy)',
+  '1434': 'the job role does not exist or cannot be passed',
+});
+
+/** The S3 URL MediaConvert reads: also what SearchJobs filters on. */
+export function inputFileOf(encrypted: Pick<EncryptedObject, 'bucket' | 'key'>): string {
+  return `s3://${encrypted.bucket}/${encrypted.key}`;
+}
+
+/** `<master><NameModifier>`: the base name of one output of the HLS group (no extension). */
+function variantBase(profile: Profile, output: Profile['outputs'][number]): string {
+  return `${profile.masterPlaylistName}${nameModifier(output)}`;
+}
+
+function nameModifier(output: Profile['outputs'][number]): string {
+  return `_${output.key}`;
+}
 
 export function translateMediaConvertError(e: unknown, what: string): Error {
   const { name, message } = sdkErrorInfo(e);
@@ -97,7 +131,7 @@ function toOutput(o: Profile['outputs'][number]): Output {
   }
   return {
     // Variant playlists are `<master><NameModifier>.m3u8`, e.g. `index_hls-400k.m3u8`.
-    NameModifier: `_${o.key}`,
+    NameModifier: nameModifier(o),
     ContainerSettings: { Container: 'M3U8' },
     // An audio-only preset was a variant of its own in Elastic Transcoder, not an alternate rendition.
     ...(r.video ? {} : { OutputSettings: { HlsSettings: { AudioTrackType: 'AUDIO_ONLY_VARIANT_STREAM' } } }),
@@ -174,8 +208,10 @@ export function toJobView(job: McJob): Job {
     height: details[i]?.VideoDetails?.HeightInPx ?? null,
     fileSize: null,
   }));
-  const statusDetail = job.ErrorMessage || undefined;
   const errorCode = job.ErrorCode !== undefined && job.ErrorCode !== null ? String(job.ErrorCode) : undefined;
+  const hint = errorCode ? JOB_ERROR_HINTS[errorCode] : undefined;
+  const statusDetail =
+    [job.ErrorMessage, hint ? `(${hint})` : undefined].filter(Boolean).join(' ') || undefined;
   return {
     backend: 'mediaconvert',
     id: job.Id ?? '',
@@ -205,7 +241,7 @@ export class MediaConvertAdapter implements CancellableTranscoder {
   constructor(
     private readonly settings: MediaConvertSettings,
     private readonly client: MediaConvertClient = defaultClient,
-    /** How many pages (20 jobs each, newest first) to search for an earlier submission. */
+    /** How many SearchJobs pages (20 jobs each, newest first) to search for an earlier submission. */
     private readonly lookupPages = 5,
   ) {
     requireMediaConvertSettings(settings);
@@ -213,15 +249,32 @@ export class MediaConvertAdapter implements CancellableTranscoder {
     this.spekeUrl = settings.spekeUrl as string;
   }
 
-  async findByExecution(executionName: string): Promise<Job | undefined> {
+  playlistNames(profile: Profile): { master: string; variants: string[] } {
+    return {
+      master: `${profile.masterPlaylistName}.m3u8`,
+      variants: profile.outputs.map((o) => `${variantBase(profile, o)}.m3u8`),
+    };
+  }
+
+  isInternalError(errorCode: string): boolean {
+    return INTERNAL_ERROR_CODES.has(errorCode);
+  }
+
+  /**
+   * SearchJobs by the encrypted input file: each asset's encrypted copy has its own key, so only this asset's jobs
+   * match, however busy the account (ListJobs filters only by queue and status, 20 a page). The execution marker in
+   * the metadata picks the submission among them (a resubmission has its own marker).
+   */
+  async findByExecution(executionName: string, input: EncryptedObject): Promise<Job | undefined> {
     const marker = sanitizeUserMetadata({ execution: executionName }).execution;
-    // ListJobs filters by queue name; the ARN's last segment is the name.
+    // SearchJobs filters by queue name; the ARN's last segment is the name.
     const queue = this.settings.queueArn?.split('/').pop();
     let nextToken: string | undefined;
     for (let page = 0; page < this.lookupPages; page++) {
       const out = await this.client
         .send(
-          new ListJobsCommand({
+          new SearchJobsCommand({
+            InputFile: inputFileOf(input),
             Order: 'DESCENDING',
             MaxResults: 20,
             NextToken: nextToken,
@@ -229,7 +282,7 @@ export class MediaConvertAdapter implements CancellableTranscoder {
           }),
         )
         .catch((e: unknown) => {
-          throw translateMediaConvertError(e, 'ListJobs');
+          throw translateMediaConvertError(e, 'SearchJobs');
         });
       const hit = (out.Jobs ?? []).find((j) => j.UserMetadata?.execution === marker);
       if (hit) return toJobView(hit);
@@ -245,15 +298,16 @@ export class MediaConvertAdapter implements CancellableTranscoder {
     return {
       Role: this.roleArn,
       ...(this.settings.queueArn ? { Queue: this.settings.queueArn } : {}),
-      // MediaConvert's own idempotency: a retry within a minute returns the first job. Older retries are caught by
-      // findByExecution. The role is part of the token so two stages sharing an account never collide.
+      // MediaConvert's own idempotency: the same token within a minute returns the first job, which covers an SDK
+      // retry after a lost response. Later retries are caught by findByExecution. The role is part of the token so
+      // two stages sharing an account never collide; the marker makes each resubmission a new job.
       ClientRequestToken: `st-${createHash('sha256').update(`${this.roleArn}\n${asset.assetId}\n${req.executionName}`).digest('base64url').slice(0, 40)}`,
       UserMetadata: sanitizeUserMetadata({ ...req.userMetadata, execution: req.executionName }),
       Settings: {
         TimecodeConfig: { Source: 'ZEROBASED' },
         Inputs: [
           {
-            FileInput: `s3://${encrypted.bucket}/${encrypted.key}`,
+            FileInput: inputFileOf(encrypted),
             TimecodeSource: 'ZEROBASED',
             VideoSelector: {},
             AudioSelectors: { 'Audio Selector 1': { DefaultSelection: 'DEFAULT' } },

@@ -27,8 +27,18 @@ export interface TranscoderAdapter {
   readonly backend: Job['backend'];
   /** The KMS encryption context the service decrypts the source key with (WrapKey must wrap under it). */
   readonly encryptionContext: Readonly<Record<string, string>>;
-  /** Finds a job this execution already created (CreateJob has no client token). */
-  findByExecution(executionName: string): Promise<Job | undefined>;
+  /**
+   * Finds the job an earlier attempt of this submission created, so a retry after an ambiguous failure does not
+   * double it. `input` is the encrypted source the job reads (MediaConvert searches by input file).
+   */
+  findByExecution(executionName: string, input: EncryptedObject): Promise<Job | undefined>;
+  /**
+   * Playlist keys relative to the output prefix, exactly as this service names the files: the asset record lists
+   * them and the play route serves only those.
+   */
+  playlistNames(profile: Profile): { master: string; variants: string[] };
+  /** Whether a job's error code is the service's own fault, worth a (bounded) resubmission. */
+  isInternalError(errorCode: string): boolean;
   submit(request: SubmitJobRequest): Promise<Job>;
   read(jobId: string): Promise<Job>;
 }

@@ -8,11 +8,11 @@
  *   Nothing is ever ReEncrypted into the playback key from the workflow key, so no blob the encrypt step can decrypt
  *   can become one the key service or the SPEKE key provider can decrypt.
  */
-import { randomBytes } from 'node:crypto';
 import type { KMSClient } from '@aws-sdk/client-kms';
 import { kms as defaultKms } from '../clients.js';
 import type { Encryption, Keys } from '../contracts.js';
 import { keyServiceContext, sourceKeyContext, spekeKeyProviderContext } from '../kms/contexts.js';
+import { newInitializationVector } from '../crypto/iv.js';
 import { generateWrappedKey, reEncryptWrappedKey } from '../kms/keys.js';
 import type { Profile } from '../profiles.js';
 
@@ -46,6 +46,9 @@ export async function generateKeys(
   return {
     keys: { source: { ...source, keyBits: profile.keyBits }, playback, speke },
     // A fresh random IV per job; it is not secret and travels with the envelope.
-    encryption: { mode: profile.encryptionMode, initializationVector: randomBytes(16).toString('base64') },
+    encryption: {
+      mode: profile.encryptionMode,
+      initializationVector: newInitializationVector(profile.encryptionMode).toString('base64'),
+    },
   };
 }

@@ -1,6 +1,7 @@
 /**
- * SubmitJob and PollJob. CreateJob has no client token, so submission is made idempotent by tagging the job with
- * the execution name and looking it up first: a retry after an ambiguous failure finds the job instead of doubling it.
+ * SubmitJob and PollJob. Submission is idempotent: every job is tagged with the execution name and looked up first
+ * (Elastic Transcoder by its metadata, MediaConvert by its input file and a client request token), so a retry after
+ * an ambiguous failure finds the job instead of doubling it.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import { s3 as defaultS3 } from '../clients.js';
@@ -25,9 +26,6 @@ import { writeAssetRecord } from '../playback/asset-record.js';
 import type { Profile } from '../profiles.js';
 import type { TranscoderAdapter } from '../transcoder/types.js';
 import { deletePrefix } from './cleanup.js';
-
-/** Elastic Transcoder's internal error codes: worth a resubmission, unlike the 3000- and 4000-series input errors. */
-const INTERNAL_ERROR_CODES = new Set(['9000', '9001', '9999']);
 
 export function keyUrlFor(keyServiceUrl: string, assetId: string): string {
   return `${keyServiceUrl}/keys/${encodeURIComponent(assetId)}`;
@@ -93,15 +91,17 @@ export async function submitJob(
       new Date(now().getTime() + deps.config.pollDeadlineSeconds * 1000).toISOString(),
   };
   const marker = submissionMarker(input.execution.name, submitAttempt);
-  const existing = await deps.transcoder.findByExecution(marker);
+  const existing = await deps.transcoder.findByExecution(marker, input.encrypted);
   if (existing) return { job: existing, poll, submitAttempt };
   if (resubmission) {
-    // Elastic Transcoder refuses to overwrite existing outputs: clear what the failed attempt wrote.
+    // Elastic Transcoder refuses to overwrite existing outputs, and a partial MediaConvert ladder must not mix with
+    // the new one: clear what the failed attempt wrote.
     await deletePrefix(s3, asset.outputBucket, asset.outputKeyPrefix);
   }
 
   // The record carries the playback key's two consumer copies, both under the playback KMS key, and nothing else.
   const { playback, speke } = input.keys;
+  const names = deps.transcoder.playlistNames(profile);
   await writeAssetRecord(
     { s3, bucket: asset.outputBucket, assetPrefix: deps.config.assetPrefix },
     {
@@ -118,8 +118,8 @@ export async function submitJob(
       },
       outputBucket: asset.outputBucket,
       outputKeyPrefix: asset.outputKeyPrefix,
-      masterPlaylist: `${profile.masterPlaylistName}.m3u8`,
-      playlists: profile.outputs.map((o) => `${o.key}.m3u8`),
+      masterPlaylist: names.master,
+      playlists: names.variants,
     },
   );
   const job = await deps.transcoder.submit({
@@ -157,7 +157,7 @@ export async function pollJob(
 ): Promise<{ job: Job; poll: Poll }> {
   const now = deps.now ?? (() => new Date());
   const job = await deps.transcoder.read(input.job.id);
-  if (job.status === 'Error' && job.errorCode && INTERNAL_ERROR_CODES.has(job.errorCode)) {
+  if (job.status === 'Error' && job.errorCode && deps.transcoder.isInternalError(job.errorCode)) {
     throw new TranscoderInternalError(
       `Transcode job ${job.id} ended in internal error ${job.errorCode}: ${job.statusDetail ?? 'no detail'}`,
       { code: `TRANSCODER_${job.errorCode}` },

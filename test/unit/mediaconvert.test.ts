@@ -6,10 +6,10 @@ import {
   ForbiddenException,
   GetJobCommand,
   InternalServerErrorException,
-  ListJobsCommand,
   type Job as McJob,
   MediaConvertClient,
   NotFoundException,
+  SearchJobsCommand,
   TooManyRequestsException,
 } from '@aws-sdk/client-mediaconvert';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -20,6 +20,7 @@ import { workflowConfig } from '../../lib/config.js';
 import {
   ConfigurationError,
   TranscodeJobFailedError,
+  TranscoderInternalError,
   TranscoderRequestError,
   TranscoderThrottledError,
 } from '../../lib/errors.js';
@@ -139,7 +140,7 @@ beforeEach(() => {
 describe('MediaConvertAdapter.submit', () => {
   it('creates a job that decrypts the input with the wrapped key and encrypts HLS through SPEKE', async () => {
     // Prepare
-    mcMock.on(ListJobsCommand).resolves({ Jobs: [] });
+    mcMock.on(SearchJobsCommand).resolves({ Jobs: [] });
     mcMock.on(CreateJobCommand).resolves({ Job: submitted() });
     const i = input();
     // Act
@@ -201,7 +202,7 @@ describe('MediaConvertAdapter.submit', () => {
 
   it('tags the job with the execution, asset, profile and a sanitized source name', async () => {
     // Prepare
-    mcMock.on(ListJobsCommand).resolves({ Jobs: [] });
+    mcMock.on(SearchJobsCommand).resolves({ Jobs: [] });
     mcMock.on(CreateJobCommand).resolves({ Job: submitted() });
     const i = input();
     // Act
@@ -289,7 +290,7 @@ describe('MediaConvertAdapter.findByExecution', () => {
     // Prepare
     const i = input();
     mcMock
-      .on(ListJobsCommand)
+      .on(SearchJobsCommand)
       .resolvesOnce({
         Jobs: [
           {
@@ -318,7 +319,8 @@ describe('MediaConvertAdapter.findByExecution', () => {
     // Assess
     expect(job).toMatchObject({ id: 'mine-1', status: 'Progressing', backend: 'mediaconvert' });
     expect(mcMock).not.toHaveReceivedCommand(CreateJobCommand);
-    expect(mcMock).toHaveReceivedCommandWith(ListJobsCommand, {
+    expect(mcMock).toHaveReceivedCommandWith(SearchJobsCommand, {
+      InputFile: `s3://${i.encrypted.bucket}/${i.encrypted.key}`,
       Order: 'DESCENDING',
       Queue: 'secure-transcode',
       NextToken: 'page-2',
@@ -327,13 +329,13 @@ describe('MediaConvertAdapter.findByExecution', () => {
 
   it('stops after the configured number of pages', async () => {
     // Prepare
-    mcMock.on(ListJobsCommand).resolves({ Jobs: [], NextToken: 'more' });
+    mcMock.on(SearchJobsCommand).resolves({ Jobs: [], NextToken: 'more' });
     const adapter = new MediaConvertAdapter(settings, mc, 3);
     // Act
-    const found = await adapter.findByExecution('never-submitted');
+    const found = await adapter.findByExecution('never-submitted', sampleEncrypted());
     // Assess
     expect(found).toBeUndefined();
-    expect(mcMock).toHaveReceivedCommandTimes(ListJobsCommand, 3);
+    expect(mcMock).toHaveReceivedCommandTimes(SearchJobsCommand, 3);
   });
 });
 
@@ -470,7 +472,7 @@ describe('MediaConvert error translation', () => {
     ],
   ])('turns %s into the permanent TranscoderRequestError', async (_name, error) => {
     // Prepare
-    mcMock.on(ListJobsCommand).resolves({ Jobs: [] });
+    mcMock.on(SearchJobsCommand).resolves({ Jobs: [] });
     mcMock.on(CreateJobCommand).rejects(error());
     // Act
     const p = submitJob(input(), { transcoder, config, s3, now });
@@ -613,5 +615,129 @@ describe('WrapKey for MediaConvert', () => {
     expect(kmsMock).toHaveReceivedCommandWith(ReEncryptCommand, {
       DestinationEncryptionContext: MEDIACONVERT_CONTEXT,
     });
+  });
+});
+
+describe('MediaConvert file naming', () => {
+  it('lists the variant playlists under the names MediaConvert writes in the asset record', async () => {
+    // Prepare
+    mcMock.on(SearchJobsCommand).resolves({ Jobs: [] });
+    mcMock.on(CreateJobCommand).resolves({ Job: submitted() });
+    // Act
+    await submitJob(input(), { transcoder, config, s3, now });
+    // Assess
+    const body = s3Mock.commandCalls(PutObjectCommand)[0]?.args[0].input.Body;
+    const record = JSON.parse(String(body)) as { masterPlaylist: string; playlists: string[] };
+    expect(record.masterPlaylist).toBe('index.m3u8');
+    expect(record.playlists).toEqual(['index_hls-2000k.m3u8', 'index_hls-1000k.m3u8', 'index_hls-400k.m3u8']);
+  });
+
+  it('names the variants the same way in the job request and the asset record', () => {
+    // Prepare
+    const i = input();
+    // Act
+    const request = transcoder.createJobRequest({
+      executionName: i.execution.name,
+      asset: i.asset,
+      encrypted: i.encrypted,
+      transcoderKey: i.transcoderKey,
+      playbackKey: i.transcoderPlaybackKey,
+      profile,
+      keyUrl: 'https://keys.example.com/keys/a',
+      userMetadata: {},
+    });
+    // Assess
+    const group = request.Settings?.OutputGroups?.[0];
+    const destination = group?.OutputGroupSettings?.HlsGroupSettings?.Destination ?? '';
+    const base = destination.slice(destination.lastIndexOf('/') + 1);
+    const written = (group?.Outputs ?? []).map((o) => `${base}${o.NameModifier}.m3u8`);
+    expect(written).toEqual(transcoder.playlistNames(profile).variants);
+  });
+
+  it('keeps Elastic Transcoder naming for that backend', () => {
+    // Act
+    const names = new ElasticTranscoderAdapter('1111111111111-abcdef').playlistNames(profile);
+    // Assess
+    expect(names).toEqual({
+      master: 'index.m3u8',
+      variants: ['hls-2000k.m3u8', 'hls-1000k.m3u8', 'hls-400k.m3u8'],
+    });
+  });
+});
+
+describe('MediaConvert ClientRequestToken', () => {
+  const tokenFor = (executionName: string) => {
+    const i = input();
+    return transcoder.createJobRequest({
+      executionName,
+      asset: i.asset,
+      encrypted: i.encrypted,
+      transcoderKey: i.transcoderKey,
+      playbackKey: i.transcoderPlaybackKey,
+      profile,
+      keyUrl: 'https://keys.example.com/keys/a',
+      userMetadata: {},
+    }).ClientRequestToken;
+  };
+
+  it('sends the same token for a retry of the same submission and a new one for a resubmission', () => {
+    // Act
+    const first = tokenFor('exec-1');
+    const retry = tokenFor('exec-1');
+    const resubmission = tokenFor('exec-1.r1');
+    // Assess
+    expect(first).toBe(retry);
+    expect(resubmission).not.toBe(first);
+    expect(first).toMatch(/^[\x21-\x7e]{1,64}$/);
+  });
+});
+
+describe('MediaConvert job error codes', () => {
+  const failed = (code: number, message: string): McJob => ({
+    Id: '1700000000000-abc123',
+    Role: ROLE_ARN,
+    Settings: { Inputs: [] },
+    Status: 'ERROR',
+    ErrorCode: code,
+    ErrorMessage: message,
+  });
+
+  it.each([
+    [1999, 'Unknown error'],
+    [1550, 'Acceleration fault'],
+  ])('resubmits after internal error %i', async (code, message) => {
+    // Prepare
+    mcMock.on(GetJobCommand).resolves({ Job: failed(code, message) });
+    // Act
+    const p = pollJob(running(), { transcoder, config, now });
+    // Assess
+    await expect(p).rejects.toThrow(TranscoderInternalError);
+  });
+
+  it.each([
+    [1091, 'Unable to call SPEKE', /execute-api:Invoke/],
+    [1401, 'Access denied', /lacks a permission/],
+    [1404, 'Unable to open input file', /not found/],
+    [1432, 'Unable to assume role', /trust policy/],
+    [1434, 'Role not found', /cannot be passed/],
+    [1021, 'No audio', /no audio track/],
+  ])('fails the asset on permanent error %i and says what to fix', async (code, message, hint) => {
+    // Prepare
+    mcMock.on(GetJobCommand).resolves({ Job: failed(code, message) });
+    // Act
+    const p = pollJob(running(), { transcoder, config, now });
+    // Assess
+    await expect(p).rejects.toThrow(TranscodeJobFailedError);
+    await expect(p).rejects.toThrow(hint);
+    await expect(p).rejects.toThrow(`code ${code}`);
+  });
+
+  it('does not treat Elastic Transcoder codes as MediaConvert internal errors', async () => {
+    // Prepare
+    mcMock.on(GetJobCommand).resolves({ Job: failed(9000, 'not a MediaConvert code') });
+    // Act
+    const p = pollJob(running(), { transcoder, config, now });
+    // Assess
+    await expect(p).rejects.toThrow(TranscodeJobFailedError);
   });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import { type AssetRecord, playlistObjectKey } from '../../../lib/playback/asset-record.js';
 import { PlaylistRewriteError, rewritePlaylist } from '../../../lib/playback/playlist.js';
 
 // Shaped like Elastic Transcoder HLSv3 output with HlsContentProtection (LicenseAcquisitionUrl as the key URI).
@@ -83,5 +84,29 @@ describe('rewritePlaylist', () => {
     await expect(rewritePlaylist('<html>', { ...options, playlist: 'index.m3u8' })).rejects.toThrow(
       PlaylistRewriteError,
     );
+  });
+
+  it('rewrites MediaConvert output, whose variants are <master><NameModifier>.m3u8 and key URI comes from SPEKE', async () => {
+    // Prepare: shaped like MediaConvert HLS output with a SPEKE key provider.
+    const master =
+      '#EXTM3U\n#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-STREAM-INF:BANDWIDTH=2090000,RESOLUTION=1024x576\nindex_hls-2000k.m3u8\n';
+    const variant =
+      '#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:6\n' +
+      '#EXT-X-KEY:METHOD=AES-128,URI="https://keys.example.com/keys/a1",IV=0x00000000000000000000000000000001\n' +
+      '#EXTINF:6,\nindex_hls-2000k_00001.ts\n#EXT-X-ENDLIST\n';
+    const record = {
+      outputKeyPrefix: 'outputs/a1/abc/',
+      masterPlaylist: 'index.m3u8',
+      playlists: ['index_hls-2000k.m3u8'],
+    } as AssetRecord;
+    // Act
+    const m = await rewritePlaylist(master, { ...options, playlist: 'index.m3u8' });
+    const v = await rewritePlaylist(variant, { ...options, playlist: 'index_hls-2000k.m3u8' });
+    // Assess: the play route the master points at serves the variant the record lists.
+    expect(m).toContain('https://ks.example.com/play/a1/index_hls-2000k.m3u8?token=T.S');
+    expect(playlistObjectKey(record, 'index_hls-2000k.m3u8')).toBe('outputs/a1/abc/index_hls-2000k.m3u8');
+    expect(playlistObjectKey(record, 'hls-2000k.m3u8')).toBeUndefined();
+    expect(v).toContain('#EXT-X-KEY:METHOD=AES-128,URI="https://ks.example.com/keys/a1?token=T.S",IV=0x');
+    expect(v).toContain('https://bucket.s3.example.com/out/index_hls-2000k_00001.ts?X-Amz-Signature=sig');
   });
 });
