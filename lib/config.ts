@@ -352,3 +352,28 @@ export function playbackConfig(env: NodeJS.ProcessEnv = process.env): PlaybackCo
     },
   };
 }
+
+// ---- SPEKE key provider ------------------------------------------------------------------------------------------
+
+const SpekeSchema = z.object({
+  OUTPUT_BUCKET: z.string().min(1),
+  ASSET_PREFIX: prefix.default('assets/'),
+  KEY_SERVICE_URL: z.string().url(),
+});
+
+export interface SpekeConfig {
+  /** The bucket of the asset records. */
+  outputBucket: string;
+  assetPrefix: string;
+  /** The key service's public base URL, written as each asset's EXT-X-KEY URI. */
+  keyServiceUrl: string;
+}
+
+export function spekeConfig(env: NodeJS.ProcessEnv = process.env): SpekeConfig {
+  const c = load(SpekeSchema, env);
+  return {
+    outputBucket: c.OUTPUT_BUCKET,
+    assetPrefix: c.ASSET_PREFIX,
+    keyServiceUrl: c.KEY_SERVICE_URL.replace(/\/+$/, ''),
+  };
+}
