@@ -95,7 +95,7 @@ describe('parseCpixRequest', () => {
     ],
     [
       'no content key',
-      (x: string) => x.replace(/<cpix:ContentKey kid[^]*?<\/cpix:ContentKey>/, ''),
+      (x: string) => x.replace(/<cpix:ContentKey kid[\s\S]*?<\/cpix:ContentKey>/, ''),
       400,
       'no_content_keys',
     ],
