@@ -1,0 +1,5 @@
+export {
+  type MediaConvertServer,
+  type MediaConvertServerOptions,
+  startMediaConvertServer,
+} from './server.js';

@@ -1,0 +1,1 @@
+export { type SpekeServer, type SpekeServerOptions, startSpekeServer } from './server.js';
