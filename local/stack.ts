@@ -13,6 +13,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
+import type { TranscoderBackend } from '../lib/config.js';
 import { FaultInjector } from './faults.js';
 import { createLambdaInvoker } from './lambda/invoke.js';
 import type { ObjectCreatedEvent, S3RequestRecord } from './s3/index.js';
@@ -35,9 +36,14 @@ export const LOCAL_BUCKET = 'secure-transcode-local';
 export const LOCAL_REGION = 'us-east-1';
 export const LOCAL_ACCOUNT = '000000000000';
 export const EVENT_BUS_NAME = 'secure-transcode-local';
+export const LOCAL_MEDIACONVERT_ROLE_ARN = `arn:aws:iam::${LOCAL_ACCOUNT}:role/secure-transcode-local-mediaconvert`;
 
 export interface EndpointsJson {
   region: string;
+  /** The transcoder the workflow submits to. */
+  transcoderBackend: TranscoderBackend;
+  /** The IAM role MediaConvert jobs name (locally the stack's credentials stand in for it). */
+  mediaConvertRoleArn: string;
   credentials: { accessKeyId: string; secretAccessKey: string };
   endpoints: {
     s3: string;
@@ -45,6 +51,9 @@ export interface EndpointsJson {
     sns: string;
     kms: string;
     elastictranscoder: string;
+    mediaconvert: string;
+    /** The SPEKE key provider's route (`SpekeKeyProvider.Url` of MediaConvert jobs). */
+    speke: string;
     sfn: string;
     keyService: string;
     eventbridge: string;
@@ -76,6 +85,8 @@ export interface StackPorts {
   s3?: number;
   kms?: number;
   transcoder?: number;
+  mediaconvert?: number;
+  speke?: number;
   sfn?: number;
   keyService?: number;
   eventbridge?: number;
@@ -83,6 +94,8 @@ export interface StackPorts {
 
 export interface StackOptions {
   dataDir: string;
+  /** The transcoder the workflow uses (default `mediaconvert`, as deployed); both local services always run. */
+  backend?: TranscoderBackend;
   /** Shorten Wait states, retry intervals and the transcoder poll (`--fast`). */
   fast?: boolean;
   /** A fault spec (see local/faults.ts) or an injector shared with the caller. Default: `SECURE_TRANSCODE_FAULTS`. */
@@ -283,6 +296,24 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     );
     cleanups.push(() => eventBridge.stop());
 
+    const { startMediaConvertServer } = await import('./mediaconvert/index.js');
+    const mediaconvert = await onPort('MediaConvert', 'mediaconvert', (port) =>
+      startMediaConvertServer({
+        dataDir,
+        port,
+        region,
+        s3: { endpoint: gateway.endpoint },
+        kms: { endpoint: kmsServer.endpoint },
+        eventbridge: { endpoint: eventBridge.endpoint },
+        credentials: { ...credentials },
+        faults,
+        ...((options.ffmpegPath ?? process.env.FFMPEG_PATH)
+          ? { ffmpegPath: options.ffmpegPath ?? process.env.FFMPEG_PATH }
+          : {}),
+      }),
+    );
+    cleanups.push(() => mediaconvert.stop());
+
     // The SDK annotates the credentials object it is given; each client gets its own copy.
     const clientConfig = () => ({ region, credentials: { ...credentials }, maxAttempts: 3 });
     const s3 = new S3Client({ ...clientConfig(), endpoint: gateway.endpoint, forcePathStyle: true });
@@ -313,6 +344,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       AWS_ENDPOINT_URL_SNS: gateway.endpoint,
       AWS_ENDPOINT_URL_KMS: kmsServer.endpoint,
       AWS_ENDPOINT_URL_ELASTIC_TRANSCODER: transcoder.endpoint,
+      AWS_ENDPOINT_URL_MEDIACONVERT: mediaconvert.endpoint,
       AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridge.endpoint,
       OUTPUT_BUCKET: LOCAL_BUCKET,
       ENCRYPTED_BUCKET: LOCAL_BUCKET,
@@ -336,6 +368,22 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       }),
     );
     cleanups.push(() => keyService.stop());
+
+    const { startSpekeServer } = await import('./speke/index.js');
+    const speke = await onPort('the SPEKE key provider', 'speke', (port) =>
+      startSpekeServer({
+        port,
+        region,
+        s3: { endpoint: gateway.endpoint },
+        kms: { endpoint: kmsServer.endpoint },
+        credentials: { ...credentials },
+        bucket: LOCAL_BUCKET,
+        assetPrefix: options.env?.ASSET_PREFIX ?? 'assets/',
+        keyServiceUrl: keyService.endpoint,
+      }),
+    );
+    cleanups.push(() => speke.stop());
+    const backend = options.backend ?? 'mediaconvert';
 
     const { startSfnServer } = await import('./sfn/index.js');
     const serverlessPath = join(root, 'serverless.yml');
@@ -363,6 +411,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       INPUT_PREFIX: 'incoming/',
       KMS_KEY_ID: provisioned.kmsKeyArn,
       PIPELINE_ID: provisioned.pipelineId,
+      TRANSCODER_BACKEND: backend,
+      MEDIACONVERT_ROLE_ARN: LOCAL_MEDIACONVERT_ROLE_ARN,
+      MEDIACONVERT_SPEKE_URL: speke.url,
       KEY_SERVICE_URL: keyService.endpoint,
       TOPIC_ARN: provisioned.topicArn,
       EVENT_BUS_NAME,
@@ -497,6 +548,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
     const config: EndpointsJson = {
       region,
+      transcoderBackend: backend,
+      mediaConvertRoleArn: LOCAL_MEDIACONVERT_ROLE_ARN,
       credentials: { ...credentials },
       endpoints: {
         s3: gateway.endpoint,
@@ -504,6 +557,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         sns: gateway.endpoint,
         kms: kmsServer.endpoint,
         elastictranscoder: transcoder.endpoint,
+        mediaconvert: mediaconvert.endpoint,
+        speke: speke.url,
         sfn: sfnServer.endpoint,
         keyService: keyService.endpoint,
         eventbridge: eventBridge.endpoint,

@@ -45,6 +45,15 @@ export function dataDirFrom(value: string | undefined): string {
   return resolve(value ?? DEFAULT_DATA_DIR);
 }
 
+const BACKENDS = ['mediaconvert', 'elastictranscoder'] as const;
+/** `--backend`: the transcoder the workflow submits to. */
+export function backendFrom(value: string | undefined): (typeof BACKENDS)[number] {
+  if (value === undefined) return 'mediaconvert';
+  const backend = BACKENDS.find((b) => b === value);
+  if (!backend) throw new UsageError(`--backend must be mediaconvert or elastictranscoder, got "${value}"`);
+  return backend;
+}
+
 export function portFrom(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import {
+  backendFrom,
   type CliIo,
   CommandError,
   dataDirFrom,
@@ -27,6 +28,7 @@ Starts the local stack, uploads each file to s3://<bucket>/incoming/, follows ea
 the results. With no file, a 5-second sample clip is generated with ffmpeg. Exits 0 only if every job succeeded.
 
 Options:
+  --backend NAME     mediaconvert (default, as deployed) or elastictranscoder
   --data-dir DIR     state directory (default ./.secure-transcode/)
   --fast             shorten Wait states and retry intervals
   --faults SPEC      inject faults, e.g. kms:*:throttle:0.2,s3:GetObject:slowdown:0.2 (see local/faults.ts)
@@ -81,6 +83,7 @@ function parse(argv: string[]) {
     allowPositionals: true,
     options: {
       'data-dir': { type: 'string' },
+      backend: { type: 'string' },
       fast: { type: 'boolean', default: false },
       faults: { type: 'string' },
       profile: { type: 'string' },
@@ -107,6 +110,7 @@ export async function runRunCommand(
     throw new UsageError(`--timeout must be a positive number of seconds, got "${values.timeout}"`);
   if (values.profile !== undefined) await requireKnownProfile(values.profile);
   const dataDir = dataDirFrom(values['data-dir']);
+  const backend = backendFrom(values.backend);
   const files = positionals.map((f) => resolve(f));
   for (const file of files) await requireReadableFile(file);
 
@@ -140,6 +144,7 @@ export async function runRunCommand(
   const { uploadFile } = await import('../stack/snapshot.js');
   const stack = await startStack({
     dataDir,
+    backend,
     fast: values.fast,
     faults: await faultsFrom(values.faults),
     quiet: true,

@@ -3,6 +3,7 @@
  * starts the workflow — the AWS CLI included — and each notification is printed as it arrives.
  */
 import {
+  backendFrom,
   type CliIo,
   CommandError,
   dataDirFrom,
@@ -22,6 +23,7 @@ s3://<bucket>/incoming/ with any S3 client starts the workflow; notifications ar
 printed and is "console" in endpoints.json. State in the data dir (keys, executions, jobs, objects) survives a restart.
 
 Options:
+  --backend NAME           mediaconvert (default, as deployed) or elastictranscoder
   --data-dir DIR           state directory (default ./.secure-transcode/)
   --fast                   shorten Wait states and retry intervals
   --faults SPEC            inject faults (see local/faults.ts)
@@ -31,6 +33,8 @@ Options:
   --kms-port PORT          KMS endpoint port
   --transcoder-port PORT   Elastic Transcoder endpoint port
   --rotate-credentials     replace the data dir's access and secret keys with new random ones before starting
+  --mediaconvert-port PORT MediaConvert endpoint port
+  --speke-port PORT        SPEKE key provider port
   --verbose                show the handlers' logs
   -h, --help               show this help`;
 
@@ -40,6 +44,7 @@ function parse(argv: string[]) {
     allowPositionals: false,
     options: {
       'data-dir': { type: 'string' },
+      backend: { type: 'string' },
       fast: { type: 'boolean', default: false },
       faults: { type: 'string' },
       's3-port': { type: 'string' },
@@ -48,6 +53,8 @@ function parse(argv: string[]) {
       'kms-port': { type: 'string' },
       'transcoder-port': { type: 'string' },
       'rotate-credentials': { type: 'boolean', default: false },
+      'mediaconvert-port': { type: 'string' },
+      'speke-port': { type: 'string' },
       verbose: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -83,14 +90,18 @@ export async function runUpCommand(
     sfn: portFrom('--sfn-port', values['sfn-port']),
     kms: portFrom('--kms-port', values['kms-port']),
     transcoder: portFrom('--transcoder-port', values['transcoder-port']),
+    mediaconvert: portFrom('--mediaconvert-port', values['mediaconvert-port']),
+    speke: portFrom('--speke-port', values['speke-port']),
   };
   const dataDir = dataDirFrom(values['data-dir']);
+  const backend = backendFrom(values.backend);
   process.env.LOG_LEVEL ??= values.verbose ? 'INFO' : 'WARN';
   const ffmpeg = await resolveFfmpegOrExplain();
   const { startStack, StackAlreadyRunningError, PortInUseError } = await import('../stack.js');
   const log = (line: string) => io.stdout.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
   const stack = await startStack({
     dataDir,
+    backend,
     fast: values.fast,
     faults: await faultsFrom(values.faults),
     ports,
@@ -105,10 +116,12 @@ export async function runUpCommand(
   const c = stack.config;
   io.stdout.write(
     [
-      `secure-transcode local stack is up (data dir ${dataDir}${values.fast ? ', fast' : ''})`,
+      `secure-transcode local stack is up (data dir ${dataDir}${values.fast ? ', fast' : ''}, transcoder ${c.transcoderBackend})`,
       `  S3 / SQS / SNS     ${c.endpoints.s3}   bucket ${c.bucket}, uploads under ${c.inputPrefix}`,
       `  KMS                ${c.endpoints.kms}   key ${c.kmsKeyArn} (alias/secure-transcode)`,
       `                     playback key ${c.playbackKmsKeyArn} (alias/secure-transcode-playback)`,
+      `  MediaConvert       ${c.endpoints.mediaconvert}   role ${c.mediaConvertRoleArn}`,
+      `  SPEKE provider     ${c.endpoints.speke}`,
       `  Elastic Transcoder ${c.endpoints.elastictranscoder}   pipeline ${c.pipelineId}`,
       `  Step Functions     ${c.endpoints.sfn}   ${c.stateMachineArn}`,
       `  Key service        ${c.endpoints.keyService}   player ${c.player}`,

@@ -219,7 +219,8 @@ export async function startMediaConvertServer(opts: MediaConvertServerOptions): 
         `${req.method} ${url.pathname} is not supported by the local MediaConvert.`,
       );
     }
-    const fault = opts.faults?.decide('mediaconvert', operation);
+    // Fault specs name the transcoder, whichever backend serves it, so chaos runs apply to both.
+    const fault = opts.faults?.decide('transcoder', operation);
     if (fault === 'reset') {
       req.socket.destroy();
       return;
