@@ -1,5 +1,5 @@
 /**
- * SPEKE v1 CPIX documents for HLS AES-128 (docs/speke.md). The response is the request document filled in, as the
+ * SPEKE v1 CPIX documents for HLS AES-128 (docs/speke.md, "The key provider"). The response is the request document filled in, as the
  * SPEKE v1 API specifies: every element and attribute the encryptor sent (KIDs, ContentKeyPeriodList,
  * ContentKeyUsageRuleList, ...) comes back unchanged, with the key added to each ContentKey and the clear-key
  * DRMSystem's URIExtXKey, KeyFormat and KeyFormatVersions filled in base64.

@@ -2,7 +2,7 @@
  * The SPEKE key provider: answers MediaConvert's CPIX request for an asset with that asset's playback key, the same
  * 16 bytes the key service gives a token holder, and the key service's URL as the EXT-X-KEY URI.
  *
- * Custody (docs/ARCHITECTURE.md, "Key custody"): it reads only the asset record's `spekeKey`, a copy of the playback
+ * Custody (docs/speke.md, "Key custody" item): it reads only the asset record's `spekeKey`, a copy of the playback
  * key wrapped under the playback KMS key with `{service: speke-key-provider.secure-transcode, assetId}`, and decrypts
  * only that. It never sees the source key, and its role can Decrypt nothing else. Every request for a content id gets
  * the same key, so MediaConvert's retries and its several calls per job agree.

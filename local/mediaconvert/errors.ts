@@ -1,7 +1,7 @@
 /**
  * MediaConvert's two kinds of failure: API errors (HTTP status + `x-amzn-ErrorType`, body `{"message"}`), and job
  * errors (a job that ends `ERROR` with an integer `errorCode` and an `errorMessage`), with the codes the service
- * documents (docs/ARCHITECTURE.md, "Transcoder backends").
+ * documents (docs/speke.md, "The local MediaConvert").
  */
 
 export type McErrorType =
