@@ -19,6 +19,7 @@ import {
   kmsPermissionsByRole,
   type Via,
 } from '../support/kms-custody.js';
+import { validateAgainstSpec } from '../support/cfn-spec.js';
 
 type Resource = { Type: string; Condition?: string; Properties: Record<string, unknown> };
 let resources: Record<string, Resource>;
@@ -472,5 +473,11 @@ describe('the key service limits in the packaged template', () => {
       | undefined;
     const env = environment?.Variables ?? {};
     expect(env.SOURCE_BUCKETS).toEqual({ 'Fn::If': ['CreateBucket', { Ref: 'MediaBucket' }, ''] });
+describe('the packaged template against the CloudFormation resource specification', () => {
+  it('uses only known resource types and properties, with every required property set', async () => {
+    // Act
+    const problems = await validateAgainstSpec(resources);
+    // Assess
+    expect(problems).toEqual([]);
   });
 });
