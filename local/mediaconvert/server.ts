@@ -2,7 +2,8 @@
  * The local AWS Elemental MediaConvert endpoint: REST-JSON, API version 2017-08-29, the operations this project uses
  * (CreateJob, GetJob, ListJobs, SearchJobs, CancelJob). Errors carry their type in `x-amzn-ErrorType` and the text
  * in `{"message"}`, which `@aws-sdk/client-mediaconvert` and the AWS CLI parse. Jobs run on the same ffmpeg engine as
- * the local Elastic Transcoder. Signatures are not verified here (loopback, one user).
+ * the local Elastic Transcoder. Requests pass the stack's request guard first (loopback Host, SigV4 for
+ * `mediaconvert` with the stack's credentials; local/http/request-guard.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -12,6 +13,7 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
 import { logger } from '../../lib/logger.js';
 import type { FaultInjector } from '../faults.js';
+import { createRequestGuard, loopbackBindAddress } from '../http/request-guard.js';
 import { resolveFfmpeg } from '../transcoder/ffmpeg.js';
 import { badRequest, McError } from './errors.js';
 import { JobRunner } from './runner.js';
@@ -62,7 +64,7 @@ function send(
   res.end(payload);
 }
 
-async function readJson(req: IncomingMessage): Promise<unknown> {
+async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
@@ -70,9 +72,13 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
     if (size > MAX_BODY) throw badRequest('Request body is too large.');
     chunks.push(chunk as Buffer);
   }
-  if (size === 0) return {};
+  return Buffer.concat(chunks);
+}
+
+function parseJson(raw: Buffer): unknown {
+  if (raw.length === 0) return {};
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    return JSON.parse(raw.toString('utf8'));
   } catch {
     throw badRequest('Request body is not valid JSON.');
   }
@@ -110,7 +116,7 @@ function page(jobs: WireJob[], query: URLSearchParams) {
 
 export async function startMediaConvertServer(opts: MediaConvertServerOptions): Promise<MediaConvertServer> {
   const region = opts.region ?? 'us-east-1';
-  const host = opts.host ?? '127.0.0.1';
+  const host = loopbackBindAddress(opts.host);
   const store = await JobStore.open(opts.dataDir);
   const plans = new Map<string, JobPlan>();
   const ffmpeg = await resolveFfmpeg(opts.ffmpegPath ?? process.env.FFMPEG_PATH);
@@ -196,7 +202,15 @@ export async function startMediaConvertServer(opts: MediaConvertServerOptions): 
     return { status: 202, body: {} };
   };
 
+  const guard = createRequestGuard({
+    auth: { credentials: { ...opts.credentials }, region },
+    services: ['mediaconvert'],
+    protocol: 'rest-json',
+  });
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const raw = await readBody(req);
+    if (!(await guard.admit(req, res, raw))) return;
     const url = new URL(req.url ?? '/', 'http://localhost');
     const path = url.pathname.startsWith(`${API}/`) ? url.pathname.slice(API.length) : '';
     const jobId = /^\/jobs\/([^/]+)$/.exec(path)?.[1];
@@ -213,7 +227,6 @@ export async function startMediaConvertServer(opts: MediaConvertServerOptions): 
                 ? 'CancelJob'
                 : undefined;
     if (!operation) {
-      req.resume();
       throw new McError(
         'NotFoundException',
         `${req.method} ${url.pathname} is not supported by the local MediaConvert.`,
@@ -225,7 +238,7 @@ export async function startMediaConvertServer(opts: MediaConvertServerOptions): 
       req.socket.destroy();
       return;
     }
-    const body = await readJson(req);
+    const body = parseJson(raw);
     if (fault === 'throttle' || fault === 'slowdown')
       throw new McError('TooManyRequestsException', 'Too Many Requests');
     if (fault === 'internal') throw new McError('InternalServerErrorException', 'Internal server error');

@@ -1,7 +1,8 @@
 /**
  * The local SPEKE key provider: the API Gateway REST route `POST /copyProtection` with its `AWS_IAM` authorizer.
- * A request must be SigV4-signed for `execute-api` with the stack's local credentials (the job role's part in the
- * cloud); anything else gets API Gateway's 403 before the handler runs. Signed requests reach the very handler
+ * A request must come to a loopback Host and be SigV4-signed for `execute-api` with the stack's credentials (the job
+ * role's part in the cloud): the stack's request guard answers anything else with API Gateway's 403 before the
+ * handler runs. Signed requests reach the very handler
  * factory the Lambda runs (lib/speke/http.ts), with a payload 1.0 event.
  */
 import { randomUUID } from 'node:crypto';
@@ -14,7 +15,7 @@ import { logger } from '../../lib/logger.js';
 import { MAX_CPIX_BYTES } from '../../lib/speke/cpix.js';
 import { createSpekeHttpHandler } from '../../lib/speke/http.js';
 import { SpekeKeyProvider } from '../../lib/speke/key-provider.js';
-import { createSigV4Verifier } from '../playback/sigv4.js';
+import { createRequestGuard, loopbackBindAddress } from '../http/request-guard.js';
 
 export interface SpekeServerOptions {
   host?: string;
@@ -65,7 +66,7 @@ async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
 
 export async function startSpekeServer(opts: SpekeServerOptions): Promise<SpekeServer> {
   const region = opts.region ?? 'us-east-1';
-  const host = opts.host ?? '127.0.0.1';
+  const host = loopbackBindAddress(opts.host);
   const common = { region, credentials: opts.credentials, maxAttempts: 3 };
   const s3 = new S3Client({ ...common, endpoint: opts.s3.endpoint, forcePathStyle: true });
   const kms = new KMSClient({ ...common, endpoint: opts.kms.endpoint });
@@ -77,7 +78,11 @@ export async function startSpekeServer(opts: SpekeServerOptions): Promise<SpekeS
     keyServiceUrl: opts.keyServiceUrl.replace(/\/+$/, ''),
   });
   const handler = createSpekeHttpHandler(async () => provider);
-  const verify = createSigV4Verifier({ credentials: opts.credentials, region, service: 'execute-api' });
+  const guard = createRequestGuard({
+    auth: { credentials: { ...opts.credentials }, region },
+    services: ['execute-api'],
+    protocol: 'api-gateway',
+  });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://local');
@@ -87,20 +92,7 @@ export async function startSpekeServer(opts: SpekeServerOptions): Promise<SpekeS
     }
     const body = await readBody(req);
     if (!body) return sendJson(res, 413, { message: 'Request too long' });
-    const verdict = await verify({
-      method: 'POST',
-      path: url.pathname,
-      query: url.searchParams,
-      headers: req.headers,
-      body,
-    });
-    if (!verdict.ok) {
-      logger.info('SPEKE request refused by the IAM authorizer', { reason: verdict.reason });
-      return sendJson(res, 403, {
-        message: verdict.reason === 'signature_missing' ? 'Missing Authentication Token' : 'Forbidden',
-        reason: verdict.reason,
-      });
-    }
+    if (!(await guard.admit(req, res, body))) return;
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers))
       if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
@@ -129,7 +121,7 @@ export async function startSpekeServer(opts: SpekeServerOptions): Promise<SpekeS
         stage: 'local',
         authorizer: null,
         identity: {
-          accessKey: verdict.accessKeyId,
+          accessKey: opts.credentials.accessKeyId,
           accountId: '000000000000',
           userArn: 'arn:aws:sts::000000000000:assumed-role/mediaconvert-job-role/local',
           sourceIp: req.socket.remoteAddress ?? '127.0.0.1',

@@ -109,10 +109,14 @@ describe('local MediaConvert and SPEKE key provider', () => {
     fauxqs = await startFauxqs({ port: 0, logger: false });
     const s3Endpoint = `http://127.0.0.1:${fauxqs.port}`;
     fauxqs.createBucket(bucket);
-    kmsServer = await startKmsServer({ dataDir: work });
+    kmsServer = await startKmsServer({ dataDir: work, auth: { credentials, region } });
     const { arn: workflowKey } = await kmsServer.createKey('workflow');
     const { arn: playbackKmsKey } = await kmsServer.createKey('playback');
-    eventBridge = await startLocalEventBridge({ eventsFile: join(work, 'events.jsonl'), region });
+    eventBridge = await startLocalEventBridge({
+      eventsFile: join(work, 'events.jsonl'),
+      region,
+      auth: { credentials, region },
+    });
     speke = await startSpekeServer({
       s3: { endpoint: s3Endpoint },
       kms: { endpoint: kmsServer.endpoint },
@@ -313,6 +317,14 @@ describe('local MediaConvert and SPEKE key provider', () => {
     const job = await finished(created.id);
     // Assess
     expect(job).toMatchObject({ status: 'Error', errorCode: '1401' });
+  });
+
+  it('refuses an unsigned request as the service does', async () => {
+    // Act
+    const res = await fetch(`${mediaconvert.endpoint}/2017-08-29/jobs/${completed.id}`);
+    // Assess
+    expect(res.status).toBe(403);
+    expect(res.headers.get('x-amzn-errortype')).toBe('MissingAuthenticationTokenException');
   });
 
   it('refuses to cancel a finished job and reports an unknown one', async () => {
