@@ -21,7 +21,13 @@ import {
 } from '../support/kms-custody.js';
 import { validateAgainstSpec } from '../support/cfn-spec.js';
 
-type Resource = { Type: string; Condition?: string; Properties: Record<string, unknown> };
+type Resource = {
+  Type: string;
+  Condition?: string;
+  DeletionPolicy?: string;
+  UpdateReplacePolicy?: string;
+  Properties: Record<string, unknown>;
+};
 let resources: Record<string, Resource>;
 let parameters: Record<string, unknown>;
 const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
@@ -69,7 +75,7 @@ describe('the packaged CloudFormation template', () => {
   it('runs every function on nodejs22.x', () => {
     // Assess
     const fns = ofType('AWS::Lambda::Function');
-    expect(fns.length).toBe(12);
+    expect(fns.length).toBe(13);
     for (const [, fn] of fns) expect(fn.Properties.Runtime).toBe('nodejs22.x');
   });
 
@@ -473,6 +479,173 @@ describe('the key service limits in the packaged template', () => {
       | undefined;
     const env = environment?.Variables ?? {};
     expect(env.SOURCE_BUCKETS).toEqual({ 'Fn::If': ['CreateBucket', { Ref: 'MediaBucket' }, ''] });
+type PolicyStatement = {
+  Effect: string;
+  Action: string | string[];
+  Resource?: unknown;
+  Principal?: unknown;
+  Condition?: Record<string, Record<string, unknown>>;
+};
+function resource(id: string): Resource {
+  const found = resources[id];
+  if (!found) throw new Error(`No ${id} in the template`);
+  return found;
+}
+const statementsOf = (roleName: string): PolicyStatement[] =>
+  (
+    resource(roleName).Properties.Policies as Array<{ PolicyDocument: { Statement: PolicyStatement[] } }>
+  ).flatMap((p) => p.PolicyDocument.Statement);
+const actionsOf = (st: PolicyStatement) => ([] as string[]).concat(st.Action);
+const envOf = (functionKey: string) =>
+  (
+    resource(`${functionKey[0]?.toUpperCase()}${functionKey.slice(1)}LambdaFunction`).Properties as {
+      Environment: { Variables: Record<string, unknown> };
+    }
+  ).Environment.Variables;
+
+describe('the packaged template: MediaConvert by default', () => {
+  it('selects MediaConvert and hands the workflow the job role and SPEKE URL the stack creates', () => {
+    // Act
+    const env = envOf('submitJob');
+    // Assess
+    expect(env.TRANSCODER_BACKEND).toBe('mediaconvert');
+    expect(env.MEDIACONVERT_ROLE_ARN).toEqual({ 'Fn::GetAtt': ['MediaConvertJobRole', 'Arn'] });
+    expect(JSON.stringify(env.MEDIACONVERT_SPEKE_URL)).toMatch(/\$\{ApiGatewayRestApi\}.*\/copyProtection/);
+  });
+
+  it('leaves no required id or ARN empty in any function environment', () => {
+    // Act
+    const empty = ofType('AWS::Lambda::Function').flatMap(([id, fn]) =>
+      Object.entries(
+        (fn.Properties as { Environment: { Variables: Record<string, unknown> } }).Environment.Variables,
+      )
+        .filter(
+          ([name, value]) =>
+            value === '' && !/^(PIPELINE_ID|MEDIACONVERT_QUEUE_ARN|PLAYER_ORIGINS)$/.test(name),
+        )
+        .map(([name]) => `${id}.${name}`),
+    );
+    // Assess
+    expect(empty).toEqual([]);
+  });
+
+  it('trusts only MediaConvert acting for this account with the job role, and scopes what it may do', () => {
+    // Act
+    const trust = (
+      resource('MediaConvertJobRole').Properties.AssumeRolePolicyDocument as { Statement: PolicyStatement[] }
+    ).Statement;
+    const statements = statementsOf('MediaConvertJobRole');
+    const kms = statements.filter((st) => actionsOf(st).some((a) => a.startsWith('kms:')));
+    // Assess
+    expect(trust).toEqual([
+      expect.objectContaining({
+        Principal: { Service: 'mediaconvert.amazonaws.com' },
+        Condition: {
+          StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+          ArnLike: { 'aws:SourceArn': expect.anything() },
+        },
+      }),
+    ]);
+    expect(kms.map((st) => st.Condition)).toEqual([
+      { StringEquals: { 'kms:EncryptionContext:service': 'mediaconvert.amazonaws.com' } },
+      { StringEquals: { 'kms:ViaService': expect.anything() } },
+    ]);
+    expect(
+      JSON.stringify(statements.find((st) => actionsOf(st).includes('s3:GetObject'))?.Resource),
+    ).toContain('/encrypted/*');
+    expect(
+      JSON.stringify(statements.find((st) => actionsOf(st).includes('s3:PutObject'))?.Resource),
+    ).toContain('/outputs/*');
+    expect(
+      JSON.stringify(statements.find((st) => actionsOf(st).includes('execute-api:Invoke'))?.Resource),
+    ).toContain('/POST/copyProtection');
+  });
+
+  it('lets SubmitJob pass the job role, and only to MediaConvert', () => {
+    // Act
+    const passRole = statementsOf('SubmitJobRole').filter((st) => actionsOf(st).includes('iam:PassRole'));
+    // Assess
+    expect(passRole).toEqual([
+      expect.objectContaining({
+        Resource: { 'Fn::GetAtt': ['MediaConvertJobRole', 'Arn'] },
+        Condition: { StringEquals: { 'iam:PassedToService': 'mediaconvert.amazonaws.com' } },
+      }),
+    ]);
+  });
+
+  it('serves SPEKE behind AWS_IAM auth with a resource policy that admits only the job role and no data tracing', () => {
+    // Act
+    const [, method] = ofType('AWS::ApiGateway::Method')[0] ?? [];
+    const policy = resource('ApiGatewayRestApi').Properties.Policy as { Statement: PolicyStatement[] };
+    const stages = ofType('AWS::ApiGateway::Stage');
+    const deployments = ofType('AWS::ApiGateway::Deployment');
+    // Assess
+    expect(ofType('AWS::ApiGateway::Method')).toHaveLength(1);
+    expect(method?.Properties).toMatchObject({ HttpMethod: 'POST', AuthorizationType: 'AWS_IAM' });
+    expect(policy.Statement).toEqual([
+      expect.objectContaining({
+        Effect: 'Allow',
+        Resource: 'execute-api:/*/POST/copyProtection',
+        Condition: { ArnEquals: { 'aws:PrincipalArn': { 'Fn::GetAtt': ['MediaConvertJobRole', 'Arn'] } } },
+      }),
+    ]);
+    expect(JSON.stringify([...stages, ...deployments])).not.toMatch(/DataTraceEnabled"?:\s*true/);
+  });
+
+  it('lets the SPEKE key provider Decrypt only the SPEKE copies on the playback key', () => {
+    // Act
+    const kms = statementsOf('SpekeKeyProviderRole').filter((st) =>
+      actionsOf(st).some((a) => a.startsWith('kms:')),
+    );
+    // Assess
+    expect(kms).toEqual([
+      expect.objectContaining({
+        Action: ['kms:Decrypt'],
+        Resource: { 'Fn::GetAtt': ['PlaybackKey', 'Arn'] },
+        Condition: {
+          StringEquals: { 'kms:EncryptionContext:service': 'speke-key-provider.secure-transcode' },
+        },
+      }),
+      expect.objectContaining({ Condition: { StringEquals: { 'kms:ViaService': expect.anything() } } }),
+    ]);
+  });
+
+  it('retains the media bucket and the key that reads it when the stack is deleted', () => {
+    // Assess
+    for (const id of ['MediaBucket', 'WorkflowKey']) {
+      expect(resources[id]).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    }
+  });
+
+  it('puts CloudFront with origin access control and a key group in front of outputs only when a key is given', () => {
+    // Act
+    const distribution = resources.MediaDistribution;
+    const config = distribution?.Properties.DistributionConfig as {
+      Origins: Array<{ OriginAccessControlId: unknown }>;
+      DefaultCacheBehavior: { TrustedKeyGroups: unknown[]; ViewerProtocolPolicy: string };
+    };
+    // Assess
+    for (const id of [
+      'MediaDistribution',
+      'CloudFrontKeyGroup',
+      'CloudFrontPublicKey',
+      'MediaOriginAccessControl',
+    ]) {
+      expect(resources[id]?.Condition).toBe('HasCloudFrontKey');
+    }
+    expect(config.Origins[0]?.OriginAccessControlId).toEqual({
+      'Fn::GetAtt': ['MediaOriginAccessControl', 'Id'],
+    });
+    expect(config.DefaultCacheBehavior).toMatchObject({
+      TrustedKeyGroups: [{ Ref: 'CloudFrontKeyGroup' }],
+      ViewerProtocolPolicy: 'https-only',
+    });
+    expect(JSON.stringify(resources.MediaBucketPolicy?.Properties)).toMatch(
+      /cloudfront\.amazonaws\.com.*outputs\/\*/,
+    );
+  });
+});
+
 describe('the packaged template against the CloudFormation resource specification', () => {
   it('uses only known resource types and properties, with every required property set', async () => {
     // Act
