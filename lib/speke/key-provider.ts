@@ -16,9 +16,9 @@ import {
   KmsThrottledError,
   sdkErrorInfo,
 } from '../errors.js';
+import { sameContext, spekeKeyProviderContext } from '../kms/contexts.js';
 import { assetRecordKey } from '../playback/asset-record.js';
 import { keyUrl } from '../playback/urls.js';
-import { isSpekeKeyProviderContext, spekeKeyProviderContext } from './context.js';
 import { type CpixRequest, fillCpixResponse, parseCpixRequest } from './cpix.js';
 import { SpekeKeyCustodyError, SpekeRequestError } from './errors.js';
 
@@ -99,7 +99,10 @@ export class SpekeKeyProvider {
         `Asset ${assetId} has no key for SPEKE (not a MediaConvert asset)`,
       );
     }
-    if (record.assetId !== assetId || !isSpekeKeyProviderContext(wrapped.encryptionContext, assetId)) {
+    if (
+      record.assetId !== assetId ||
+      !sameContext(wrapped.encryptionContext, spekeKeyProviderContext(assetId))
+    ) {
       // Refused before KMS: this provider decrypts nothing but the SPEKE copy of this asset's playback key.
       throw new SpekeKeyCustodyError(`Asset record ${assetId} does not hold a SPEKE key bound to this asset`);
     }

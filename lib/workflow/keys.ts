@@ -11,8 +11,8 @@
 import type { KMSClient } from '@aws-sdk/client-kms';
 import { kms as defaultKms } from '../clients.js';
 import type { Encryption, Keys } from '../contracts.js';
-import { keyServiceContext, sourceKeyContext, spekeKeyProviderContext } from '../kms/contexts.js';
 import { newInitializationVector } from '../crypto/iv.js';
+import { keyServiceContext, sourceKeyContext, spekeKeyProviderContext } from '../kms/contexts.js';
 import { generateWrappedKey, reEncryptWrappedKey } from '../kms/keys.js';
 import type { Profile } from '../profiles.js';
 

@@ -17,10 +17,13 @@ import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3
 import ffmpegInstaller from '@ffmpeg-installer/ffmpeg';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type FauxqsServer, startFauxqs } from 'fauxqs';
-import { ELASTIC_TRANSCODER_CONTEXT, MEDIACONVERT_CONTEXT } from '../../lib/config.js';
 import type { Job } from '../../lib/contracts.js';
+import {
+  ELASTIC_TRANSCODER_CONTEXT,
+  MEDIACONVERT_CONTEXT,
+  spekeKeyProviderContext,
+} from '../../lib/kms/contexts.js';
 import { getProfile, loadProfiles } from '../../lib/profiles.js';
-import { spekeKeyProviderContext } from '../../lib/speke/context.js';
 import { MediaConvertAdapter } from '../../lib/transcoder/mediaconvert.js';
 import { TERMINAL_STATUSES } from '../../lib/transcoder/types.js';
 import { generateSampleClip } from '../../local/cli/sample.js';

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { parse } from 'yaml';
 import { projectRoot } from '../helpers/events.js';
+import { validateAgainstSpec } from '../support/cfn-spec.js';
 import {
   can,
   decryptableBy,
@@ -19,7 +20,6 @@ import {
   kmsPermissionsByRole,
   type Via,
 } from '../support/kms-custody.js';
-import { validateAgainstSpec } from '../support/cfn-spec.js';
 
 type Resource = {
   Type: string;
@@ -151,7 +151,7 @@ describe('the packaged CloudFormation template', () => {
   it('grants no wildcard actions to any function role, and conditions KMS use on the encryption context', () => {
     // Assess
     const roles = ofType('AWS::IAM::Role').filter(([k]) => k !== 'TranscodeStateMachineRole');
-    expect(roles.length).toBe(12);
+    expect(roles.length).toBe(14);
     for (const [name, role] of roles) {
       const statements = (
         role.Properties.Policies as Array<{
@@ -225,6 +225,12 @@ const ALLOWED: Record<string, Row[]> = {
   IssueTokenRole: [viaS3('kms:Decrypt')],
   // Reads the master playlist (SSE-KMS) for each rendition's bitrate and codecs in the notification.
   NotifyRole: [viaS3('kms:Decrypt')],
+  // MediaConvert's job role: the source key re-wrapped for it, and the bucket's SSE-KMS.
+  MediaConvertJobRole: [
+    { action: 'kms:Decrypt', key: 'WorkflowKey', services: [MC] },
+    viaS3('kms:Decrypt'),
+    viaS3('kms:GenerateDataKey'),
+  ],
 };
 /** Checked when the template has this role (the MediaConvert SPEKE key provider): a subset of these rows. */
 const SPEKE_KEY_PROVIDER_ROLE = 'SpekeKeyProviderRole';
@@ -479,6 +485,9 @@ describe('the key service limits in the packaged template', () => {
       | undefined;
     const env = environment?.Variables ?? {};
     expect(env.SOURCE_BUCKETS).toEqual({ 'Fn::If': ['CreateBucket', { Ref: 'MediaBucket' }, ''] });
+  });
+});
+
 type PolicyStatement = {
   Effect: string;
   Action: string | string[];
