@@ -120,14 +120,28 @@ export function describeWorkflow(backend: TranscoderBackend): void {
         .trim()
         .split('\n')
         .map((l) => JSON.parse(l));
+      // The local MediaConvert sends its job state changes to the same EventBridge.
+      const jobEvents = events.filter((e) => e.source === 'aws.mediaconvert');
+      const notificationEvents = events.filter((e) => e.source !== 'aws.mediaconvert');
 
       // Assess
       expect(lines.map((n) => n.execution.name).sort()).toEqual(
         [failure.record.name, success.record.name].sort(),
       );
       expect(lines.every((n) => validateNotification(n))).toBe(true);
-      expect(events.map((e) => e.detail.execution.name).sort()).toEqual(
+      expect(notificationEvents.map((e) => e.detail.execution.name).sort()).toEqual(
         [failure.record.name, success.record.name].sort(),
+      );
+      const successJob = jobEvents
+        .filter((e) => e.detail.jobId === success.notification.job?.id)
+        .map((e) => [e['detail-type'], e.detail.status]);
+      expect(successJob).toEqual(
+        backend === 'mediaconvert'
+          ? [
+              ['MediaConvert Job State Change', 'PROGRESSING'],
+              ['MediaConvert Job State Change', 'COMPLETE'],
+            ]
+          : [],
       );
     });
 
