@@ -434,9 +434,11 @@ describe('KMS key custody in the packaged template', () => {
   it('scopes the workflow key grant to S3 to this bucket, this account and this region', () => {
     // Prepare
     const policy = resources.WorkflowKey?.Properties.KeyPolicy as {
-      Statement: Array<{ Principal: unknown; Condition?: Record<string, Record<string, unknown>> }>;
+      Statement: Array<{ Principal?: unknown; Condition?: Record<string, Record<string, unknown>> }>;
     };
-    const s3 = policy.Statement.filter((st) => JSON.stringify(st.Principal).includes('s3.amazonaws.com'));
+    const s3 = policy.Statement.filter((st) =>
+      JSON.stringify(st.Principal ?? null).includes('s3.amazonaws.com'),
+    );
     // Assess
     expect(s3).toHaveLength(1);
     const condition = s3[0]?.Condition ?? {};
