@@ -1,5 +1,5 @@
-export { SYSTEM_PRESET_PREFIX, systemPresets } from './presets.js';
 export { describeFfmpeg, type FfmpegBinary, selectFfmpeg } from './ffmpeg.js';
+export { SYSTEM_PRESET_PREFIX, systemPresets } from './presets.js';
 export {
   type JobProgress,
   startTranscoderServer,

@@ -18,8 +18,8 @@ import { EtError, invalid } from './errors.js';
 import { type FfmpegBinary, selectFfmpeg } from './ffmpeg.js';
 import { systemPresets } from './presets.js';
 import { JobRunner } from './runner.js';
-import type { LadderProgress } from './transcode.js';
 import { newId, TranscoderStore } from './store.js';
+import type { LadderProgress } from './transcode.js';
 import { ID_PATTERN, JOB_STATUSES, parseCreateJob, parseCreatePipeline, resolveJob } from './validate.js';
 
 export interface TranscoderServerOptions {

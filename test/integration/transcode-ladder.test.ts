@@ -4,6 +4,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type FfmpegBinary, parseInput, runFfmpeg, selectFfmpeg } from '../../local/transcoder/ffmpeg.js';
 import {
   type LadderPlan,
@@ -26,9 +27,21 @@ const video = (maxWidth: number, maxHeight: number, kbps: number, profile: 'base
   fixedGop: true,
 });
 const LADDER: RenditionSettings[] = [
-  { container: 'ts', video: video(1024, 768, 1872, 'main'), audio: { kbps: 128, sampleRate: 44100, channels: 2 } },
-  { container: 'ts', video: video(640, 432, 872, 'main'), audio: { kbps: 128, sampleRate: 44100, channels: 2 } },
-  { container: 'ts', video: video(400, 288, 336, 'baseline'), audio: { kbps: 64, sampleRate: 44100, channels: 2 } },
+  {
+    container: 'ts',
+    video: video(1024, 768, 1872, 'main'),
+    audio: { kbps: 128, sampleRate: 44100, channels: 2 },
+  },
+  {
+    container: 'ts',
+    video: video(640, 432, 872, 'main'),
+    audio: { kbps: 128, sampleRate: 44100, channels: 2 },
+  },
+  {
+    container: 'ts',
+    video: video(400, 288, 336, 'baseline'),
+    audio: { kbps: 64, sampleRate: 44100, channels: 2 },
+  },
 ];
 
 async function clip(ffmpeg: string, file: string, withAudio: boolean): Promise<void> {

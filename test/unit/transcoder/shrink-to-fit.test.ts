@@ -1,3 +1,4 @@
+import { describe, expect, it } from '@jest/globals';
 import { shrinkToFit } from '../../../local/transcoder/transcode.js';
 import { seeded } from '../../support/openssl.js';
 
@@ -48,7 +49,9 @@ describe('shrinkToFit', () => {
       // (H.264 needs at least 2 pixels: a sliver narrower than that is rounded up to 2.)
       const withinPixel = (actual: number, ideal: number) =>
         Math.abs(actual - ideal) <= 1 || (ideal < 2 && actual === 2);
-      expect(withinPixel(size.height, heightFromWidth) || withinPixel(size.width, widthFromHeight)).toBe(true);
+      expect(withinPixel(size.height, heightFromWidth) || withinPixel(size.width, widthFromHeight)).toBe(
+        true,
+      );
     }
   });
 });
