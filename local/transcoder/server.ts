@@ -35,6 +35,8 @@ export interface TranscoderServerOptions {
   faults?: FaultInjector;
   /** Defaults to env FFMPEG_PATH, then an ffmpeg ≥ 5 on PATH, then the binary of `@ffmpeg-installer/ffmpeg`. */
   ffmpegPath?: string;
+  /** An ffmpeg already chosen by the caller (takes precedence over `ffmpegPath`). */
+  ffmpeg?: FfmpegBinary;
   /** Jobs transcoded at the same time (default 2). */
   concurrency?: number;
 }
@@ -173,7 +175,7 @@ export async function startTranscoderServer(opts: TranscoderServerOptions): Prom
   const host = loopbackBindAddress(opts.host);
   const arn = (kind: string, id: string) => `arn:aws:elastictranscoder:${region}:${ACCOUNT_ID}:${kind}/${id}`;
   const store = await TranscoderStore.open(opts.dataDir);
-  const ffmpeg = await selectFfmpeg(opts.ffmpegPath ? { explicit: opts.ffmpegPath } : {});
+  const ffmpeg = opts.ffmpeg ?? (await selectFfmpeg(opts.ffmpegPath ? { explicit: opts.ffmpegPath } : {}));
   const common = { region, credentials: opts.credentials, maxAttempts: 3 };
   const s3 = new S3Client({ ...common, endpoint: opts.s3.endpoint, forcePathStyle: true });
   const kms = new KMSClient({ ...common, endpoint: opts.kms.endpoint });
