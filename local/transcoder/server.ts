@@ -37,7 +37,7 @@ export interface TranscoderServerOptions {
   ffmpegPath?: string;
   /** An ffmpeg already chosen by the caller (takes precedence over `ffmpegPath`). */
   ffmpeg?: FfmpegBinary;
-  /** Jobs transcoded at the same time (default 2). */
+  /** Jobs transcoded at the same time (default DEFAULT_JOB_CONCURRENCY). */
   concurrency?: number;
 }
 
@@ -61,6 +61,8 @@ export interface TranscoderServer {
 }
 
 const ACCOUNT_ID = '000000000000';
+/** Jobs transcoded at the same time unless told otherwise; each job's ffmpeg already uses every core. */
+export const DEFAULT_JOB_CONCURRENCY = 2;
 const API = '/2012-09-25';
 const PAGE_SIZE = 50;
 const MAX_BODY = 1024 * 1024;
@@ -190,7 +192,7 @@ export async function startTranscoderServer(opts: TranscoderServerOptions): Prom
     kms,
     sns,
     ffmpeg: ffmpeg.path,
-    concurrency: opts.concurrency ?? 2,
+    concurrency: opts.concurrency ?? DEFAULT_JOB_CONCURRENCY,
     onProgress: (jobId, progress) => {
       const job = store.jobs.get(jobId);
       const event: JobProgress = {
