@@ -204,8 +204,14 @@ export class ProgressView {
       );
   }
 
+  /** What the TTY view shows for one file right now. */
+  linesOf(id: string): string[] {
+    const row = this.rows.get(id);
+    return row ? this.render(row) : [];
+  }
+
   /** The lines of one file: a summary line, and one per rendition while its transcode runs. */
-  render(row: Row): string[] {
+  private render(row: Row): string[] {
     const total = Math.max(1, this.plan.labels.length);
     const elapsed = formatDuration((row.endedAt ?? this.now()) - row.startedAt);
     const t = row.transcode;
