@@ -74,9 +74,7 @@ describe('progress view', () => {
       for (const state of POLL_LOOP) {
         view.entered('k', state);
         now += 1000;
-        lines.push(
-          view.render((view as unknown as { rows: Map<string, never> }).rows.get('k') as never)[0] ?? '',
-        );
+        lines.push(view.linesOf('k')[0] ?? '');
       }
     }
 
