@@ -145,7 +145,10 @@ export class ProgressView {
     const row = this.rows.get(id);
     if (!row) return;
     const step = this.plan.stepOf.get(state);
-    if (row.transcode && step !== this.plan.stepOf.get(row.state)) row.transcode = undefined;
+    // The job reports progress from its submission on; the display keeps it until the job is done and the workflow
+    // moves past the poll loop, or the workflow turns to its failure path.
+    if (row.transcode && (step === undefined || (step > row.step && row.transcode.percent >= 100)))
+      row.transcode = undefined;
     row.state = state;
     if (step !== undefined) row.step = Math.max(row.step, step);
     else row.status = 'failing';
