@@ -16,6 +16,9 @@ function terminal(isTTY: boolean) {
   return { io: { stdout: stream, stderr: new PassThrough() }, output: () => text };
 }
 
+/** ANSI cursor movement and line clearing (ESC [ n A, ESC [ 2 K). */
+const CURSOR_CODES = new RegExp(`${String.fromCharCode(27)}\\[\\d*[A-Z]`, 'g');
+
 const POLL_LOOP = ['WaitForJob', 'PollJob', 'JobFinished'];
 const BEFORE_TRANSCODE = [
   'RecordExecution',
@@ -100,7 +103,7 @@ describe('progress view', () => {
     // Assess
     const lines = output()
       .split('\n')
-      .map((l) => l.replace(/\x1b\[\d*[A-Z]/g, ''))
+      .map((l) => l.replace(CURSOR_CODES, ''))
       .filter(Boolean);
     expect(lines).toHaveLength(4);
     expect(lines[0]).toMatch(/ 8\/9 transcode 40% ETA 18 s +12\.0 s$/);
