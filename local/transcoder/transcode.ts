@@ -158,6 +158,9 @@ function containerArgs(plan: RenditionPlan, keyInfoFile: string | undefined): st
       'vod',
       '-hls_list_size',
       '0',
+      // A segment is written as <name>.tmp and renamed when complete: progress counts finished `.ts` files.
+      '-hls_flags',
+      'temp_file',
       '-hls_segment_filename',
       join(plan.dir, `${plan.base}%05d.ts`),
       ...(keyInfoFile ? ['-hls_key_info_file', keyInfoFile] : []),
@@ -249,8 +252,7 @@ function progressReporter(plan: LadderPlan, report: (p: LadderProgress) => void)
     const renditions = plan.renditions.map((r, i) => {
       if (p.end) return 100;
       if (!r.segmentDuration || totalMicros === 0) return percent;
-      // The newest segment file is still being written: the ones before it are done.
-      const done = Math.max(0, (counts[i] ?? 0) - 1) * r.segmentDuration * 1e6;
+      const done = (counts[i] ?? 0) * r.segmentDuration * 1e6;
       return Math.min(percent, (done / totalMicros) * 100);
     });
     report({ percent, renditions, ...(p.speed ? { speed: p.speed } : {}) });
