@@ -51,6 +51,8 @@ interface StackTimings {
   fourJobsSeconds: number;
   /** (d) upload start → last notification of the concurrent jobs. */
   fourRunsSeconds: number;
+  /** (c) the job's COMPLETE → the PollJob that saw it (how long a finished job waits for the workflow). */
+  completionToWorkflowSeconds: number;
 }
 
 interface BinaryResult {
@@ -276,9 +278,23 @@ async function child(ffmpegPath: string, clip: string, jobs: number, backend: Ba
     const last = Math.max(...names.map((n) => arrived.get(n) ?? Number.NaN));
     const windows = await jobWindows(backend, stack.config as never, names);
     if (windows.length !== keys.length) throw new Error(`found ${windows.length} of ${keys.length} jobs`);
+    const sawComplete = names.map(
+      (name) =>
+        stack.sfn.getExecutionHistory(stack.sfn.executionArn(name)).find((e) => {
+          const exited = (e as { stateExitedEventDetails?: { name: string; output?: string } })
+            .stateExitedEventDetails;
+          if (e.type !== 'TaskStateExited' || exited?.name !== 'PollJob' || !exited.output) return false;
+          return (JSON.parse(exited.output) as { job?: { status?: string } }).job?.status === 'Complete';
+        })?.timestamp ?? Number.NaN,
+    );
     const jobSeconds =
       (Math.max(...windows.map((w) => w.finish)) - Math.min(...windows.map((w) => w.submit))) / 1000;
-    return { runSeconds: (last - start) / 1000, jobSeconds };
+    const lastFinish = Math.max(...windows.map((w) => w.finish));
+    return {
+      runSeconds: (last - start) / 1000,
+      jobSeconds,
+      completionLag: (Math.max(...sawComplete) - lastFinish) / 1000,
+    };
   };
   try {
     const one = await runBatch(['incoming/bench-single.mp4']);
@@ -290,6 +306,7 @@ async function child(ffmpegPath: string, clip: string, jobs: number, backend: Ba
       runSeconds: one.runSeconds,
       fourJobsSeconds: many.jobSeconds,
       fourRunsSeconds: many.runSeconds,
+      completionToWorkflowSeconds: one.completionLag,
     };
     process.stdout.write(`${RESULT_MARK}${JSON.stringify(result)}\n`);
   } finally {
@@ -328,6 +345,13 @@ function table(results: BinaryResult[], jobs: number): string {
     add('(a′) bare ffmpeg, one command per rendition', r.ladderPerRenditionSeconds);
     add('(b) local job, submit → COMPLETE', r.stack.jobSeconds);
     add('(c) whole run, upload → notification', r.stack.runSeconds);
+    if (r.stack.completionToWorkflowSeconds !== undefined)
+      rows.push([
+        name,
+        '(c) of which: job COMPLETE → PollJob sees it',
+        r.stack.completionToWorkflowSeconds.toFixed(2),
+        '',
+      ]);
     add(`(d) ${jobs} bare ladders, ${DEFAULT_JOB_CONCURRENCY} at a time`, r.fourLaddersSeconds);
     rows.push([
       name,
