@@ -27,6 +27,7 @@ import { provision } from './stack/resources.js';
 import { toS3EventNotification } from './stack/s3-events.js';
 import { restoreSnapshot, saveSnapshot } from './stack/snapshot.js';
 import { type SqsPoller, startSqsPoller } from './stack/sqs-poller.js';
+import type { FfmpegBinary, JobProgress } from './transcoder/index.js';
 
 export { StackAlreadyRunningError } from './stack/lock.js';
 export type { Notification } from './stack/notifications.js';
@@ -90,6 +91,8 @@ export interface StackOptions {
   /** Do not print notifications and ingest problems (the caller shows its own progress). */
   quiet?: boolean;
   ports?: StackPorts;
+  /** The ffmpeg for the local transcoder, already chosen (the CLI's), else `ffmpegPath`, else selectFfmpeg's choice. */
+  ffmpeg?: FfmpegBinary;
   ffmpegPath?: string;
   /** Where human-readable lines go when not quiet. */
   log?: (line: string) => void;
@@ -120,6 +123,10 @@ export interface Stack {
   playerUrl(assetId: string, token: string): string;
   onNotification(listener: (n: Notification) => void): () => void;
   onExecutionEvent(listener: (record: ExecutionRecord, event: HistoryEvent) => void): () => void;
+  /** The ffmpeg the local transcoder runs (path, version, where it was found). */
+  ffmpeg: FfmpegBinary;
+  /** Progress of running transcode jobs (per rendition, from ffmpeg), a few times a second each. */
+  onTranscodeProgress(listener: (progress: JobProgress) => void): () => void;
   /** Executions started for an object key (newest last). */
   executionsFor(key: string): ExecutionRecord[];
   /** Waits until an execution started at or after `since` (epoch ms) for `key`; resolves with its ARN. */
@@ -270,6 +277,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         sns: { endpoint: gateway.endpoint },
         credentials: { ...credentials },
         faults,
+        ...(options.ffmpeg ? { ffmpeg: options.ffmpeg } : {}),
         ...((options.ffmpegPath ?? process.env.FFMPEG_PATH)
           ? { ffmpegPath: options.ffmpegPath ?? process.env.FFMPEG_PATH }
           : {}),
@@ -369,7 +377,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       // Locally the notification carries the wrapped key, so the encrypted copy can be checked against openssl
       // from the notification alone (README.md, "Notification contract"); a deployment leaves it out by default.
       NOTIFY_INCLUDE_WRAPPED_KEY: 'true',
-      ...(fast ? { POLL_INITIAL_SECONDS: '1', POLL_MAX_SECONDS: '2' } : {}),
+      // The local engine costs nothing to ask, so PollJob runs every second and a finished job reaches the workflow
+      // within about a second; a deployment keeps its backoff (5 s doubling to 60 s), which bounds cost.
+      POLL_INITIAL_SECONDS: '1',
+      POLL_MAX_SECONDS: '1',
       ...options.env,
     };
     cleanups.push(applyEnv(workflowEnv));
@@ -574,6 +585,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         executionListeners.add(listener);
         return () => executionListeners.delete(listener);
       },
+      ffmpeg: transcoder.ffmpeg,
+      onTranscodeProgress: (listener) => transcoder.onProgress(listener),
       executionsFor(key) {
         return (keysToExecutions.get(key) ?? []).map((arn) => engine.describeExecution(arn));
       },
