@@ -21,7 +21,7 @@ import { dataDirCredentials } from '../support/credentials.js';
 import { CHECKPOINT_MARK, type EncryptChildJob } from '../support/encrypt-child.js';
 import { opensslEncrypt } from '../support/openssl.js';
 
-// Generous: these spawn processes (openssl, the AWS CLI, killed children) whose speed depends on the machine's load.
+// Generous: these spawn openssl and child processes, whose speed depends on the machine's load.
 jest.setTimeout(180_000);
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');

@@ -23,6 +23,9 @@ import { runCredentialsCommand } from '../../local/cli/credentials.js';
 import { type Stack, startStack } from '../../local/stack.js';
 import { dataDirCredentials } from '../support/credentials.js';
 
+// Generous: these spawn processes (the AWS CLI, boto3) whose speed depends on the machine's load.
+jest.setTimeout(180_000);
+
 const run = promisify(execFile);
 const ASSET = 'a0000000000000000000access';
 const OTHER_ASSET = 'a00000000000000000000other';
@@ -745,8 +748,6 @@ import json, sys
 sys.path.insert(0, '/usr/lib/python3/dist-packages')  # Debian's package, not a pip install
 import boto3
 
-// Generous: these spawn processes (openssl, the AWS CLI, killed children) whose speed depends on the machine's load.
-jest.setTimeout(180_000);
 sqs = boto3.client('sqs', endpoint_url=sys.argv[1], region_name='us-east-1')
 kms = boto3.client('kms', endpoint_url=sys.argv[2], region_name='us-east-1')
 url = sqs.create_queue(QueueName='debian-boto3')['QueueUrl']

@@ -9,7 +9,7 @@ import type { PartSink } from '../../../lib/s3/multipart.js';
 import type { RangeSource } from '../../../lib/s3/ranged-reader.js';
 import { opensslEncrypt, seeded } from '../../support/openssl.js';
 
-// Generous: these spawn processes (openssl, the AWS CLI, killed children) whose speed depends on the machine's load.
+// Generous: these spawn openssl and child processes, whose speed depends on the machine's load.
 jest.setTimeout(180_000);
 
 const memorySource = (data: Buffer): RangeSource => ({
