@@ -248,7 +248,7 @@ async function jobWindows(
 async function child(ffmpegPath: string, clip: string, jobs: number, backend: Backend): Promise<void> {
   process.env.LOG_LEVEL = 'SILENT';
   const { startStack } = await import('../local/stack.js');
-  const { uploadFile } = await import('../local/stack/snapshot.js');
+  const { uploadFile } = await import('../local/stack/upload.js');
   const dataDir = await mkdtemp(join(tmpdir(), 'st-transcode-bench-'));
   const ffmpeg = await selectFfmpeg({ explicit: ffmpegPath });
   const stack = await startStack({

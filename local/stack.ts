@@ -25,7 +25,7 @@ import { acquireLock } from './stack/lock.js';
 import { type Notification, startNotificationSink } from './stack/notifications.js';
 import { provision } from './stack/resources.js';
 import { toS3EventNotification } from './stack/s3-events.js';
-import { restoreSnapshot, saveSnapshot } from './stack/snapshot.js';
+import { migrateSnapshot } from './stack/snapshot.js';
 import { type SqsPoller, startSqsPoller } from './stack/sqs-poller.js';
 import type { FfmpegBinary, JobProgress } from './transcoder/index.js';
 
@@ -253,7 +253,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       startS3Gateway({
         auth,
         port,
-        buckets: [LOCAL_BUCKET],
+        dataDir,
+        // Versioned like the deployment's bucket, so each upload has its own version and its own execution.
+        versionedBuckets: [LOCAL_BUCKET],
         faults,
         ...(options.onS3Request ? { onS3Request: options.onS3Request } : {}),
       }),
@@ -360,6 +362,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         fast,
         port,
         faults,
+        resumeInterrupted: true,
       }),
     );
     cleanups.push(() => sfnServer.stop());
@@ -392,14 +395,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
     };
 
-    // Objects from the previous run come back before the S3 → SQS bridge is attached, so they start nothing.
-    const snapshotDir = join(dataDir, 's3');
-    const restored = await restoreSnapshot(s3, LOCAL_BUCKET, snapshotDir);
-    if (restored > 0) log(`restored ${restored} object(s) into s3://${LOCAL_BUCKET} from ${snapshotDir}`);
-    cleanups.push(async () => {
-      const saved = await saveSnapshot(s3, LOCAL_BUCKET, snapshotDir);
-      log(`saved ${saved} object(s) from s3://${LOCAL_BUCKET} to ${snapshotDir}`);
-    });
+    // A data directory from before objects lived on disk holds a snapshot; its objects move into the store once,
+    // before the S3 → SQS bridge is attached, so they start nothing.
+    const migrated = await migrateSnapshot(s3, LOCAL_BUCKET, join(dataDir, 's3'));
+    if (migrated > 0) log(`moved ${migrated} object(s) from the old S3 snapshot into s3://${LOCAL_BUCKET}`);
 
     const engine = sfnServer.engine;
     const keysToExecutions = new Map<string, string[]>();
@@ -625,6 +624,20 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         await runCleanups();
       },
     };
+    // What a killed (or stopped) stack left unfinished continues now that every service and listener is in place:
+    // executions from the state they were in, and uploads whose S3 event never became an execution (the ingest
+    // queue lives in memory) are announced again — the starter's execution names make a repeat a no-op.
+    const resumed = engine.resumeInterrupted();
+    if (resumed.length > 0) log(`resumed ${resumed.length} interrupted execution(s)`);
+    const started = new Set(
+      engine.listExecutions({ stateMachineArn: engine.stateMachineArn }).map((r) => {
+        const source = (JSON.parse(r.input) as { source?: { key?: string; versionId?: string } }).source;
+        return `${source?.key}\u0000${source?.versionId ?? ''}`;
+      }),
+    );
+    for (const o of gateway.currentObjects(LOCAL_BUCKET, config.inputPrefix)) {
+      if (!started.has(`${o.key}\u0000${o.versionId ?? ''}`)) gateway.announce(o);
+    }
     resumeFaults();
     return stack;
   } catch (e) {

@@ -138,7 +138,7 @@ export async function runRunCommand(
   }
 
   const { startStack, StackAlreadyRunningError, PortInUseError } = await import('../stack.js');
-  const { uploadFile } = await import('../stack/snapshot.js');
+  const { uploadFile } = await import('../stack/upload.js');
   const stack = await startStack({
     dataDir,
     fast: values.fast,

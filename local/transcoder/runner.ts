@@ -8,7 +8,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import type { Job, JobOutput, Pipeline, Preset } from '@aws-sdk/client-elastic-transcoder';
 import { GenerateDataKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
@@ -41,6 +40,8 @@ export interface RunnerDeps {
   concurrency: number;
   /** Sees each running job's progress (ffmpeg's own, a few times a second). */
   onProgress?: (jobId: string, progress: LadderProgress) => void;
+  /** Parent of each job's private directory (see workspace.ts). */
+  workDir: string;
 }
 
 interface Protection {
@@ -127,7 +128,7 @@ export class JobRunner {
     await this.save(job);
     await this.notify(pipeline, job, 'PROGRESSING');
 
-    const work = await mkdtemp(join(tmpdir(), 'st-transcode-'));
+    const work = await mkdtemp(join(this.deps.workDir, 'job-'));
     let failure: JobFailure | undefined;
     try {
       await this.process(job, pipeline, work);
@@ -336,6 +337,7 @@ export class JobRunner {
       },
       {
         signal: this.abort.signal,
+        tempDir: ctx.work,
         onProgress: (progress) => this.deps.onProgress?.(jobId, progress),
       },
     );

@@ -21,6 +21,7 @@ import { JobRunner } from './runner.js';
 import { newId, TranscoderStore } from './store.js';
 import type { LadderProgress } from './transcode.js';
 import { ID_PATTERN, JOB_STATUSES, parseCreateJob, parseCreatePipeline, resolveJob } from './validate.js';
+import { ffmpegDyingWithParent, prepareWorkspace } from './workspace.js';
 
 export interface TranscoderServerOptions {
   dataDir: string;
@@ -177,6 +178,7 @@ export async function startTranscoderServer(opts: TranscoderServerOptions): Prom
   const host = loopbackBindAddress(opts.host);
   const arn = (kind: string, id: string) => `arn:aws:elastictranscoder:${region}:${ACCOUNT_ID}:${kind}/${id}`;
   const store = await TranscoderStore.open(opts.dataDir);
+  const workDir = prepareWorkspace(opts.dataDir);
   const ffmpeg = opts.ffmpeg ?? (await selectFfmpeg(opts.ffmpegPath ? { explicit: opts.ffmpegPath } : {}));
   const common = { region, credentials: opts.credentials, maxAttempts: 3 };
   const s3 = new S3Client({ ...common, endpoint: opts.s3.endpoint, forcePathStyle: true });
@@ -191,7 +193,8 @@ export async function startTranscoderServer(opts: TranscoderServerOptions): Prom
     s3,
     kms,
     sns,
-    ffmpeg: ffmpeg.path,
+    ffmpeg: ffmpegDyingWithParent(opts.dataDir, ffmpeg.path),
+    workDir,
     concurrency: opts.concurrency ?? DEFAULT_JOB_CONCURRENCY,
     onProgress: (jobId, progress) => {
       const job = store.jobs.get(jobId);

@@ -89,6 +89,8 @@ export interface RenditionResult {
 export interface LadderOptions {
   signal?: AbortSignal;
   onProgress?: (progress: LadderProgress) => void;
+  /** Where the key files' private directory goes (the job's own directory; the system temp dir otherwise). */
+  tempDir?: string;
 }
 
 const even = (n: number) => Math.max(2, Math.round(n / 2) * 2);
@@ -320,7 +322,7 @@ export async function transcodeLadder(
   plan: LadderPlan,
   options: LadderOptions = {},
 ): Promise<RenditionResult[]> {
-  const keyDir = await mkdtemp(join(tmpdir(), 'st-hls-key-'));
+  const keyDir = await mkdtemp(join(options.tempDir ?? tmpdir(), 'st-hls-key-'));
   let code: number | null;
   let stderr: string;
   try {

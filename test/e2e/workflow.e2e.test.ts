@@ -15,7 +15,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { generateSampleClip } from '../../local/cli/sample.js';
 import type { ExecutionRecord } from '../../local/sfn/index.js';
-import { uploadFile } from '../../local/stack/snapshot.js';
+import { uploadFile } from '../../local/stack/upload.js';
 import { type Notification, type Stack, StackAlreadyRunningError, startStack } from '../../local/stack.js';
 
 const ROOT = resolve('.');
@@ -340,12 +340,18 @@ describe('secure-transcode run', () => {
       ['incoming/good.mp4', 'SUCCEEDED'],
       ['incoming/corrupt.mp4', 'FAILED'],
     ]);
-    const snapshot = JSON.parse(readFileSync(join(dataDir, 's3', 'index.json'), 'utf8')) as Array<{
-      key: string;
-    }>;
-    expect(snapshot.map((o) => o.key)).toEqual(
-      expect.arrayContaining(['incoming/corrupt.mp4', 'incoming/good.mp4']),
+    // The objects are on disk after the run: one metadata file per version beside its bytes.
+    const objectsDir = join(dataDir, 's3', 'buckets', 'secure-transcode-local', 'objects');
+    const storedKeys = readdirSync(objectsDir).flatMap((shard) =>
+      readdirSync(join(objectsDir, shard)).flatMap((h) =>
+        readdirSync(join(objectsDir, shard, h))
+          .filter((f) => f.endsWith('.json'))
+          .map(
+            (f) => (JSON.parse(readFileSync(join(objectsDir, shard, h, f), 'utf8')) as { key: string }).key,
+          ),
+      ),
     );
+    expect(storedKeys).toEqual(expect.arrayContaining(['incoming/corrupt.mp4', 'incoming/good.mp4']));
   }, 120_000);
 
   it('exits with a clear error for a file that does not exist', async () => {
