@@ -26,8 +26,9 @@ import { acquireLock } from './stack/lock.js';
 import { type Notification, startNotificationSink } from './stack/notifications.js';
 import { provision } from './stack/resources.js';
 import { toS3EventNotification } from './stack/s3-events.js';
-import { restoreSnapshot, saveSnapshot } from './stack/snapshot.js';
+import { migrateSnapshot } from './stack/snapshot.js';
 import { type SqsPoller, startSqsPoller } from './stack/sqs-poller.js';
+import type { FfmpegBinary, JobProgress } from './transcoder/index.js';
 
 export { StackAlreadyRunningError } from './stack/lock.js';
 export type { Notification } from './stack/notifications.js';
@@ -103,6 +104,8 @@ export interface StackOptions {
   /** Do not print notifications and ingest problems (the caller shows its own progress). */
   quiet?: boolean;
   ports?: StackPorts;
+  /** The ffmpeg for the local transcoder, already chosen (the CLI's), else `ffmpegPath`, else selectFfmpeg's choice. */
+  ffmpeg?: FfmpegBinary;
   ffmpegPath?: string;
   /** Where human-readable lines go when not quiet. */
   log?: (line: string) => void;
@@ -133,6 +136,10 @@ export interface Stack {
   playerUrl(assetId: string, token: string): string;
   onNotification(listener: (n: Notification) => void): () => void;
   onExecutionEvent(listener: (record: ExecutionRecord, event: HistoryEvent) => void): () => void;
+  /** The ffmpeg the local transcoder runs (path, version, where it was found). */
+  ffmpeg: FfmpegBinary;
+  /** Progress of running transcode jobs (per rendition, from ffmpeg), a few times a second each. */
+  onTranscodeProgress(listener: (progress: JobProgress) => void): () => void;
   /** Executions started for an object key (newest last). */
   executionsFor(key: string): ExecutionRecord[];
   /** Waits until an execution started at or after `since` (epoch ms) for `key`; resolves with its ARN. */
@@ -259,7 +266,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       startS3Gateway({
         auth,
         port,
-        buckets: [LOCAL_BUCKET],
+        dataDir,
+        // Versioned like the deployment's bucket, so each upload has its own version and its own execution.
+        versionedBuckets: [LOCAL_BUCKET],
         faults,
         ...(options.onS3Request ? { onS3Request: options.onS3Request } : {}),
       }),
@@ -283,6 +292,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         sns: { endpoint: gateway.endpoint },
         credentials: { ...credentials },
         faults,
+        ...(options.ffmpeg ? { ffmpeg: options.ffmpeg } : {}),
         ...((options.ffmpegPath ?? process.env.FFMPEG_PATH)
           ? { ffmpegPath: options.ffmpegPath ?? process.env.FFMPEG_PATH }
           : {}),
@@ -400,6 +410,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         fast,
         port,
         faults,
+        resumeInterrupted: true,
       }),
     );
     cleanups.push(() => sfnServer.stop());
@@ -420,7 +431,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       // Locally the notification carries the wrapped key, so the encrypted copy can be checked against openssl
       // from the notification alone (README.md, "Notification contract"); a deployment leaves it out by default.
       NOTIFY_INCLUDE_WRAPPED_KEY: 'true',
-      ...(fast ? { POLL_INITIAL_SECONDS: '1', POLL_MAX_SECONDS: '2' } : {}),
+      // The local engine costs nothing to ask, so PollJob runs every second and a finished job reaches the workflow
+      // within about a second; a deployment keeps its backoff (5 s doubling to 60 s), which bounds cost.
+      POLL_INITIAL_SECONDS: '1',
+      POLL_MAX_SECONDS: '1',
       ...options.env,
     };
     cleanups.push(applyEnv(workflowEnv));
@@ -432,14 +446,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
     };
 
-    // Objects from the previous run come back before the S3 → SQS bridge is attached, so they start nothing.
-    const snapshotDir = join(dataDir, 's3');
-    const restored = await restoreSnapshot(s3, LOCAL_BUCKET, snapshotDir);
-    if (restored > 0) log(`restored ${restored} object(s) into s3://${LOCAL_BUCKET} from ${snapshotDir}`);
-    cleanups.push(async () => {
-      const saved = await saveSnapshot(s3, LOCAL_BUCKET, snapshotDir);
-      log(`saved ${saved} object(s) from s3://${LOCAL_BUCKET} to ${snapshotDir}`);
-    });
+    // A data directory from before objects lived on disk holds a snapshot; its objects move into the store once,
+    // before the S3 → SQS bridge is attached, so they start nothing.
+    const migrated = await migrateSnapshot(s3, LOCAL_BUCKET, join(dataDir, 's3'));
+    if (migrated > 0) log(`moved ${migrated} object(s) from the old S3 snapshot into s3://${LOCAL_BUCKET}`);
 
     const engine = sfnServer.engine;
     const keysToExecutions = new Map<string, string[]>();
@@ -629,6 +639,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         executionListeners.add(listener);
         return () => executionListeners.delete(listener);
       },
+      ffmpeg: transcoder.ffmpeg,
+      onTranscodeProgress: (listener) => transcoder.onProgress(listener),
       executionsFor(key) {
         return (keysToExecutions.get(key) ?? []).map((arn) => engine.describeExecution(arn));
       },
@@ -667,6 +679,20 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         await runCleanups();
       },
     };
+    // What a killed (or stopped) stack left unfinished continues now that every service and listener is in place:
+    // executions from the state they were in, and uploads whose S3 event never became an execution (the ingest
+    // queue lives in memory) are announced again — the starter's execution names make a repeat a no-op.
+    const resumed = engine.resumeInterrupted();
+    if (resumed.length > 0) log(`resumed ${resumed.length} interrupted execution(s)`);
+    const started = new Set(
+      engine.listExecutions({ stateMachineArn: engine.stateMachineArn }).map((r) => {
+        const source = (JSON.parse(r.input) as { source?: { key?: string; versionId?: string } }).source;
+        return `${source?.key}\u0000${source?.versionId ?? ''}`;
+      }),
+    );
+    for (const o of gateway.currentObjects(LOCAL_BUCKET, config.inputPrefix)) {
+      if (!started.has(`${o.key}\u0000${o.versionId ?? ''}`)) gateway.announce(o);
+    }
     resumeFaults();
     return stack;
   } catch (e) {

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The test command (README): installs what the tests need on a fresh machine, then runs every suite.
 #   - Debian packages: awscli and python3-boto3 (Debian's own clients are driven against a running stack in the
-#     KMS and stack-access tests), chromium (playback browser test).
-#   - npm dependencies, exactly as the lockfile pins them (npm ci) (ffmpeg comes from @ffmpeg-installer, so no system ffmpeg is needed).
+#     KMS and stack-access tests), chromium (playback browser test), ffmpeg (the maintained build the local
+#     transcoder prefers over the bundled 2018 one; README.md "ffmpeg").
+#   - npm dependencies, exactly as the lockfile pins them (npm ci).
 #   - The unit suite runs a second time on Node 22 (Lambda's nodejs22.x) when the machine's node is older.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +12,7 @@ missing=()
 [ -x /usr/bin/aws ] || missing+=(awscli)
 [ -f /usr/lib/python3/dist-packages/boto3/__init__.py ] || missing+=(python3-boto3)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -x /usr/bin/ffmpeg ] || missing+=(ffmpeg)
 command -v openssl >/dev/null || missing+=(openssl)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing Debian packages: ${missing[*]}"

@@ -1,7 +1,7 @@
 /**
  * The chaos run: N copies of one clip under awkward keys plus bad inputs, uploaded to the embedded stack
  * with faults injected, then an account of what came out — nothing lost, nothing doubled, no key leaked, every
- * success byte-correct. The stack is either started here (and stopped, so its S3 snapshot is on disk for the scan)
+ * success byte-correct. The stack is either started here (and stopped before the scan of its data directory, S3 objects included)
  * or passed in by a test that runs other scenarios on the same stack.
  */
 import { createDecipheriv, createHash } from 'node:crypto';
@@ -19,7 +19,7 @@ import {
 import { GetQueueAttributesCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { FaultInjector, type FaultRule, type FaultStat } from '../../local/faults.js';
 import { toS3EventNotification } from '../../local/stack/s3-events.js';
-import { uploadFile } from '../../local/stack/snapshot.js';
+import { uploadFile } from '../../local/stack/upload.js';
 import type { Notification, Stack } from '../../local/stack.js';
 import { badInputs, type ChaosInput, generateClip, goodInputs } from './corpus.js';
 import {
@@ -535,7 +535,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     );
     const bucketScan = await scanBucket(stack.s3, stack.config.bucket, recovered.keys);
     if (owned) {
-      // Stopping writes the S3 snapshot (objects and their metadata) into the data dir, which the tree scan reads.
+      // The tree scan reads the data dir, S3 objects and their metadata included.
       await stack.stop();
       owned = false;
     }

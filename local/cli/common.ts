@@ -2,6 +2,7 @@
 import { access, constants, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
+import type { FfmpegBinary } from '../transcoder/ffmpeg.js';
 
 export interface CliIo {
   stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
@@ -72,33 +73,17 @@ export async function requireReadableFile(path: string): Promise<void> {
   if (info.size === 0) throw new CommandError(`File is empty: ${path}`);
 }
 
-/** The ffmpeg binary: FFMPEG_PATH, else the one inside @ffmpeg-installer/ffmpeg. */
+/** The ffmpeg binary: FFMPEG_PATH, else an ffmpeg ≥ 5 on PATH, else the one inside @ffmpeg-installer/ffmpeg. */
+export async function selectFfmpegOrExplain(): Promise<FfmpegBinary> {
+  const { selectFfmpeg } = await import('../transcoder/ffmpeg.js');
+  return selectFfmpeg().catch((e: unknown) => {
+    throw new CommandError(`ffmpeg is missing: ${(e as Error).message}`);
+  });
+}
+
+/** The path of the ffmpeg binary `selectFfmpegOrExplain` chooses. */
 export async function resolveFfmpegOrExplain(): Promise<string> {
-  const explicit = process.env.FFMPEG_PATH;
-  let path = explicit;
-  if (!path) {
-    const mod = (await import('@ffmpeg-installer/ffmpeg').catch(() => undefined)) as
-      | { default?: { path?: string } }
-      | undefined;
-    path = mod?.default?.path;
-  }
-  if (!path) {
-    throw new CommandError(
-      'ffmpeg is missing: run `npm install` (it ships @ffmpeg-installer/ffmpeg) or set FFMPEG_PATH to an ffmpeg binary.',
-    );
-  }
-  const ok = await access(path, constants.X_OK).then(
-    () => true,
-    () => false,
-  );
-  if (!ok) {
-    throw new CommandError(
-      explicit
-        ? `ffmpeg is missing: FFMPEG_PATH=${explicit} is not an executable file.`
-        : `ffmpeg is missing: ${path} is not executable. Reinstall @ffmpeg-installer/ffmpeg or set FFMPEG_PATH.`,
-    );
-  }
-  return path;
+  return (await selectFfmpegOrExplain()).path;
 }
 
 export function formatDuration(ms: number): string {

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
+import { describeFfmpeg } from '../transcoder/ffmpeg.js';
 import {
   backendFrom,
   type CliIo,
@@ -15,11 +16,11 @@ import {
   formatDuration,
   parseCliArgs,
   requireReadableFile,
-  resolveFfmpegOrExplain,
+  selectFfmpegOrExplain,
   UsageError,
   untilInterrupted,
 } from './common.js';
-import { ProgressView, successPath } from './progress.js';
+import { ProgressView } from './progress.js';
 import { generateSampleClip } from './sample.js';
 
 export const RUN_USAGE = `Usage: secure-transcode run [files…] [options]
@@ -130,25 +131,25 @@ export async function runRunCommand(
       );
     }
   }
-  const ffmpeg = await resolveFfmpegOrExplain();
+  const ffmpeg = await selectFfmpegOrExplain();
 
   if (files.length === 0) {
     const sample = join(dataDir, 'samples', 'sample.mp4');
     await mkdir(join(dataDir, 'samples'), { recursive: true });
     io.stdout.write(`No file given: generating a 5 s sample clip at ${sample}\n`);
-    await generateSampleClip(ffmpeg, sample, 5);
+    await generateSampleClip(ffmpeg.path, sample, 5);
     files.push(sample);
   }
 
   const { startStack, StackAlreadyRunningError, PortInUseError } = await import('../stack.js');
-  const { uploadFile } = await import('../stack/snapshot.js');
+  const { uploadFile } = await import('../stack/upload.js');
   const stack = await startStack({
     dataDir,
     backend,
     fast: values.fast,
     faults: await faultsFrom(values.faults),
     quiet: true,
-    ffmpegPath: ffmpeg,
+    ffmpeg,
   }).catch((e: unknown) => {
     if (e instanceof StackAlreadyRunningError || e instanceof PortInUseError)
       throw new CommandError(e.message);
@@ -165,21 +166,34 @@ export async function runRunCommand(
 
   try {
     const definition = JSON.parse(readFileSync(stack.definitionPath, 'utf8'));
-    const view = new ProgressView(io, successPath(definition));
+    const view = new ProgressView(io, definition);
     const prefix = `${stack.config.inputPrefix}${values.profile ? `${values.profile}/` : ''}`;
     const jobs = uniqueKeys(files, prefix);
     const byKey = new Map(jobs.map((j) => [j.key, j]));
     const executionToKey = new Map<string, string>();
 
     io.stdout.write(
-      `Local stack up (data dir ${dataDir}${values.fast ? ', fast' : ''}). Uploading ${jobs.length} file(s) to s3://${stack.config.bucket}/${prefix}\n`,
+      `Local stack up (data dir ${dataDir}${values.fast ? ', fast' : ''}), transcoding with ${describeFfmpeg(stack.ffmpeg)}.\nUploading ${jobs.length} file(s) to s3://${stack.config.bucket}/${prefix}\n`,
     );
+    const executionNameToKey = new Map<string, string>();
+    const unsubscribeProgress = stack.onTranscodeProgress((p) => {
+      const key = executionNameToKey.get(p.userMetadata.execution ?? '');
+      if (!key) return;
+      view.transcoding(key, {
+        percent: p.percent,
+        renditions: p.renditions.map((percent, i) => ({
+          name: basename(p.outputKeys[i] ?? `#${i + 1}`),
+          percent,
+        })),
+      });
+    });
     const unsubscribe = stack.onExecutionEvent((record, event) => {
       if (event.type === 'ExecutionStarted') {
         const key = (JSON.parse(record.input) as { source?: { key?: string } }).source?.key;
         const job = key === undefined ? undefined : byKey.get(key);
         if (!job || record.startDate < job.uploadedAt) return;
         executionToKey.set(record.executionArn, job.key);
+        executionNameToKey.set(record.name, job.key);
         view.started(job.key, record.name, record.startDate);
         return;
       }
@@ -241,6 +255,7 @@ export async function runRunCommand(
     })();
     const outcome = await Promise.race([work, interrupted.then(() => undefined)]);
     unsubscribe();
+    unsubscribeProgress();
     view.close();
     if (!outcome) {
       io.stderr.write('Interrupted: stopping the stack.\n');

@@ -2,6 +2,7 @@
  * `secure-transcode up`: the stack in the foreground until Ctrl-C. Any S3 client that uploads under the input prefix
  * starts the workflow — the AWS CLI included — and each notification is printed as it arrives.
  */
+import { describeFfmpeg } from '../transcoder/ffmpeg.js';
 import {
   backendFrom,
   type CliIo,
@@ -11,7 +12,7 @@ import {
   formatDuration,
   parseCliArgs,
   portFrom,
-  resolveFfmpegOrExplain,
+  selectFfmpegOrExplain,
   untilInterrupted,
 } from './common.js';
 
@@ -96,7 +97,7 @@ export async function runUpCommand(
   const dataDir = dataDirFrom(values['data-dir']);
   const backend = backendFrom(values.backend);
   process.env.LOG_LEVEL ??= values.verbose ? 'INFO' : 'WARN';
-  const ffmpeg = await resolveFfmpegOrExplain();
+  const ffmpeg = await selectFfmpegOrExplain();
   const { startStack, StackAlreadyRunningError, PortInUseError } = await import('../stack.js');
   const log = (line: string) => io.stdout.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
   const stack = await startStack({
@@ -105,7 +106,7 @@ export async function runUpCommand(
     fast: values.fast,
     faults: await faultsFrom(values.faults),
     ports,
-    ffmpegPath: ffmpeg,
+    ffmpeg,
     log,
     rotateCredentials: values['rotate-credentials'],
   }).catch((e: unknown) => {
@@ -123,6 +124,7 @@ export async function runUpCommand(
       `  MediaConvert       ${c.endpoints.mediaconvert}   role ${c.mediaConvertRoleArn}`,
       `  SPEKE provider     ${c.endpoints.speke}`,
       `  Elastic Transcoder ${c.endpoints.elastictranscoder}   pipeline ${c.pipelineId}`,
+      `                     ${describeFfmpeg(stack.ffmpeg)}`,
       `  Step Functions     ${c.endpoints.sfn}   ${c.stateMachineArn}`,
       `  Key service        ${c.endpoints.keyService}   player ${c.player}`,
       `  Console            ${c.console}`,

@@ -1,12 +1,12 @@
 /**
  * Job execution: SUBMITTED → PROGRESSING (PROBING, TRANSCODING, UPLOADING) → COMPLETE | ERROR | CANCELED, a few
- * jobs at a time, each in its own 0700 temp directory removed afterwards. The input key is unwrapped with KMS under
- * MediaConvert's encryption context; the HLS key comes from the SPEKE server and lives in memory and, while ffmpeg
- * needs it, in a 0600 temp file. Neither ever reaches the job record or an event.
+ * jobs at a time, each in its own 0700 directory under the data directory's workspace, removed afterwards (and swept
+ * at start). The input key is unwrapped with KMS under MediaConvert's encryption context; the HLS key comes from the
+ * SPEKE server and lives in memory and, while ffmpeg needs it, in a 0600 file in the job's directory. Neither ever
+ * reaches the job record or an event. The whole ladder is one run of the shared engine (one decode).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { DecryptCommand, type KMSClient } from '@aws-sdk/client-kms';
@@ -18,8 +18,13 @@ import { JobFailure } from '../transcoder/errors.js';
 import { type MediaInfo, parseInput, runFfmpeg } from '../transcoder/ffmpeg.js';
 import { masterPlaylist, type Variant } from '../transcoder/hls.js';
 import { decryptFile } from '../transcoder/keys.js';
+import { renditionFromPreset } from '../transcoder/presets.js';
 import { downloadInput, uploadFile } from '../transcoder/s3io.js';
-import { transcodeOutput } from '../transcoder/transcode.js';
+import {
+  type RenditionPlan as EnginePlan,
+  type RenditionResult,
+  transcodeLadder,
+} from '../transcoder/transcode.js';
 import { presetFor, renameSegments } from './engine.js';
 import { JOB_ERRORS, JobError } from './errors.js';
 import type { SpekeClient, SpekeKey } from './speke-client.js';
@@ -34,6 +39,8 @@ export interface RunnerDeps {
   events: EventBridgeClient;
   speke: SpekeClient;
   ffmpeg: string;
+  /** Parent of each job's private directory (local/transcoder/workspace.ts). */
+  workDir: string;
   concurrency: number;
   accountId: string;
   region: string;
@@ -149,7 +156,7 @@ export class JobRunner {
     await this.deps.store.save(job);
     await this.emit(job);
 
-    const work = await mkdtemp(join(tmpdir(), 'st-mediaconvert-'));
+    const work = await mkdtemp(join(this.deps.workDir, 'job-'));
     try {
       const outputs = await this.process(job, plan, work, signal);
       if (signal.aborted) throw signal.reason;
@@ -260,7 +267,33 @@ export class JobRunner {
       const base = posix.basename(plan.destination.base);
       const folder = posix.dirname(plan.destination.base);
       const keyOf = (name: string) => (folder === '.' ? name : `${folder}/${name}`);
-      const ivHex = randomBytes(16).toString('hex');
+      const iv = randomBytes(16);
+      const names = plan.renditions.map((r) => `${base}${r.nameModifier}`);
+      const presets = plan.renditions.map((r) => presetFor(r));
+      const engine: EnginePlan[] = [];
+      for (const [index, name] of names.entries()) {
+        const dir = join(work, `output-${index}`);
+        await mkdir(dir, { mode: 0o700 });
+        engine.push({
+          settings: renditionFromPreset(presets[index] as (typeof presets)[number]),
+          dir,
+          base: name,
+          segmentDuration: plan.segmentLength,
+          ...(spekeKey ? { encryption: { key: spekeKey.key, iv, uri: spekeKey.uri } } : {}),
+        });
+      }
+      const ladder = await transcodeLadder(
+        ffmpeg,
+        { inputFile: file, input: info, renditions: engine },
+        {
+          signal,
+          tempDir: work,
+          // GetJob reads the job from memory: the percentage is visible at once, and saved with the next phase.
+          onProgress: (progress) => {
+            job.jobPercentComplete = Math.min(90, Math.round(progress.percent * 0.9));
+          },
+        },
+      );
       const results: Array<{
         dir: string;
         files: string[];
@@ -270,57 +303,28 @@ export class JobRunner {
         width?: number;
         height?: number;
       }> = [];
-      for (const [index, rendition] of plan.renditions.entries()) {
-        const name = `${base}${rendition.nameModifier}`;
-        const dir = join(work, `output-${index}`);
-        await mkdir(dir, { mode: 0o700 });
-        const preset = presetFor(rendition);
-        let keyDir: string | undefined;
-        try {
-          let keyInfoFile: string | undefined;
-          if (spekeKey) {
-            keyDir = await mkdtemp(join(tmpdir(), 'st-hls-key-'));
-            await writeFile(join(keyDir, 'key'), spekeKey.key, { mode: 0o600 });
-            keyInfoFile = join(keyDir, 'keyinfo');
-            await writeFile(keyInfoFile, `${spekeKey.uri}\n${join(keyDir, 'key')}\n${ivHex}\n`, {
-              mode: 0o600,
-            });
-          }
-          const result = await transcodeOutput(
-            ffmpeg,
-            {
-              inputFile: file,
-              input: info,
-              preset,
-              dir,
-              base: name,
-              segmentDuration: plan.segmentLength,
-              ...(keyInfoFile ? { keyInfoFile } : {}),
-            },
-            signal,
-          );
-          const files = await renameSegments(dir, name, result.files);
-          results.push({
-            dir,
-            files,
-            variant: {
-              key: name,
-              preset,
-              ...(result.width !== undefined ? { width: result.width } : {}),
-              ...(result.height !== undefined ? { height: result.height } : {}),
-              bandwidth: result.bandwidth ?? 0,
-            },
-            playlistKey: keyOf(`${name}.m3u8`),
-            durationMillis: result.durationMillis,
+      for (const [index, name] of names.entries()) {
+        const result = ladder[index] as RenditionResult;
+        const dir = (engine[index] as EnginePlan).dir;
+        const files = await renameSegments(dir, name, result.files);
+        results.push({
+          dir,
+          files,
+          variant: {
+            key: name,
+            preset: presets[index] as (typeof presets)[number],
             ...(result.width !== undefined ? { width: result.width } : {}),
             ...(result.height !== undefined ? { height: result.height } : {}),
-          });
-        } finally {
-          if (keyDir) await rm(keyDir, { recursive: true, force: true });
-        }
-        job.jobPercentComplete = Math.round(((index + 1) / plan.renditions.length) * 90);
-        await this.deps.store.save(job);
+            ...(result.codecs ? { codecs: result.codecs } : {}),
+            bandwidth: result.bandwidth ?? 0,
+          },
+          playlistKey: keyOf(`${name}.m3u8`),
+          durationMillis: result.durationMillis,
+          ...(result.width !== undefined ? { width: result.width } : {}),
+          ...(result.height !== undefined ? { height: result.height } : {}),
+        });
       }
+      job.jobPercentComplete = 90;
 
       job.currentPhase = 'UPLOADING';
       await this.deps.store.save(job);

@@ -15,6 +15,7 @@ import { logger } from '../../lib/logger.js';
 import type { FaultInjector } from '../faults.js';
 import { createRequestGuard, loopbackBindAddress } from '../http/request-guard.js';
 import { resolveFfmpeg } from '../transcoder/ffmpeg.js';
+import { ffmpegDyingWithParent, prepareWorkspace } from '../transcoder/workspace.js';
 import { badRequest, McError } from './errors.js';
 import { JobRunner } from './runner.js';
 import { SpekeClient } from './speke-client.js';
@@ -120,6 +121,7 @@ export async function startMediaConvertServer(opts: MediaConvertServerOptions): 
   const store = await JobStore.open(opts.dataDir);
   const plans = new Map<string, JobPlan>();
   const ffmpeg = await resolveFfmpeg(opts.ffmpegPath ?? process.env.FFMPEG_PATH);
+  const workDir = prepareWorkspace(opts.dataDir, 'mediaconvert');
   const common = { region, credentials: opts.credentials, maxAttempts: 3 };
   const s3 = new S3Client({ ...common, endpoint: opts.s3.endpoint, forcePathStyle: true });
   const kms = new KMSClient({ ...common, endpoint: opts.kms.endpoint });
@@ -132,7 +134,8 @@ export async function startMediaConvertServer(opts: MediaConvertServerOptions): 
     kms,
     events,
     speke,
-    ffmpeg,
+    ffmpeg: ffmpegDyingWithParent(opts.dataDir, ffmpeg, 'mediaconvert'),
+    workDir,
     concurrency: opts.concurrency ?? 2,
     accountId: ACCOUNT_ID,
     region,

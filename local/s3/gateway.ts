@@ -1,18 +1,19 @@
 /**
- * The local S3 (+ SQS + SNS) endpoint: a streaming reverse proxy on 127.0.0.1 in front of an in-process fauxqs
- * 1.9.2, adding what fauxqs lacks — ListParts / ListMultipartUploads, object tagging, ObjectCreated events, an S3
- * `EntityTooLarge` answer instead of fauxqs's opaque 413, SQS's query protocol and 127.0.0.1 queue URLs
- * (sqs-protocol.ts), and fault injection. S3 bodies are piped, never buffered, except the few small XML answers the
- * gateway has to read (upload ids, copy/complete results); SQS/SNS bodies are small and read whole.
+ * The local S3 (+ SQS + SNS) endpoint on 127.0.0.1. S3 requests are answered here, from objects stored as files
+ * under the data directory (`object-store.ts`, `s3-api.ts`): streamed, durable before acknowledged, versioned, with
+ * ObjectCreated events and fault injection. SQS and SNS go to an in-process fauxqs 1.9.2, with SQS's query protocol
+ * and 127.0.0.1 queue URLs added (sqs-protocol.ts); their bodies are small and read whole.
  *
- * Every request passes the stack's request guard first (loopback Host, SigV4 with the stack's credentials), and
- * fauxqs answers only the gateway: it requires a per-process secret header that the gateway adds, so another user
- * of the machine who finds fauxqs's own loopback port cannot go around the check.
+ * Every request enters through `handle()` and passes the stack's request guard first (loopback Host, SigV4 with the
+ * stack's credentials), and fauxqs answers only the gateway: it requires a per-process secret header that the
+ * gateway adds, so another user of the machine who finds fauxqs's own loopback port cannot go around the check.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import net, { type AddressInfo } from 'node:net';
-import { pipeline } from 'node:stream';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type FauxqsServer, startFauxqs } from 'fauxqs';
 import type { FaultInjector, FaultKind } from '../faults.js';
 import {
@@ -22,8 +23,9 @@ import {
   type Refusal,
   sendRefusal,
 } from '../http/request-guard.js';
-import { MultipartTracker, TagStore } from './multipart-tracker.js';
+import { ObjectStore } from './object-store.js';
 import { classifyS3, isQueueOrTopicRequest, rawPathOf, type S3Request } from './operations.js';
+import { type CreatedObject, drain, type ObjectCreatedEventName, S3Api } from './s3-api.js';
 import {
   formAction,
   QueueUrls,
@@ -35,23 +37,11 @@ import {
   SQS_XML_NAMESPACE,
   SqsQueryError,
 } from './sqs-protocol.js';
-import { errorXml, xmlValue } from './xml.js';
+import { errorXml } from './xml.js';
 
-/** fauxqs 1.9.2's Fastify bodyLimit. */
-export const FAUXQS_BODY_LIMIT = 11 * 1024 * 1024;
+export type { ObjectCreatedEventName };
 
-export type ObjectCreatedEventName =
-  | 'ObjectCreated:Put'
-  | 'ObjectCreated:CompleteMultipartUpload'
-  | 'ObjectCreated:Copy';
-
-export interface ObjectCreatedEvent {
-  bucket: string;
-  /** The object key, decoded (S3 notifications URL-encode it; whoever forwards the event does that). */
-  key: string;
-  size: number;
-  etag: string;
-  eventName: ObjectCreatedEventName;
+export interface ObjectCreatedEvent extends CreatedObject {
   /** Hex, strictly increasing per gateway, fixed width so string order is numeric order. */
   sequencer: string;
   eventTime: string;
@@ -62,7 +52,11 @@ export interface S3GatewayOptions {
   auth: LocalAuth;
   host?: string;
   port?: number;
+  /** Objects live under `<dataDir>/s3/`. Without it, a temporary directory removed by `stop()`. */
+  dataDir?: string;
   buckets?: string[];
+  /** Buckets to create with versioning enabled (as the deployment's bucket is). */
+  versionedBuckets?: string[];
   faults?: FaultInjector;
   /** Sees every S3 request as it arrives, before faults or forwarding (tests count GETs and UploadParts with it). */
   onS3Request?: (r: S3RequestRecord) => void;
@@ -78,8 +72,12 @@ export interface S3Gateway {
   port: number;
   fauxqs: FauxqsServer;
   onObjectCreated(listener: (e: ObjectCreatedEvent) => void): void;
-  /** Multipart uploads the gateway has seen created and not yet completed or aborted. */
+  /** Multipart uploads created and not yet completed or aborted. */
   openUploads(bucket?: string): Array<{ bucket: string; key: string; uploadId: string }>;
+  /** The current (not deleted) objects under a prefix, as their creation events described them. */
+  currentObjects(bucket: string, prefix: string): CreatedObject[];
+  /** Emits an ObjectCreated event for an object again (a fresh sequencer), as if it had just been written. */
+  announce(o: CreatedObject): void;
   stop(): Promise<void>;
 }
 
@@ -132,17 +130,6 @@ function sendXml(res: ServerResponse, status: number, body: string, method = 'GE
   res.end(method === 'HEAD' ? undefined : body);
 }
 
-/** Reads and discards the request body first, so the client sees an S3 answer rather than a broken pipe. */
-function afterBody(req: IncomingMessage, then: () => void): void {
-  if (req.readableEnded) {
-    then();
-    return;
-  }
-  req.on('end', then);
-  req.on('error', () => undefined);
-  req.resume();
-}
-
 async function readBody(req: IncomingMessage, limit = 1024 * 1024): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
@@ -154,14 +141,15 @@ async function readBody(req: IncomingMessage, limit = 1024 * 1024): Promise<stri
   return Buffer.concat(chunks).toString('utf8');
 }
 
-interface Upstream {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  requestBytes: number;
-  body?: Buffer;
-}
-
 export async function startS3Gateway(opts: S3GatewayOptions): Promise<S3Gateway> {
+  const ownDir = opts.dataDir ? undefined : mkdtempSync(join(tmpdir(), 'st-s3-'));
+  const store = new ObjectStore(join(opts.dataDir ?? ownDir ?? '', 's3'));
+  store.load();
+  for (const b of opts.buckets ?? []) await store.createBucket(b);
+  for (const b of opts.versionedBuckets ?? []) {
+    await store.createBucket(b);
+    if (store.bucket(b).versioning !== 'Enabled') await store.setVersioning(b, 'Enabled');
+  }
   const upstreamSecret = randomBytes(32).toString('hex');
   const fauxqs = await startFauxqsOnLoopback(upstreamSecret);
   const s3Guard = createRequestGuard({ auth: opts.auth, services: ['s3'], protocol: 'rest-xml' });
@@ -169,14 +157,11 @@ export async function startS3Gateway(opts: S3GatewayOptions): Promise<S3Gateway>
   let queueUrls: QueueUrls | undefined;
   /** The gateway's own port, known once it listens (queue URLs carry it). */
   let port = 0;
-  for (const b of opts.buckets ?? []) fauxqs.createBucket(b);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-  const tracker = new MultipartTracker();
-  const tags = new TagStore();
   const listeners: Array<(e: ObjectCreatedEvent) => void> = [];
   let sequence = BigInt(Date.now()) * 1_000_000n;
 
-  const emit = (e: Omit<ObjectCreatedEvent, 'sequencer' | 'eventTime'>) => {
+  const emit = (e: CreatedObject) => {
     sequence += 1n;
     const event = {
       ...e,
@@ -192,91 +177,9 @@ export async function startS3Gateway(opts: S3GatewayOptions): Promise<S3Gateway>
     }
   };
 
-  /** Sends the request on to fauxqs. `capture` buffers the (small) answer for the caller; otherwise it is piped. */
-  const forward = (req: IncomingMessage, res: ServerResponse, capture: boolean): Promise<Upstream> =>
-    new Promise((resolve, reject) => {
-      const headers: http.OutgoingHttpHeaders = { ...req.headers, [UPSTREAM_SECRET_HEADER]: upstreamSecret };
-      for (const h of HOP_BY_HOP) delete headers[h];
-      const up = http.request({
-        host: '127.0.0.1',
-        port: fauxqs.port,
-        method: req.method,
-        path: req.url,
-        headers,
-        agent,
-      });
-      let requestBytes = 0;
-      req.on('data', (c: Buffer) => {
-        requestBytes += c.length;
-      });
-      pipeline(req, up, (err) => {
-        if (err) up.destroy(err);
-      });
-      up.on('error', reject);
-      up.on('response', (ures) => {
-        const status = ures.statusCode ?? 500;
-        if (status === 413) {
-          ures.resume();
-          sendXml(
-            res,
-            400,
-            errorXml(
-              'EntityTooLarge',
-              `Request body exceeds the local limit of ${FAUXQS_BODY_LIMIT} bytes`,
-              req.url,
-            ),
-          );
-          return resolve({ status: 400, headers: {}, requestBytes });
-        }
-        if (capture) {
-          const chunks: Buffer[] = [];
-          ures.on('data', (c: Buffer) => chunks.push(c));
-          ures.on('error', reject);
-          ures.on('end', () =>
-            resolve({ status, headers: ures.headers, requestBytes, body: Buffer.concat(chunks) }),
-          );
-          return;
-        }
-        res.writeHead(status, ures.headers);
-        pipeline(ures, res, (err) => {
-          if (err) res.destroy();
-          resolve({ status, headers: ures.headers, requestBytes });
-        });
-      });
-    });
+  const api = new S3Api({ store, onCreated: emit });
 
-  const reply = (res: ServerResponse, up: Upstream) => {
-    res.writeHead(up.status, up.headers);
-    res.end(up.body);
-  };
-
-  const headUpstream = (bucket: string, key: string): Promise<{ size: number; etag: string } | undefined> =>
-    new Promise((resolve) => {
-      const path = `/${encodeURIComponent(bucket)}/${key.split('/').map(encodeURIComponent).join('/')}`;
-      const r = http.request(
-        {
-          host: '127.0.0.1',
-          port: fauxqs.port,
-          method: 'HEAD',
-          path,
-          agent,
-          headers: { [UPSTREAM_SECRET_HEADER]: upstreamSecret },
-        },
-        (ures) => {
-          ures.resume();
-          const ok = ures.statusCode === 200;
-          resolve(
-            ok
-              ? { size: Number(ures.headers['content-length'] ?? 0), etag: String(ures.headers.etag ?? '') }
-              : undefined,
-          );
-        },
-      );
-      r.on('error', () => resolve(undefined));
-      r.end();
-    });
-
-  const injectFault = (req: IncomingMessage, res: ServerResponse, kind: FaultKind, op: S3Request) => {
+  const injectFault = async (req: IncomingMessage, res: ServerResponse, kind: FaultKind, op: S3Request) => {
     if (kind === 'reset') {
       req.socket.destroy();
       return;
@@ -285,181 +188,22 @@ export async function startS3Gateway(opts: S3GatewayOptions): Promise<S3Gateway>
       kind === 'internal'
         ? [500, 'InternalError', 'We encountered an internal error. Please try again.']
         : [503, 'SlowDown', 'Please reduce your request rate.'];
-    afterBody(req, () =>
-      sendXml(
-        res,
-        status,
-        errorXml(code, `${message} (injected fault on ${op.operation})`, req.url),
-        req.method,
-      ),
+    // Read the body first, so the client sees an S3 answer rather than a broken pipe.
+    await drain(req);
+    sendXml(
+      res,
+      status,
+      errorXml(code, `${message} (injected fault on ${op.operation})`, req.url),
+      req.method,
     );
   };
 
   const handleS3 = async (req: IncomingMessage, res: ServerResponse, url: URL) => {
-    const method = req.method ?? 'GET';
-    const op = classifyS3(method, url, req.headers, rawPathOf(req.url ?? '/'));
-    const bucket = op.bucket ?? '';
-    const key = op.key ?? '';
+    const op = classifyS3(req.method ?? 'GET', url, req.headers, rawPathOf(req.url ?? '/'));
     opts.onS3Request?.({ ...op, range: req.headers.range });
     const fault = opts.faults?.decide('s3', op.operation);
     if (fault) return injectFault(req, res, fault, op);
-
-    const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > FAUXQS_BODY_LIMIT) {
-      return afterBody(req, () =>
-        sendXml(
-          res,
-          400,
-          errorXml(
-            'EntityTooLarge',
-            `Your proposed upload exceeds the local limit of ${FAUXQS_BODY_LIMIT} bytes per request`,
-            url.pathname,
-          ),
-        ),
-      );
-    }
-
-    switch (op.operation) {
-      case 'ListParts': {
-        const xml = tracker.listPartsXml(op.query.get('uploadId') ?? '', op.query);
-        return afterBody(req, () =>
-          xml
-            ? sendXml(res, 200, xml)
-            : sendXml(
-                res,
-                404,
-                errorXml('NoSuchUpload', 'The specified multipart upload does not exist.', url.pathname),
-              ),
-        );
-      }
-      case 'ListMultipartUploads':
-        return afterBody(req, () => sendXml(res, 200, tracker.listUploadsXml(bucket, op.query)));
-      case 'UploadPartCopy':
-        return afterBody(req, () =>
-          sendXml(
-            res,
-            501,
-            errorXml('NotImplemented', 'UploadPartCopy is not supported by the local S3', url.pathname),
-          ),
-        );
-      case 'HeadObject': {
-        // fauxqs ignores If-Match on HEAD (it honours it on GET); S3 answers 412, which is how an execution pins an
-        // unversioned source to the upload its event announced.
-        const ifMatch = req.headers['if-match'];
-        if (typeof ifMatch !== 'string') break;
-        const head = await headUpstream(bucket, key);
-        if (head && ifMatch !== '*' && !ifMatch.split(',').some((t) => t.trim() === head.etag)) {
-          res.writeHead(412, { 'x-amz-request-id': 'gateway' });
-          return res.end();
-        }
-        break;
-      }
-      case 'PutObjectTagging':
-      case 'GetObjectTagging':
-      case 'DeleteObjectTagging': {
-        // Read the body even when unused, so the connection stays usable for the next request.
-        const body = await readBody(req);
-        if (!(await headUpstream(bucket, key))) {
-          return sendXml(res, 404, errorXml('NoSuchKey', 'The specified key does not exist.', url.pathname));
-        }
-        if (op.operation === 'GetObjectTagging')
-          return sendXml(res, 200, TagStore.toXml(tags.get(bucket, key)));
-        tags.set(bucket, key, op.operation === 'PutObjectTagging' ? TagStore.fromXml(body) : []);
-        res.writeHead(op.operation === 'PutObjectTagging' ? 200 : 204);
-        return res.end();
-      }
-      default:
-        break;
-    }
-
-    const capture = [
-      'PutObject',
-      'CopyObject',
-      'UploadPart',
-      'CreateMultipartUpload',
-      'CompleteMultipartUpload',
-      'AbortMultipartUpload',
-      'DeleteObject',
-      'DeleteBucket',
-    ].includes(op.operation);
-    const up = await forward(req, res, capture);
-    if (!capture) return;
-    const ok = up.status >= 200 && up.status < 300;
-    const uploadId = op.query.get('uploadId') ?? '';
-    const text = up.body?.toString('utf8') ?? '';
-    const newTags = TagStore.fromHeader(req.headers['x-amz-tagging'] as string | undefined);
-    switch (op.operation) {
-      case 'CreateMultipartUpload': {
-        const id = xmlValue(text, 'UploadId');
-        if (ok && id) tracker.created(bucket, key, id);
-        break;
-      }
-      case 'UploadPart':
-        if (ok) {
-          const decoded = Number(req.headers['x-amz-decoded-content-length'] ?? Number.NaN);
-          const size = Number.isFinite(decoded) ? decoded : up.requestBytes;
-          tracker.partUploaded(
-            bucket,
-            key,
-            uploadId,
-            Number(op.query.get('partNumber')),
-            String(up.headers.etag ?? ''),
-            size,
-          );
-        }
-        break;
-      case 'AbortMultipartUpload':
-        if (ok || up.status === 404) tracker.forget(uploadId);
-        break;
-      case 'DeleteObject':
-        if (ok) tags.delete(bucket, key);
-        break;
-      case 'DeleteBucket':
-        if (ok) tracker.forgetBucket(bucket);
-        break;
-      case 'PutObject':
-        if (ok) {
-          const decoded = Number(req.headers['x-amz-decoded-content-length'] ?? Number.NaN);
-          tags.set(bucket, key, newTags);
-          emit({
-            bucket,
-            key,
-            size: Number.isFinite(decoded) ? decoded : up.requestBytes,
-            etag: String(up.headers.etag ?? ''),
-            eventName: 'ObjectCreated:Put',
-          });
-        }
-        break;
-      case 'CompleteMultipartUpload':
-      case 'CopyObject': {
-        // S3 can answer 200 with an <Error> document for these two.
-        if (!ok || text.includes('<Error>')) {
-          if (op.operation === 'CompleteMultipartUpload' && up.status === 404) tracker.forget(uploadId);
-          break;
-        }
-        if (op.operation === 'CompleteMultipartUpload') tracker.forget(uploadId);
-        tags.set(
-          bucket,
-          key,
-          op.operation === 'CopyObject' && req.headers['x-amz-tagging-directive'] === 'REPLACE'
-            ? newTags
-            : [],
-        );
-        const head = await headUpstream(bucket, key);
-        emit({
-          bucket,
-          key,
-          size: head?.size ?? 0,
-          etag: head?.etag ?? xmlValue(text, 'ETag') ?? '',
-          eventName:
-            op.operation === 'CopyObject' ? 'ObjectCreated:Copy' : 'ObjectCreated:CompleteMultipartUpload',
-        });
-        break;
-      }
-      default:
-        break;
-    }
-    reply(res, up);
+    return api.handle(req, res, op);
   };
 
   /** A buffered request to fauxqs (SQS/SNS bodies are small). */
@@ -622,6 +366,8 @@ export async function startS3Gateway(opts: S3GatewayOptions): Promise<S3Gateway>
     });
   });
   server.keepAliveTimeout = 30_000;
+  // Large bodies take as long as they take; Node's default 5-minute request timeout would cut a 5 GiB PUT.
+  server.requestTimeout = 0;
 
   const host = loopbackBindAddress(opts.host);
   await new Promise<void>((resolve, reject) => {
@@ -642,7 +388,32 @@ export async function startS3Gateway(opts: S3GatewayOptions): Promise<S3Gateway>
     onObjectCreated: (l) => {
       listeners.push(l);
     },
-    openUploads: (b) => tracker.openUploads(b),
+    currentObjects: (bucket, prefix) =>
+      store
+        .sortedKeys(bucket)
+        .filter((k) => k.startsWith(prefix))
+        .flatMap((k) => {
+          const v = store.find(bucket, k);
+          if (!v || v.deleteMarker) return [];
+          const versioned = store.bucket(bucket).versioning !== undefined;
+          return [
+            {
+              bucket,
+              key: k,
+              size: v.size,
+              etag: v.etag,
+              eventName: v.partSizes ? 'ObjectCreated:CompleteMultipartUpload' : 'ObjectCreated:Put',
+              ...(versioned ? { versionId: v.versionId } : {}),
+            } satisfies CreatedObject,
+          ];
+        }),
+    announce: emit,
+    openUploads: (b) =>
+      store
+        .listBuckets()
+        .filter((x) => b === undefined || x.name === b)
+        .flatMap((x) => store.listUploads(x.name))
+        .map(({ bucket, key, uploadId }) => ({ bucket, key, uploadId })),
     stop: async () => {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -650,6 +421,7 @@ export async function startS3Gateway(opts: S3GatewayOptions): Promise<S3Gateway>
       });
       agent.destroy();
       await fauxqs.stop();
+      if (ownDir) rmSync(ownDir, { recursive: true, force: true });
     },
   };
 }

@@ -1,6 +1,7 @@
+export { MAX_PUT_BYTES } from './body.js';
 export {
-  FAUXQS_BODY_LIMIT,
   type ObjectCreatedEvent,
+  type ObjectCreatedEventName,
   type S3Gateway,
   type S3GatewayOptions,
   type S3RequestRecord,

@@ -1,4 +1,5 @@
-/** The few S3 XML documents the gateway writes itself (errors, ListParts, ListMultipartUploads, tagging). */
+/** Helpers for the S3 XML documents the gateway writes (errors, listings, results). */
+import { randomBytes } from 'node:crypto';
 
 export const S3_NS = 'http://s3.amazonaws.com/doc/2006-03-01/';
 
@@ -28,8 +29,9 @@ export function doc(root: string, inner: string): string {
   return `<?xml version="1.0" encoding="UTF-8"?>\n<${root} xmlns="${S3_NS}">${inner}</${root}>`;
 }
 
-export function errorXml(code: string, message: string, resource = ''): string {
-  const requestId = Math.random().toString(16).slice(2, 18).toUpperCase();
+export const newRequestId = () => randomBytes(8).toString('hex').toUpperCase();
+
+export function errorXml(code: string, message: string, resource = '', requestId = newRequestId()): string {
   return `<?xml version="1.0" encoding="UTF-8"?>\n<Error>${el('Code', code)}${el('Message', message)}${el('Resource', resource)}${el('RequestId', requestId)}</Error>`;
 }
 

@@ -50,6 +50,11 @@ export interface LocalStepFunctionsOptions {
   roleArn?: string;
   /** Handed to the Lambda invoker: `lambda:<function key>:crash` kills invocations part-way. */
   faults?: FaultInjector;
+  /**
+   * Executions a previous process left RUNNING (killed, or stopped with `close()`) stay RUNNING until
+   * `resumeInterrupted()` continues them from the state they were in. Without it they are closed as ABORTED.
+   */
+  resumeInterrupted?: boolean;
 }
 
 interface MachineDates {
@@ -120,6 +125,8 @@ interface LiveExecution {
   record: ExecutionRecord;
   abort?: () => void;
   abortReason?: { error: string; cause: string };
+  /** Stopped by `close()` to be resumed by the next process: left RUNNING on disk. */
+  suspended?: boolean;
   settled: Promise<ExecutionRecord>;
 }
 
@@ -166,6 +173,8 @@ export class LocalStepFunctions {
   private readonly listeners = new Set<ExecutionListener>();
   private readonly waitTimeOverrides: Record<string, number> = {};
   private readonly retryIntervalOverrides: Record<string, number> = {};
+  private readonly resumable: boolean;
+  private readonly interrupted: ExecutionRecord[] = [];
 
   constructor(options: LocalStepFunctionsOptions) {
     this.region = options.region ?? 'us-east-1';
@@ -188,6 +197,7 @@ export class LocalStepFunctions {
     this.store = new ExecutionStore(options.dataDir, this.stateMachineName);
     this.dates = machineDates(options.dataDir, this.stateMachineName, this.definitionText);
     this.configureFast(options.fast);
+    this.resumable = options.resumeInterrupted ?? false;
     this.recover();
   }
 
@@ -223,10 +233,15 @@ export class LocalStepFunctions {
     walk(this.definition);
   }
 
-  /** Executions that were running when the previous process stopped cannot resume: close them as ABORTED. */
+  /**
+   * Executions that were running when the previous process stopped: kept for `resumeInterrupted()`, or closed as
+   * ABORTED when this engine does not resume.
+   */
   private recover(): void {
     for (const record of this.store.loadAll()) {
-      if (record.status === 'RUNNING') {
+      if (record.status === 'RUNNING' && this.resumable) {
+        this.interrupted.push(record);
+      } else if (record.status === 'RUNNING') {
         const last = this.store.history(record.name).at(-1);
         record.eventCount = last?.id ?? record.eventCount;
         record.status = 'ABORTED';
@@ -331,6 +346,60 @@ export class LocalStepFunctions {
     return { executionArn, startDate: record.startDate };
   }
 
+  /**
+   * Continues every execution the previous process left RUNNING, from the last state it entered and with that
+   * state's input (from the history on disk). The workflow's tasks are idempotent by design — the encrypt step
+   * resumes from its checkpoint, SubmitJob finds the job it already created — so re-entering the interrupted state
+   * is safe, and whatever happens next ends in the workflow's own success or failure notification. Call it once
+   * the handlers' environment is in place.
+   */
+  resumeInterrupted(): ExecutionRecord[] {
+    const resumed = this.interrupted.splice(0);
+    for (const record of resumed) {
+      const live = this.executions.get(record.executionArn);
+      if (!live) continue;
+      const entered = this.store
+        .history(record.name)
+        .findLast((e) => e.type.endsWith('StateEntered') && e.stateEnteredEventDetails !== undefined);
+      const details = entered?.stateEnteredEventDetails as { name?: string; input?: string } | undefined;
+      const startAt = details?.name && this.definition.States[details.name] ? details.name : undefined;
+      const input = JSON.parse(startAt ? (details?.input ?? 'null') : record.input) as unknown;
+      try {
+        live.settled = this.run(live, input, startAt ? this.machineFrom(startAt) : this.machine);
+      } catch (e) {
+        // Cannot happen with the definition that started it; if the ASL changed in between, say so and close it.
+        record.status = 'FAILED';
+        record.stopDate = Date.now();
+        record.error = 'LocalStackStopped';
+        record.cause = `The stack stopped during this execution and it could not be resumed: ${(e as Error).message}`;
+        this.appendEvent(record, 'ExecutionFailed', {
+          executionFailedEventDetails: { error: record.error, cause: record.cause },
+        });
+        this.store.save(record);
+      }
+    }
+    return resumed;
+  }
+
+  private readonly machines = new Map<string, StateMachine>();
+
+  /** The same state machine entered at another state (how an interrupted execution continues). */
+  private machineFrom(state: string): StateMachine {
+    let machine = this.machines.get(state);
+    if (!machine) {
+      // The definition was validated by the main machine; entered elsewhere, the states before the entry point are
+      // unreachable, which the validator would reject.
+      machine = new StateMachine(
+        { ...this.definition, StartAt: state } as unknown as StateMachineDefinition,
+        {
+          validationOptions: { noValidate: true },
+        },
+      );
+      this.machines.set(state, machine);
+    }
+    return machine;
+  }
+
   private taskHandlers(recorder: HistoryRecorder) {
     const handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
     for (const [stateName, spec] of this.tasks) {
@@ -366,12 +435,12 @@ export class LocalStepFunctions {
     return handlers;
   }
 
-  private async run(live: LiveExecution, input: unknown): Promise<ExecutionRecord> {
+  private async run(live: LiveExecution, input: unknown, machine = this.machine): Promise<ExecutionRecord> {
     const { record } = live;
     const recorder = new HistoryRecorder((type, details, timestamp) =>
       this.appendEvent(record, type, details, timestamp),
     );
-    const execution = this.machine.run(input as never, {
+    const execution = machine.run(input as never, {
       overrides: {
         taskResourceLocalHandlers: this.taskHandlers(recorder) as never,
         waitTimeOverrides: this.waitTimeOverrides,
@@ -408,6 +477,11 @@ export class LocalStepFunctions {
         { executionSucceededEventDetails: { output: record.output, outputDetails: { truncated: false } } },
       ];
     } catch (e) {
+      if (e instanceof ExecutionAbortedError && live.suspended) {
+        // Left RUNNING on disk: the next start resumes it from the state it was in.
+        await consumed;
+        return record;
+      }
       if (e instanceof ExecutionAbortedError) {
         status = 'ABORTED';
         Object.assign(record, live.abortReason ?? {});
@@ -492,11 +566,16 @@ export class LocalStepFunctions {
     }
   }
 
-  /** Aborts running executions (they are recorded as ABORTED) and waits briefly for their records to be written. */
+  /**
+   * Stops running executions and waits briefly for their records to be written: they stay RUNNING on disk for the
+   * next start to resume when this engine resumes, and are recorded as ABORTED otherwise.
+   */
   async close(cause = 'The local stack stopped.'): Promise<void> {
     const running = [...this.executions.values()].filter((l) => l.record.status === 'RUNNING');
-    for (const live of running)
+    for (const live of running) {
+      live.suspended = this.resumable;
       this.stopExecution(live.record.executionArn, { error: 'LocalStackStopped', cause });
+    }
     await Promise.race([
       Promise.allSettled(running.map((l) => l.settled)),
       new Promise((r) => setTimeout(r, 5000).unref()),

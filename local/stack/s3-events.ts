@@ -1,7 +1,7 @@
 /**
  * S3 event notifications, as S3 itself would send them to the ingest queue (NotificationConfiguration with a prefix
- * filter on `s3:ObjectCreated:*`). fauxqs has no bucket notifications, so the gateway reports each created object and
- * this module writes the exact record shape — the starter handler cannot tell the difference.
+ * filter on `s3:ObjectCreated:*`). The local gateway reports each created object (with its versionId when the bucket
+ * is versioned) and this module writes the exact record shape — the starter handler cannot tell the difference.
  */
 import { randomBytes } from 'node:crypto';
 import type { S3Event } from 'aws-lambda';
@@ -57,6 +57,7 @@ export function toS3EventNotification(e: ObjectCreatedEvent, options: S3EventOpt
             size: e.size,
             // Notifications carry the ETag without the quotes S3 puts in HTTP headers.
             eTag: e.etag.replace(/^"|"$/g, ''),
+            ...(e.versionId ? { versionId: e.versionId } : {}),
             sequencer: e.sequencer,
           },
         },

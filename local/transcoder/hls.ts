@@ -14,6 +14,8 @@ export interface Variant {
   height?: number;
   /** Peak bits per second over the segments. */
   bandwidth: number;
+  /** RFC 6381 codecs of the streams actually written (probe.ts); the preset's are a fallback. */
+  codecs?: string;
 }
 
 const PROFILE_IDC: Record<string, string> = { baseline: '42e0', main: '4d40', high: '6400' };
@@ -61,7 +63,7 @@ export function masterPlaylist(playlistName: string, variants: Variant[]): strin
   for (const v of variants) {
     const attrs = [`BANDWIDTH=${v.bandwidth}`];
     if (v.width && v.height) attrs.push(`RESOLUTION=${v.width}x${v.height}`);
-    attrs.push(`CODECS="${codecsOf(v.preset)}"`);
+    attrs.push(`CODECS="${v.codecs ?? codecsOf(v.preset)}"`);
     lines.push(`#EXT-X-STREAM-INF:${attrs.join(',')}`, relativeUri(`${playlistName}.m3u8`, `${v.key}.m3u8`));
   }
   return `${lines.join('\n')}\n`;

@@ -4,6 +4,7 @@
  * fixed GOP of 90 frames, ShrinkToFit within the maximum size, AAC audio at 44.1 kHz.
  */
 import type { AudioParameters, Preset, VideoParameters } from '@aws-sdk/client-elastic-transcoder';
+import type { RenditionSettings } from './transcode.js';
 
 interface VideoSpec {
   profile: 'baseline' | 'main' | 'high';
@@ -123,4 +124,49 @@ export function systemPresets(region: string, accountId: string): Preset[] {
       Type: 'System',
     };
   });
+}
+
+const positive = (value: string | undefined) => {
+  const n = Number(value);
+  return Number.isFinite(n) && n > 0 ? n : undefined;
+};
+
+/** An Elastic Transcoder preset as engine settings (transcode.ts); `auto` values keep the source's. */
+export function renditionFromPreset(preset: Preset): RenditionSettings {
+  const v = preset.Video;
+  const a = preset.Audio;
+  const profile = v?.CodecOptions?.Profile;
+  const maxWidth = positive(v?.MaxWidth);
+  const maxHeight = positive(v?.MaxHeight);
+  const frameRate = positive(v?.FrameRate);
+  const maxFrameRate = positive(v?.MaxFrameRate);
+  const sampleRate = positive(a?.SampleRate);
+  const channels = positive(a?.Channels);
+  return {
+    container: preset.Container === 'fmp4' ? 'fmp4' : 'ts',
+    ...(v
+      ? {
+          video: {
+            kbps: positive(v.BitRate) ?? 1000,
+            profile: profile === 'baseline' || profile === 'high' ? profile : 'main',
+            level: v.CodecOptions?.Level ?? '3.1',
+            keyframesMaxDist: positive(v.KeyframesMaxDist) ?? 90,
+            fixedGop: v.FixedGOP === 'true',
+            ...(maxWidth ? { maxWidth } : {}),
+            ...(maxHeight ? { maxHeight } : {}),
+            ...(frameRate ? { frameRate } : {}),
+            ...(maxFrameRate ? { maxFrameRate } : {}),
+          },
+        }
+      : {}),
+    ...(a
+      ? {
+          audio: {
+            kbps: positive(a.BitRate) ?? 128,
+            ...(sampleRate ? { sampleRate } : {}),
+            ...(channels ? { channels } : {}),
+          },
+        }
+      : {}),
+  };
 }

@@ -8,7 +8,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import type { Job, JobOutput, Pipeline, Preset } from '@aws-sdk/client-elastic-transcoder';
 import { GenerateDataKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
@@ -21,9 +20,15 @@ import { type MediaInfo, parseInput, runFfmpeg } from './ffmpeg.js';
 import { masterPlaylist, relativeUri, type Variant } from './hls.js';
 import { decryptFile, keyMd5, unwrapKey } from './keys.js';
 import { type NotificationError, type NotificationState, publishNotification } from './notify.js';
+import { renditionFromPreset } from './presets.js';
 import { downloadInput, uploadFile } from './s3io.js';
 import type { TranscoderStore } from './store.js';
-import { transcodeOutput } from './transcode.js';
+import {
+  type LadderProgress,
+  type RenditionPlan,
+  type RenditionResult,
+  transcodeLadder,
+} from './transcode.js';
 
 export interface RunnerDeps {
   store: TranscoderStore;
@@ -33,6 +38,10 @@ export interface RunnerDeps {
   sns: SNSClient;
   ffmpeg: string;
   concurrency: number;
+  /** Sees each running job's progress (ffmpeg's own, a few times a second). */
+  onProgress?: (jobId: string, progress: LadderProgress) => void;
+  /** Parent of each job's private directory (see workspace.ts). */
+  workDir: string;
 }
 
 interface Protection {
@@ -119,7 +128,7 @@ export class JobRunner {
     await this.save(job);
     await this.notify(pipeline, job, 'PROGRESSING');
 
-    const work = await mkdtemp(join(tmpdir(), 'st-transcode-'));
+    const work = await mkdtemp(join(this.deps.workDir, 'job-'));
     let failure: JobFailure | undefined;
     try {
       await this.process(job, pipeline, work);
@@ -202,22 +211,7 @@ export class JobRunner {
       };
       await this.save(job);
 
-      const variants = new Map<string, Variant>();
-      for (const [index, output] of (job.Outputs ?? []).entries()) {
-        const protection = this.protectionOf(job, output, protections);
-        try {
-          variants.set(
-            output.Key ?? '',
-            await this.runOutput(job, pipeline, output, { index, file, info, work, protection }),
-          );
-          output.Status = 'Complete';
-        } catch (e) {
-          if (!(e instanceof JobFailure) || this.stopping) throw e;
-          output.Status = 'Error';
-          output.StatusDetail = e.statusDetail();
-        }
-        await this.save(job);
-      }
+      const variants = await this.runLadder(job, pipeline, { file, info, work, protections });
       await this.writePlaylists(job, pipeline, variants, protections, work);
     } finally {
       inputKey?.fill(0);
@@ -297,64 +291,88 @@ export class JobRunner {
     return Buffer.from(generated.Plaintext ?? []);
   }
 
-  private async runOutput(
+  /** All outputs in one engine run (one decode); each output is then uploaded and reported on its own. */
+  private async runLadder(
     job: Job,
     pipeline: Pipeline,
-    output: JobOutput,
-    ctx: { index: number; file: string; info: MediaInfo; work: string; protection: Protection | undefined },
-  ): Promise<Variant> {
-    const preset = this.deps.presets.get(output.PresetId ?? '') as Preset;
-    const dir = join(ctx.work, `output-${ctx.index}`);
-    await mkdir(dir, { mode: 0o700 });
-    const key = output.Key ?? '';
-    const segmentDuration = output.SegmentDuration ? Number(output.SegmentDuration) : undefined;
-    let keyDir: string | undefined;
-    let result: Awaited<ReturnType<typeof transcodeOutput>>;
-    try {
-      let keyInfoFile: string | undefined;
-      if (ctx.protection && segmentDuration) {
-        keyDir = await mkdtemp(join(tmpdir(), 'st-hls-key-'));
-        const keyFile = join(keyDir, 'key');
-        await writeFile(keyFile, ctx.protection.key, { mode: 0o600 });
-        keyInfoFile = join(keyDir, 'keyinfo');
-        await writeFile(keyInfoFile, `${ctx.protection.uriFor(key)}\n${keyFile}\n${ctx.protection.ivHex}\n`, {
-          mode: 0o600,
-        });
-      }
-      const startSeconds = seconds(job.Input?.TimeSpan?.StartTime);
-      const durationSeconds = seconds(job.Input?.TimeSpan?.Duration);
-      result = await transcodeOutput(
-        this.deps.ffmpeg,
-        {
-          inputFile: ctx.file,
-          input: ctx.info,
-          preset,
+    ctx: { file: string; info: MediaInfo; work: string; protections: Map<string, Protection> },
+  ): Promise<Map<string, Variant>> {
+    const outputs = job.Outputs ?? [];
+    const renditions: RenditionPlan[] = await Promise.all(
+      outputs.map(async (output, index) => {
+        const preset = this.deps.presets.get(output.PresetId ?? '') as Preset;
+        const dir = join(ctx.work, `output-${index}`);
+        await mkdir(dir, { mode: 0o700 });
+        const key = output.Key ?? '';
+        const segmentDuration = output.SegmentDuration ? Number(output.SegmentDuration) : undefined;
+        const protection = this.protectionOf(job, output, ctx.protections);
+        return {
+          settings: renditionFromPreset(preset),
           dir,
           base: posix.basename(key),
           ...(segmentDuration ? { segmentDuration } : {}),
-          ...(startSeconds ? { startSeconds } : {}),
-          ...(durationSeconds ? { durationSeconds } : {}),
-          ...(keyInfoFile ? { keyInfoFile } : {}),
-        },
-        this.abort.signal,
+          ...(protection && segmentDuration
+            ? {
+                encryption: {
+                  key: protection.key,
+                  iv: Buffer.from(protection.ivHex, 'hex'),
+                  uri: protection.uriFor(key),
+                },
+              }
+            : {}),
+        };
+      }),
+    );
+    const startSeconds = seconds(job.Input?.TimeSpan?.StartTime);
+    const durationSeconds = seconds(job.Input?.TimeSpan?.Duration);
+    const jobId = job.Id ?? '';
+    const results = await transcodeLadder(
+      this.deps.ffmpeg,
+      {
+        inputFile: ctx.file,
+        input: ctx.info,
+        renditions,
+        ...(startSeconds ? { startSeconds } : {}),
+        ...(durationSeconds ? { durationSeconds } : {}),
+      },
+      {
+        signal: this.abort.signal,
+        tempDir: ctx.work,
+        onProgress: (progress) => this.deps.onProgress?.(jobId, progress),
+      },
+    );
+    const variants = new Map<string, Variant>();
+    for (const [index, output] of outputs.entries()) {
+      const result = results[index] as RenditionResult;
+      const plan = renditions[index] as RenditionPlan;
+      const key = output.Key ?? '';
+      const folder = posix.dirname(key);
+      // Playlists last, so anyone who sees a variant playlist also finds every segment it names.
+      const files = [...result.files].sort(
+        (a, b) => Number(a.endsWith('.m3u8')) - Number(b.endsWith('.m3u8')),
       );
-    } finally {
-      if (keyDir) await rm(keyDir, { recursive: true, force: true });
+      for (const f of files) {
+        const objectKey = `${job.OutputKeyPrefix ?? ''}${folder === '.' ? f : `${folder}/${f}`}`;
+        await this.upload(pipeline, objectKey, join(plan.dir, f));
+      }
+      output.Duration = Math.round(result.durationMillis / 1000);
+      output.DurationMillis = result.durationMillis;
+      output.FileSize = result.fileSize;
+      if (result.width !== undefined) output.Width = result.width;
+      if (result.height !== undefined) output.Height = result.height;
+      if (result.frameRate) output.FrameRate = result.frameRate;
+      output.Status = 'Complete';
+      await this.save(job);
+      variants.set(key, {
+        key,
+        preset: this.deps.presets.get(output.PresetId ?? '') as Preset,
+        width: result.width,
+        height: result.height,
+        bandwidth: result.bandwidth ?? 0,
+        ...(result.codecs ? { codecs: result.codecs } : {}),
+      });
     }
-    const folder = posix.dirname(key);
-    // Playlists last, so anyone who sees a variant playlist also finds every segment it names.
-    const files = [...result.files].sort((a, b) => Number(a.endsWith('.m3u8')) - Number(b.endsWith('.m3u8')));
-    for (const f of files) {
-      const objectKey = `${job.OutputKeyPrefix ?? ''}${folder === '.' ? f : `${folder}/${f}`}`;
-      await this.upload(pipeline, objectKey, join(dir, f));
-    }
-    output.Duration = Math.round(result.durationMillis / 1000);
-    output.DurationMillis = result.durationMillis;
-    output.FileSize = result.fileSize;
-    if (result.width !== undefined) output.Width = result.width;
-    if (result.height !== undefined) output.Height = result.height;
-    if (result.frameRate) output.FrameRate = result.frameRate;
-    return { key, preset, width: result.width, height: result.height, bandwidth: result.bandwidth ?? 0 };
+    return variants;
   }
 
   private async upload(pipeline: Pipeline, objectKey: string, file: string): Promise<void> {

@@ -15,11 +15,13 @@ import { logger } from '../../lib/logger.js';
 import type { FaultInjector } from '../faults.js';
 import { createRequestGuard, loopbackBindAddress } from '../http/request-guard.js';
 import { EtError, invalid } from './errors.js';
-import { resolveFfmpeg } from './ffmpeg.js';
+import { type FfmpegBinary, selectFfmpeg } from './ffmpeg.js';
 import { systemPresets } from './presets.js';
 import { JobRunner } from './runner.js';
 import { newId, TranscoderStore } from './store.js';
+import type { LadderProgress } from './transcode.js';
 import { ID_PATTERN, JOB_STATUSES, parseCreateJob, parseCreatePipeline, resolveJob } from './validate.js';
+import { ffmpegDyingWithParent, prepareWorkspace } from './workspace.js';
 
 export interface TranscoderServerOptions {
   dataDir: string;
@@ -32,19 +34,36 @@ export interface TranscoderServerOptions {
   /** The stack's credentials: the transcoder signs its own calls with them and accepts only requests signed so. */
   credentials: { accessKeyId: string; secretAccessKey: string };
   faults?: FaultInjector;
-  /** Defaults to env FFMPEG_PATH, then the binary of `@ffmpeg-installer/ffmpeg`. */
+  /** Defaults to env FFMPEG_PATH, then an ffmpeg ≥ 5 on PATH, then the binary of `@ffmpeg-installer/ffmpeg`. */
   ffmpegPath?: string;
-  /** Jobs transcoded at the same time (default 2). */
+  /** An ffmpeg already chosen by the caller (takes precedence over `ffmpegPath`). */
+  ffmpeg?: FfmpegBinary;
+  /** Jobs transcoded at the same time (default DEFAULT_JOB_CONCURRENCY). */
   concurrency?: number;
+}
+
+/** A running job's progress: the job, and where its ladder is (transcode.ts). */
+export interface JobProgress extends LadderProgress {
+  jobId: string;
+  /** The job's `UserMetadata` (the workflow puts its execution name there). */
+  userMetadata: Record<string, string>;
+  /** Output keys, in the order of `renditions`. */
+  outputKeys: string[];
 }
 
 export interface TranscoderServer {
   endpoint: string;
   port: number;
+  /** The ffmpeg this server runs. */
+  ffmpeg: FfmpegBinary;
+  /** Progress of running jobs, a few times a second each; returns the unsubscribe function. */
+  onProgress(listener: (progress: JobProgress) => void): () => void;
   stop(): Promise<void>;
 }
 
 const ACCOUNT_ID = '000000000000';
+/** Jobs transcoded at the same time unless told otherwise; each job's ffmpeg already uses every core. */
+export const DEFAULT_JOB_CONCURRENCY = 2;
 const API = '/2012-09-25';
 const PAGE_SIZE = 50;
 const MAX_BODY = 1024 * 1024;
@@ -159,14 +178,35 @@ export async function startTranscoderServer(opts: TranscoderServerOptions): Prom
   const host = loopbackBindAddress(opts.host);
   const arn = (kind: string, id: string) => `arn:aws:elastictranscoder:${region}:${ACCOUNT_ID}:${kind}/${id}`;
   const store = await TranscoderStore.open(opts.dataDir);
-  const ffmpeg = await resolveFfmpeg(opts.ffmpegPath ?? process.env.FFMPEG_PATH);
+  const workDir = prepareWorkspace(opts.dataDir);
+  const ffmpeg = opts.ffmpeg ?? (await selectFfmpeg(opts.ffmpegPath ? { explicit: opts.ffmpegPath } : {}));
   const common = { region, credentials: opts.credentials, maxAttempts: 3 };
   const s3 = new S3Client({ ...common, endpoint: opts.s3.endpoint, forcePathStyle: true });
   const kms = new KMSClient({ ...common, endpoint: opts.kms.endpoint });
   const sns = new SNSClient({ ...common, endpoint: opts.sns.endpoint });
   const presetList = systemPresets(region, ACCOUNT_ID);
   const presets = new Map(presetList.map((p): [string, Preset] => [p.Id ?? '', p]));
-  const runner = new JobRunner({ store, presets, s3, kms, sns, ffmpeg, concurrency: opts.concurrency ?? 2 });
+  const progressListeners = new Set<(progress: JobProgress) => void>();
+  const runner = new JobRunner({
+    store,
+    presets,
+    s3,
+    kms,
+    sns,
+    ffmpeg: ffmpegDyingWithParent(opts.dataDir, ffmpeg.path),
+    workDir,
+    concurrency: opts.concurrency ?? DEFAULT_JOB_CONCURRENCY,
+    onProgress: (jobId, progress) => {
+      const job = store.jobs.get(jobId);
+      const event: JobProgress = {
+        ...progress,
+        jobId,
+        userMetadata: { ...(job?.UserMetadata ?? {}) },
+        outputKeys: (job?.Outputs ?? []).map((o) => o.Key ?? ''),
+      };
+      for (const listener of progressListeners) listener(event);
+    },
+  });
 
   const pipelineOf = (id: string): Pipeline => {
     const p = store.pipelines.get(checkId('Pipeline', id));
@@ -398,6 +438,11 @@ export async function startTranscoderServer(opts: TranscoderServerOptions): Prom
   return {
     endpoint: `http://${host}:${port}`,
     port,
+    ffmpeg,
+    onProgress(listener) {
+      progressListeners.add(listener);
+      return () => progressListeners.delete(listener);
+    },
     async stop() {
       const closed = new Promise<void>((resolve, reject) => server.close((e) => (e ? reject(e) : resolve())));
       server.closeAllConnections();

@@ -23,7 +23,7 @@ import { queueDepth, sqsClientFor } from '../../bench/chaos/run.js';
 import { logger } from '../../lib/logger.js';
 import type { S3RequestRecord } from '../../local/s3/index.js';
 import type { ExecutionRecord, HistoryEvent } from '../../local/sfn/index.js';
-import { uploadFile } from '../../local/stack/snapshot.js';
+import { uploadFile } from '../../local/stack/upload.js';
 import { type Notification, type Stack, startStack } from '../../local/stack.js';
 import {
   assetOf,
@@ -331,7 +331,7 @@ describe('bad inputs on the local stack', () => {
   });
 
   it('leaves no plaintext key anywhere in the data directory', async () => {
-    // Act: stops the stack, so its S3 snapshot is on disk for the scan
+    // Act: stops the stack and scans its data directory (S3 objects included)
     const succeeded = notifications.filter((n) => n.status === 'SUCCEEDED').length;
     const scan = await scanDataDirForKeys(stack, notifications);
 

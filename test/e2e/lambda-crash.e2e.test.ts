@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { generateClip } from '../../bench/chaos/corpus.js';
 import { logger } from '../../lib/logger.js';
 import type { ExecutionRecord, HistoryEvent } from '../../local/sfn/index.js';
-import { uploadFile } from '../../local/stack/snapshot.js';
+import { uploadFile } from '../../local/stack/upload.js';
 import { type Notification, type Stack, startStack } from '../../local/stack.js';
 import { bodyOf, kmsClientFor, opensslDecrypt, openUploads, paddedMp4 } from './support.js';
 

@@ -20,7 +20,7 @@ import {
   sqsClientFor,
 } from '../../bench/chaos/run.js';
 import { logger } from '../../lib/logger.js';
-import { uploadFile } from '../../local/stack/snapshot.js';
+import { uploadFile } from '../../local/stack/upload.js';
 import { type Notification, type Stack, startStack } from '../../local/stack.js';
 import { untilQueueDrained } from './support.js';
 

@@ -151,8 +151,8 @@ export interface LeakScan {
 
 /**
  * The chaos run's leak scan over one data directory: every data key the system stored a wrapped copy of (execution
- * history, notifications, JSON records) is unwrapped, the stack is stopped so its S3 snapshot (objects and
- * metadata) lands in the directory, and every file there is searched for each key in raw, base64 and hex form.
+ * history, notifications, JSON records) is unwrapped, the stack is stopped (S3 objects and their metadata are files
+ * in the directory), and every file there is searched for each key in raw, base64 and hex form.
  */
 export async function scanDataDirForKeys(stack: Stack, notifications: Notification[]): Promise<LeakScan> {
   const blobs = new Set<string>();

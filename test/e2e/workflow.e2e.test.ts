@@ -3,7 +3,7 @@
  * workflow-elastictranscoder.e2e.test.ts runs the same suite on Elastic Transcoder.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -84,12 +84,18 @@ describe('secure-transcode run', () => {
       ['incoming/good.mp4', 'SUCCEEDED'],
       ['incoming/corrupt.mp4', 'FAILED'],
     ]);
-    const snapshot = JSON.parse(readFileSync(join(dataDir, 's3', 'index.json'), 'utf8')) as Array<{
-      key: string;
-    }>;
-    expect(snapshot.map((o) => o.key)).toEqual(
-      expect.arrayContaining(['incoming/corrupt.mp4', 'incoming/good.mp4']),
+    // The objects are on disk after the run: one metadata file per version beside its bytes.
+    const objectsDir = join(dataDir, 's3', 'buckets', 'secure-transcode-local', 'objects');
+    const storedKeys = readdirSync(objectsDir).flatMap((shard) =>
+      readdirSync(join(objectsDir, shard)).flatMap((h) =>
+        readdirSync(join(objectsDir, shard, h))
+          .filter((f) => f.endsWith('.json'))
+          .map(
+            (f) => (JSON.parse(readFileSync(join(objectsDir, shard, h, f), 'utf8')) as { key: string }).key,
+          ),
+      ),
     );
+    expect(storedKeys).toEqual(expect.arrayContaining(['incoming/corrupt.mp4', 'incoming/good.mp4']));
   }, 120_000);
 
   it('exits with a clear error for a file that does not exist', async () => {

@@ -11,7 +11,7 @@ import {
   S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type { Checkpoint, EncryptionMode } from '../../lib/contracts.js';
 import { ciphertextSize } from '../../lib/crypto/aes.js';
 import { completeEncryptedUpload, MIN_PART_SIZE } from '../../lib/encrypt/engine.js';
@@ -20,6 +20,9 @@ import { type S3Gateway, type S3RequestRecord, startS3Gateway } from '../../loca
 import { dataDirCredentials } from '../support/credentials.js';
 import { CHECKPOINT_MARK, type EncryptChildJob } from '../support/encrypt-child.js';
 import { opensslEncrypt } from '../support/openssl.js';
+
+// Generous: these spawn openssl and child processes, whose speed depends on the machine's load.
+jest.setTimeout(180_000);
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const PART = MIN_PART_SIZE;

@@ -32,6 +32,7 @@ import { ELASTIC_TRANSCODER_CONTEXT } from '../../lib/kms/contexts.js';
 import { generateSampleClip } from '../../local/cli/sample.js';
 import { FaultInjector } from '../../local/faults.js';
 import { type KmsServer, startKmsServer } from '../../local/kms/index.js';
+import { runFfmpeg } from '../../local/transcoder/ffmpeg.js';
 import { startTranscoderServer, type TranscoderServer } from '../../local/transcoder/index.js';
 import { dataDirCredentials } from '../support/credentials.js';
 
@@ -285,11 +286,12 @@ describe('local Elastic Transcoder server', () => {
 
       // Assess
       expect(master.split('\n').filter((l) => l.startsWith('#EXT-X-STREAM-INF:'))).toEqual([
+        // x264's baseline sets constraint_set0 and set1 (Constrained Baseline, 0xc0): what the segments carry.
         expect.stringMatching(
-          /^#EXT-X-STREAM-INF:BANDWIDTH=\d+,RESOLUTION=320x180,CODECS="avc1\.42e01e,mp4a\.40\.2"$/,
+          /^#EXT-X-STREAM-INF:BANDWIDTH=\d+,RESOLUTION=320x180,CODECS="avc1\.42c01e,mp4a\.40\.2"$/,
         ),
         expect.stringMatching(
-          /^#EXT-X-STREAM-INF:BANDWIDTH=\d+,RESOLUTION=320x180,CODECS="avc1\.42e01e,mp4a\.40\.2"$/,
+          /^#EXT-X-STREAM-INF:BANDWIDTH=\d+,RESOLUTION=320x180,CODECS="avc1\.42c01e,mp4a\.40\.2"$/,
         ),
       ]);
       expect(master).toContain('\nhls/400k.m3u8\n');
@@ -324,6 +326,9 @@ describe('local Elastic Transcoder server', () => {
       expect(variant).toContain('\n400k00000.ts\n');
       expect(isMpegTs(segment)).toBe(false);
       expect(isMpegTs(await readFile(join(work, 'segment.ts')))).toBe(true);
+      const { stderr } = await runFfmpeg(ffmpegInstaller.path, ['-i', join(work, 'segment.ts')]);
+      expect(stderr).toMatch(/Video: h264 \(Constrained Baseline\)[^\n]*320x180/);
+      expect(stderr).toMatch(/Audio: aac \(LC\)/);
     });
 
     it('publishes the Completed notification in the documented shape without key material', async () => {

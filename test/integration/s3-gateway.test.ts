@@ -171,16 +171,22 @@ describe('local S3 gateway (real HTTP on 127.0.0.1)', () => {
     expect(normalised).toBe('NotFound');
   });
 
-  it('answers a body over the 11 MiB local limit with an S3 EntityTooLarge error', async () => {
+  it('stores a 12 MiB single PUT and a zero-byte object and reads both back', async () => {
     // Prepare
-    const body = Buffer.alloc(12 * MiB);
+    const body = Buffer.alloc(12 * MiB, 7);
+    body.write('head', 0);
     // Act
-    const put = s3.send(new PutObjectCommand({ Bucket: 'media', Key: 'too/large', Body: body }));
+    await s3.send(new PutObjectCommand({ Bucket: 'media', Key: 'large/one', Body: body }));
+    await s3.send(new PutObjectCommand({ Bucket: 'media', Key: 'folder/', Body: Buffer.alloc(0) }));
+    const large = await s3.send(new GetObjectCommand({ Bucket: 'media', Key: 'large/one' }));
+    const empty = await s3.send(new GetObjectCommand({ Bucket: 'media', Key: 'folder/' }));
     // Assess
-    await expect(put).rejects.toMatchObject({ name: 'EntityTooLarge', $metadata: { httpStatusCode: 400 } });
+    expect(Buffer.from((await large.Body?.transformToByteArray()) ?? []).equals(body)).toBe(true);
+    expect(empty.ContentLength).toBe(0);
+    expect(await empty.Body?.transformToString()).toBe('');
   });
 
-  it('answers HEAD with If-Match for another ETag with 412, as S3 does (fauxqs alone ignores it)', async () => {
+  it('answers HEAD with If-Match for another ETag with 412, as S3 does', async () => {
     // Prepare
     const put = await s3.send(new PutObjectCommand({ Bucket: 'media', Key: 'pinned', Body: 'v1' }));
     // Act

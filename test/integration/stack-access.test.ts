@@ -14,7 +14,7 @@ import { PassThrough } from 'node:stream';
 import { promisify } from 'node:util';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { Hash } from '@smithy/hash-node';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { keyServiceContext, spekeKeyProviderContext } from '../../lib/kms/contexts.js';
@@ -22,6 +22,9 @@ import { writeAssetRecord } from '../../lib/playback/asset-record.js';
 import { runCredentialsCommand } from '../../local/cli/credentials.js';
 import { type Stack, startStack } from '../../local/stack.js';
 import { dataDirCredentials } from '../support/credentials.js';
+
+// Generous: these spawn processes (the AWS CLI, boto3) whose speed depends on the machine's load.
+jest.setTimeout(180_000);
 
 const run = promisify(execFile);
 const ASSET = 'a0000000000000000000access';
@@ -744,6 +747,7 @@ describe('the running local stack admits its owner only', () => {
 import json, sys
 sys.path.insert(0, '/usr/lib/python3/dist-packages')  # Debian's package, not a pip install
 import boto3
+
 sqs = boto3.client('sqs', endpoint_url=sys.argv[1], region_name='us-east-1')
 kms = boto3.client('kms', endpoint_url=sys.argv[2], region_name='us-east-1')
 url = sqs.create_queue(QueueName='debian-boto3')['QueueUrl']

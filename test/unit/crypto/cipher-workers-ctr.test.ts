@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { AES_BLOCK, createPartCipher } from '../../../lib/crypto/aes.js';
 import { CtrWorkerPool, ctrWorkerCount } from '../../../lib/crypto/cipher-workers.js';
 import { type ConcurrentPartCipher, runPartPipeline } from '../../../lib/encrypt/pipeline.js';
@@ -8,6 +8,9 @@ import { EncryptionFailedError } from '../../../lib/errors.js';
 import type { PartSink } from '../../../lib/s3/multipart.js';
 import type { RangeSource } from '../../../lib/s3/ranged-reader.js';
 import { opensslEncrypt, seeded } from '../../support/openssl.js';
+
+// Generous: these spawn openssl and child processes, whose speed depends on the machine's load.
+jest.setTimeout(180_000);
 
 const memorySource = (data: Buffer): RangeSource => ({
   size: data.length,
