@@ -311,7 +311,7 @@ describe('the local console and the CLI against a running `run --serve` stack', 
         expect.stringContaining('incoming/short clip.mp4'),
       ]),
     );
-    expect(done[0]?.text).toContain('elastictranscoder');
+    expect(done[0]?.text).toContain('mediaconvert');
     expect(rows.find((r) => r.text.includes('by-hand'))?.text).toContain('InvalidTaskInputError');
   });
 
