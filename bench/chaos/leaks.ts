@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { DecryptCommand, type KMSClient } from '@aws-sdk/client-kms';
-import { keyServiceContext, spekeKeyProviderContext } from '../../lib/kms/contexts.js';
+import { keyServiceContext, sourceKeyContext, spekeKeyProviderContext } from '../../lib/kms/contexts.js';
 
 // Field names under which the workflow stores KMS ciphertext blobs of data keys (state, notifications, asset
 // records, transcoder job records, S3 user metadata).
@@ -114,7 +114,10 @@ export function withKeyServiceContexts(
     { ...keyServiceContext(id) },
     { ...spekeKeyProviderContext(id) },
   ]);
-  return [transcoderContext, ...perAsset];
+  // The source key stays under its own context; the transcoder's copies may be under another (MediaConvert's).
+  const source = sourceKeyContext();
+  const sameAsTranscoder = JSON.stringify(source) === JSON.stringify(transcoderContext);
+  return [transcoderContext, ...(sameAsTranscoder ? [] : [{ ...source }]), ...perAsset];
 }
 
 export interface KeyPattern {

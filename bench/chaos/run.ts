@@ -153,11 +153,15 @@ export async function queueDepth(sqs: SQSClient, queueUrl: string): Promise<numb
 export async function s3EventFor(stack: Stack, executionArn: string): Promise<string> {
   const record = stack.sfn.describeExecution(executionArn);
   const input = JSON.parse(record.input) as {
-    source: { bucket: string; key: string; sequencer?: string; eventName?: string };
+    source: { bucket: string; key: string; versionId?: string; sequencer?: string; eventName?: string };
     requestedAt: string;
   };
   const head = await stack.s3.send(
-    new HeadObjectCommand({ Bucket: input.source.bucket, Key: input.source.key }),
+    new HeadObjectCommand({
+      Bucket: input.source.bucket,
+      Key: input.source.key,
+      ...(input.source.versionId ? { VersionId: input.source.versionId } : {}),
+    }),
   );
   const event = toS3EventNotification(
     {
@@ -167,6 +171,8 @@ export async function s3EventFor(stack: Stack, executionArn: string): Promise<st
       etag: head.ETag ?? '',
       eventName: (input.source.eventName ?? 'ObjectCreated:Put') as 'ObjectCreated:Put',
       sequencer: input.source.sequencer ?? '',
+      // A versioned bucket's events name the version, as the original did.
+      ...(input.source.versionId ? { versionId: input.source.versionId } : {}),
       eventTime: input.requestedAt,
     },
     { region: stack.config.region },
