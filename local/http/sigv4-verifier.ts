@@ -10,10 +10,24 @@
  * `x-amz-content-sha256` is trusted as signed but not compared with the bytes, and `aws-chunked` chunk signatures
  * are not checked. Capturing a signed request to replay it with another body needs root on the machine.
  */
-import { createHash, createHmac, type Hash, type Hmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import { Hash } from '@smithy/hash-node';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { HeaderBag, HttpRequest } from '@smithy/types';
+import {
+  ALGORITHM,
+  type ClockRules,
+  headerClaim,
+  headerValue,
+  isRefusal,
+  presignedClaim,
+  Refusal,
+  type SignatureClaim,
+  type SigV4Refusal,
+} from './sigv4-claim.js';
+
+export type { SigV4Refusal } from './sigv4-claim.js';
 
 export interface SigV4Credentials {
   accessKeyId: string;
@@ -42,15 +56,6 @@ export interface SignedRequest {
   body: Buffer | undefined;
 }
 
-export type SigV4Refusal =
-  | 'signature_missing'
-  | 'signature_malformed'
-  | 'signature_expired'
-  | 'unknown_access_key'
-  | 'wrong_scope'
-  | 'payload_hash_mismatch'
-  | 'signature_mismatch';
-
 export type SigV4Result =
   | { ok: true; accessKeyId: string; service: string; presigned: boolean }
   | { ok: false; reason: SigV4Refusal; message: string; presigned: boolean };
@@ -59,42 +64,7 @@ export interface SigV4Verifier {
   verify(req: SignedRequest): Promise<SigV4Result>;
 }
 
-const ALGORITHM = 'AWS4-HMAC-SHA256';
-const AUTHORIZATION =
-  /^AWS4-HMAC-SHA256 Credential=([^/\s]+)\/(\d{8})\/([a-z0-9-]+)\/([a-z0-9-]+)\/aws4_request,\s*SignedHeaders=([a-z0-9;._-]+),\s*Signature=([0-9a-f]{64})$/;
-const CREDENTIAL = /^([^/\s]+)\/(\d{8})\/([a-z0-9-]+)\/([a-z0-9-]+)\/aws4_request$/;
-const AMZ_DATE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
-const SIGNED_HEADERS = /^[a-z0-9._-]+(;[a-z0-9._-]+)*$/;
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
-const MAX_PRESIGNED_SECONDS = 7 * 24 * 3600;
-
-type SourceData = string | ArrayBuffer | ArrayBufferView;
-
-function bytesOf(data: SourceData): Buffer {
-  if (typeof data === 'string') return Buffer.from(data, 'utf8');
-  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  return Buffer.from(data);
-}
-
-/** SHA-256, or HMAC-SHA-256 when given a secret: the Checksum shape the smithy signer asks for. */
-class NodeSha256 {
-  private hash: Hash | Hmac;
-  constructor(private readonly secret?: SourceData) {
-    this.hash = this.create();
-  }
-  private create(): Hash | Hmac {
-    return this.secret === undefined ? createHash('sha256') : createHmac('sha256', bytesOf(this.secret));
-  }
-  update(data: Uint8Array): void {
-    this.hash.update(data);
-  }
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.hash.digest());
-  }
-  reset(): void {
-    this.hash = this.create();
-  }
-}
 
 /** Exposes the smithy signer's canonicalisation (path escaping, query and header canonical forms). */
 class CanonicalForm extends SignatureV4 {
@@ -119,7 +89,8 @@ function canonicalForm(uriEscapePath: boolean): CanonicalForm {
     credentials: { accessKeyId: 'unused', secretAccessKey: 'unused' },
     region: 'unused',
     service: 'unused',
-    sha256: NodeSha256,
+    // The SHA-256 the SDK clients sign with on Node.
+    sha256: Hash.bind(null, 'sha256'),
     uriEscapePath,
   });
 }
@@ -135,11 +106,6 @@ function hmac(key: Buffer | string, data: string): Buffer {
 function signatureOf(secret: string, shortDate: string, region: string, service: string, toSign: string) {
   const key = hmac(hmac(hmac(hmac(`AWS4${secret}`, shortDate), region), service), 'aws4_request');
   return hmac(key, toSign).toString('hex');
-}
-
-function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
-  const v = headers[name];
-  return Array.isArray(v) ? v.join(',') : v;
 }
 
 /** Decodes a wire query without URLSearchParams' `+` → space rule, which SigV4 does not apply. */
@@ -176,13 +142,6 @@ function sameText(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-function dateOf(amzDate: string): Date | undefined {
-  const m = AMZ_DATE.exec(amzDate);
-  if (!m) return undefined;
-  const [, y, mo, d, h, mi, s] = m.map(Number);
-  return new Date(Date.UTC(y as number, (mo as number) - 1, d, h, mi, s));
-}
-
 /** The request fields a verifier reads, from a Node request and (when buffered) its body. */
 export function signedRequestOf(req: IncomingMessage, body: Buffer | undefined): SignedRequest {
   const url = req.url ?? '/';
@@ -196,145 +155,129 @@ export function signedRequestOf(req: IncomingMessage, body: Buffer | undefined):
   };
 }
 
-export function createSigV4Verifier(options: SigV4VerifierOptions): SigV4Verifier {
-  const maxSkewMs = options.maxSkewMs ?? 15 * 60_000;
-  const now = options.now ?? Date.now;
-  const credentials =
-    typeof options.credentials === 'function'
-      ? options.credentials
-      : () => options.credentials as SigV4Credentials;
+interface VerifierContext {
+  credentials: () => SigV4Credentials;
+  region: string;
+  services: readonly string[];
+  clock: ClockRules;
+}
 
+export function createSigV4Verifier(options: SigV4VerifierOptions): SigV4Verifier {
+  const context: VerifierContext = {
+    credentials:
+      typeof options.credentials === 'function'
+        ? options.credentials
+        : () => options.credentials as SigV4Credentials,
+    region: options.region,
+    services: options.services,
+    clock: { now: options.now ?? Date.now, maxSkewMs: options.maxSkewMs ?? 15 * 60_000 },
+  };
   return {
     async verify(req) {
       const pairs = parseRawQuery(req.rawQuery);
       const presigned = pairs.some(([k]) => k === 'X-Amz-Algorithm' || k === 'X-Amz-Signature');
-      const refuse = (reason: SigV4Refusal, message: string): SigV4Result => ({
-        ok: false,
-        reason,
-        message,
-        presigned,
-      });
-      const authorization = headerValue(req.headers, 'authorization');
-      if (!presigned && !authorization)
-        return refuse('signature_missing', 'Request is missing a SigV4 signature (Authorization header).');
-
-      let accessKeyId: string;
-      let scopeDate: string;
-      let region: string;
-      let service: string;
-      let signedList: string;
-      let signature: string;
-      let amzDate: string;
-      const query = pairs.filter(([k]) => k !== 'X-Amz-Signature');
-      if (presigned) {
-        if (authorization)
-          return refuse('signature_malformed', 'Only one authentication mechanism is allowed.');
-        const get = (name: string) => pairs.find(([k]) => k === name)?.[1];
-        if (get('X-Amz-Algorithm') !== ALGORITHM)
-          return refuse('signature_malformed', `X-Amz-Algorithm must be ${ALGORITHM}.`);
-        // The stack issues no session credentials, so a security token can only come from somewhere else.
-        if (get('X-Amz-Security-Token') !== undefined)
-          return refuse('unknown_access_key', 'Session credentials are not accepted by the local stack.');
-        const credential = CREDENTIAL.exec(get('X-Amz-Credential') ?? '');
-        const expires = Number(get('X-Amz-Expires'));
-        signedList = get('X-Amz-SignedHeaders') ?? '';
-        signature = get('X-Amz-Signature') ?? '';
-        amzDate = get('X-Amz-Date') ?? '';
-        if (
-          !credential ||
-          !Number.isInteger(expires) ||
-          expires < 1 ||
-          expires > MAX_PRESIGNED_SECONDS ||
-          !SIGNED_HEADERS.test(signedList) ||
-          !/^[0-9a-f]{64}$/.test(signature)
-        )
-          return refuse(
-            'signature_malformed',
-            'The presigned URL is missing or has malformed X-Amz-* parameters.',
-          );
-        [, accessKeyId = '', scopeDate = '', region = '', service = ''] = credential;
-        const signingDate = dateOf(amzDate);
-        if (!signingDate) return refuse('signature_malformed', 'X-Amz-Date is not a valid date.');
-        if (signingDate.getTime() - now() > maxSkewMs)
-          return refuse('signature_expired', 'The presigned URL is dated in the future.');
-        if (signingDate.getTime() + expires * 1000 < now())
-          return refuse('signature_expired', 'Request has expired.');
-      } else {
-        if (headerValue(req.headers, 'x-amz-security-token') !== undefined)
-          return refuse('unknown_access_key', 'Session credentials are not accepted by the local stack.');
-        const m = AUTHORIZATION.exec((authorization ?? '').trim());
-        amzDate = headerValue(req.headers, 'x-amz-date') ?? '';
-        if (!m)
-          return refuse('signature_malformed', 'Authorization header is not a well-formed SigV4 header.');
-        [, accessKeyId = '', scopeDate = '', region = '', service = '', signedList = '', signature = ''] = m;
-        const signingDate = dateOf(amzDate);
-        if (!signingDate || !signedList.split(';').includes('x-amz-date'))
-          return refuse('signature_malformed', 'A signed X-Amz-Date header is required.');
-        if (Math.abs(now() - signingDate.getTime()) > maxSkewMs)
-          return refuse(
-            'signature_expired',
-            `Signature expired: ${amzDate} is more than 15 minutes away from the server time.`,
-          );
-      }
-      const signedHeaders = signedList.split(';');
-      if (!signedHeaders.includes('host'))
-        return refuse('signature_malformed', 'The host header must be signed.');
-      if (amzDate.slice(0, 8) !== scopeDate)
-        return refuse('signature_malformed', 'The credential scope date does not match X-Amz-Date.');
-      const secret = credentials();
-      if (!sameText(accessKeyId, secret.accessKeyId))
-        return refuse('unknown_access_key', 'The AWS access key id does not exist in the local stack.');
-      if (region !== options.region || !options.services.includes(service))
-        return refuse(
-          'wrong_scope',
-          `Credential scope must name region ${options.region} and service ${options.services.join(' or ')}.`,
-        );
-
-      const headers: Record<string, string> = {};
-      for (const name of signedHeaders) {
-        const value = headerValue(req.headers, name);
-        if (value === undefined) return refuse('signature_malformed', `Signed header ${name} is missing.`);
-        headers[name] = value;
-      }
-      let payloadHash: string;
-      const claimed = presigned ? undefined : headerValue(req.headers, 'x-amz-content-sha256');
-      // S3 presignatures cover no payload; the SDK states that as a signed X-Amz-Content-Sha256 parameter.
-      if (presigned)
-        payloadHash =
-          service === 's3'
-            ? (pairs.find(([k]) => k === 'X-Amz-Content-Sha256')?.[1] ?? 'UNSIGNED-PAYLOAD')
-            : hashOf(req.body);
-      else if (claimed !== undefined) {
-        // A signed payload hash is only worth something if it is the hash of the body that arrived.
-        if (/^[0-9a-f]{64}$/.test(claimed) && req.body !== undefined && claimed !== hashOf(req.body))
-          return refuse('payload_hash_mismatch', 'The x-amz-content-sha256 header does not match the body.');
-        payloadHash = claimed;
-      } else payloadHash = hashOf(req.body);
-
-      const form = service === 's3' ? S3_FORM : OTHER_FORM;
-      const toSign = await form.stringToSign(
-        {
-          method: req.method,
-          protocol: 'http:',
-          hostname: headers.host ?? '',
-          path: req.path,
-          query: queryRecord(query),
-          headers,
-        },
-        headers,
-        payloadHash,
-        amzDate,
-        `${scopeDate}/${region}/${service}/aws4_request`,
-      );
-      const expected = signatureOf(secret.secretAccessKey, scopeDate, region, service, toSign);
-      if (!sameText(expected, signature))
-        return refuse(
-          'signature_mismatch',
-          'The request signature we calculated does not match the signature you provided.',
-        );
-      return { ok: true, accessKeyId, service, presigned };
+      const outcome = await checkSignature(context, req, pairs, presigned);
+      return isRefusal(outcome) ? { ok: false, ...outcome, presigned } : { ok: true, ...outcome, presigned };
     },
   };
+}
+
+/** Every check in order, the cheap ones first; a refusal names the first one that failed. */
+async function checkSignature(
+  context: VerifierContext,
+  req: SignedRequest,
+  pairs: Array<[string, string]>,
+  presigned: boolean,
+): Promise<{ accessKeyId: string; service: string } | Refusal> {
+  const authorization = headerValue(req.headers, 'authorization');
+  if (!presigned && !authorization)
+    return new Refusal('signature_missing', 'Request is missing a SigV4 signature (Authorization header).');
+  const claim = presigned
+    ? presignedClaim(pairs, authorization, context.clock)
+    : headerClaim(req.headers, authorization, context.clock);
+  if (isRefusal(claim)) return claim;
+  const secret = context.credentials();
+  const refused = scopeRefusal(context, claim, secret);
+  if (refused) return refused;
+  const headers = signedHeaderValues(req.headers, claim.signedList.split(';'));
+  if (isRefusal(headers)) return headers;
+  const payloadHash = payloadHashOf(req, pairs, presigned, claim.service);
+  if (typeof payloadHash !== 'string') return payloadHash;
+
+  const form = claim.service === 's3' ? S3_FORM : OTHER_FORM;
+  const toSign = await form.stringToSign(
+    {
+      method: req.method,
+      protocol: 'http:',
+      hostname: headers.host ?? '',
+      path: req.path,
+      query: queryRecord(pairs.filter(([k]) => k !== 'X-Amz-Signature')),
+      headers,
+    },
+    headers,
+    payloadHash,
+    claim.amzDate,
+    `${claim.scopeDate}/${claim.region}/${claim.service}/aws4_request`,
+  );
+  const expected = signatureOf(secret.secretAccessKey, claim.scopeDate, claim.region, claim.service, toSign);
+  if (!sameText(expected, claim.signature))
+    return new Refusal(
+      'signature_mismatch',
+      'The request signature we calculated does not match the signature you provided.',
+    );
+  return { accessKeyId: claim.accessKeyId, service: claim.service };
+}
+
+/** Host signed, scope date matching the signing date, the stack's access key, and this endpoint's region and services. */
+function scopeRefusal(
+  context: VerifierContext,
+  claim: SignatureClaim,
+  secret: SigV4Credentials,
+): Refusal | undefined {
+  if (!claim.signedList.split(';').includes('host'))
+    return new Refusal('signature_malformed', 'The host header must be signed.');
+  if (claim.amzDate.slice(0, 8) !== claim.scopeDate)
+    return new Refusal('signature_malformed', 'The credential scope date does not match X-Amz-Date.');
+  if (!sameText(claim.accessKeyId, secret.accessKeyId))
+    return new Refusal('unknown_access_key', 'The AWS access key id does not exist in the local stack.');
+  if (claim.region !== context.region || !context.services.includes(claim.service))
+    return new Refusal(
+      'wrong_scope',
+      `Credential scope must name region ${context.region} and service ${context.services.join(' or ')}.`,
+    );
+  return undefined;
+}
+
+function signedHeaderValues(
+  requestHeaders: IncomingHttpHeaders,
+  signedHeaders: string[],
+): Record<string, string> | Refusal {
+  const headers: Record<string, string> = {};
+  for (const name of signedHeaders) {
+    const value = headerValue(requestHeaders, name);
+    if (value === undefined) return new Refusal('signature_malformed', `Signed header ${name} is missing.`);
+    headers[name] = value;
+  }
+  return headers;
+}
+
+function payloadHashOf(
+  req: SignedRequest,
+  pairs: Array<[string, string]>,
+  presigned: boolean,
+  service: string,
+): string | Refusal {
+  // S3 presignatures cover no payload; the SDK states that as a signed X-Amz-Content-Sha256 parameter.
+  if (presigned)
+    return service === 's3'
+      ? (pairs.find(([k]) => k === 'X-Amz-Content-Sha256')?.[1] ?? 'UNSIGNED-PAYLOAD')
+      : hashOf(req.body);
+  const claimed = headerValue(req.headers, 'x-amz-content-sha256');
+  if (claimed === undefined) return hashOf(req.body);
+  // A signed payload hash is only worth something if it is the hash of the body that arrived.
+  if (/^[0-9a-f]{64}$/.test(claimed) && req.body !== undefined && claimed !== hashOf(req.body))
+    return new Refusal('payload_hash_mismatch', 'The x-amz-content-sha256 header does not match the body.');
+  return claimed;
 }
 
 function hashOf(body: Buffer | undefined): string {

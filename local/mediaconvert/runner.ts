@@ -230,129 +230,165 @@ export class JobRunner {
   }
 
   private async process(job: WireJob, plan: JobPlan, work: string, signal: AbortSignal) {
-    const { s3, ffmpeg } = this.deps;
     let spekeKey: SpekeKey | undefined;
     try {
-      const source = join(work, 'input.src');
-      await downloadInput(s3, plan.input.bucket, plan.input.key, source, signal);
-      let file = source;
-      if (plan.input.decryption) {
-        const key = await this.unwrapInputKey(plan.input.decryption.encryptedKey);
-        try {
-          file = join(work, 'input.dec');
-          const iv = Buffer.from(plan.input.decryption.iv, 'base64');
-          await decryptFile(source, file, plan.input.decryption.mode, key, iv);
-        } finally {
-          key.fill(0);
-        }
-        await rm(source);
-      }
-      const info: MediaInfo | undefined = parseInput((await runFfmpeg(ffmpeg, ['-i', file], signal)).stderr);
-      if (!info)
-        throw new JobError(
-          JOB_ERRORS.badInput,
-          `Unable to open input file [s3://${plan.input.bucket}/${plan.input.key}]`,
-        );
-      const withAudio = plan.renditions.find((r) => r.audio);
-      if (withAudio && !info.hasAudio) {
-        throw new JobError(
-          JOB_ERRORS.noAudio,
-          `No audio found in the input for ${withAudio.audio?.selector}`,
-        );
-      }
+      const input = await this.prepareInput(plan, work, signal);
       if (plan.speke) spekeKey = await this.deps.speke.keyFor(plan.speke.url, plan.speke.resourceId, signal);
-
       job.currentPhase = 'TRANSCODING';
       await this.deps.store.save(job);
-      const base = posix.basename(plan.destination.base);
-      const folder = posix.dirname(plan.destination.base);
-      const keyOf = (name: string) => (folder === '.' ? name : `${folder}/${name}`);
-      const iv = randomBytes(16);
-      const names = plan.renditions.map((r) => `${base}${r.nameModifier}`);
-      const presets = plan.renditions.map((r) => presetFor(r));
-      const engine: EnginePlan[] = [];
-      for (const [index, name] of names.entries()) {
-        const dir = join(work, `output-${index}`);
-        await mkdir(dir, { mode: 0o700 });
-        engine.push({
-          settings: renditionFromPreset(presets[index] as (typeof presets)[number]),
-          dir,
-          base: name,
-          segmentDuration: plan.segmentLength,
-          ...(spekeKey ? { encryption: { key: spekeKey.key, iv, uri: spekeKey.uri } } : {}),
-        });
-      }
-      const ladder = await transcodeLadder(
-        ffmpeg,
-        { inputFile: file, input: info, renditions: engine },
-        {
-          signal,
-          tempDir: work,
-          // GetJob reads the job from memory: the percentage is visible at once, and saved with the next phase.
-          onProgress: (progress) => {
-            job.jobPercentComplete = Math.min(90, Math.round(progress.percent * 0.9));
-          },
-        },
-      );
-      const results: Array<{
-        dir: string;
-        files: string[];
-        variant: Variant;
-        playlistKey: string;
-        durationMillis: number;
-        width?: number;
-        height?: number;
-      }> = [];
-      for (const [index, name] of names.entries()) {
-        const result = ladder[index] as RenditionResult;
-        const dir = (engine[index] as EnginePlan).dir;
-        const files = await renameSegments(dir, name, result.files);
-        results.push({
-          dir,
-          files,
-          variant: {
-            key: name,
-            preset: presets[index] as (typeof presets)[number],
-            ...(result.width !== undefined ? { width: result.width } : {}),
-            ...(result.height !== undefined ? { height: result.height } : {}),
-            ...(result.codecs ? { codecs: result.codecs } : {}),
-            bandwidth: result.bandwidth ?? 0,
-          },
-          playlistKey: keyOf(`${name}.m3u8`),
-          durationMillis: result.durationMillis,
-          ...(result.width !== undefined ? { width: result.width } : {}),
-          ...(result.height !== undefined ? { height: result.height } : {}),
-        });
-      }
+      const results = await this.transcode(job, plan, work, input, spekeKey, signal);
       job.jobPercentComplete = 90;
-
       job.currentPhase = 'UPLOADING';
       await this.deps.store.save(job);
-      const upload = (key: string, path: string) =>
-        uploadFile(s3, plan.destination.bucket, key, path, signal).catch((e: unknown) => {
-          if (signal.aborted) throw e;
-          throw new JobError(
-            JOB_ERRORS.permission,
-            `Unable to write to output [s3://${plan.destination.bucket}/${key}]`,
-          );
-        });
-      // Segments first, then variant playlists, then the master: a reader who finds a playlist finds what it names.
-      for (const r of results) {
-        for (const f of r.files.filter((f) => !f.endsWith('.m3u8'))) await upload(keyOf(f), join(r.dir, f));
-      }
-      for (const r of results) await upload(r.playlistKey, join(r.dir, `${r.variant.key}.m3u8`));
-      const master = join(work, 'master.m3u8');
-      await writeFile(
-        master,
-        masterPlaylist(
-          base,
-          results.map((r) => r.variant),
-        ),
-      );
-      await upload(`${plan.destination.base}.m3u8`, master);
+      await this.uploadOutputs(plan, work, results, signal);
       return results;
     } finally {
       spekeKey?.key.fill(0);
     }
   }
+
+  /** Downloads the input, decrypts it when the job says how, and probes it; refuses what the job cannot use. */
+  private async prepareInput(
+    plan: JobPlan,
+    work: string,
+    signal: AbortSignal,
+  ): Promise<{ file: string; info: MediaInfo }> {
+    const source = join(work, 'input.src');
+    await downloadInput(this.deps.s3, plan.input.bucket, plan.input.key, source, signal);
+    let file = source;
+    if (plan.input.decryption) {
+      const key = await this.unwrapInputKey(plan.input.decryption.encryptedKey);
+      try {
+        file = join(work, 'input.dec');
+        const iv = Buffer.from(plan.input.decryption.iv, 'base64');
+        await decryptFile(source, file, plan.input.decryption.mode, key, iv);
+      } finally {
+        key.fill(0);
+      }
+      await rm(source);
+    }
+    const info: MediaInfo | undefined = parseInput(
+      (await runFfmpeg(this.deps.ffmpeg, ['-i', file], signal)).stderr,
+    );
+    if (!info)
+      throw new JobError(
+        JOB_ERRORS.badInput,
+        `Unable to open input file [s3://${plan.input.bucket}/${plan.input.key}]`,
+      );
+    const withAudio = plan.renditions.find((r) => r.audio);
+    if (withAudio && !info.hasAudio) {
+      throw new JobError(JOB_ERRORS.noAudio, `No audio found in the input for ${withAudio.audio?.selector}`);
+    }
+    return { file, info };
+  }
+
+  /** Runs the whole ladder in one engine run and names each rendition's files as MediaConvert does. */
+  private async transcode(
+    job: WireJob,
+    plan: JobPlan,
+    work: string,
+    input: { file: string; info: MediaInfo },
+    spekeKey: SpekeKey | undefined,
+    signal: AbortSignal,
+  ): Promise<RenditionOutput[]> {
+    const base = posix.basename(plan.destination.base);
+    const iv = randomBytes(16);
+    const names = plan.renditions.map((r) => `${base}${r.nameModifier}`);
+    const presets = plan.renditions.map((r) => presetFor(r));
+    const engine: EnginePlan[] = [];
+    for (const [index, name] of names.entries()) {
+      const dir = join(work, `output-${index}`);
+      await mkdir(dir, { mode: 0o700 });
+      engine.push({
+        settings: renditionFromPreset(presets[index] as (typeof presets)[number]),
+        dir,
+        base: name,
+        segmentDuration: plan.segmentLength,
+        ...(spekeKey ? { encryption: { key: spekeKey.key, iv, uri: spekeKey.uri } } : {}),
+      });
+    }
+    const ladder = await transcodeLadder(
+      this.deps.ffmpeg,
+      { inputFile: input.file, input: input.info, renditions: engine },
+      {
+        signal,
+        tempDir: work,
+        // GetJob reads the job from memory: the percentage is visible at once, and saved with the next phase.
+        onProgress: (progress) => {
+          job.jobPercentComplete = Math.min(90, Math.round(progress.percent * 0.9));
+        },
+      },
+    );
+    const results: RenditionOutput[] = [];
+    for (const [index, name] of names.entries()) {
+      const result = ladder[index] as RenditionResult;
+      const dir = (engine[index] as EnginePlan).dir;
+      const files = await renameSegments(dir, name, result.files);
+      results.push({
+        dir,
+        files,
+        variant: {
+          key: name,
+          preset: presets[index] as (typeof presets)[number],
+          ...(result.width !== undefined ? { width: result.width } : {}),
+          ...(result.height !== undefined ? { height: result.height } : {}),
+          ...(result.codecs ? { codecs: result.codecs } : {}),
+          bandwidth: result.bandwidth ?? 0,
+        },
+        playlistKey: destinationKey(plan, `${name}.m3u8`),
+        durationMillis: result.durationMillis,
+        ...(result.width !== undefined ? { width: result.width } : {}),
+        ...(result.height !== undefined ? { height: result.height } : {}),
+      });
+    }
+    return results;
+  }
+
+  private async uploadOutputs(
+    plan: JobPlan,
+    work: string,
+    results: RenditionOutput[],
+    signal: AbortSignal,
+  ): Promise<void> {
+    const upload = (key: string, path: string) =>
+      uploadFile(this.deps.s3, plan.destination.bucket, key, path, signal).catch((e: unknown) => {
+        if (signal.aborted) throw e;
+        throw new JobError(
+          JOB_ERRORS.permission,
+          `Unable to write to output [s3://${plan.destination.bucket}/${key}]`,
+        );
+      });
+    // Segments first, then variant playlists, then the master: a reader who finds a playlist finds what it names.
+    for (const r of results) {
+      for (const f of r.files.filter((f) => !f.endsWith('.m3u8')))
+        await upload(destinationKey(plan, f), join(r.dir, f));
+    }
+    for (const r of results) await upload(r.playlistKey, join(r.dir, `${r.variant.key}.m3u8`));
+    const master = join(work, 'master.m3u8');
+    await writeFile(
+      master,
+      masterPlaylist(
+        posix.basename(plan.destination.base),
+        results.map((r) => r.variant),
+      ),
+    );
+    await upload(`${plan.destination.base}.m3u8`, master);
+  }
+}
+
+/** One rendition's files on disk, its master-playlist entry and where its playlist goes. */
+interface RenditionOutput {
+  dir: string;
+  files: string[];
+  variant: Variant;
+  playlistKey: string;
+  durationMillis: number;
+  width?: number;
+  height?: number;
+}
+
+/** A file's key beside the destination's base name (in the same folder). */
+function destinationKey(plan: JobPlan, name: string): string {
+  const folder = posix.dirname(plan.destination.base);
+  return folder === '.' ? name : `${folder}/${name}`;
 }

@@ -4,39 +4,20 @@
  * executions/history persisted under `<dataDir>/executions/`.
  */
 import '../polyfills.js';
-import { createHash, randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import {
-  ExecutionAbortedError,
-  ExecutionError,
-  ExecutionTimeoutError,
-  StateMachine,
-  type StateMachineDefinition,
-} from 'aws-local-stepfunctions';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { ExecutionAbortedError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import type { FaultInjector } from '../faults.js';
-import {
-  createLambdaInvoker,
-  LambdaCrashError,
-  LambdaFunctionError,
-  type LambdaInvoker,
-  LambdaTimeoutError,
-} from '../lambda/invoke.js';
-import {
-  type AslMachine,
-  type FunctionSpec,
-  loadFunctionCatalog,
-  resolveTaskFunctions,
-} from './functions.js';
-import { asString, type EventLog, HistoryRecorder, type InvocationRecord } from './history.js';
-import { type ExecutionRecord, type ExecutionStatus, ExecutionStore, type HistoryEvent } from './store.js';
+import { createLambdaInvoker } from '../lambda/invoke.js';
+import { type FastOptions, fastOverrides, type TimingOverrides } from './fast-overrides.js';
+import { type AslMachine, loadFunctionCatalog, resolveTaskFunctions } from './functions.js';
+import { type EventLog, HistoryRecorder } from './history.js';
+import { type MachineDates, machineDates } from './machine-dates.js';
+import { type ExecutionRecord, ExecutionStore, type HistoryEvent } from './store.js';
+import { MAX_PAYLOAD_BYTES, type TaskHandlerContext, taskHandlers } from './task-handlers.js';
+import { endedBy, succeeded, type TerminalEvent } from './terminal-event.js';
 
-export interface FastOptions {
-  /** Every Wait state pauses this long instead of its Seconds/SecondsPath. */
-  waitMs?: number;
-  /** Every retrier waits this long instead of IntervalSeconds × BackoffRate^n. */
-  retryMs?: number;
-}
+export type { FastOptions } from './fast-overrides.js';
 
 export interface LocalStepFunctionsOptions {
   dataDir: string;
@@ -57,34 +38,6 @@ export interface LocalStepFunctionsOptions {
   resumeInterrupted?: boolean;
 }
 
-interface MachineDates {
-  createdAt: number;
-  updatedAt: number;
-  sha256: string;
-}
-
-/**
- * The state machine "exists" from the first start on a data directory; its update date moves when the ASL file
- * changes. Kept beside the execution records so the dates survive restarts, as the service's do.
- */
-function machineDates(dataDir: string, name: string, definition: string): MachineDates {
-  const dir = join(dataDir, 'executions');
-  const file = join(dir, `${encodeURIComponent(name)}.state-machine.json`);
-  const sha256 = createHash('sha256').update(definition).digest('hex');
-  let saved: MachineDates | undefined;
-  try {
-    saved = JSON.parse(readFileSync(file, 'utf8')) as MachineDates;
-  } catch {
-    saved = undefined;
-  }
-  if (saved && saved.sha256 === sha256 && Number.isFinite(saved.createdAt)) return saved;
-  const now = Date.now();
-  const dates = { createdAt: saved?.createdAt ?? now, updatedAt: now, sha256 };
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(file, `${JSON.stringify(dates)}\n`);
-  return dates;
-}
-
 /** An error the JSON protocol turns into a 400 with `__type`. */
 export class SfnApiError extends Error {
   constructor(
@@ -97,22 +50,6 @@ export class SfnApiError extends Error {
   }
 }
 
-/** A Task failure as Step Functions sees it: `name` is the ASL error name, `message` the Cause. */
-class TaskFailure extends Error {
-  constructor(name: string, cause: string) {
-    super(cause);
-    this.name = name;
-  }
-}
-
-/** Terminal in AWS: neither Retry nor `States.ALL` Catch applies (aws-local-stepfunctions honours these flags). */
-class DataLimitExceeded extends TaskFailure {
-  readonly isRetryable = false;
-  readonly isCatchable = false;
-}
-
-// The Step Functions payload quota: 256 KiB of UTF-8 JSON per state input/output.
-const MAX_PAYLOAD_BYTES = 256 * 1024;
 const NAME_PATTERN = /^[A-Za-z0-9_-]{1,80}$/;
 const TERMINAL_LIBRARY_EVENTS = new Set([
   'ExecutionSucceeded',
@@ -136,26 +73,6 @@ function canonicalJson(text: string): string {
   return JSON.stringify(JSON.parse(text));
 }
 
-function toTaskFailure(e: unknown): TaskFailure {
-  if (e instanceof LambdaFunctionError) return new TaskFailure(e.errorType, JSON.stringify(e.payload));
-  if (e instanceof LambdaTimeoutError) {
-    // What Step Functions reports when a Lambda function times out (no error type in the function's response).
-    return new TaskFailure(
-      'Lambda.Unknown',
-      `The cause could not be determined because Lambda did not return an error type. Returned payload: ${JSON.stringify({ errorMessage: e.message })}`,
-    );
-  }
-  if (e instanceof LambdaCrashError) {
-    // A killed runtime answers with Runtime.ExitError, which Step Functions reports as Lambda.Unknown too.
-    return new TaskFailure(
-      'Lambda.Unknown',
-      `The cause could not be determined because Lambda did not return an error type. Returned payload: ${JSON.stringify({ errorMessage: e.message, errorType: e.errorType })}`,
-    );
-  }
-  const err = e as Error;
-  return new TaskFailure(err?.name ?? 'Error', err?.message ?? String(e));
-}
-
 export class LocalStepFunctions {
   readonly stateMachineArn: string;
   readonly stateMachineName: string;
@@ -166,13 +83,11 @@ export class LocalStepFunctions {
   private readonly definitionText: string;
   private readonly dates: MachineDates;
   private readonly machine: StateMachine;
-  private readonly tasks: Map<string, FunctionSpec>;
-  private readonly invoker: LambdaInvoker;
+  private readonly taskContext: TaskHandlerContext;
   private readonly store: ExecutionStore;
   private readonly executions = new Map<string, LiveExecution>();
   private readonly listeners = new Set<ExecutionListener>();
-  private readonly waitTimeOverrides: Record<string, number> = {};
-  private readonly retryIntervalOverrides: Record<string, number> = {};
+  private readonly timing: TimingOverrides;
   private readonly resumable: boolean;
   private readonly interrupted: ExecutionRecord[] = [];
 
@@ -184,19 +99,22 @@ export class LocalStepFunctions {
     this.roleArn = options.roleArn ?? `arn:aws:iam::${this.accountId}:role/${this.stateMachineName}-local`;
     this.definitionText = readFileSync(options.definitionPath, 'utf8');
     this.definition = JSON.parse(this.definitionText) as AslMachine;
-    this.tasks = resolveTaskFunctions(this.definition, loadFunctionCatalog(options.serverlessPath));
     // Resources are CloudFormation references (`Fn::GetAtt`), not ARNs, until deployment; every Task is overridden.
     this.machine = new StateMachine(this.definition as unknown as StateMachineDefinition, {
       validationOptions: { checkArn: false },
     });
-    this.invoker = createLambdaInvoker({
-      region: this.region,
-      accountId: this.accountId,
-      ...(options.faults ? { faults: options.faults } : {}),
-    });
+    this.taskContext = {
+      tasks: resolveTaskFunctions(this.definition, loadFunctionCatalog(options.serverlessPath)),
+      invoker: createLambdaInvoker({
+        region: this.region,
+        accountId: this.accountId,
+        ...(options.faults ? { faults: options.faults } : {}),
+      }),
+      functionArnPrefix: `arn:aws:lambda:${this.region}:${this.accountId}:function:`,
+    };
     this.store = new ExecutionStore(options.dataDir, this.stateMachineName);
     this.dates = machineDates(options.dataDir, this.stateMachineName, this.definitionText);
-    this.configureFast(options.fast);
+    this.timing = fastOverrides(this.definition, options.fast);
     this.resumable = options.resumeInterrupted ?? false;
     this.recover();
   }
@@ -209,28 +127,6 @@ export class LocalStepFunctions {
       creationDate: this.dates.createdAt,
       updateDate: this.dates.updatedAt,
     };
-  }
-
-  private configureFast(fast: LocalStepFunctionsOptions['fast']): void {
-    if (!fast) return;
-    const { waitMs = 200, retryMs = 50 } = fast === true ? {} : fast;
-    const walk = (machine: AslMachine) => {
-      for (const [name, state] of Object.entries(machine.States)) {
-        const s = state as {
-          Type?: string;
-          Retry?: unknown[];
-          Branches?: AslMachine[];
-          ItemProcessor?: AslMachine;
-          Iterator?: AslMachine;
-        };
-        if (s.Type === 'Wait') this.waitTimeOverrides[name] = waitMs;
-        if (s.Retry?.length) this.retryIntervalOverrides[name] = retryMs;
-        for (const b of s.Branches ?? []) walk(b);
-        if (s.ItemProcessor) walk(s.ItemProcessor);
-        if (s.Iterator) walk(s.Iterator);
-      }
-    };
-    walk(this.definition);
   }
 
   /**
@@ -400,41 +296,6 @@ export class LocalStepFunctions {
     return machine;
   }
 
-  private taskHandlers(recorder: HistoryRecorder) {
-    const handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
-    for (const [stateName, spec] of this.tasks) {
-      handlers[stateName] = async (input: unknown) => {
-        const record: InvocationRecord = {
-          stateName,
-          resource: `arn:aws:lambda:${this.region}:${this.accountId}:function:secure-transcode-local-${spec.key}`,
-          timeoutSeconds: spec.timeoutSeconds,
-          input,
-          startedAt: Date.now(),
-        };
-        recorder.track(record);
-        let output: unknown;
-        try {
-          output = await this.invoker.invoke(spec, input).result;
-        } catch (e) {
-          const failure = toTaskFailure(e);
-          record.outcome = { ok: false, error: failure.name, cause: failure.message };
-          record.endedAt = Date.now();
-          throw failure;
-        }
-        record.outcome = { ok: true, output };
-        record.endedAt = Date.now();
-        if (Buffer.byteLength(JSON.stringify(output)) > MAX_PAYLOAD_BYTES) {
-          throw new DataLimitExceeded(
-            'States.DataLimitExceeded',
-            `The state/task '${stateName}' returned a result with a size exceeding the maximum number of bytes service limit.`,
-          );
-        }
-        return output;
-      };
-    }
-    return handlers;
-  }
-
   private async run(live: LiveExecution, input: unknown, machine = this.machine): Promise<ExecutionRecord> {
     const { record } = live;
     const recorder = new HistoryRecorder((type, details, timestamp) =>
@@ -442,9 +303,8 @@ export class LocalStepFunctions {
     );
     const execution = machine.run(input as never, {
       overrides: {
-        taskResourceLocalHandlers: this.taskHandlers(recorder) as never,
-        waitTimeOverrides: this.waitTimeOverrides,
-        retryIntervalOverrides: this.retryIntervalOverrides,
+        taskResourceLocalHandlers: taskHandlers(this.taskContext, recorder) as never,
+        ...this.timing,
       },
       // aws-local-stepfunctions only knows `$$.Execution.Id/Name` if they are handed to it.
       context: {
@@ -466,46 +326,22 @@ export class LocalStepFunctions {
       }
     })();
 
-    let status: ExecutionStatus;
-    let terminal: [string, Record<string, unknown>];
+    let terminal: TerminalEvent;
     try {
-      const output = await execution.result;
-      status = 'SUCCEEDED';
-      record.output = JSON.stringify(output);
-      terminal = [
-        'ExecutionSucceeded',
-        { executionSucceededEventDetails: { output: record.output, outputDetails: { truncated: false } } },
-      ];
+      terminal = succeeded(record, await execution.result);
     } catch (e) {
       if (e instanceof ExecutionAbortedError && live.suspended) {
         // Left RUNNING on disk: the next start resumes it from the state it was in.
         await consumed;
         return record;
       }
-      if (e instanceof ExecutionAbortedError) {
-        status = 'ABORTED';
-        Object.assign(record, live.abortReason ?? {});
-        terminal = ['ExecutionAborted', { executionAbortedEventDetails: { ...(live.abortReason ?? {}) } }];
-      } else if (e instanceof ExecutionTimeoutError) {
-        status = 'TIMED_OUT';
-        record.error = 'States.Timeout';
-        terminal = ['ExecutionTimedOut', { executionTimedOutEventDetails: { error: 'States.Timeout' } }];
-      } else {
-        const inner = e instanceof ExecutionError ? (e.cause as Error) : (e as Error);
-        status = 'FAILED';
-        record.error = inner?.name ?? 'States.Runtime';
-        record.cause = asString(inner?.message ?? e);
-        terminal = [
-          'ExecutionFailed',
-          { executionFailedEventDetails: { error: record.error, cause: record.cause } },
-        ];
-      }
+      terminal = endedBy(e, record, live.abortReason);
     }
     // Every library event precedes the settlement of `result`, so this only drains what is already queued.
     await consumed;
-    record.status = status;
+    record.status = terminal.status;
     record.stopDate = Date.now();
-    this.appendEvent(record, terminal[0], terminal[1], record.stopDate);
+    this.appendEvent(record, terminal.type, terminal.details, record.stopDate);
     this.store.save(record);
     return record;
   }

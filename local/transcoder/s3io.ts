@@ -3,18 +3,10 @@
  * exceeds what small S3 emulators accept (fauxqs 1.9.2 caps bodies at 11 MiB).
  */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  GetObjectCommand,
-  PutObjectCommand,
-  type S3Client,
-  UploadPartCommand,
-} from '@aws-sdk/client-s3';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
 import { sdkErrorInfo } from '../../lib/errors.js';
 import { JobFailure } from './errors.js';
 
@@ -47,6 +39,10 @@ export function contentTypeOf(key: string): string {
   return 'application/octet-stream';
 }
 
+/**
+ * Streams a file to S3 with the SDK's managed upload: one PutObject up to a part, multipart above (aborted on
+ * failure), at most two parts in memory whatever the file size.
+ */
 export async function uploadFile(
   s3: S3Client,
   bucket: string,
@@ -54,49 +50,18 @@ export async function uploadFile(
   file: string,
   signal?: AbortSignal,
 ) {
-  const { size } = await stat(file);
-  const ContentType = contentTypeOf(key);
-  if (size <= PART_SIZE) {
-    const body = createReadStream(file);
-    await s3.send(
-      new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentLength: size, ContentType }),
-      {
-        abortSignal: signal,
-      },
-    );
-    return;
-  }
-  const { UploadId } = await s3.send(
-    new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ContentType }),
-  );
-  const handle = await open(file, 'r');
+  signal?.throwIfAborted();
+  const upload = new Upload({
+    client: s3,
+    partSize: PART_SIZE,
+    queueSize: 2,
+    params: { Bucket: bucket, Key: key, Body: createReadStream(file), ContentType: contentTypeOf(key) },
+  });
+  const abort = () => void upload.abort();
+  signal?.addEventListener('abort', abort, { once: true });
   try {
-    const parts: { PartNumber: number; ETag: string | undefined }[] = [];
-    for (let offset = 0, n = 1; offset < size; offset += PART_SIZE, n++) {
-      const body = Buffer.alloc(Math.min(PART_SIZE, size - offset));
-      await handle.read(body, 0, body.length, offset);
-      const part = await s3.send(
-        new UploadPartCommand({ Bucket: bucket, Key: key, UploadId, PartNumber: n, Body: body }),
-        {
-          abortSignal: signal,
-        },
-      );
-      parts.push({ PartNumber: n, ETag: part.ETag });
-    }
-    await s3.send(
-      new CompleteMultipartUploadCommand({
-        Bucket: bucket,
-        Key: key,
-        UploadId,
-        MultipartUpload: { Parts: parts },
-      }),
-    );
-  } catch (e) {
-    await s3
-      .send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId }))
-      .catch(() => undefined);
-    throw e;
+    await upload.done();
   } finally {
-    await handle.close();
+    signal?.removeEventListener('abort', abort);
   }
 }
