@@ -1,19 +1,8 @@
-/**
- * The local KMS endpoint: AWS JSON 1.1 (`POST /`, `X-Amz-Target: TrentService.<Op>`), enough for the SDK and the
- * AWS CLI pointed at it with `--endpoint-url`. Every request passes the stack's request guard first (loopback Host,
- * SigV4 with the stack's credentials): the keys here unwrap every data key of the stack.
- */
-import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { logger } from '../../lib/logger.js';
 import type { FaultInjector } from '../faults.js';
-import {
-  createRequestGuard,
-  type LocalAuth,
-  loopbackBindAddress,
-  type RequestGuard,
-} from '../http/request-guard.js';
+import { createRequestGuard, type LocalAuth, type RequestGuard } from '../http/request-guard.js';
+import { listenOnLoopback, readBody, sendJson, sendJsonError, stopServer } from '../http/server.js';
 import { KmsError } from './errors.js';
 import { KeyStore } from './keystore.js';
 import { OPERATIONS } from './operations.js';
@@ -41,29 +30,8 @@ const TARGET_PREFIX = 'TrentService.';
 const MAX_BODY = 1024 * 1024;
 const CONTENT_TYPE = 'application/x-amz-json-1.1';
 
-function send(res: ServerResponse, status: number, body: unknown): void {
-  const payload = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': CONTENT_TYPE,
-    'content-length': Buffer.byteLength(payload),
-    'x-amzn-requestid': randomUUID(),
-  });
-  res.end(payload);
-}
-
 function sendError(res: ServerResponse, e: KmsError): void {
-  send(res, e.status, { __type: e.type, message: e.message });
-}
-
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY) throw new KmsError('ValidationException', 'Request body is too large');
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
+  sendJsonError(res, 'json', e.status, e.type, e.message, CONTENT_TYPE);
 }
 
 function parseJson(body: Buffer): Record<string, unknown> {
@@ -87,7 +55,11 @@ async function handle(
   req: IncomingMessage,
   res: ServerResponse,
 ) {
-  const body = await readBody(req);
+  const body = await readBody(
+    req,
+    MAX_BODY,
+    () => new KmsError('ValidationException', 'Request body is too large'),
+  );
   if (!(await guard.admit(req, res, body))) return;
   const target = String(req.headers['x-amz-target'] ?? '');
   const op = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : '';
@@ -114,11 +86,10 @@ async function handle(
   }
   const output = await operation(store, parseJson(body));
   logger.debug('kms request', { operation: op, status: 200 });
-  send(res, 200, output);
+  sendJson(res, 200, output, { contentType: CONTENT_TYPE });
 }
 
 export async function startKmsServer(opts: KmsServerOptions): Promise<KmsServer> {
-  const host = loopbackBindAddress(opts.host);
   const store = await KeyStore.open(
     opts.dataDir,
     opts.region ?? 'us-east-1',
@@ -138,22 +109,14 @@ export async function startKmsServer(opts: KmsServerOptions): Promise<KmsServer>
       );
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, host, () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const { endpoint, port } = await listenOnLoopback(server, opts.host, opts.port);
   return {
-    endpoint: `http://${host}:${port}`,
+    endpoint,
     port,
     async createKey(description?: string) {
       const key = await store.createKey(description);
       return { keyId: key.keyId, arn: key.arn };
     },
-    stop: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((e) => (e ? reject(e) : resolve()));
-        server.closeAllConnections();
-      }),
+    stop: () => stopServer(server),
   };
 }
