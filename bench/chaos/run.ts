@@ -18,9 +18,9 @@ import {
 } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { FaultInjector, type FaultRule, type FaultStat } from '../../local/faults.js';
+import type { Notification, Stack } from '../../local/stack/index.js';
 import { toS3EventNotification } from '../../local/stack/s3-events.js';
 import { uploadFile } from '../../local/stack/upload.js';
-import type { Notification, Stack } from '../../local/stack.js';
 import { badInputs, type ChaosInput, generateClip, goodInputs } from './corpus.js';
 import {
   collectAssetIds,
@@ -366,7 +366,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   if (options.stack) {
     stack = options.stack;
   } else {
-    const { startStack } = await import('../../local/stack.js');
+    const { startStack } = await import('../../local/stack/index.js');
     stack = await startStack({
       dataDir,
       fast: true,
