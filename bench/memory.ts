@@ -22,8 +22,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { S3Client } from '@aws-sdk/client-s3';
+import type { EndpointsJson } from '../local/stack/index.js';
 import { uploadFile } from '../local/stack/upload.js';
-import type { EndpointsJson } from '../local/stack.js';
 
 const MiB = 1024 * 1024;
 const ROOT = resolve(import.meta.dirname ?? '.', '..');

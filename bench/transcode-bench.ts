@@ -247,7 +247,7 @@ async function jobWindows(
 /** Child: one stack with default settings; one job, then `jobs` jobs at once. */
 async function child(ffmpegPath: string, clip: string, jobs: number, backend: Backend): Promise<void> {
   process.env.LOG_LEVEL = 'SILENT';
-  const { startStack } = await import('../local/stack.js');
+  const { startStack } = await import('../local/stack/index.js');
   const { uploadFile } = await import('../local/stack/upload.js');
   const dataDir = await mkdtemp(join(tmpdir(), 'st-transcode-bench-'));
   const ffmpeg = await selectFfmpeg({ explicit: ffmpegPath });

@@ -4,33 +4,19 @@
  * success byte-correct. The stack is either started here (and stopped before the scan of its data directory, S3 objects included)
  * or passed in by a test that runs other scenarios on the same stack.
  */
-import { createDecipheriv, createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KMSClient } from '@aws-sdk/client-kms';
-import {
-  GetObjectCommand,
-  GetObjectTaggingCommand,
-  HeadObjectCommand,
-  ListMultipartUploadsCommand,
-  ListObjectsV2Command,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import { HeadObjectCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { FaultInjector, type FaultRule, type FaultStat } from '../../local/faults.js';
+import type { Notification, Stack } from '../../local/stack/index.js';
 import { toS3EventNotification } from '../../local/stack/s3-events.js';
 import { uploadFile } from '../../local/stack/upload.js';
-import type { Notification, Stack } from '../../local/stack.js';
 import { badInputs, type ChaosInput, generateClip, goodInputs } from './corpus.js';
-import {
-  collectAssetIds,
-  collectWrappedKeys,
-  type LeakHit,
-  scanBuffer,
-  scanTree,
-  unwrapKeys,
-  withKeyServiceContexts,
-} from './leaks.js';
+import type { LeakHit } from './leaks.js';
+import { listKeys, scanForLeaks } from './scan.js';
+import { assessInputs } from './verify.js';
 
 export const DEFAULT_RATE_FAULTS =
   'kms:*:throttle:0.2,s3:GetObject:slowdown:0.2,s3:UploadPart:internal:0.2,transcoder:CreateJob:throttle:0.2,transcoder:ReadJob:throttle:0.2';
@@ -46,8 +32,6 @@ export const CREATE_JOB_BURST = 'transcoder:CreateJob:throttle@1+2';
 export const RESET_FAULTS = 's3:UploadPart:reset:0.1,transcoder:ReadJob:reset:0.1';
 
 export const DEFAULT_FAULT_SPEC = `${CREATE_JOB_BURST},${DEFAULT_RATE_FAULTS},${RESET_FAULTS}`;
-
-const TRANSCODER_CONTEXT = { service: 'elastictranscoder.amazonaws.com' };
 
 export interface ChaosOptions {
   jobs: number;
@@ -130,13 +114,6 @@ export interface ChaosReport {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function bodyOf(s3: S3Client, bucket: string, key: string): Promise<Buffer> {
-  const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  return Buffer.from(
-    await (got.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray(),
-  );
-}
 
 export async function queueDepth(sqs: SQSClient, queueUrl: string): Promise<number> {
   const out = await sqs.send(
@@ -224,119 +201,97 @@ function statsDelta(before: FaultStat[], after: FaultStat[]): FaultStat[] {
     .filter((s) => s.calls > 0);
 }
 
-/** Decrypts the encrypted source with its unwrapped key and checks every output the notification lists exists. */
-async function verifySuccess(
+/** Uploads the inputs, sends the duplicate deliveries, and waits until every input is notified and the queue is idle. */
+async function driveWorkload(
   stack: Stack,
-  kms: KMSClient,
-  n: Notification,
-  expected: Buffer,
-): Promise<boolean> {
-  // The local stack opts into carrying the wrapped key in notifications (NOTIFY_INCLUDE_WRAPPED_KEY).
-  if (!n.encrypted?.wrappedKey) return false;
-  const recovered = await unwrapKeys(kms, [n.encrypted.wrappedKey], TRANSCODER_CONTEXT);
-  const key = recovered.keys[0];
-  if (!key) return false;
-  const ciphertext = await bodyOf(stack.s3, n.encrypted.bucket, n.encrypted.key);
-  const iv = Buffer.from(n.encrypted.initializationVector, 'base64');
-  const algorithm = `aes-${key.length * 8}-${n.encrypted.mode === 'aes-ctr' ? 'ctr' : 'cbc'}`;
-  const decipher = createDecipheriv(algorithm, key, iv);
-  const plain = Buffer.concat([decipher.update(ciphertext), decipher.final()]);
-  key.fill(0);
-  const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-  if (sha(plain) !== sha(expected)) return false;
-  const keys = [...n.outputs.map((o) => o.key), ...n.playlists.map((p) => p.key)];
-  if (keys.length === 0) return false;
-  for (const key of keys) {
-    const exists = await stack.s3.send(new HeadObjectCommand({ Bucket: stack.config.bucket, Key: key })).then(
-      () => true,
-      () => false,
-    );
-    if (!exists) return false;
-  }
-  return true;
-}
+  sqs: SQSClient,
+  inputs: ChaosInput[],
+  options: ChaosOptions,
+  log: (line: string) => void,
+): Promise<{ runStart: number; notifications: Map<string, Notification[]> }> {
+  const byKey = new Map(inputs.map((i) => [i.key, i]));
+  const notifications = new Map<string, Notification[]>();
+  const unsubscribe = stack.onNotification((n) => {
+    const key = n.source?.key;
+    if (!key || !byKey.has(key)) return;
+    notifications.set(key, [...(notifications.get(key) ?? []), n]);
+  });
+  const runStart = Date.now();
+  for (const input of inputs)
+    await uploadFile(stack.s3, { bucket: stack.config.bucket, key: input.key, body: input.body });
 
-function readJsonValues(path: string): unknown[] {
-  const text = readFileSync(path, 'utf8');
-  if (path.endsWith('.jsonl')) {
-    return text.split('\n').flatMap((line) => {
-      try {
-        return line.trim() ? [JSON.parse(line)] : [];
-      } catch {
-        return [];
-      }
-    });
-  }
-  try {
-    return [JSON.parse(text)];
-  } catch {
-    return [];
-  }
-}
+  const deadline = runStart + options.timeoutMs;
+  const duplicateSends =
+    options.duplicates > 0
+      ? Promise.all(
+          inputs.map(async (input) => {
+            const arn = await stack
+              .waitForExecutionStart(input.key, Math.max(1, deadline - Date.now()), runStart)
+              .catch(() => undefined);
+            if (arn)
+              await sendCopies(sqs, stack.config.queueUrl, await s3EventFor(stack, arn), options.duplicates);
+          }),
+        )
+      : Promise.resolve([]);
 
-function* jsonFiles(dir: string): Generator<string> {
-  if (!existsSync(dir)) return;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) yield* jsonFiles(path);
-    else if (entry.isFile() && /\.jsonl?$/.test(entry.name)) yield path;
-  }
-}
-
-/** The local transcoder's job records, counted by the execution name the workflow tags them with. */
-function transcodeJobsByExecution(dataDir: string): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const file of jsonFiles(join(dataDir, 'transcoder', 'jobs'))) {
-    for (const job of readJsonValues(file) as Array<{ UserMetadata?: { execution?: string } }>) {
-      const name = job.UserMetadata?.execution;
-      if (name) counts.set(name, (counts.get(name) ?? 0) + 1);
+  let lastReport = 0;
+  while (Date.now() < deadline && inputs.some((i) => !notifications.has(i.key))) {
+    await sleep(250);
+    if (Date.now() - lastReport > 10_000) {
+      lastReport = Date.now();
+      log(
+        `${notifications.size}/${inputs.length} notified after ${Math.round((Date.now() - runStart) / 1000)} s`,
+      );
     }
   }
-  return counts;
-}
-
-async function listKeys(s3: S3Client, bucket: string, prefix: string): Promise<string[]> {
-  const keys: string[] = [];
-  let token: string | undefined;
-  do {
-    const page = await s3.send(
-      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+  await duplicateSends;
+  // Late duplicates would show up now: let the ingest queue drain and every execution finish before counting.
+  while (Date.now() < deadline + 30_000) {
+    const running = inputs.some((i) =>
+      stack.executionsFor(i.key).some((r) => r.startDate >= runStart && r.status === 'RUNNING'),
     );
-    for (const o of page.Contents ?? []) if (o.Key) keys.push(o.Key);
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
-  return keys;
+    if (!running && (await queueDepth(sqs, stack.config.queueUrl).catch(() => 1)) === 0) break;
+    await sleep(500);
+  }
+  await sleep(1500);
+  unsubscribe();
+  return { runStart, notifications };
 }
 
-/** Every object in the bucket: body, user metadata and tags — where a careless step could have written a key. */
-async function scanBucket(s3: S3Client, bucket: string, keys: Buffer[]) {
-  const hits: LeakHit[] = [];
-  const blobs = new Set<string>();
-  let objects = 0;
-  let token: string | undefined;
-  do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
-    for (const o of page.Contents ?? []) {
-      if (!o.Key) continue;
-      objects += 1;
-      const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: o.Key }));
-      const body = Buffer.from(
-        await (got.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray(),
-      );
-      const tags = await s3
-        .send(new GetObjectTaggingCommand({ Bucket: bucket, Key: o.Key }))
-        .catch(() => undefined);
-      const meta = JSON.stringify({ metadata: got.Metadata ?? {}, tags: tags?.TagSet ?? [] });
-      hits.push(
-        ...scanBuffer(`s3://${bucket}/${o.Key}`, body, keys),
-        ...scanBuffer(`s3://${bucket}/${o.Key} (metadata, tags)`, Buffer.from(meta), keys),
-      );
-      collectWrappedKeys(got.Metadata ?? {}, blobs);
-      if (o.Key.endsWith('.json')) collectWrappedKeys(body.toString('utf8'), blobs);
-    }
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
-  return { hits, blobs, objects };
+/** Multipart uploads left open, the ingest DLQ's depth, and this run's objects that belong to no successful asset. */
+async function leftoversOf(
+  stack: Stack,
+  sqs: SQSClient,
+  runId: string,
+  notifications: Map<string, Notification[]>,
+) {
+  const openMultipartUploads = await stack.s3
+    .send(new ListMultipartUploadsCommand({ Bucket: stack.config.bucket }))
+    .then(
+      (out) => (out.Uploads ?? []).filter((u) => u.Key?.includes(`chaos-${runId}/`)).length,
+      () => -1,
+    );
+  const ingestDlqDepth = await queueDepth(sqs, stack.config.dlqUrl).catch(() => -1);
+  const assetIds = [...notifications.values()].flatMap((list) =>
+    list.flatMap((n) => (n.playback?.assetId ? [n.playback.assetId] : [])),
+  );
+  const leftovers = (
+    await Promise.all(
+      [`encrypted/chaos-${runId}/`, 'outputs/'].map((p) => listKeys(stack.s3, stack.config.bucket, p)),
+    )
+  )
+    .flat()
+    .filter((key) => key.includes(`chaos-${runId}/`))
+    .filter((key) => !assetIds.some((id) => key.includes(`/${id}/`) || key.endsWith(`.${id}.enc`)));
+  return { openMultipartUploads, ingestDlqDepth, leftovers };
+}
+
+async function chaosInputs(options: ChaosOptions, dataDir: string, prefix: string): Promise<ChaosInput[]> {
+  const clipFile = join(dataDir, 'samples', `chaos-clip-${options.clipSeconds}s.mp4`);
+  mkdirSync(join(dataDir, 'samples'), { recursive: true });
+  if (!existsSync(clipFile)) await generateClip(options.ffmpegPath, clipFile, options.clipSeconds);
+  const clip = readFileSync(clipFile);
+  return [...goodInputs(prefix, options.jobs, clip), ...(options.bad ? badInputs(prefix, clip) : [])];
 }
 
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
@@ -349,15 +304,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const prefix = `incoming/chaos-${runId}/`;
   const dataDir = options.stack?.dataDir ?? options.dataDir;
   if (!dataDir) throw new Error('runChaos needs a stack or a dataDir');
-
-  const clipFile = join(dataDir, 'samples', `chaos-clip-${options.clipSeconds}s.mp4`);
-  mkdirSync(join(dataDir, 'samples'), { recursive: true });
-  if (!existsSync(clipFile)) await generateClip(options.ffmpegPath, clipFile, options.clipSeconds);
-  const clip = readFileSync(clipFile);
-  const inputs: ChaosInput[] = [
-    ...goodInputs(prefix, options.jobs, clip),
-    ...(options.bad ? badInputs(prefix, clip) : []),
-  ];
+  const inputs = await chaosInputs(options, dataDir, prefix);
   const faultSpec = options.faults ?? DEFAULT_FAULT_SPEC;
   const rules: FaultRule[] = FaultInjector.parse(faultSpec);
 
@@ -366,7 +313,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   if (options.stack) {
     stack = options.stack;
   } else {
-    const { startStack } = await import('../../local/stack.js');
+    const { startStack } = await import('../../local/stack/index.js');
     stack = await startStack({
       dataDir,
       fast: true,
@@ -389,165 +336,32 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const statsBefore = stack.faults.stats().map((s) => ({ ...s }));
 
   try {
-    const byKey = new Map(inputs.map((i) => [i.key, i]));
-    const notifications = new Map<string, Notification[]>();
-    const unsubscribe = stack.onNotification((n) => {
-      const key = n.source?.key;
-      if (!key || !byKey.has(key)) return;
-      notifications.set(key, [...(notifications.get(key) ?? []), n]);
-    });
-    const runStart = Date.now();
     log(
       `uploading ${inputs.length} object(s) under s3://${stack.config.bucket}/${prefix} with faults ${faultSpec}`,
     );
-    for (const input of inputs)
-      await uploadFile(stack.s3, { bucket: stack.config.bucket, key: input.key, body: input.body });
-
-    const deadline = runStart + options.timeoutMs;
-    const duplicateSends =
-      options.duplicates > 0
-        ? Promise.all(
-            inputs.map(async (input) => {
-              const arn = await stack
-                .waitForExecutionStart(input.key, Math.max(1, deadline - Date.now()), runStart)
-                .catch(() => undefined);
-              if (arn)
-                await sendCopies(
-                  sqs,
-                  stack.config.queueUrl,
-                  await s3EventFor(stack, arn),
-                  options.duplicates,
-                );
-            }),
-          )
-        : Promise.resolve([]);
-
-    let lastReport = 0;
-    while (Date.now() < deadline && inputs.some((i) => !notifications.has(i.key))) {
-      await sleep(250);
-      if (Date.now() - lastReport > 10_000) {
-        lastReport = Date.now();
-        log(
-          `${notifications.size}/${inputs.length} notified after ${Math.round((Date.now() - runStart) / 1000)} s`,
-        );
-      }
-    }
-    await duplicateSends;
-    // Late duplicates would show up now: let the ingest queue drain and every execution finish before counting.
-    while (Date.now() < deadline + 30_000) {
-      const running = inputs.some((i) =>
-        stack.executionsFor(i.key).some((r) => r.startDate >= runStart && r.status === 'RUNNING'),
-      );
-      if (!running && (await queueDepth(sqs, stack.config.queueUrl).catch(() => 1)) === 0) break;
-      await sleep(500);
-    }
-    await sleep(1500);
-    unsubscribe();
+    const { runStart, notifications } = await driveWorkload(stack, sqs, inputs, options, log);
     const faultStats = statsDelta(statsBefore, stack.faults.stats());
     // From here on the run reads back what the system wrote: no faults, and no leftovers for the caller's stack.
     stack.faults.clear();
 
-    const jobsByExecution = transcodeJobsByExecution(dataDir);
-    const results: InputResult[] = [];
-    const retriesByError: Record<string, number> = {};
-    const historyBlobs = new Set<string>();
-    const historyAssetIds = new Set<string>();
-    let verified = 0;
-    for (const input of inputs) {
-      const executions = stack.executionsFor(input.key).filter((r) => r.startDate >= runStart);
-      for (const record of executions) {
-        for (const event of stack.sfn.getExecutionHistory(record.executionArn)) {
-          collectWrappedKeys(event, historyBlobs);
-          collectAssetIds(event, historyAssetIds);
-          if (event.type !== 'StateRetried') continue;
-          const details = event as { evaluationFailedEventDetails?: { error?: string } };
-          const error = details.evaluationFailedEventDetails?.error ?? 'unknown';
-          retriesByError[error] = (retriesByError[error] ?? 0) + 1;
-        }
-      }
-      const got = notifications.get(input.key) ?? [];
-      const n = got[0];
-      const label = input.kind === 'bad' ? input.label : 'good';
-      const result: InputResult = {
-        key: input.key,
-        kind: input.kind,
-        label,
-        executions: executions.length,
-        transcodeJobs: executions.reduce((a, r) => a + (jobsByExecution.get(r.name) ?? 0), 0),
-        notifications: got.length,
-        status: n?.status ?? 'NONE',
-        ok: false,
-      };
-      if (n?.error)
-        Object.assign(result, { errorCode: n.error.code, errorMessage: n.error.message, step: n.error.step });
-      const record = executions[0];
-      if (record?.stopDate) result.seconds = Math.round((record.stopDate - record.startDate) / 100) / 10;
-      if (input.kind === 'good') {
-        result.verified = n?.status === 'SUCCEEDED' ? await verifySuccess(stack, kms, n, input.body) : false;
-        if (result.verified) verified += 1;
-        result.ok =
-          result.verified && got.length === 1 && executions.length === 1 && result.transcodeJobs === 1;
-      } else {
-        result.ok =
-          n?.status === 'FAILED' &&
-          input.expectedCodes.includes(n.error?.code ?? '') &&
-          Boolean(n.error?.message) &&
-          got.length === 1 &&
-          executions.length === 1 &&
-          result.transcodeJobs <= 1;
-      }
-      results.push(result);
-    }
-
+    const assessed = await assessInputs(stack, kms, inputs, notifications, runStart, dataDir);
+    const { results, retriesByError } = assessed;
     const retries = Object.values(retriesByError).reduce((a, b) => a + b, 0);
-    const openUploads = await stack.s3
-      .send(new ListMultipartUploadsCommand({ Bucket: stack.config.bucket }))
-      .then(
-        (out) => (out.Uploads ?? []).filter((u) => u.Key?.includes(`chaos-${runId}/`)).length,
-        () => -1,
-      );
-    const ingestDlqDepth = await queueDepth(sqs, stack.config.dlqUrl).catch(() => -1);
-    const assetIds = [...notifications.values()].flatMap((list) =>
-      list.flatMap((n) => (n.playback?.assetId ? [n.playback.assetId] : [])),
-    );
-    const leftovers = (
-      await Promise.all(
-        [`encrypted/chaos-${runId}/`, 'outputs/'].map((p) => listKeys(stack.s3, stack.config.bucket, p)),
-      )
-    )
-      .flat()
-      .filter((key) => key.includes(`chaos-${runId}/`))
-      .filter((key) => !assetIds.some((id) => key.includes(`/${id}/`) || key.endsWith(`.${id}.enc`)));
-
-    // Leak scan: unwrap every data key the system stored a blob of, then look for the plaintexts everywhere.
-    log('scanning for plaintext keys…');
-    const blobs = new Set(historyBlobs);
-    for (const list of notifications.values())
-      for (const n of list) {
-        collectWrappedKeys(n, blobs);
-        collectAssetIds(n, historyAssetIds);
-      }
-    for (const file of jsonFiles(dataDir))
-      for (const value of readJsonValues(file)) {
-        collectWrappedKeys(value, blobs);
-        collectAssetIds(value, historyAssetIds);
-      }
-    const firstPass = await scanBucket(stack.s3, stack.config.bucket, []);
-    for (const b of firstPass.blobs) blobs.add(b);
-    const recovered = await unwrapKeys(
+    const left = await leftoversOf(stack, sqs, runId, notifications);
+    const scan = await scanForLeaks({
+      stack,
       kms,
-      blobs,
-      withKeyServiceContexts(TRANSCODER_CONTEXT, historyAssetIds),
-    );
-    const bucketScan = await scanBucket(stack.s3, stack.config.bucket, recovered.keys);
-    if (owned) {
-      // The tree scan reads the data dir, S3 objects and their metadata included.
-      await stack.stop();
-      owned = false;
-    }
-    const treeScan = scanTree(dataDir, recovered.keys);
-    for (const key of recovered.keys) key.fill(0);
-    const leakHits = [...bucketScan.hits, ...treeScan.hits];
+      dataDir,
+      notifications,
+      historyBlobs: assessed.historyBlobs,
+      historyAssetIds: assessed.historyAssetIds,
+      log,
+      beforeTreeScan: async () => {
+        if (!owned) return;
+        await stack.stop();
+        owned = false;
+      },
+    });
 
     const good = results.filter((r) => r.kind === 'good');
     const bad = results.filter((r) => r.kind === 'bad');
@@ -568,16 +382,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       lost: results.filter((r) => r.notifications === 0).length,
       duplicated: results.filter((r) => r.executions > 1 || r.notifications > 1 || r.transcodeJobs > 1)
         .length,
-      leaks: leakHits.length,
-      verified,
-      keysRecovered: recovered.keys.length,
-      undecryptableBlobs: recovered.undecryptable,
-      scanned: { files: treeScan.files, bytes: treeScan.bytes, objects: bucketScan.objects },
-      openMultipartUploads: openUploads,
-      leftovers,
-      ingestDlqDepth,
+      leaks: scan.leakHits.length,
+      verified: assessed.verified,
+      keysRecovered: scan.keysRecovered,
+      undecryptableBlobs: scan.undecryptableBlobs,
+      scanned: scan.scanned,
+      openMultipartUploads: left.openMultipartUploads,
+      leftovers: left.leftovers,
+      ingestDlqDepth: left.ingestDlqDepth,
       results,
-      leakHits,
+      leakHits: scan.leakHits,
       problems: [],
     };
     report.problems = chaosProblems(report);

@@ -5,8 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import type { ExecutionRecord } from '../sfn/store.js';
+import type { Notification, Stack } from '../stack/index.js';
 import { uploadFile } from '../stack/upload.js';
-import type { Notification, Stack } from '../stack.js';
 import type { ProgressView } from './progress.js';
 
 export interface Job {

@@ -1,5 +1,5 @@
 /** What `secure-transcode run` prints once its jobs are done: one block per job, then a summary. */
-import type { Notification, Stack } from '../stack.js';
+import type { Notification, Stack } from '../stack/index.js';
 import { type CliIo, formatDuration } from './common.js';
 import type { JobOutcome } from './run-jobs.js';
 

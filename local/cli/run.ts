@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
-import type { Stack, StackOptions } from '../stack.js';
+import type { Stack, StackOptions } from '../stack/index.js';
 import { describeFfmpeg } from '../transcoder/ffmpeg.js';
 import {
   backendFrom,
@@ -117,7 +117,7 @@ async function generateSampleIfNone(io: CliIo, files: string[], dataDir: string,
 }
 
 async function startStackOrExplain(options: StackOptions): Promise<Stack> {
-  const { startStack, StackAlreadyRunningError, PortInUseError } = await import('../stack.js');
+  const { startStack, StackAlreadyRunningError, PortInUseError } = await import('../stack/index.js');
   return startStack(options).catch((e: unknown) => {
     if (e instanceof StackAlreadyRunningError || e instanceof PortInUseError)
       throw new CommandError(e.message);

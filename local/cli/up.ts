@@ -98,7 +98,7 @@ export async function runUpCommand(
   const backend = backendFrom(values.backend);
   process.env.LOG_LEVEL ??= values.verbose ? 'INFO' : 'WARN';
   const ffmpeg = await selectFfmpegOrExplain();
-  const { startStack, StackAlreadyRunningError, PortInUseError } = await import('../stack.js');
+  const { startStack, StackAlreadyRunningError, PortInUseError } = await import('../stack/index.js');
   const log = (line: string) => io.stdout.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
   const stack = await startStack({
     dataDir,

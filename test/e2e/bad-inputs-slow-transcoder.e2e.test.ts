@@ -20,8 +20,8 @@ import { generateClip } from '../../bench/chaos/corpus.js';
 import { queueDepth, sqsClientFor } from '../../bench/chaos/run.js';
 import { logger } from '../../lib/logger.js';
 import type { ExecutionRecord, HistoryEvent } from '../../local/sfn/index.js';
+import { type Notification, type Stack, startStack } from '../../local/stack/index.js';
 import { uploadFile } from '../../local/stack/upload.js';
-import { type Notification, type Stack, startStack } from '../../local/stack.js';
 import { leftoversOf, scanDataDirForKeys, untilQueueDrained } from './support.js';
 
 jest.setTimeout(120_000);

@@ -23,8 +23,8 @@ import { queueDepth, sqsClientFor } from '../../bench/chaos/run.js';
 import { logger } from '../../lib/logger.js';
 import type { S3RequestRecord } from '../../local/s3/index.js';
 import type { ExecutionRecord, HistoryEvent } from '../../local/sfn/index.js';
+import { type Notification, type Stack, startStack } from '../../local/stack/index.js';
 import { uploadFile } from '../../local/stack/upload.js';
-import { type Notification, type Stack, startStack } from '../../local/stack.js';
 import {
   assetOf,
   kmsClientFor,

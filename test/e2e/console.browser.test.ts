@@ -18,7 +18,7 @@ import { queueDepth } from '../../bench/chaos/run.js';
 import { main } from '../../local/cli/main.js';
 import { generateSampleClip } from '../../local/cli/sample.js';
 import { ExecutionStore } from '../../local/sfn/store.js';
-import type { EndpointsJson, Notification } from '../../local/stack.js';
+import type { EndpointsJson, Notification } from '../../local/stack/index.js';
 import { type Browser, forgeToken, launchChromium } from '../support/browser-player.js';
 
 jest.setTimeout(60_000);

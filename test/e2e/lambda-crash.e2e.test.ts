@@ -11,8 +11,8 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { generateClip } from '../../bench/chaos/corpus.js';
 import { logger } from '../../lib/logger.js';
 import type { ExecutionRecord, HistoryEvent } from '../../local/sfn/index.js';
+import { type Notification, type Stack, startStack } from '../../local/stack/index.js';
 import { uploadFile } from '../../local/stack/upload.js';
-import { type Notification, type Stack, startStack } from '../../local/stack.js';
 import { bodyOf, kmsClientFor, opensslDecrypt, openUploads, paddedMp4 } from './support.js';
 
 jest.setTimeout(180_000);

@@ -13,8 +13,8 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { logger } from '../../lib/logger.js';
 import { type AssetRecord, AssetRecordSchema } from '../../lib/playback/asset-record.js';
 import { generateSampleClip } from '../../local/cli/sample.js';
+import { type Notification, type Stack, startStack } from '../../local/stack/index.js';
 import { uploadFile } from '../../local/stack/upload.js';
-import { type Notification, type Stack, startStack } from '../../local/stack.js';
 import {
   type Browser,
   currentTime,

@@ -20,8 +20,8 @@ import {
   sqsClientFor,
 } from '../../bench/chaos/run.js';
 import { logger } from '../../lib/logger.js';
+import { type Notification, type Stack, startStack } from '../../local/stack/index.js';
 import { uploadFile } from '../../local/stack/upload.js';
-import { type Notification, type Stack, startStack } from '../../local/stack.js';
 import { untilQueueDrained } from './support.js';
 
 jest.setTimeout(180_000);

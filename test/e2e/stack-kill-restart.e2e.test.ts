@@ -13,8 +13,8 @@ import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3
 import { DescribeExecutionCommand, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { generateClip } from '../../bench/chaos/corpus.js';
+import type { EndpointsJson, Notification } from '../../local/stack/index.js';
 import { uploadFile } from '../../local/stack/upload.js';
-import type { EndpointsJson, Notification } from '../../local/stack.js';
 
 jest.setTimeout(300_000);
 

@@ -23,7 +23,7 @@ import {
 import { queueDepth } from '../../bench/chaos/run.js';
 import { assetPaths } from '../../lib/paths.js';
 import type { ExecutionRecord } from '../../local/sfn/index.js';
-import type { Notification, Stack } from '../../local/stack.js';
+import type { Notification, Stack } from '../../local/stack/index.js';
 
 const PREFIXES = {
   inputPrefix: 'incoming/',

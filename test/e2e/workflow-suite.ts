@@ -17,8 +17,13 @@ import addFormats from 'ajv-formats';
 import type { TranscoderBackend } from '../../lib/config.js';
 import { generateSampleClip } from '../../local/cli/sample.js';
 import type { ExecutionRecord } from '../../local/sfn/index.js';
+import {
+  type Notification,
+  type Stack,
+  StackAlreadyRunningError,
+  startStack,
+} from '../../local/stack/index.js';
 import { uploadFile } from '../../local/stack/upload.js';
-import { type Notification, type Stack, StackAlreadyRunningError, startStack } from '../../local/stack.js';
 
 const ROOT = resolve('.');
 const FFMPEG = process.env.FFMPEG_PATH ?? (await import('@ffmpeg-installer/ffmpeg')).default.path;

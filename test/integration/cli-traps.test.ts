@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { main } from '../../local/cli/main.js';
 import { sourceOf } from '../../local/cli/up.js';
 import { exportDirName } from '../../local/stack/exports.js';
-import type { Notification } from '../../local/stack.js';
+import type { Notification } from '../../local/stack/index.js';
 
 function captureIo() {
   const stdout = new PassThrough();

@@ -20,7 +20,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import { keyServiceContext, spekeKeyProviderContext } from '../../lib/kms/contexts.js';
 import { writeAssetRecord } from '../../lib/playback/asset-record.js';
 import { runCredentialsCommand } from '../../local/cli/credentials.js';
-import { type Stack, startStack } from '../../local/stack.js';
+import { type Stack, startStack } from '../../local/stack/index.js';
 import { dataDirCredentials } from '../support/credentials.js';
 
 // Generous: these spawn processes (the AWS CLI, boto3) whose speed depends on the machine's load.

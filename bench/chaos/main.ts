@@ -15,12 +15,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { resolveFfmpegOrExplain } from '../local/cli/common.js';
-import { type ChaosOptions, type ChaosReport, DEFAULT_PRESET, SMALL_PRESET } from './chaos/run.js';
+import { resolveFfmpegOrExplain } from '../../local/cli/common.js';
+import { type ChaosOptions, type ChaosReport, DEFAULT_PRESET, SMALL_PRESET } from './run.js';
 
 const CHAOS_USAGE =
   'Usage: npm run chaos -- [--small] [--jobs N] [--no-bad] [--duplicates N] [--faults SPEC] [--timeout S] [--data-dir DIR] [--keep]';
-const RESULTS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'results');
+const RESULTS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'results');
 
 export function parseChaosArgs(
   argv: string[],
@@ -136,7 +136,7 @@ async function main(argv: string[]): Promise<number> {
   const io = captureProcessOutput(join(dataDir, 'logs', 'handlers.log'));
   let report: ChaosReport;
   try {
-    const { runChaos } = await import('./chaos/run.js');
+    const { runChaos } = await import('./run.js');
     io.print(`chaos: data dir ${dataDir}\n`);
     report = await runChaos({ ...options, dataDir, ffmpegPath, log: (line) => io.print(`chaos: ${line}\n`) });
   } finally {
