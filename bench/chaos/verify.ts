@@ -81,12 +81,21 @@ export function* jsonFiles(dir: string): Generator<string> {
   }
 }
 
-/** The local transcoder's job records, counted by the execution name the workflow tags them with. */
+type JobRecord = { UserMetadata?: { execution?: string }; userMetadata?: { execution?: string } };
+
+/**
+ * The local transcoders' job records (Elastic Transcoder's `UserMetadata`, MediaConvert's `userMetadata`), counted
+ * by the execution name the workflow tags them with.
+ */
 export function transcodeJobsByExecution(dataDir: string): Map<string, number> {
   const counts = new Map<string, number>();
-  for (const file of jsonFiles(join(dataDir, 'transcoder', 'jobs'))) {
-    for (const job of readJsonValues(file) as Array<{ UserMetadata?: { execution?: string } }>) {
-      const name = job.UserMetadata?.execution;
+  const files = [
+    ...jsonFiles(join(dataDir, 'transcoder', 'jobs')),
+    ...jsonFiles(join(dataDir, 'mediaconvert', 'jobs')),
+  ];
+  for (const file of files) {
+    for (const job of readJsonValues(file) as JobRecord[]) {
+      const name = job.UserMetadata?.execution ?? job.userMetadata?.execution;
       if (name) counts.set(name, (counts.get(name) ?? 0) + 1);
     }
   }

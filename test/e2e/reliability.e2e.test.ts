@@ -3,7 +3,7 @@
  * key, and the small chaos run (faults at 20%, bad inputs, duplicate deliveries, leak scan). One stack for the file:
  * the SDK clients in lib/ resolve their endpoints once per process.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SQSClient } from '@aws-sdk/client-sqs';
@@ -19,6 +19,7 @@ import {
   sendCopies,
   sqsClientFor,
 } from '../../bench/chaos/run.js';
+import { transcodeJobsByExecution } from '../../bench/chaos/verify.js';
 import { logger } from '../../lib/logger.js';
 import { type Notification, type Stack, startStack } from '../../local/stack/index.js';
 import { uploadFile } from '../../local/stack/upload.js';
@@ -29,13 +30,8 @@ jest.setTimeout(180_000);
 const FFMPEG = process.env.FFMPEG_PATH ?? (await import('@ffmpeg-installer/ffmpeg')).default.path;
 const COPIES = 120;
 
-function transcoderJobsFor(stack: Stack, executionName: string): unknown[] {
-  const dir = join(stack.dataDir, 'transcoder', 'jobs');
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .filter((f) => f.endsWith('.json'))
-    .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as { UserMetadata?: { execution?: string } })
-    .filter((job) => job.UserMetadata?.execution === executionName);
+function transcoderJobsFor(stack: Stack, executionName: string): number {
+  return transcodeJobsByExecution(stack.dataDir).get(executionName) ?? 0;
 }
 
 describe('reliability on the local stack', () => {
@@ -87,7 +83,7 @@ describe('reliability on the local stack', () => {
       expect(await queueDepth(sqs, stack.config.dlqUrl)).toBe(0);
       expect(stack.executionsFor(key).map((r) => r.name)).toEqual([record.name]);
       expect(record.status).toBe('SUCCEEDED');
-      expect(transcoderJobsFor(stack, record.name)).toHaveLength(1);
+      expect(transcoderJobsFor(stack, record.name)).toBe(1);
       expect(notified(key).map((n) => [n.status, n.execution.name])).toEqual([['SUCCEEDED', record.name]]);
     });
 
@@ -105,7 +101,7 @@ describe('reliability on the local stack', () => {
       expect(second.status).toBe('SUCCEEDED');
       expect(notification.status).toBe('SUCCEEDED');
       expect(stack.executionsFor(key).map((r) => r.name)).toEqual([firstName, second.name]);
-      expect(transcoderJobsFor(stack, second.name)).toHaveLength(1);
+      expect(transcoderJobsFor(stack, second.name)).toBe(1);
     });
   });
 
