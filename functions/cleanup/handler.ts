@@ -10,7 +10,7 @@ import {
 import { task } from '../../lib/handler.js';
 import { logger } from '../../lib/logger.js';
 import { createTranscoder } from '../../lib/transcoder/index.js';
-import { cleanUp } from '../../lib/workflow/cleanup.js';
+import { cleanUp } from '../../lib/workflow/clean-up.js';
 
 const transcoder = createTranscoder(workflowConfig());
 

@@ -34,8 +34,9 @@ import {
   MediaConvertAdapter,
   PRESET_EQUIVALENTS,
 } from '../../lib/transcoder/mediaconvert.js';
-import { pollJob, submitJob } from '../../lib/workflow/submit.js';
-import { wrapKeyForTranscoder } from '../../lib/workflow/wrap.js';
+import { pollJob } from '../../lib/workflow/poll-job.js';
+import { submitJob } from '../../lib/workflow/submit-job.js';
+import { wrapKeyForTranscoder } from '../../lib/workflow/wrap-key.js';
 import {
   KEY_ARN,
   sampleAsset,

@@ -19,7 +19,8 @@ import {
 import { keyMd5 } from '../../lib/kms/keys.js';
 import { BUILT_IN_PROFILES } from '../../lib/profiles.js';
 import { ElasticTranscoderAdapter } from '../../lib/transcoder/elastic-transcoder.js';
-import { nextWait, pollJob, submitJob } from '../../lib/workflow/submit.js';
+import { nextWait, pollJob } from '../../lib/workflow/poll-job.js';
+import { submitJob } from '../../lib/workflow/submit-job.js';
 import {
   sampleAsset,
   sampleEncrypted,

@@ -18,8 +18,8 @@ import {
   SourceNotFoundError,
   SourceTooLargeError,
 } from '../../lib/errors.js';
-import { cleanUp } from '../../lib/workflow/cleanup.js';
-import { validateSource } from '../../lib/workflow/validate.js';
+import { cleanUp } from '../../lib/workflow/clean-up.js';
+import { validateSource } from '../../lib/workflow/validate-source.js';
 import { sampleAsset, sampleEncrypted } from '../helpers/state.js';
 
 const s3Mock = mockClient(S3Client);

@@ -12,8 +12,8 @@ import {
   spekeKeyProviderContext,
 } from '../../lib/kms/contexts.js';
 import { keyMd5 } from '../../lib/kms/keys.js';
-import { generateKeys } from '../../lib/workflow/keys.js';
-import { wrapKeyForTranscoder, wrapPlaybackKeyForTranscoder } from '../../lib/workflow/wrap.js';
+import { generateKeys } from '../../lib/workflow/generate-keys.js';
+import { wrapKeyForTranscoder, wrapPlaybackKeyForTranscoder } from '../../lib/workflow/wrap-key.js';
 import { FAKE_KEY_ARN, FakeKms } from '../helpers/fake-aws.js';
 
 const kmsMock = mockClient(KMSClient);

@@ -1,5 +1,5 @@
 /**
- * SubmitJob and PollJob. Submission is idempotent: every job is tagged with the execution name and looked up first
+ * SubmitJob. Submission is idempotent: every job is tagged with the execution name and looked up first
  * (Elastic Transcoder by its metadata, MediaConvert by its input file and a client request token), so a retry after
  * an ambiguous failure finds the job instead of doubling it.
  */
@@ -16,16 +16,11 @@ import type {
   Source,
   TranscoderKey,
 } from '../contracts.js';
-import {
-  PollDeadlineExceededError,
-  TranscodeJobCanceledError,
-  TranscodeJobFailedError,
-  TranscoderInternalError,
-} from '../errors.js';
+import { TranscodeJobFailedError } from '../errors.js';
 import { writeAssetRecord } from '../playback/asset-record.js';
 import type { Profile } from '../profiles.js';
 import type { TranscoderAdapter } from '../transcoder/types.js';
-import { deletePrefix } from './cleanup.js';
+import { deletePrefix } from './clean-up.js';
 
 export function keyUrlFor(keyServiceUrl: string, assetId: string): string {
   return `${keyServiceUrl}/keys/${encodeURIComponent(assetId)}`;
@@ -133,60 +128,4 @@ export async function submitJob(
     userMetadata: { assetId: asset.assetId, profile: profile.name, source: input.source.key },
   });
   return { job, poll, submitAttempt };
-}
-
-/** Exponential backoff with full jitter in [base/2, base], capped; at least 1 s (the ASL Wait's unit). */
-export function nextWait(
-  attempt: number,
-  initial: number,
-  cap: number,
-  random: () => number = Math.random,
-): number {
-  const base = Math.min(cap, initial * 2 ** attempt);
-  return Math.max(1, Math.min(cap, Math.round(base / 2 + (random() * base) / 2)));
-}
-
-export async function pollJob(
-  input: { job: Job; poll: Poll },
-  deps: {
-    transcoder: TranscoderAdapter;
-    config: Pick<WorkflowConfig, 'pollInitialSeconds' | 'pollMaxSeconds'>;
-    now?: () => Date;
-    random?: () => number;
-  },
-): Promise<{ job: Job; poll: Poll }> {
-  const now = deps.now ?? (() => new Date());
-  const job = await deps.transcoder.read(input.job.id);
-  if (job.status === 'Error' && job.errorCode && deps.transcoder.isInternalError(job.errorCode)) {
-    throw new TranscoderInternalError(
-      `Transcode job ${job.id} ended in internal error ${job.errorCode}: ${job.statusDetail ?? 'no detail'}`,
-      { code: `TRANSCODER_${job.errorCode}` },
-    );
-  }
-  if (job.status === 'Error') {
-    throw new TranscodeJobFailedError(
-      `Transcode job ${job.id} ended in Error${job.errorCode ? ` (code ${job.errorCode})` : ''}: ${job.statusDetail ?? 'no detail'}`,
-      { code: job.errorCode ? `TRANSCODER_${job.errorCode}` : 'TRANSCODER_ERROR' },
-    );
-  }
-  if (job.status === 'Canceled') {
-    throw new TranscodeJobCanceledError(`Transcode job ${job.id} was canceled`, {
-      code: 'TRANSCODER_CANCELED',
-    });
-  }
-  if (job.status !== 'Complete' && now().getTime() >= Date.parse(input.poll.deadline)) {
-    throw new PollDeadlineExceededError(
-      `Transcode job ${job.id} still ${job.status} at the poll deadline ${input.poll.deadline}`,
-      { code: 'POLL_DEADLINE_EXCEEDED' },
-    );
-  }
-  const attempt = input.poll.attempt + 1;
-  return {
-    job,
-    poll: {
-      attempt,
-      waitSeconds: nextWait(attempt, deps.config.pollInitialSeconds, deps.config.pollMaxSeconds, deps.random),
-      deadline: input.poll.deadline,
-    },
-  };
 }

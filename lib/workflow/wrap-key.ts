@@ -43,6 +43,17 @@ export async function wrapPlaybackKeyForTranscoder(
   return { ...wrapped, reEncrypted: true };
 }
 
+/** WrapKey: both keys the transcoder needs, under its KMS key and its service's encryption context. */
+export async function wrapKey(
+  keys: Keys,
+  target: TranscoderKeyTarget,
+  client: KMSClient = defaultKms,
+): Promise<{ transcoderKey: TranscoderKey; transcoderPlaybackKey: TranscoderKey }> {
+  const transcoderKey = await wrapKeyForTranscoder(keys, target, client);
+  const transcoderPlaybackKey = await wrapPlaybackKeyForTranscoder(keys, target, client);
+  return { transcoderKey, transcoderPlaybackKey };
+}
+
 function wrapForTranscoder(
   wrapped: WrappedKey,
   target: TranscoderKeyTarget,
