@@ -22,7 +22,7 @@ import {
 import { logger } from '../../lib/logger.js';
 import { uploadFile } from '../../local/stack/upload.js';
 import { type Notification, type Stack, startStack } from '../../local/stack.js';
-import { untilQueueDrained } from './support.js';
+import { untilQueueDrained } from '../support/e2e-checks.js';
 
 jest.setTimeout(180_000);
 
