@@ -13,7 +13,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
-import type { TranscoderBackend } from '../lib/config.js';
+import type { TranscoderBackend } from '../lib/config/transcoder.js';
 import { FaultInjector } from './faults.js';
 import { createLambdaInvoker } from './lambda/invoke.js';
 import type { ObjectCreatedEvent, S3RequestRecord } from './s3/index.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { workflowConfig } from '../../lib/config.js';
+import { workflowConfig } from '../../lib/config/workflow.js';
 import {
   AssetSchema,
   CheckpointSchema,

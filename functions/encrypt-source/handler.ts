@@ -1,5 +1,5 @@
 import type { Context } from 'aws-lambda';
-import { workflowConfig } from '../../lib/config.js';
+import { workflowConfig } from '../../lib/config/workflow.js';
 import { EncryptSourceInputSchema, parseTaskInput } from '../../lib/contracts.js';
 import { task } from '../../lib/handler.js';
 import { encryptSource } from '../../lib/workflow/encrypt-source.js';

@@ -1,4 +1,4 @@
-import { notifyConfig, workflowConfig } from '../../lib/config.js';
+import { notifyConfig, workflowConfig } from '../../lib/config/workflow.js';
 import { task } from '../../lib/handler.js';
 import { createTranscoder } from '../../lib/transcoder/index.js';
 import { notify, parseNotifyInput } from '../../lib/workflow/notify.js';

@@ -1,4 +1,4 @@
-import { workflowConfig } from '../../lib/config.js';
+import { workflowConfig } from '../../lib/config/workflow.js';
 import { PollJobInputSchema, parseTaskInput } from '../../lib/contracts.js';
 import { task } from '../../lib/handler.js';
 import { createTranscoder } from '../../lib/transcoder/index.js';

@@ -1,4 +1,4 @@
-import { workflowConfig } from '../../lib/config.js';
+import { workflowConfig } from '../../lib/config/workflow.js';
 import { parseTaskInput, SubmitJobInputSchema } from '../../lib/contracts.js';
 import { task } from '../../lib/handler.js';
 import { getProfile, loadProfiles } from '../../lib/profiles.js';

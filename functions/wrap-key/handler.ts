@@ -1,4 +1,4 @@
-import { workflowConfig } from '../../lib/config.js';
+import { workflowConfig } from '../../lib/config/workflow.js';
 import { parseTaskInput, WrapKeyInputSchema } from '../../lib/contracts.js';
 import { task } from '../../lib/handler.js';
 import { wrapKey } from '../../lib/workflow/wrap-key.js';

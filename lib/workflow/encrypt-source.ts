@@ -6,7 +6,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { z } from 'zod';
 import { s3 as defaultS3 } from '../clients.js';
-import type { WorkflowConfig } from '../config.js';
+import type { WorkflowConfig } from '../config/workflow.js';
 import type { EncryptSourceInputSchema } from '../contracts.js';
 import { encryptToMultipart } from '../encrypt/engine.js';
 import { envelopeMetadata } from '../encrypt/envelope.js';

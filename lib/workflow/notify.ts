@@ -5,7 +5,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { s3 as defaultS3 } from '../clients.js';
-import type { NotifyConfig } from '../config.js';
+import type { NotifyConfig } from '../config/workflow.js';
 import { CaughtErrorSchema, ExecutionRefSchema, JobSchema, parseTaskInput } from '../contracts.js';
 import { logger } from '../logger.js';
 import { buildNotification, type NotifyState } from '../notifications/contract.js';

@@ -3,7 +3,7 @@
  * throws the error the state machine routes on: an internal transcoder error goes back to SubmitJob, every other
  * terminal failure and the overall poll deadline go to CleanUp.
  */
-import type { WorkflowConfig } from '../config.js';
+import type { WorkflowConfig } from '../config/workflow.js';
 import type { Job, Poll } from '../contracts.js';
 import {
   PollDeadlineExceededError,

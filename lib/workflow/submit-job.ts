@@ -5,7 +5,7 @@
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import { s3 as defaultS3 } from '../clients.js';
-import type { WorkflowConfig } from '../config.js';
+import type { WorkflowConfig } from '../config/workflow.js';
 import type {
   Asset,
   EncryptedObject,

@@ -4,7 +4,7 @@
  */
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { s3 as defaultS3 } from '../clients.js';
-import type { WorkflowConfig } from '../config.js';
+import type { WorkflowConfig } from '../config/workflow.js';
 import type { Asset, ExecutionInput, Source } from '../contracts.js';
 import { SourceEmptyError, SourceTooLargeError } from '../errors.js';
 import { assetPaths } from '../paths.js';

@@ -14,7 +14,7 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
-import type { TranscoderBackend } from '../../lib/config.js';
+import type { TranscoderBackend } from '../../lib/config/transcoder.js';
 import { generateSampleClip } from '../../local/cli/sample.js';
 import type { ExecutionRecord } from '../../local/sfn/index.js';
 import { uploadFile } from '../../local/stack/upload.js';

@@ -16,7 +16,7 @@ import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { beforeEach, describe, expect, it } from '@jest/globals';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { workflowConfig } from '../../../lib/config.js';
+import { workflowConfig } from '../../../lib/config/workflow.js';
 import {
   ConfigurationError,
   TranscodeJobFailedError,

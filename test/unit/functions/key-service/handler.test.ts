@@ -5,7 +5,7 @@ import { GetObjectCommand, NoSuchKey, S3Client } from '@aws-sdk/client-s3';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
-import { playbackConfig } from '../../../../lib/config.js';
+import { playbackConfig } from '../../../../lib/config/playback.js';
 import { buildKeyService } from '../../../../lib/playback/deps.js';
 import { createKeyServiceHttpHandler } from '../../../../lib/playback/http.js';
 import { issueToken } from '../../../../lib/playback/tokens.js';

@@ -4,7 +4,7 @@ import { GetObjectCommand, NoSuchKey, S3Client } from '@aws-sdk/client-s3';
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { spekeConfig } from '../../../../lib/config.js';
+import { spekeConfig } from '../../../../lib/config/playback.js';
 import { createSpekeHttpHandler } from '../../../../lib/speke/http.js';
 import { SpekeKeyProvider } from '../../../../lib/speke/key-provider.js';
 import { loadEvent } from '../../../support/events.js';

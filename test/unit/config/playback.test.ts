@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { playbackConfig } from '../../../lib/config.js';
+import { playbackConfig } from '../../../lib/config/playback.js';
 import { ConfigurationError } from '../../../lib/errors.js';
 
 const base = {
