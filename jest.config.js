@@ -7,8 +7,8 @@ export default {
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
-  setupFiles: ['<rootDir>/test/setup/polyfills.ts'],
-  setupFilesAfterEnv: ['<rootDir>/test/setup/matchers.ts'],
+  setupFiles: ['<rootDir>/test/support/polyfills.ts'],
+  setupFilesAfterEnv: ['<rootDir>/test/support/matchers.ts'],
   testTimeout: 60_000,
   maxWorkers: 2,
 };

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { workflowConfig } from '../../lib/config.js';
+import { workflowConfig } from '../../lib/config/workflow.js';
 import {
   AssetSchema,
   CheckpointSchema,
@@ -10,7 +10,7 @@ import {
 import { task } from '../../lib/handler.js';
 import { logger } from '../../lib/logger.js';
 import { createTranscoder } from '../../lib/transcoder/index.js';
-import { cleanUp } from '../../lib/workflow/cleanup.js';
+import { cleanUp } from '../../lib/workflow/clean-up.js';
 
 const transcoder = createTranscoder(workflowConfig());
 

@@ -1,8 +1,8 @@
-import { workflowConfig } from '../../lib/config.js';
+import { workflowConfig } from '../../lib/config/workflow.js';
 import { GenerateKeysInputSchema, parseTaskInput } from '../../lib/contracts.js';
 import { task } from '../../lib/handler.js';
 import { getProfile, loadProfiles } from '../../lib/profiles.js';
-import { generateKeys } from '../../lib/workflow/keys.js';
+import { generateKeys } from '../../lib/workflow/generate-keys.js';
 
 const config = workflowConfig();
 const profiles = loadProfiles(config.profilesJson);

@@ -3,7 +3,7 @@
  * The route is IAM-authorized (AWS_IAM on the HTTP API route): only the business side's roles may mint tokens.
  */
 import { s3, ssm } from '../../lib/clients.js';
-import { playbackConfig } from '../../lib/config.js';
+import { playbackConfig } from '../../lib/config/playback.js';
 import { buildTokenIssuer, lazy } from '../../lib/playback/deps.js';
 import { createIssueTokenHttpHandler } from '../../lib/playback/http.js';
 

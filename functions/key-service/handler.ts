@@ -5,7 +5,7 @@
  * The local stack serves the same factory from local/playback.
  */
 import { dynamodb, kms, s3, ssm } from '../../lib/clients.js';
-import { playbackConfig } from '../../lib/config.js';
+import { playbackConfig } from '../../lib/config/playback.js';
 import { buildKeyService, lazy } from '../../lib/playback/deps.js';
 import { createKeyServiceHttpHandler } from '../../lib/playback/http.js';
 

@@ -1,8 +1,8 @@
-import { workflowConfig } from '../../lib/config.js';
+import { workflowConfig } from '../../lib/config/workflow.js';
 import { PollJobInputSchema, parseTaskInput } from '../../lib/contracts.js';
 import { task } from '../../lib/handler.js';
 import { createTranscoder } from '../../lib/transcoder/index.js';
-import { pollJob } from '../../lib/workflow/submit.js';
+import { pollJob } from '../../lib/workflow/poll-job.js';
 
 const config = workflowConfig();
 const transcoder = createTranscoder(config);

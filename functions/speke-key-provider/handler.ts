@@ -4,7 +4,7 @@
  * The local stack serves the same domain code from local/speke.
  */
 import { kms, s3 } from '../../lib/clients.js';
-import { spekeConfig } from '../../lib/config.js';
+import { spekeConfig } from '../../lib/config/playback.js';
 import { createSpekeHttpHandler } from '../../lib/speke/http.js';
 import { SpekeKeyProvider } from '../../lib/speke/key-provider.js';
 

@@ -7,7 +7,7 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { ingestConfig } from '../../lib/config.js';
+import { ingestConfig } from '../../lib/config/ingest.js';
 import { decideRecord, parseS3EventBody } from '../../lib/ingest/s3-events.js';
 import { startWorkflow } from '../../lib/ingest/start-execution.js';
 import { logger } from '../../lib/logger.js';

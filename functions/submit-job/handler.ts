@@ -1,9 +1,9 @@
-import { workflowConfig } from '../../lib/config.js';
+import { workflowConfig } from '../../lib/config/workflow.js';
 import { parseTaskInput, SubmitJobInputSchema } from '../../lib/contracts.js';
 import { task } from '../../lib/handler.js';
 import { getProfile, loadProfiles } from '../../lib/profiles.js';
 import { createTranscoder } from '../../lib/transcoder/index.js';
-import { submitJob } from '../../lib/workflow/submit.js';
+import { submitJob } from '../../lib/workflow/submit-job.js';
 
 const config = workflowConfig();
 const profiles = loadProfiles(config.profilesJson);

@@ -1,7 +1,7 @@
-import { workflowConfig } from '../../lib/config.js';
+import { workflowConfig } from '../../lib/config/workflow.js';
 import { parseTaskInput, ValidateSourceInputSchema } from '../../lib/contracts.js';
 import { task } from '../../lib/handler.js';
-import { validateSource } from '../../lib/workflow/validate.js';
+import { validateSource } from '../../lib/workflow/validate-source.js';
 
 const config = workflowConfig();
 

@@ -1,17 +1,12 @@
-import { workflowConfig } from '../../lib/config.js';
+import { workflowConfig } from '../../lib/config/workflow.js';
 import { parseTaskInput, WrapKeyInputSchema } from '../../lib/contracts.js';
 import { task } from '../../lib/handler.js';
-import { wrapKeyForTranscoder, wrapPlaybackKeyForTranscoder } from '../../lib/workflow/wrap.js';
+import { wrapKey } from '../../lib/workflow/wrap-key.js';
 
 const config = workflowConfig();
+const target = { kmsKeyId: config.transcoderKmsKeyId, encryptionContext: config.transcoderEncryptionContext };
 
 export const handler = task('WrapKey', async (event: unknown) => {
   const state = parseTaskInput(WrapKeyInputSchema, event, 'WrapKey');
-  const target = {
-    kmsKeyId: config.transcoderKmsKeyId,
-    encryptionContext: config.transcoderEncryptionContext,
-  };
-  const transcoderKey = await wrapKeyForTranscoder(state.keys, target);
-  const transcoderPlaybackKey = await wrapPlaybackKeyForTranscoder(state.keys, target);
-  return { ...state, transcoderKey, transcoderPlaybackKey };
+  return { ...state, ...(await wrapKey(state.keys, target)) };
 });

@@ -3,7 +3,7 @@
  * policies can see, so each consumer's copy of a key gets its own: the encrypt step, each transcoder, the key service
  * and the SPEKE key provider each decrypt only the blob built for them (README.md, "Security model").
  */
-import type { TranscoderBackend } from '../config.js';
+import type { TranscoderBackend } from '../config/transcoder.js';
 
 export type EncryptionContext = Readonly<Record<string, string>>;
 

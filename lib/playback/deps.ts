@@ -7,7 +7,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { KMSClient } from '@aws-sdk/client-kms';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SSMClient } from '@aws-sdk/client-ssm';
-import type { PlaybackConfig } from '../config.js';
+import type { PlaybackConfig } from '../config/playback.js';
 import { ConfigurationError } from '../errors.js';
 import { TokenIssuer } from './issuer.js';
 import { KeyCache } from './key-cache.js';

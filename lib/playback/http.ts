@@ -5,7 +5,7 @@
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { z } from 'zod';
-import type { PlaybackConfig } from '../config.js';
+import type { PlaybackConfig } from '../config/playback.js';
 import { isWorkflowError, KmsThrottledError } from '../errors.js';
 import { logger } from '../logger.js';
 import { PlaybackDeniedError } from './errors.js';

@@ -7,7 +7,7 @@
 
 import { posix } from 'node:path';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { PlaybackConfig } from '../config.js';
+import type { PlaybackConfig } from '../config/playback.js';
 import { type AssetRecord, playlistObjectKey, readAssetRecord } from './asset-record.js';
 import { PlaybackDeniedError } from './errors.js';
 import type { PlaybackKeyProvider } from './key-delivery.js';

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { GetParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
-import type { TokenSecretSource } from '../config.js';
+import type { TokenSecretSource } from '../config/playback.js';
 import { ConfigurationError } from '../errors.js';
 
 const SECRET_BYTES = 32;

@@ -1,4 +1,4 @@
-import type { WorkflowConfig } from '../config.js';
+import type { WorkflowConfig } from '../config/workflow.js';
 import { ConfigurationError } from '../errors.js';
 import { ElasticTranscoderAdapter } from './elastic-transcoder.js';
 import { MediaConvertAdapter } from './mediaconvert.js';

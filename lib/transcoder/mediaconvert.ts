@@ -22,7 +22,7 @@ import {
   SearchJobsCommand,
 } from '@aws-sdk/client-mediaconvert';
 import { mediaConvert as defaultClient } from '../clients.js';
-import { requireMediaConvertSettings } from '../config.js';
+import { requireMediaConvertSettings } from '../config/transcoder.js';
 import type { EncryptedObject, EncryptionMode, Job, JobOutput } from '../contracts.js';
 import {
   ConfigurationError,

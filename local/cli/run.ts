@@ -91,7 +91,7 @@ async function readRunOptions(argv: string[]) {
 
 /** Refuses files whose extension the starter would ignore, before anything is uploaded. */
 async function requireAcceptedExtensions(files: string[]): Promise<void> {
-  const { ingestConfig } = await import('../../lib/config.js');
+  const { ingestConfig } = await import('../../lib/config/ingest.js');
   const allowed = ingestConfig({
     ...process.env,
     STATE_MACHINE_ARN: 'unused',

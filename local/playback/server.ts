@@ -25,7 +25,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { APIGatewayProxyEventV2WithIAMAuthorizer } from 'aws-lambda';
 import dynalite from 'dynalite';
-import { type PlaybackConfig, playbackConfig } from '../../lib/config.js';
+import { type PlaybackConfig, playbackConfig } from '../../lib/config/playback.js';
 import { readAssetRecord } from '../../lib/playback/asset-record.js';
 import { buildKeyService, buildTokenIssuer, lazy } from '../../lib/playback/deps.js';
 import { PlaybackDeniedError } from '../../lib/playback/errors.js';

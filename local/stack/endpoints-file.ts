@@ -5,7 +5,7 @@
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { TranscoderBackend } from '../../lib/config.js';
+import type { TranscoderBackend } from '../../lib/config/transcoder.js';
 import { type StackCredentials, writePrivateFile } from './credentials.js';
 import type { Provisioned } from './resources.js';
 import type { ServiceServers, WorkflowServers } from './servers.js';

@@ -3,7 +3,7 @@
  * stack's credentials, then the service endpoints (before the key service loads its handler), then the workflow's own
  * settings (once Step Functions and the key service are up). Handlers read it like a deployment's `environment:`.
  */
-import type { TranscoderBackend } from '../../lib/config.js';
+import type { TranscoderBackend } from '../../lib/config/transcoder.js';
 import type { StackCredentials } from './credentials.js';
 import type { Provisioned } from './resources.js';
 import { EVENT_BUS_NAME, LOCAL_BUCKET, LOCAL_MEDIACONVERT_ROLE_ARN } from './types.js';

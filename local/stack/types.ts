@@ -3,7 +3,7 @@
  * and the handle it returns.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { TranscoderBackend } from '../../lib/config.js';
+import type { TranscoderBackend } from '../../lib/config/transcoder.js';
 import type { FaultInjector } from '../faults.js';
 import type { S3RequestRecord } from '../s3/index.js';
 import type { ExecutionRecord, HistoryEvent, LocalStepFunctions } from '../sfn/index.js';

@@ -22,7 +22,7 @@ import { logger } from '../../lib/logger.js';
 import type { ExecutionRecord, HistoryEvent } from '../../local/sfn/index.js';
 import { type Notification, type Stack, startStack } from '../../local/stack/index.js';
 import { uploadFile } from '../../local/stack/upload.js';
-import { leftoversOf, scanDataDirForKeys, untilQueueDrained } from './support.js';
+import { leftoversOf, scanDataDirForKeys, untilQueueDrained } from '../support/e2e-checks.js';
 
 jest.setTimeout(120_000);
 

@@ -33,7 +33,7 @@ import {
   rewriteObject,
   scanDataDirForKeys,
   untilQueueDrained,
-} from './support.js';
+} from '../support/e2e-checks.js';
 
 jest.setTimeout(120_000);
 

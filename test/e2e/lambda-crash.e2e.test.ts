@@ -13,7 +13,7 @@ import { logger } from '../../lib/logger.js';
 import type { ExecutionRecord, HistoryEvent } from '../../local/sfn/index.js';
 import { type Notification, type Stack, startStack } from '../../local/stack/index.js';
 import { uploadFile } from '../../local/stack/upload.js';
-import { bodyOf, kmsClientFor, opensslDecrypt, openUploads, paddedMp4 } from './support.js';
+import { bodyOf, kmsClientFor, opensslDecrypt, openUploads, paddedMp4 } from '../support/e2e-checks.js';
 
 jest.setTimeout(180_000);
 

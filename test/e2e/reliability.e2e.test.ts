@@ -23,7 +23,7 @@ import { transcodeJobsByExecution } from '../../bench/chaos/verify.js';
 import { logger } from '../../lib/logger.js';
 import { type Notification, type Stack, startStack } from '../../local/stack/index.js';
 import { uploadFile } from '../../local/stack/upload.js';
-import { untilQueueDrained } from './support.js';
+import { untilQueueDrained } from '../support/e2e-checks.js';
 
 jest.setTimeout(180_000);
 

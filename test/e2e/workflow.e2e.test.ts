@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { generateSampleClip } from '../../local/cli/sample.js';
-import { describeWorkflow } from './workflow-suite.js';
+import { describeWorkflow } from '../support/workflow-suite.js';
 
 const ROOT = resolve('.');
 const FFMPEG = process.env.FFMPEG_PATH ?? (await import('@ffmpeg-installer/ffmpeg')).default.path;

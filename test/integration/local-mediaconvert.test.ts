@@ -32,7 +32,7 @@ import { type MediaConvertServer, startMediaConvertServer } from '../../local/me
 import { SpekeClient } from '../../local/mediaconvert/speke-client.js';
 import { type SpekeServer, startSpekeServer } from '../../local/speke/index.js';
 import { type LocalEventBridge, startLocalEventBridge } from '../../local/stack/eventbridge.js';
-import { sampleAsset, sampleEncrypted, sampleKeys, sampleTranscoderKey } from '../helpers/state.js';
+import { sampleAsset, sampleEncrypted, sampleKeys, sampleTranscoderKey } from '../support/state.js';
 
 const run = promisify(execFile);
 const region = 'us-east-1';

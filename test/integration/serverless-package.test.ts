@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { parse } from 'yaml';
-import { projectRoot } from '../helpers/events.js';
 import { validateAgainstSpec } from '../support/cfn-spec.js';
+import { projectRoot } from '../support/events.js';
 import {
   can,
   decryptableBy,

@@ -17,8 +17,8 @@ import { ELASTIC_TRANSCODER_CONTEXT, keyServiceContext } from '../../../lib/kms/
 import type { AssetRecord } from '../../../lib/playback/asset-record.js';
 import { KeyCache } from '../../../lib/playback/key-cache.js';
 import { PlaybackKeyProvider } from '../../../lib/playback/key-delivery.js';
-import { FAKE_KEY_ARN, FakeKms } from '../../helpers/fake-aws.js';
-import { PLAYBACK_KEY_ARN, RECORD } from './fixtures.js';
+import { FAKE_KEY_ARN, FakeKms } from '../../support/fake-aws.js';
+import { PLAYBACK_KEY_ARN, RECORD } from '../../support/playback-fixtures.js';
 
 const kmsMock = mockClient(KMSClient);
 const kms = new KMSClient({ region: 'eu-west-1' });

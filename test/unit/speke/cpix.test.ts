@@ -8,7 +8,7 @@ import {
   parseCpixRequest,
 } from '../../../lib/speke/cpix.js';
 import { SpekeRequestError } from '../../../lib/speke/errors.js';
-import { loadEvent } from '../../helpers/events.js';
+import { loadEvent } from '../../support/events.js';
 
 const request = () => loadEvent<APIGatewayProxyEvent>('speke/cpix-request.json').body as string;
 const KEY = Buffer.from('000102030405060708090a0b0c0d0e0f', 'hex');
