@@ -19,16 +19,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { KMSClient } from '@aws-sdk/client-kms';
-import { S3Client } from '@aws-sdk/client-s3';
-import { SSMClient } from '@aws-sdk/client-ssm';
 import type { APIGatewayProxyEventV2WithIAMAuthorizer } from 'aws-lambda';
 import dynalite from 'dynalite';
-import { type PlaybackConfig, playbackConfig } from '../../lib/config/playback.js';
+import type { PlaybackConfig } from '../../lib/config/playback.js';
 import { readAssetRecord } from '../../lib/playback/asset-record.js';
 import { buildKeyService, buildTokenIssuer, lazy } from '../../lib/playback/deps.js';
-import { PlaybackDeniedError } from '../../lib/playback/errors.js';
 import {
   createIssueTokenHttpHandler,
   createKeyServiceHttpHandler,
@@ -37,10 +32,9 @@ import {
   PLAY_ROUTE,
 } from '../../lib/playback/http.js';
 import type { IssuedPlayback } from '../../lib/playback/issuer.js';
-import { ensureSecretFile, loadTokenSecret } from '../../lib/playback/secret.js';
+import { ensureSecretFile } from '../../lib/playback/secret.js';
 import { S3PresignedUrlSigner, type UrlSigner } from '../../lib/playback/signed-urls.js';
 import { ensureTokenTable } from '../../lib/playback/token-store.js';
-import { verifyToken } from '../../lib/playback/tokens.js';
 import { keyUrl as keyUrlOf, playUrl } from '../../lib/playback/urls.js';
 import type { FaultInjector } from '../faults.js';
 import { createRequestGuard, loopbackBindAddress, sendRefusal } from '../http/request-guard.js';
@@ -56,6 +50,14 @@ import {
 import { guardDynalite } from './dynalite-guard.js';
 import { playerPage } from './player-page.js';
 import { createS3Proxy } from './s3-proxy.js';
+import {
+  createClients,
+  localPlaybackConfig,
+  type PlaybackClients,
+  type StackSettings,
+  stackSettings,
+  tokenStatusOf,
+} from './setup.js';
 
 export interface StartKeyServiceOptions {
   dataDir: string;
@@ -108,7 +110,7 @@ export interface LocalKeyService {
   stop(): Promise<void>;
 }
 
-export const LOCAL_TOKEN_TABLE = 'secure-transcode-playback-tokens';
+export { LOCAL_TOKEN_TABLE } from './setup.js';
 export const TOKEN_SECRET_FILE_NAME = 'token-secret';
 
 const ROUTES: LocalRoute[] = [
@@ -183,242 +185,210 @@ class LoopbackProxySigner implements UrlSigner {
   }
 }
 
+/** dynalite for token uses, behind the stack's SigV4 guard: only the stack may read or change those records. */
+async function startTokenStore(dataDir: string, settings: StackSettings, port: number | undefined) {
+  await mkdir(join(dataDir, 'dynalite'), { recursive: true, mode: 0o700 });
+  const server = dynalite({ path: join(dataDir, 'dynalite'), createTableMs: 0 });
+  guardDynalite(
+    server,
+    createRequestGuard({
+      auth: { credentials: settings.credentials, region: settings.region },
+      services: ['dynamodb'],
+      protocol: 'json',
+    }),
+  );
+  const boundPort = await listen(server, port ?? 0, '127.0.0.1');
+  return { server, endpoint: `http://127.0.0.1:${boundPort}` };
+}
+
+/** What the request handlers below share; `config` and the handlers are set once the server knows its URL. */
+interface KeyServiceContext {
+  endpoint: string;
+  config?: PlaybackConfig;
+  handler?: ReturnType<typeof createKeyServiceHttpHandler>;
+  issueHandler?: ReturnType<typeof createIssueTokenHttpHandler>;
+  accessKeyId: string;
+  clients: PlaybackClients;
+  tokensGuard: ReturnType<typeof createRequestGuard>;
+  proxyToS3: ReturnType<typeof createS3Proxy>;
+  hlsScript: string;
+  mounts: Map<string, MountedHandler>;
+  faults?: FaultInjector;
+}
+
+async function route(ctx: KeyServiceContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const method = req.method ?? 'GET';
+  const foreignHost = ctx.tokensGuard.hostRefusal(req);
+  if (foreignHost) {
+    req.resume();
+    return sendRefusal(res, method, 'api-gateway', foreignHost);
+  }
+  const url = new URL(req.url ?? '/', ctx.endpoint);
+  for (const [prefix, mounted] of ctx.mounts) {
+    if (url.pathname === prefix || url.pathname.startsWith(`${prefix}/`)) return mounted(req, res, url);
+  }
+  if (url.pathname.startsWith('/s3/')) return ctx.proxyToS3(req, res);
+  if (url.pathname === '/player/hls.min.js' && method === 'GET') {
+    res.writeHead(200, { 'Content-Type': 'text/javascript; charset=utf-8', 'Cache-Control': 'max-age=3600' });
+    createReadStream(ctx.hlsScript).pipe(res);
+    return;
+  }
+  if ((url.pathname === '/player/' || url.pathname === '/player') && method === 'GET') {
+    return servePlayer(ctx, url, res);
+  }
+  const match = matchRoute(ROUTES, method, url.pathname);
+  if (match === MALFORMED_PATH) return sendJson(res, 400, { error: 'bad_request' });
+  if (!match || !ctx.handler || !ctx.issueHandler) return sendJson(res, 404, { error: 'not_found' });
+  if (ISSUE_ROUTE_KEYS.has(match.routeKey)) return issue(ctx, req, res, match, ctx.issueHandler);
+  const operation = FAULT_OPERATIONS[match.routeKey];
+  const fault = operation ? ctx.faults?.decide('keyservice', operation) : undefined;
+  if (fault === 'reset') {
+    req.socket.destroy();
+    return;
+  }
+  if (fault) {
+    req.resume();
+    return sendUnavailable(res);
+  }
+  sendResult(res, await ctx.handler(toApiGatewayEvent(req, match, await readBody(req))));
+}
+
+/** The AWS_IAM authorizer's part: only a request signed with the local credentials reaches the handler. */
+async function issue(
+  ctx: KeyServiceContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  match: RouteMatch,
+  issuing: NonNullable<KeyServiceContext['issueHandler']>,
+): Promise<void> {
+  const body = await readBody(req);
+  if (!(await ctx.tokensGuard.admit(req, res, body))) return;
+  const accessKeyId = ctx.accessKeyId;
+  const base = toApiGatewayEvent(req, match, body);
+  const event: APIGatewayProxyEventV2WithIAMAuthorizer = {
+    ...base,
+    requestContext: {
+      ...base.requestContext,
+      authorizer: {
+        iam: {
+          accessKey: accessKeyId,
+          accountId: base.requestContext.accountId,
+          callerId: accessKeyId,
+          cognitoIdentity: null,
+          principalOrgId: '',
+          userArn: `arn:aws:iam::${base.requestContext.accountId}:user/local`,
+          userId: accessKeyId,
+        },
+      },
+    },
+  };
+  sendResult(res, await issuing(event));
+}
+
+async function servePlayer(ctx: KeyServiceContext, url: URL, res: ServerResponse): Promise<void> {
+  const assetId = url.searchParams.get('asset') ?? '';
+  const token = url.searchParams.get('token') ?? '';
+  const { config } = ctx;
+  const record = config
+    ? await readAssetRecord(
+        { s3: ctx.clients.s3, bucket: config.outputBucket, assetPrefix: config.assetPrefix },
+        assetId,
+      ).catch(() => undefined)
+    : undefined;
+  const src = record ? playUrl(ctx.endpoint, record.assetId, record.masterPlaylist, token) : undefined;
+  res.writeHead(record ? 200 : 404, {
+    'Content-Type': 'text/html; charset=utf-8',
+    'Cache-Control': 'no-store',
+    'Referrer-Policy': 'no-referrer',
+  });
+  res.end(playerPage({ src, hlsScriptPath: '/player/hls.min.js' }));
+}
+
 export async function startKeyService(options: StartKeyServiceOptions): Promise<LocalKeyService> {
   const env: Record<string, string | undefined> = { ...process.env, ...options.env };
   const host = loopbackBindAddress(options.host);
-  const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
-  if (!env.AWS_ACCESS_KEY_ID || !env.AWS_SECRET_ACCESS_KEY) {
-    throw new Error(
-      "startKeyService needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY: the stack's credentials, which POST /tokens checks",
-    );
-  }
-  const credentials = { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY };
-  const s3Endpoint = env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
-  const kmsEndpoint = env.AWS_ENDPOINT_URL_KMS ?? env.AWS_ENDPOINT_URL;
-  if (!s3Endpoint || !kmsEndpoint) {
-    throw new Error(
-      'startKeyService needs AWS_ENDPOINT_URL_S3 and AWS_ENDPOINT_URL_KMS (the local stack sets them)',
-    );
-  }
-
-  await mkdir(join(options.dataDir, 'dynalite'), { recursive: true, mode: 0o700 });
+  const settings = stackSettings(env);
   const secretFile = join(options.dataDir, TOKEN_SECRET_FILE_NAME);
+  await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
   await ensureSecretFile(secretFile);
-
-  const dynamoServer = dynalite({ path: join(options.dataDir, 'dynalite'), createTableMs: 0 });
-  // Token-use records decide whether a one-time token is spent: only the stack may read or change them.
-  guardDynalite(
-    dynamoServer,
-    createRequestGuard({ auth: { credentials, region }, services: ['dynamodb'], protocol: 'json' }),
-  );
-  const dynamoPort = await listen(dynamoServer, options.dynamodbPort ?? 0, '127.0.0.1');
-  const dynamodbEndpoint = `http://127.0.0.1:${dynamoPort}`;
-
-  const s3 = new S3Client({ region, credentials, endpoint: s3Endpoint, forcePathStyle: true });
-  const kms = new KMSClient({ region, credentials, endpoint: kmsEndpoint });
-  const dynamodb = new DynamoDBClient({ region, credentials, endpoint: dynamodbEndpoint });
-  // Never called locally (the secret is a file); present so the clients record is complete.
-  const ssm = new SSMClient({
-    region,
-    credentials,
-    endpoint: env.AWS_ENDPOINT_URL_SSM ?? 'http://127.0.0.1:9',
-  });
+  const tokenStore = await startTokenStore(options.dataDir, settings, options.dynamodbPort);
+  const clients = createClients(settings, tokenStore.endpoint);
   const destroyClients = () => {
-    for (const c of [s3, kms, dynamodb, ssm]) c.destroy();
+    for (const c of Object.values(clients)) c.destroy();
   };
-
-  let endpoint = '';
-  let config: PlaybackConfig | undefined;
-  let handler: ReturnType<typeof createKeyServiceHttpHandler> | undefined;
-  let issueHandler: ReturnType<typeof createIssueTokenHttpHandler> | undefined;
-  const auth = { credentials, region };
-  const tokensGuard = createRequestGuard({ auth, services: ['execute-api'], protocol: 'api-gateway' });
-  const s3Origin = new URL(s3Endpoint).origin;
-  const proxyToS3 = createS3Proxy({
-    s3,
-    s3Origin,
-    verifier: createSigV4Verifier({ credentials, region, services: ['s3'] }),
-    assets: () => (config ? { bucket: config.outputBucket, assetPrefix: config.assetPrefix } : undefined),
-  });
-  const hlsScript = createRequire(import.meta.url).resolve('hls.js/dist/hls.min.js');
-
-  const mounts = new Map<string, MountedHandler>();
+  const { credentials, region } = settings;
+  const s3Origin = new URL(settings.s3Endpoint).origin;
+  const ctx: KeyServiceContext = {
+    endpoint: '',
+    accessKeyId: credentials.accessKeyId,
+    clients,
+    tokensGuard: createRequestGuard({
+      auth: { credentials, region },
+      services: ['execute-api'],
+      protocol: 'api-gateway',
+    }),
+    proxyToS3: createS3Proxy({
+      s3: clients.s3,
+      s3Origin,
+      verifier: createSigV4Verifier({ credentials, region, services: ['s3'] }),
+      assets: () =>
+        ctx.config ? { bucket: ctx.config.outputBucket, assetPrefix: ctx.config.assetPrefix } : undefined,
+    }),
+    hlsScript: createRequire(import.meta.url).resolve('hls.js/dist/hls.min.js'),
+    mounts: new Map(),
+    ...(options.faults ? { faults: options.faults } : {}),
+  };
   const server = createServer((req, res) => {
-    void route(req, res).catch(() => {
+    void route(ctx, req, res).catch(() => {
       if (!res.headersSent) sendJson(res, 500, { error: 'internal' });
       else res.end();
     });
   });
-
-  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const method = req.method ?? 'GET';
-    const foreignHost = tokensGuard.hostRefusal(req);
-    if (foreignHost) {
-      req.resume();
-      return sendRefusal(res, method, 'api-gateway', foreignHost);
-    }
-    const url = new URL(req.url ?? '/', endpoint);
-    for (const [prefix, mounted] of mounts) {
-      if (url.pathname === prefix || url.pathname.startsWith(`${prefix}/`)) return mounted(req, res, url);
-    }
-    if (url.pathname.startsWith('/s3/')) return proxyToS3(req, res);
-    if (url.pathname === '/player/hls.min.js' && method === 'GET') {
-      res.writeHead(200, {
-        'Content-Type': 'text/javascript; charset=utf-8',
-        'Cache-Control': 'max-age=3600',
-      });
-      createReadStream(hlsScript).pipe(res);
-      return;
-    }
-    if ((url.pathname === '/player/' || url.pathname === '/player') && method === 'GET') {
-      return servePlayer(url, res);
-    }
-    const match = matchRoute(ROUTES, method, url.pathname);
-    if (match === MALFORMED_PATH) return sendJson(res, 400, { error: 'bad_request' });
-    if (!match || !handler || !issueHandler) return sendJson(res, 404, { error: 'not_found' });
-    if (ISSUE_ROUTE_KEYS.has(match.routeKey)) return issue(req, res, match, issueHandler);
-    const operation = FAULT_OPERATIONS[match.routeKey];
-    const fault = operation ? options.faults?.decide('keyservice', operation) : undefined;
-    if (fault === 'reset') {
-      req.socket.destroy();
-      return;
-    }
-    if (fault) {
-      req.resume();
-      return sendUnavailable(res);
-    }
-    sendResult(res, await handler(toApiGatewayEvent(req, match, await readBody(req))));
-  }
-
-  /** The AWS_IAM authorizer's part: only a request signed with the local credentials reaches the handler. */
-  async function issue(
-    req: IncomingMessage,
-    res: ServerResponse,
-    match: RouteMatch,
-    issuing: NonNullable<typeof issueHandler>,
-  ): Promise<void> {
-    const body = await readBody(req);
-    if (!(await tokensGuard.admit(req, res, body))) return;
-    const accessKeyId = credentials.accessKeyId;
-    const base = toApiGatewayEvent(req, match, body);
-    const event: APIGatewayProxyEventV2WithIAMAuthorizer = {
-      ...base,
-      requestContext: {
-        ...base.requestContext,
-        authorizer: {
-          iam: {
-            accessKey: accessKeyId,
-            accountId: base.requestContext.accountId,
-            callerId: accessKeyId,
-            cognitoIdentity: null,
-            principalOrgId: '',
-            userArn: `arn:aws:iam::${base.requestContext.accountId}:user/local`,
-            userId: accessKeyId,
-          },
-        },
-      },
-    };
-    sendResult(res, await issuing(event));
-  }
-
-  async function servePlayer(url: URL, res: ServerResponse): Promise<void> {
-    const assetId = url.searchParams.get('asset') ?? '';
-    const token = url.searchParams.get('token') ?? '';
-    const record = config
-      ? await readAssetRecord(
-          { s3, bucket: config.outputBucket, assetPrefix: config.assetPrefix },
-          assetId,
-        ).catch(() => undefined)
-      : undefined;
-    const src = record ? playUrl(endpoint, record.assetId, record.masterPlaylist, token) : undefined;
-    res.writeHead(record ? 200 : 404, {
-      'Content-Type': 'text/html; charset=utf-8',
-      'Cache-Control': 'no-store',
-      'Referrer-Policy': 'no-referrer',
-    });
-    res.end(playerPage({ src, hlsScriptPath: '/player/hls.min.js' }));
-  }
-
+  const stopAll = async () => {
+    await close(server);
+    destroyClients();
+    await close(tokenStore.server);
+  };
   const port = await listen(server, options.port ?? 0, host).catch(async (e: unknown) => {
-    await close(dynamoServer);
+    await close(tokenStore.server);
     destroyClients();
     throw e;
   });
-  endpoint = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const endpoint = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  ctx.endpoint = endpoint;
 
   try {
-    config = playbackConfig({
-      TOKEN_TABLE: LOCAL_TOKEN_TABLE,
-      PLAYER_ORIGINS: endpoint,
-      ...env,
-      TOKEN_SECRET_FILE: secretFile,
-      TOKEN_SECRET_PARAM: '',
-      CLOUDFRONT_DOMAIN: '',
-      CLOUDFRONT_KEY_PAIR_ID: '',
-      CLOUDFRONT_PRIVATE_KEY_PARAM: '',
-      KEY_SERVICE_URL: endpoint,
-    });
-    const cfg = config;
-    await ensureTokenTable(dynamodb, cfg.tokenTable);
-    const signer = new LoopbackProxySigner(new S3PresignedUrlSigner(s3), s3Origin, () => endpoint);
-    const service = await buildKeyService(cfg, { s3, kms, dynamodb, ssm }, { signer });
-    handler = createKeyServiceHttpHandler(cfg, async () => service);
-    const issuer = lazy(() => buildTokenIssuer(cfg, { s3, ssm }));
-    issueHandler = createIssueTokenHttpHandler(cfg, issuer);
-
-    const secret = lazy(() => loadTokenSecret({ kind: 'file', path: secretFile }, ssm));
-    const tokenStatus = async (assetId: string, token: string): Promise<TokenStatus> => {
-      let claims: ReturnType<typeof verifyToken>;
-      try {
-        claims = verifyToken(token, await secret(), { assetId });
-      } catch (e) {
-        if (e instanceof PlaybackDeniedError) return { valid: false, reason: e.reason };
-        throw e;
-      }
-      const item = await dynamodb.send(
-        new GetItemCommand({
-          TableName: cfg.tokenTable,
-          Key: { jti: { S: claims.jti } },
-          ConsistentRead: true,
-        }),
-      );
-      const uses = Number(item.Item?.uses?.N ?? '0');
-      const status = {
-        expiresAt: new Date(claims.exp * 1000).toISOString(),
-        maxUses: claims.maxUses,
-        uses,
-        usesLeft: Math.max(0, claims.maxUses - uses),
-      };
-      return { valid: true, ...status };
-    };
+    const cfg = localPlaybackConfig(env, endpoint, secretFile);
+    ctx.config = cfg;
+    await ensureTokenTable(clients.dynamodb, cfg.tokenTable);
+    const signer = new LoopbackProxySigner(new S3PresignedUrlSigner(clients.s3), s3Origin, () => endpoint);
+    const service = await buildKeyService(cfg, clients, { signer });
+    ctx.handler = createKeyServiceHttpHandler(cfg, async () => service);
+    const issuer = lazy(() => buildTokenIssuer(cfg, { s3: clients.s3, ssm: clients.ssm }));
+    ctx.issueHandler = createIssueTokenHttpHandler(cfg, issuer);
+    const issued = async (assetId: string, opts: IssueLocalTokenOptions = {}) =>
+      (await issuer()).issue({ assetId, baseUrl: endpoint, ...opts });
 
     return {
       endpoint,
-      dynamodbEndpoint,
+      dynamodbEndpoint: tokenStore.endpoint,
       secretFile,
-      tokenStatus,
+      tokenStatus: tokenStatusOf(cfg, clients, secretFile),
       mount: (prefix, mounted) => {
-        mounts.set(prefix.replace(/\/+$/, ''), mounted);
+        ctx.mounts.set(prefix.replace(/\/+$/, ''), mounted);
       },
-      issuePlayback: async (assetId, opts = {}) => {
-        const issued = await (await issuer()).issue({ assetId, baseUrl: endpoint, ...opts });
-        return { ...issued, maxUses: opts.maxUses ?? cfg.tokenMaxUses };
-      },
+      issuePlayback: async (assetId, opts = {}) => ({
+        ...(await issued(assetId, opts)),
+        maxUses: opts.maxUses ?? cfg.tokenMaxUses,
+      }),
       keyUrl: (assetId) => keyUrlOf(endpoint, assetId),
       playerUrl: (assetId, token) =>
         `${endpoint}/player/?asset=${encodeURIComponent(assetId)}&token=${encodeURIComponent(token)}`,
-      issueToken: async (assetId, opts = {}) =>
-        (await (await issuer()).issue({ assetId, baseUrl: endpoint, ...opts })).token,
-      stop: async () => {
-        await close(server);
-        destroyClients();
-        await close(dynamoServer);
-      },
+      issueToken: async (assetId, opts = {}) => (await issued(assetId, opts)).token,
+      stop: stopAll,
     };
   } catch (e) {
-    await close(server);
-    destroyClients();
-    await close(dynamoServer);
+    await stopAll();
     throw e;
   }
 }
