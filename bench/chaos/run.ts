@@ -160,8 +160,6 @@ export async function s3EventFor(stack: Stack, executionArn: string): Promise<st
       key: input.source.key,
       size: head.ContentLength ?? 0,
       etag: head.ETag ?? '',
-      // The execution name hashes the version id too: a copy without it would be a different delivery.
-      ...(input.source.versionId ? { versionId: input.source.versionId } : {}),
       eventName: (input.source.eventName ?? 'ObjectCreated:Put') as 'ObjectCreated:Put',
       sequencer: input.source.sequencer ?? '',
       // A versioned bucket's events name the version, as the original did.
