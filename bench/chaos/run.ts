@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { HeadObjectCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
-import type { TranscoderBackend } from '../../lib/config.js';
+import type { TranscoderBackend } from '../../lib/config/transcoder.js';
 import { FaultInjector, type FaultRule, type FaultStat } from '../../local/faults.js';
 import type { Notification, Stack } from '../../local/stack/index.js';
 import { toS3EventNotification } from '../../local/stack/s3-events.js';

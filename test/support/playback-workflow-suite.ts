@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { DecryptCommand, KMSClient } from '@aws-sdk/client-kms';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { TranscoderBackend } from '../../lib/config.js';
+import type { TranscoderBackend } from '../../lib/config/transcoder.js';
 import { logger } from '../../lib/logger.js';
 import { type AssetRecord, AssetRecordSchema } from '../../lib/playback/asset-record.js';
 import { generateSampleClip } from '../../local/cli/sample.js';
@@ -25,7 +25,7 @@ import {
   openPlayer,
   playedSeconds,
   playerStatus,
-} from '../support/browser-player.js';
+} from './browser-player.js';
 
 const FFMPEG = process.env.FFMPEG_PATH ?? (await import('@ffmpeg-installer/ffmpeg')).default.path;
 const ARTIFACTS = join(process.cwd(), 'test-artifacts');
