@@ -5,6 +5,7 @@
  * leaked, or an expected success failed.
  *
  *   --jobs N (20)  --small (4 jobs + bad inputs, CI)  --no-bad  --duplicates N  --faults SPEC (local/faults.ts)
+ *   --backend mediaconvert|elastictranscoder (default mediaconvert, as deployed)
  *   --timeout SECONDS  --data-dir DIR (default: a fresh temporary directory)  --keep (keep the data dir)
  *
  * The handlers' logs are written to `<data dir>/logs/handlers.log` instead of the terminal, so the leak scan covers them.
@@ -15,11 +16,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { resolveFfmpegOrExplain } from '../../local/cli/common.js';
+import { backendFrom, resolveFfmpegOrExplain } from '../../local/cli/common.js';
 import { type ChaosOptions, type ChaosReport, DEFAULT_PRESET, SMALL_PRESET } from './run.js';
 
 const CHAOS_USAGE =
-  'Usage: npm run chaos -- [--small] [--jobs N] [--no-bad] [--duplicates N] [--faults SPEC] [--timeout S] [--data-dir DIR] [--keep]';
+  'Usage: npm run chaos -- [--small] [--backend mediaconvert|elastictranscoder] [--jobs N] [--no-bad] [--duplicates N] [--faults SPEC] [--timeout S] [--data-dir DIR] [--keep]';
 const RESULTS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'results');
 
 export function parseChaosArgs(
@@ -30,6 +31,7 @@ export function parseChaosArgs(
     options: {
       jobs: { type: 'string' },
       small: { type: 'boolean', default: false },
+      backend: { type: 'string' },
       'no-bad': { type: 'boolean', default: false },
       duplicates: { type: 'string' },
       faults: { type: 'string' },
@@ -48,6 +50,7 @@ export function parseChaosArgs(
     return n;
   };
   return {
+    backend: backendFrom(values.backend),
     jobs: count('jobs', values.jobs, preset.jobs, 0),
     bad: !values['no-bad'] && preset.bad,
     duplicates: count('duplicates', values.duplicates, preset.duplicates, 0),
@@ -67,6 +70,7 @@ function pad(s: string | number, n: number): string {
 
 export function formatChaosTable(r: ChaosReport): string {
   const rows: Array<[string, string | number, string]> = [
+    ['backend', r.backend, ''],
     ['jobs (good inputs)', r.jobs, ''],
     ['bad inputs', r.badInputs, ''],
     ['duplicate deliveries / object', r.duplicateDeliveriesPerObject, ''],

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { HeadObjectCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { TranscoderBackend } from '../../lib/config/transcoder.js';
 import { FaultInjector, type FaultRule, type FaultStat } from '../../local/faults.js';
 import type { Notification, Stack } from '../../local/stack/index.js';
 import { toS3EventNotification } from '../../local/stack/s3-events.js';
@@ -33,13 +34,25 @@ export const RESET_FAULTS = 's3:UploadPart:reset:0.1,transcoder:ReadJob:reset:0.
 
 export const DEFAULT_FAULT_SPEC = `${CREATE_JOB_BURST},${DEFAULT_RATE_FAULTS},${RESET_FAULTS}`;
 
+/**
+ * The default faults for a backend. Fault rules name the transcoder's own operations: the job poll is Elastic
+ * Transcoder's ReadJob and MediaConvert's GetJob, so a MediaConvert run throttles and resets GetJob instead.
+ */
+export function defaultFaultSpec(backend: TranscoderBackend): string {
+  return backend === 'mediaconvert'
+    ? DEFAULT_FAULT_SPEC.replaceAll('transcoder:ReadJob:', 'transcoder:GetJob:')
+    : DEFAULT_FAULT_SPEC;
+}
+
 export interface ChaosOptions {
   jobs: number;
   /** Upload the bad-input corpus too. */
   bad: boolean;
   /** Extra deliveries of each object's S3 event, sent once its execution has started. */
   duplicates: number;
-  /** Fault spec (local/faults.ts); default `DEFAULT_FAULT_SPEC`. */
+  /** The transcoder of the stack this run starts (ignored with `stack`); default mediaconvert, as deployed. */
+  backend?: TranscoderBackend;
+  /** Fault spec (local/faults.ts); default `defaultFaultSpec(backend)`. */
   faults?: string;
   timeoutMs: number;
   clipSeconds: number;
@@ -87,6 +100,7 @@ export interface ChaosReport {
   startedAt: string;
   wallSeconds: number;
   dataDir: string;
+  backend: TranscoderBackend;
   faultSpec: string;
   jobs: number;
   badInputs: number;
@@ -305,7 +319,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const dataDir = options.stack?.dataDir ?? options.dataDir;
   if (!dataDir) throw new Error('runChaos needs a stack or a dataDir');
   const inputs = await chaosInputs(options, dataDir, prefix);
-  const faultSpec = options.faults ?? DEFAULT_FAULT_SPEC;
+  const backend = options.stack?.config.transcoderBackend ?? options.backend ?? 'mediaconvert';
+  const faultSpec = options.faults ?? defaultFaultSpec(backend);
   const rules: FaultRule[] = FaultInjector.parse(faultSpec);
 
   let owned = false;
@@ -316,6 +331,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const { startStack } = await import('../../local/stack/index.js');
     stack = await startStack({
       dataDir,
+      backend,
       fast: true,
       quiet: true,
       faults: new FaultInjector(),
@@ -369,6 +385,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       startedAt: new Date(started).toISOString(),
       wallSeconds: Math.round((Date.now() - started) / 100) / 10,
       dataDir,
+      backend,
       faultSpec,
       jobs: good.length,
       badInputs: bad.length,

@@ -10,6 +10,7 @@ import {
   ListObjectsV2Command,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { MEDIACONVERT_CONTEXT } from '../../lib/kms/contexts.js';
 import type { Notification, Stack } from '../../local/stack/index.js';
 import {
   collectAssetIds,
@@ -99,7 +100,11 @@ export async function scanForLeaks(options: {
     }
   const firstPass = await scanBucket(stack.s3, stack.config.bucket, []);
   for (const b of firstPass.blobs) blobs.add(b);
-  const recovered = await unwrapKeys(kms, blobs, withKeyServiceContexts(TRANSCODER_CONTEXT, historyAssetIds));
+  // MediaConvert's job records hold its own copy of the source key (decryptionSettings), under its context.
+  const recovered = await unwrapKeys(kms, blobs, [
+    ...withKeyServiceContexts(TRANSCODER_CONTEXT, historyAssetIds),
+    { ...MEDIACONVERT_CONTEXT },
+  ]);
   const bucketScan = await scanBucket(stack.s3, stack.config.bucket, recovered.keys);
   // The tree scan reads the data dir, S3 objects and their metadata included: an owned stack stops first.
   await beforeTreeScan();

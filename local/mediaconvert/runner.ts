@@ -20,6 +20,7 @@ import { masterPlaylist, type Variant } from '../transcoder/hls.js';
 import { decryptFile } from '../transcoder/keys.js';
 import { renditionFromPreset } from '../transcoder/presets.js';
 import { downloadInput, uploadFile } from '../transcoder/s3io.js';
+import type { JobProgress } from '../transcoder/server.js';
 import {
   type RenditionPlan as EnginePlan,
   type RenditionResult,
@@ -44,6 +45,8 @@ export interface RunnerDeps {
   concurrency: number;
   accountId: string;
   region: string;
+  /** Progress of running jobs: `percent` is the job's `jobPercentComplete`, with the ladder's per-rendition percent. */
+  onProgress?: (progress: JobProgress) => void;
 }
 
 const seconds = () => Math.floor(Date.now() / 1000);
@@ -316,6 +319,13 @@ export class JobRunner {
         // GetJob reads the job from memory: the percentage is visible at once, and saved with the next phase.
         onProgress: (progress) => {
           job.jobPercentComplete = Math.min(90, Math.round(progress.percent * 0.9));
+          this.deps.onProgress?.({
+            ...progress,
+            percent: job.jobPercentComplete,
+            jobId: job.id,
+            userMetadata: { ...(job.userMetadata ?? {}) },
+            outputKeys: names.map((name) => destinationKey(plan, `${name}.m3u8`)),
+          });
         },
       },
     );

@@ -14,6 +14,7 @@ import {
   stopServer,
 } from '../http/server.js';
 import { resolveFfmpeg } from '../transcoder/ffmpeg.js';
+import type { JobProgress } from '../transcoder/server.js';
 import { ffmpegDyingWithParent, prepareWorkspace } from '../transcoder/workspace.js';
 import { badRequest, McError } from './errors.js';
 import { ACCOUNT_ID, type MediaConvertContext, ROUTES } from './routes.js';
@@ -39,6 +40,8 @@ export interface MediaConvertServerOptions {
 export interface MediaConvertServer {
   endpoint: string;
   port: number;
+  /** Progress of running jobs (the job's `jobPercentComplete` and each rendition's); returns the unsubscribe function. */
+  onProgress(listener: (progress: JobProgress) => void): () => void;
   stop(): Promise<void>;
 }
 
@@ -65,6 +68,7 @@ export async function startMediaConvertServer(opts: MediaConvertServerOptions): 
   const kms = new KMSClient({ ...common, endpoint: opts.kms.endpoint });
   const events = new EventBridgeClient({ ...common, endpoint: opts.eventbridge.endpoint });
   const speke = new SpekeClient({ region, credentials: opts.credentials });
+  const progressListeners = new Set<(progress: JobProgress) => void>();
   const runner = new JobRunner({
     store,
     plans,
@@ -77,6 +81,9 @@ export async function startMediaConvertServer(opts: MediaConvertServerOptions): 
     concurrency: opts.concurrency ?? 2,
     accountId: ACCOUNT_ID,
     region,
+    onProgress: (progress) => {
+      for (const listener of progressListeners) listener(progress);
+    },
   });
   const defaultQueue = `arn:aws:mediaconvert:${region}:${ACCOUNT_ID}:queues/Default`;
 
@@ -144,6 +151,10 @@ export async function startMediaConvertServer(opts: MediaConvertServerOptions): 
   return {
     endpoint,
     port,
+    onProgress(listener) {
+      progressListeners.add(listener);
+      return () => progressListeners.delete(listener);
+    },
     async stop() {
       await stopServer(server);
       await runner.stop();

@@ -65,7 +65,7 @@ function stackHandle(parts: {
 }): Stack {
   const { config, ctx, booted, executions, inbox } = parts;
   const { keyService, sfnServer, definitionPath } = booted.workflow;
-  const { transcoder } = booted.services;
+  const { transcoder, mediaconvert } = booted.services;
   return {
     config,
     env: booted.env,
@@ -79,7 +79,13 @@ function stackHandle(parts: {
     onNotification: inbox.onNotification,
     onExecutionEvent: executions.onExecutionEvent,
     ffmpeg: transcoder.ffmpeg,
-    onTranscodeProgress: (listener) => transcoder.onProgress(listener),
+    // Both local transcoders run whatever the backend; only the workflow's jobs report, through either.
+    onTranscodeProgress: (listener) => {
+      const unsubscribers = [transcoder.onProgress(listener), mediaconvert.onProgress(listener)];
+      return () => {
+        for (const unsubscribe of unsubscribers) unsubscribe();
+      };
+    },
     executionsFor: executions.executionsFor,
     waitForExecutionStart: executions.waitForExecutionStart,
     waitForExecution: executions.waitForExecution,

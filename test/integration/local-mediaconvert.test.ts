@@ -32,6 +32,7 @@ import { type MediaConvertServer, startMediaConvertServer } from '../../local/me
 import { SpekeClient } from '../../local/mediaconvert/speke-client.js';
 import { type SpekeServer, startSpekeServer } from '../../local/speke/index.js';
 import { type LocalEventBridge, startLocalEventBridge } from '../../local/stack/eventbridge.js';
+import type { JobProgress } from '../../local/transcoder/server.js';
 import { sampleAsset, sampleEncrypted, sampleKeys, sampleTranscoderKey } from '../support/state.js';
 
 const run = promisify(execFile);
@@ -71,6 +72,7 @@ describe('local MediaConvert and SPEKE key provider', () => {
   let playbackKey: Buffer;
   let sourceBlob: string;
   let completed: Job;
+  const progress: JobProgress[] = [];
   const assetId = sampleAsset().assetId;
 
   const submit = (executionName: string, overrides: { wrappedKey?: string; assetId?: string } = {}) =>
@@ -182,6 +184,7 @@ describe('local MediaConvert and SPEKE key provider', () => {
         }),
       }),
     );
+    mediaconvert.onProgress((p) => progress.push(p));
     const created = await submit('exec-1');
     completed = await finished(created.id);
   }, 120_000);
@@ -209,6 +212,19 @@ describe('local MediaConvert and SPEKE key provider', () => {
     expect(master).toContain('index_hls-600k.m3u8');
     const variant = (await object(`${prefix}index_hls-400k.m3u8`)).toString();
     expect(variant).toContain('index_hls-400k_00001.ts');
+  });
+
+  it("reports the running job's jobPercentComplete and each rendition's progress to its listeners", () => {
+    // Assess: the same shape as the local Elastic Transcoder's, so `secure-transcode run` shows either backend
+    const ofJob = progress.filter((p) => p.jobId === completed.id);
+    expect(ofJob.length).toBeGreaterThan(0);
+    expect(ofJob.every((p) => p.userMetadata.execution === 'exec-1')).toBe(true);
+    expect(ofJob[0]?.outputKeys).toEqual(completed.outputs.map((o) => o.key));
+    expect(ofJob.every((p) => p.renditions.length === completed.outputs.length)).toBe(true);
+    const percents = ofJob.map((p) => p.percent);
+    expect(percents).toEqual([...percents].sort((a, b) => a - b));
+    expect(percents.every((p) => p >= 0 && p <= 90)).toBe(true);
+    expect(ofJob.at(-1)?.renditions.every((r) => r > 0)).toBe(true);
   });
 
   it('encrypts segments with the key the SPEKE provider returns and names the key service as the key URI', async () => {

@@ -628,32 +628,72 @@ describe('the packaged template: MediaConvert by default', () => {
     }
   });
 
-  it('puts CloudFront with origin access control and a key group in front of outputs only when a key is given', () => {
+  it('always puts a CloudFront distribution with origin access control in front of the outputs and the key service', () => {
     // Act
-    const distribution = resources.MediaDistribution;
-    const config = distribution?.Properties.DistributionConfig as {
-      Origins: Array<{ OriginAccessControlId: unknown }>;
-      DefaultCacheBehavior: { TrustedKeyGroups: unknown[]; ViewerProtocolPolicy: string };
+    const config = resources.MediaDistribution?.Properties.DistributionConfig as {
+      Origins: Array<{ Id: string; OriginAccessControlId?: unknown; DomainName: unknown }>;
+      CacheBehaviors: Array<{ PathPattern: string; TargetOriginId: string; CachePolicyId: string }>;
+      DefaultCacheBehavior: { TargetOriginId: string; ViewerProtocolPolicy: string };
     };
     // Assess
-    for (const id of [
-      'MediaDistribution',
-      'CloudFrontKeyGroup',
-      'CloudFrontPublicKey',
-      'MediaOriginAccessControl',
-    ]) {
-      expect(resources[id]?.Condition).toBe('HasCloudFrontKey');
-    }
+    expect(resources.MediaDistribution?.Condition).toBeUndefined();
+    expect(resources.MediaOriginAccessControl?.Condition).toBeUndefined();
+    expect(config.Origins.map((o) => o.Id)).toEqual(['media', 'keyService']);
     expect(config.Origins[0]?.OriginAccessControlId).toEqual({
       'Fn::GetAtt': ['MediaOriginAccessControl', 'Id'],
     });
+    expect(JSON.stringify(config.Origins[1]?.DomainName)).toContain('HttpApi}.execute-api.');
     expect(config.DefaultCacheBehavior).toMatchObject({
-      TrustedKeyGroups: [{ Ref: 'CloudFrontKeyGroup' }],
+      TargetOriginId: 'media',
       ViewerProtocolPolicy: 'https-only',
     });
-    expect(JSON.stringify(resources.MediaBucketPolicy?.Properties)).toMatch(
-      /cloudfront\.amazonaws\.com.*outputs\/\*/,
-    );
+    // The playlist and key routes reach the key service through the same distribution, never cached
+    // (managed policy CachingDisabled).
+    expect(config.CacheBehaviors.map((b) => [b.PathPattern, b.TargetOriginId, b.CachePolicyId])).toEqual([
+      ['/play/*', 'keyService', '4135ea2d-6df8-44a3-9df4-4b5a84be39ad'],
+      ['/keys/*', 'keyService', '4135ea2d-6df8-44a3-9df4-4b5a84be39ad'],
+    ]);
+    // The bucket stays private: no public access, no grant to everyone.
+    expect(resources.MediaBucket?.Properties.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
+  });
+
+  it('signs segments with a key group only when a public key is given, and refuses them at the edge otherwise', () => {
+    // Act
+    const config = resources.MediaDistribution?.Properties.DistributionConfig as {
+      DefaultCacheBehavior: { TrustedKeyGroups: unknown; FunctionAssociations: unknown };
+    };
+    const behavior = config.DefaultCacheBehavior;
+    const refuse = resources.RefuseUnsignedSegments;
+    // Assess
+    for (const id of ['CloudFrontKeyGroup', 'CloudFrontPublicKey']) {
+      expect(resources[id]?.Condition).toBe('HasCloudFrontKey');
+    }
+    expect(behavior.TrustedKeyGroups).toEqual({
+      'Fn::If': ['HasCloudFrontKey', [{ Ref: 'CloudFrontKeyGroup' }], { Ref: 'AWS::NoValue' }],
+    });
+    expect(behavior.FunctionAssociations).toEqual({
+      'Fn::If': [
+        'HasCloudFrontKey',
+        { Ref: 'AWS::NoValue' },
+        [
+          {
+            EventType: 'viewer-request',
+            FunctionARN: { 'Fn::GetAtt': ['RefuseUnsignedSegments', 'FunctionARN'] },
+          },
+        ],
+      ],
+    });
+    expect(refuse?.Condition).toBe('NoCloudFrontKey');
+    expect(String(refuse?.Properties.FunctionCode)).toMatch(/statusCode:\s*403/);
+    // CloudFront may read the bucket (outputs/ only) only when it serves signed segments.
+    const bucketPolicy = JSON.stringify(resources.MediaBucketPolicy?.Properties);
+    expect(bucketPolicy).toMatch(/"Fn::If":\["HasCloudFrontKey",\{"Sid":"AllowCloudFrontSegments"/);
+    expect(bucketPolicy).toMatch(/cloudfront\.amazonaws\.com.*outputs\/\*/);
   });
 });
 
