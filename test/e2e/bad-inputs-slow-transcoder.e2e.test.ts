@@ -72,6 +72,8 @@ describe('a busy transcoder with a one-second poll deadline', () => {
       fast: true,
       quiet: true,
       ffmpegPath: FFMPEG,
+      // The queue and cancel checks read Elastic Transcoder's own job records.
+      backend: 'elastictranscoder',
       env: { POLL_DEADLINE_SECONDS: '1' },
     });
     stack.onNotification((n) => notifications.push(n));

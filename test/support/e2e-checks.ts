@@ -21,6 +21,7 @@ import {
   withKeyServiceContexts,
 } from '../../bench/chaos/leaks.js';
 import { queueDepth } from '../../bench/chaos/run.js';
+import { MEDIACONVERT_CONTEXT } from '../../lib/kms/contexts.js';
 import { assetPaths } from '../../lib/paths.js';
 import type { ExecutionRecord } from '../../local/sfn/index.js';
 import type { Notification, Stack } from '../../local/stack/index.js';
@@ -168,7 +169,8 @@ export async function scanDataDirForKeys(stack: Stack, notifications: Notificati
   const recovered = await unwrapKeys(
     kms,
     blobs,
-    withKeyServiceContexts(TRANSCODER_CONTEXT, assetIds),
+    // MediaConvert's copies of the source key are under its own context (the default backend's).
+    [...withKeyServiceContexts(TRANSCODER_CONTEXT, assetIds), { ...MEDIACONVERT_CONTEXT }],
   ).finally(() => kms.destroy());
   await stack.stop();
   const tree = scanTree(stack.dataDir, recovered.keys);
