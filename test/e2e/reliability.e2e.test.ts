@@ -48,7 +48,16 @@ describe('reliability on the local stack', () => {
     const clipFile = join(work, 'clip.mp4');
     await generateClip(FFMPEG, clipFile, 2);
     clip = readFileSync(clipFile);
-    stack = await startStack({ dataDir: join(work, 'data'), fast: true, quiet: true, ffmpegPath: FFMPEG });
+    // Elastic Transcoder: its CreateJob goes out without SDK retries, so the scheduled CreateJob throttles of the
+    // default fault spec are guaranteed to reach the state machine as retries (MediaConvert's client token lets the
+    // SDK absorb them). `npm run chaos -- --backend mediaconvert` runs the same faults against MediaConvert.
+    stack = await startStack({
+      dataDir: join(work, 'data'),
+      fast: true,
+      quiet: true,
+      ffmpegPath: FFMPEG,
+      backend: 'elastictranscoder',
+    });
     stack.onNotification((n) => notifications.push(n));
     sqs = sqsClientFor(stack);
   });
