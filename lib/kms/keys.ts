@@ -19,6 +19,7 @@ import {
   KmsThrottledError,
   sdkErrorInfo,
 } from '../errors.js';
+import { sameContext } from './contexts.js';
 
 /** KeyMd5 is over the ciphertext blob bytes, not the plaintext key (Elastic Transcoder tutorial, step 4). */
 export function keyMd5(blob: Uint8Array | string): string {
@@ -98,10 +99,15 @@ export async function generateWrappedKey(
   };
 }
 
-/** Decrypt under the blob's own encryption context. The caller owns the returned buffer and must zero it. */
+/**
+ * Decrypt under the blob's own encryption context. The caller owns the returned buffer and must zero it.
+ * `expectBytes` refuses a plaintext of another length (InvalidCiphertext), scrubbing it first: an HLS key is 16 bytes,
+ * and a longer secret under the right KMS key and context must not be handed out as one.
+ */
 export async function decryptDataKey(
   wrapped: Pick<WrappedKey, 'wrappedKey' | 'kmsKeyId' | 'encryptionContext'>,
   client: KMSClient = defaultKms,
+  expectBytes?: number,
 ): Promise<Buffer> {
   const out = await client
     .send(
@@ -116,16 +122,16 @@ export async function decryptDataKey(
     });
   if (!out.Plaintext)
     throw new KmsInvalidCiphertextError('KMS Decrypt returned no plaintext', { code: 'KMS_ERROR' });
+  if (expectBytes !== undefined && out.Plaintext.length !== expectBytes) {
+    out.Plaintext.fill(0);
+    throw new KmsInvalidCiphertextError(`The decrypted key must be ${expectBytes} bytes`, {
+      code: 'KMS_INVALID_CIPHERTEXT',
+    });
+  }
   // Copy, then scrub the SDK's own array: otherwise a second copy of the key lives until the GC reclaims it.
   const key = Buffer.from(out.Plaintext);
   out.Plaintext.fill(0);
   return key;
-}
-
-function sameContext(a: Record<string, string>, b: Record<string, string>): boolean {
-  const ka = Object.keys(a).sort();
-  const kb = Object.keys(b).sort();
-  return ka.length === kb.length && ka.every((k, i) => k === kb[i] && a[k] === b[k]);
 }
 
 /** Resolves an alias or key id to the key ARN, so "same key?" compares like with like. */

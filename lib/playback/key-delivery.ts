@@ -8,29 +8,14 @@
  */
 
 import { createHash } from 'node:crypto';
-import { DecryptCommand, type KMSClient } from '@aws-sdk/client-kms';
-import {
-  KmsInvalidCiphertextError,
-  KmsKeyUnavailableError,
-  KmsThrottledError,
-  sdkErrorInfo,
-} from '../errors.js';
+import type { KMSClient } from '@aws-sdk/client-kms';
+import { KmsInvalidCiphertextError } from '../errors.js';
 import { keyServiceContext, sameContext } from '../kms/contexts.js';
+import { decryptDataKey } from '../kms/keys.js';
 import type { AssetRecord } from './asset-record.js';
 import type { KeyCache } from './key-cache.js';
 
 const PLAYBACK_KEY_BYTES = 16;
-
-function translateKmsError(e: unknown): Error {
-  const { name, status, message } = sdkErrorInfo(e);
-  if (name === 'InvalidCiphertextException' || name === 'IncorrectKeyException') {
-    return new KmsInvalidCiphertextError(`KMS refused the playback key blob: ${message}`, { cause: e });
-  }
-  if (name === 'ThrottlingException' || name === 'LimitExceededException' || (status ?? 0) >= 500) {
-    return new KmsThrottledError(`KMS Decrypt throttled or failed: ${name}`, { cause: e });
-  }
-  return new KmsKeyUnavailableError(`KMS Decrypt failed: ${name}`, { cause: e });
-}
 
 export class PlaybackKeyProvider {
   // Concurrent requests for the same cold key share one Decrypt call.
@@ -65,23 +50,12 @@ export class PlaybackKeyProvider {
     return Buffer.from(await pending);
   }
 
-  private async decrypt(blob: Buffer, assetId: string): Promise<Buffer> {
-    const out = await this.kms
-      .send(
-        new DecryptCommand({
-          CiphertextBlob: blob,
-          KeyId: this.playbackKmsKeyId,
-          EncryptionContext: { ...keyServiceContext(assetId) },
-        }),
-      )
-      .catch((e: unknown) => {
-        throw translateKmsError(e);
-      });
-    const plaintext = out.Plaintext;
-    if (!plaintext || plaintext.length !== PLAYBACK_KEY_BYTES) {
-      plaintext?.fill(0);
-      throw new KmsInvalidCiphertextError(`Playback key must be ${PLAYBACK_KEY_BYTES} bytes (AES-128)`);
-    }
-    return Buffer.from(plaintext);
+  private decrypt(blob: Buffer, assetId: string): Promise<Buffer> {
+    const wrapped = {
+      wrappedKey: blob.toString('base64'),
+      kmsKeyId: this.playbackKmsKeyId,
+      encryptionContext: { ...keyServiceContext(assetId) },
+    };
+    return decryptDataKey(wrapped, this.kms, PLAYBACK_KEY_BYTES);
   }
 }

@@ -7,16 +7,11 @@
  * only that. It never sees the source key, and its role can Decrypt nothing else. Every request for a content id gets
  * the same key, so MediaConvert's retries and its several calls per job agree.
  */
-import { DecryptCommand, type KMSClient } from '@aws-sdk/client-kms';
+import type { KMSClient } from '@aws-sdk/client-kms';
 import { GetObjectCommand, NoSuchKey, type S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
-import {
-  KmsInvalidCiphertextError,
-  KmsKeyUnavailableError,
-  KmsThrottledError,
-  sdkErrorInfo,
-} from '../errors.js';
 import { sameContext, spekeKeyProviderContext } from '../kms/contexts.js';
+import { decryptDataKey } from '../kms/keys.js';
 import { assetRecordKey } from '../playback/asset-record.js';
 import { keyUrl } from '../playback/urls.js';
 import { type CpixRequest, fillCpixResponse, parseCpixRequest } from './cpix.js';
@@ -51,17 +46,6 @@ export interface SpekeAnswer {
   request: CpixRequest;
   /** The filled CPIX document (it carries the key: send it, never log it). */
   body: string;
-}
-
-function translateKmsError(e: unknown): Error {
-  const { name, status } = sdkErrorInfo(e);
-  if (name === 'InvalidCiphertextException' || name === 'IncorrectKeyException') {
-    return new KmsInvalidCiphertextError(`KMS refused the SPEKE key blob: ${name}`, { cause: e });
-  }
-  if (name === 'ThrottlingException' || name === 'LimitExceededException' || (status ?? 0) >= 500) {
-    return new KmsThrottledError(`KMS Decrypt throttled or failed: ${name}`, { cause: e });
-  }
-  return new KmsKeyUnavailableError(`KMS Decrypt failed: ${name}`, { cause: e });
 }
 
 export class SpekeKeyProvider {
@@ -106,27 +90,13 @@ export class SpekeKeyProvider {
       // Refused before KMS: this provider decrypts nothing but the SPEKE copy of this asset's playback key.
       throw new SpekeKeyCustodyError(`Asset record ${assetId} does not hold a SPEKE key bound to this asset`);
     }
-    const out = await this.options.kms
-      .send(
-        new DecryptCommand({
-          CiphertextBlob: Buffer.from(wrapped.wrappedKey, 'base64'),
-          KeyId: wrapped.kmsKeyId,
-          EncryptionContext: { ...spekeKeyProviderContext(assetId) },
-        }),
-      )
-      .catch((e: unknown) => {
-        throw translateKmsError(e);
-      });
-    const plaintext = out.Plaintext;
-    try {
-      if (!plaintext || plaintext.length !== PLAYBACK_KEY_BYTES) {
-        throw new KmsInvalidCiphertextError(`The SPEKE key must be ${PLAYBACK_KEY_BYTES} bytes (AES-128)`);
-      }
-      return Buffer.from(plaintext);
-    } finally {
-      // The SDK's own copy of the plaintext is scrubbed; the caller zeroes the returned one.
-      plaintext?.fill(0);
-    }
+    // The key is checked against the context above and decrypted under its own KMS key: the provider's role may
+    // Decrypt only the playback KMS key under this context, so any other blob fails in KMS.
+    return decryptDataKey(
+      { ...wrapped, encryptionContext: { ...spekeKeyProviderContext(assetId) } },
+      this.options.kms,
+      PLAYBACK_KEY_BYTES,
+    );
   }
 
   private async readRecord(assetId: string): Promise<z.infer<typeof SpekeRecordSchema>> {

@@ -114,6 +114,21 @@ describe('decryptDataKey', () => {
     expect(sdkPlaintext.every((b) => b === 0)).toBe(true);
   });
 
+  it('refuses a plaintext of another length than expected, scrubbing it', async () => {
+    // Prepare
+    const sdkPlaintext = new Uint8Array(32).fill(5);
+    kmsMock.on(DecryptCommand).resolves({ Plaintext: sdkPlaintext, KeyId: KEY_ARN });
+    // Act
+    const attempt = decryptDataKey(
+      { wrappedKey: 'AAAA', kmsKeyId: KEY_ARN, encryptionContext: {} },
+      client,
+      16,
+    );
+    // Assess
+    await expect(attempt).rejects.toMatchObject({ name: 'KmsInvalidCiphertextError' });
+    expect(sdkPlaintext.every((b) => b === 0)).toBe(true);
+  });
+
   it('decrypts under the blob’s encryption context', async () => {
     // Prepare
     kmsMock.on(DecryptCommand).resolves({ Plaintext: new Uint8Array(16).fill(7), KeyId: KEY_ARN });
