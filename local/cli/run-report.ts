@@ -40,11 +40,13 @@ async function printDelivery(io: CliIo, stack: Stack, notification: Notification
   if (notification.playback?.masterPlaylist)
     io.stdout.write(`      master        s3://${bucket}/${notification.playback.masterPlaylist}\n`);
   for (const o of notification.outputs) {
-    const dims = o.width && o.height ? `${o.width}x${o.height}` : '?';
-    const seconds = o.durationMillis ? `${(o.durationMillis / 1000).toFixed(1)} s` : '?';
-    io.stdout.write(
-      `      output        s3://${bucket}/${o.key}  ${dims} ${seconds} ${o.fileSize ?? '?'} bytes\n`,
-    );
+    // MediaConvert reports no output sizes (Elastic Transcoder does): print only what the transcoder reported.
+    const facts = [
+      o.width && o.height ? `${o.width}x${o.height}` : undefined,
+      o.durationMillis ? `${(o.durationMillis / 1000).toFixed(1)} s` : undefined,
+      typeof o.fileSize === 'number' ? `${o.fileSize} bytes` : undefined,
+    ].filter((f) => f !== undefined);
+    io.stdout.write(`      output        s3://${bucket}/${o.key}  ${facts.join(' ')}\n`);
   }
   const assetId = notification.playback?.assetId;
   if (!assetId) return;

@@ -51,13 +51,22 @@ export interface RunnerDeps {
 
 const seconds = () => Math.floor(Date.now() / 1000);
 
-/** Engine failures (Elastic Transcoder codes) in MediaConvert's terms. */
+/**
+ * Engine failures (the shared engine speaks Elastic Transcoder's codes) in MediaConvert's codes and words: a
+ * MediaConvert job's errorMessage must not talk about another service.
+ */
 function fromEngine(e: JobFailure): JobError {
-  if (e.code === 3001) return new JobError(JOB_ERRORS.inputNotFound, e.message);
-  if (e.code === 3003) return new JobError(JOB_ERRORS.permission, e.message);
+  const said = (text: string) => (e.detail ? `${text} ${e.detail}` : text);
+  if (e.code === 3001)
+    return new JobError(JOB_ERRORS.inputNotFound, said('Unable to open input file: not found.'));
+  if (e.code === 3003)
+    return new JobError(JOB_ERRORS.permission, said('Access denied: the input file could not be read.'));
   if (e.code === 4000 || e.code === 4016 || e.code === 4017)
-    return new JobError(JOB_ERRORS.badInput, e.message);
-  return new JobError(JOB_ERRORS.unknown, e.message);
+    return new JobError(
+      JOB_ERRORS.badInput,
+      said('Unable to open input file: not media that can be read with the given decryption settings.'),
+    );
+  return new JobError(JOB_ERRORS.unknown, said('An internal error occurred.'));
 }
 
 export class JobRunner {

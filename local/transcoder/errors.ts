@@ -62,7 +62,8 @@ export class JobFailure extends Error {
   override readonly name = 'JobFailure';
   constructor(
     readonly code: JobErrorCode,
-    detail?: string,
+    /** What went wrong beyond the code's text (no key material): kept apart so MediaConvert can word its own. */
+    readonly detail?: string,
   ) {
     super(detail ? `${JOB_ERRORS[code]} ${detail}` : JOB_ERRORS[code]);
   }

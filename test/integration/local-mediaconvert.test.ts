@@ -338,6 +338,27 @@ describe('local MediaConvert and SPEKE key provider', () => {
     expect(job).toMatchObject({ status: 'Error', errorCode: '1401' });
   });
 
+  it("ends a job whose input does not decrypt to media in ERROR 1010, in MediaConvert's own words", async () => {
+    // Prepare
+    const { arn } = await kmsServer.createKey('not-the-source-key');
+    const otherKey = await kms.send(
+      new EncryptCommand({
+        KeyId: arn,
+        Plaintext: Buffer.alloc(16, 0x5a),
+        EncryptionContext: { ...MEDIACONVERT_CONTEXT },
+      }),
+    );
+    // Act
+    const created = await submit('exec-wrong-key', {
+      wrappedKey: Buffer.from(otherKey.CiphertextBlob ?? []).toString('base64'),
+    });
+    const job = await finished(created.id);
+    // Assess
+    expect(job).toMatchObject({ status: 'Error', errorCode: '1010' });
+    expect(job.statusDetail).toMatch(/decrypt/);
+    expect(job.statusDetail).not.toMatch(/Elastic Transcoder/);
+  });
+
   it('refuses an unsigned request as the service does', async () => {
     // Act
     const res = await fetch(`${mediaconvert.endpoint}/2017-08-29/jobs/${completed.id}`);
