@@ -15,7 +15,9 @@
  * and the bundled @ffmpeg-installer build). The stack rows run in a child process per binary (one stack per
  * process: handlers resolve their endpoints once). Prints a table, writes bench/results/transcode-<time>.json.
  *
- * Flags: --clip FILE  --seconds 60  --size 1280x720  --jobs 4  --backend elastictranscoder|mediaconvert
+ * The stack rows run once per backend (both share the engine): MediaConvert (the default) and Elastic Transcoder.
+ *
+ * Flags: --clip FILE  --seconds 60  --size 1280x720  --jobs 4  --backend all|mediaconvert|elastictranscoder
  *        --binaries all|default
  */
 import { spawn } from 'node:child_process';
@@ -41,6 +43,7 @@ const RESULT_MARK = 'BENCH_RESULT ';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 type Backend = 'elastictranscoder' | 'mediaconvert';
+const BACKENDS: Backend[] = ['mediaconvert', 'elastictranscoder'];
 
 interface StackTimings {
   /** (b) submit → COMPLETE of the single job. */
@@ -55,18 +58,20 @@ interface StackTimings {
   completionToWorkflowSeconds: number;
 }
 
+interface Ratios {
+  jobVsFfmpeg: number;
+  runVsFfmpeg: number;
+  fourJobsVsFfmpeg: number;
+  perRenditionVsOneCommand: number;
+}
+
 interface BinaryResult {
   ffmpeg: { path: string; version: string; source: string };
   ladderOneCommandSeconds: number;
   ladderPerRenditionSeconds: number;
   fourLaddersSeconds: number;
-  stack: StackTimings;
-  ratios: {
-    jobVsFfmpeg: number;
-    runVsFfmpeg: number;
-    fourJobsVsFfmpeg: number;
-    perRenditionVsOneCommand: number;
-  };
+  /** Per backend measured, in BACKENDS order. */
+  stacks: Array<{ backend: Backend; timings: StackTimings; ratios: Ratios }>;
 }
 
 function options(argv: string[]) {
@@ -77,15 +82,15 @@ function options(argv: string[]) {
       seconds: { type: 'string', default: '60' },
       size: { type: 'string', default: '1280x720' },
       jobs: { type: 'string', default: '4' },
-      backend: { type: 'string', default: 'elastictranscoder' },
+      backend: { type: 'string', default: 'all' },
       binaries: { type: 'string', default: 'all' },
       child: { type: 'boolean', default: false },
       ffmpeg: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
-  if (values.backend !== 'elastictranscoder' && values.backend !== 'mediaconvert')
-    throw new Error(`--backend must be elastictranscoder or mediaconvert, got ${values.backend}`);
+  if (values.backend !== 'all' && !BACKENDS.includes(values.backend as Backend))
+    throw new Error(`--backend must be all, mediaconvert or elastictranscoder, got ${values.backend}`);
   if (values.binaries !== 'all' && values.binaries !== 'default')
     throw new Error(`--binaries must be all or default, got ${values.binaries}`);
   const jobs = Number(values.jobs);
@@ -93,7 +98,8 @@ function options(argv: string[]) {
   if (!Number.isInteger(jobs) || jobs < 1) throw new Error('--jobs must be a positive integer');
   if (!(seconds > 0)) throw new Error('--seconds must be positive');
   if (!/^\d+x\d+$/.test(values.size)) throw new Error('--size must look like 1280x720');
-  return { ...values, jobs, seconds, backend: values.backend as Backend };
+  const backends = values.backend === 'all' ? BACKENDS : [values.backend as Backend];
+  return { ...values, jobs, seconds, backends };
 }
 
 async function timed<T>(work: () => Promise<T>): Promise<[number, T]> {
@@ -251,12 +257,7 @@ async function child(ffmpegPath: string, clip: string, jobs: number, backend: Ba
   const { uploadFile } = await import('../local/stack/upload.js');
   const dataDir = await mkdtemp(join(tmpdir(), 'st-transcode-bench-'));
   const ffmpeg = await selectFfmpeg({ explicit: ffmpegPath });
-  const stack = await startStack({
-    dataDir,
-    quiet: true,
-    ffmpeg,
-    ...(backend === 'mediaconvert' ? { env: { TRANSCODER_BACKEND: 'mediaconvert' } } : {}),
-  });
+  const stack = await startStack({ dataDir, quiet: true, ffmpeg, backend });
   const body = await readFile(clip);
   const arrived = new Map<string, number>();
   const unsubscribe = stack.onNotification((n) => {
@@ -343,28 +344,30 @@ function table(results: BinaryResult[], jobs: number): string {
       rows.push([name, step, s.toFixed(1), (s / base).toFixed(2)]);
     add('(a) bare ffmpeg, ladder in one command', a);
     add('(a′) bare ffmpeg, one command per rendition', r.ladderPerRenditionSeconds);
-    add('(b) local job, submit → COMPLETE', r.stack.jobSeconds);
-    add('(c) whole run, upload → notification', r.stack.runSeconds);
-    if (r.stack.completionToWorkflowSeconds !== undefined)
+    add(`(d) ${jobs} bare ladders, ${DEFAULT_JOB_CONCURRENCY} at a time`, r.fourLaddersSeconds);
+    for (const { backend, timings: t } of r.stacks) {
+      const label = backend === 'mediaconvert' ? 'MediaConvert' : 'Elastic Transcoder';
+      add(`${label}: (b) local job, submit → COMPLETE`, t.jobSeconds);
+      add(`${label}: (c) whole run, upload → notification`, t.runSeconds);
       rows.push([
         name,
-        '(c) of which: job COMPLETE → PollJob sees it',
-        r.stack.completionToWorkflowSeconds.toFixed(2),
+        `${label}: (c) job COMPLETE → PollJob sees it`,
+        t.completionToWorkflowSeconds.toFixed(2),
         '',
       ]);
-    add(`(d) ${jobs} bare ladders, ${DEFAULT_JOB_CONCURRENCY} at a time`, r.fourLaddersSeconds);
-    rows.push([
-      name,
-      `(d) ${jobs} jobs at once, first submit → last COMPLETE`,
-      r.stack.fourJobsSeconds.toFixed(1),
-      `${(r.stack.fourJobsSeconds / r.fourLaddersSeconds).toFixed(2)} × (d) ffmpeg`,
-    ]);
-    rows.push([
-      name,
-      `(d) ${jobs} runs at once, upload → last notification`,
-      r.stack.fourRunsSeconds.toFixed(1),
-      `${(r.stack.fourRunsSeconds / r.fourLaddersSeconds).toFixed(2)} × (d) ffmpeg`,
-    ]);
+      rows.push([
+        name,
+        `${label}: (d) ${jobs} jobs at once, first submit → last COMPLETE`,
+        t.fourJobsSeconds.toFixed(1),
+        `${(t.fourJobsSeconds / r.fourLaddersSeconds).toFixed(2)} × (d) ffmpeg`,
+      ]);
+      rows.push([
+        name,
+        `${label}: (d) ${jobs} runs at once, upload → last notification`,
+        t.fourRunsSeconds.toFixed(1),
+        `${(t.fourRunsSeconds / r.fourLaddersSeconds).toFixed(2)} × (d) ffmpeg`,
+      ]);
+    }
   }
   return `${rows.map((cells) => `| ${cells.join(' | ')} |`).join('\n')}\n`;
 }
@@ -375,7 +378,7 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(`${fileURLToPath(import.meta.url)}: see the comment at the top for flags\n`);
     return;
   }
-  if (o.child) return child(o.ffmpeg ?? '', o.clip ?? '', o.jobs, o.backend);
+  if (o.child) return child(o.ffmpeg ?? '', o.clip ?? '', o.jobs, o.backends[0] ?? 'mediaconvert');
   const startedAt = new Date();
   const loadBefore = loadavg();
   const work = await mkdtemp(join(tmpdir(), 'st-transcode-bench-'));
@@ -393,8 +396,11 @@ async function main(argv: string[]): Promise<void> {
       const [a] = await timed(async () =>
         bareLadder(ffmpeg, await ladderPlan(work, clip, ffmpeg, 'a'), work),
       );
-      process.stderr.write('  (b)/(c)/(d) the local stack…\n');
-      const stack = await childTimings(binary, clip, o.jobs, o.backend);
+      const stacks: Array<{ backend: Backend; timings: StackTimings }> = [];
+      for (const backend of o.backends) {
+        process.stderr.write(`  (b)/(c)/(d) the local stack, ${backend}…\n`);
+        stacks.push({ backend, timings: await childTimings(binary, clip, o.jobs, backend) });
+      }
       process.stderr.write('  (a′) one command per rendition…\n');
       const plan = await ladderPlan(work, clip, ffmpeg, 'a-seq');
       const [perRendition] = await timed(async () => {
@@ -412,13 +418,16 @@ async function main(argv: string[]): Promise<void> {
         ladderOneCommandSeconds: round(a, 3),
         ladderPerRenditionSeconds: round(perRendition, 3),
         fourLaddersSeconds: round(four, 3),
-        stack,
-        ratios: {
-          jobVsFfmpeg: round(stack.jobSeconds / a, 3),
-          runVsFfmpeg: round(stack.runSeconds / a, 3),
-          fourJobsVsFfmpeg: round(stack.fourJobsSeconds / four, 3),
-          perRenditionVsOneCommand: round(perRendition / a, 3),
-        },
+        stacks: stacks.map(({ backend, timings }) => ({
+          backend,
+          timings,
+          ratios: {
+            jobVsFfmpeg: round(timings.jobSeconds / a, 3),
+            runVsFfmpeg: round(timings.runSeconds / a, 3),
+            fourJobsVsFfmpeg: round(timings.fourJobsSeconds / four, 3),
+            perRenditionVsOneCommand: round(perRendition / a, 3),
+          },
+        })),
       });
     }
     const loadAfter = loadavg();
@@ -427,12 +436,14 @@ async function main(argv: string[]): Promise<void> {
       finishedAt: new Date().toISOString(),
       machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version, loadBefore, loadAfter },
       clip: o.clip ?? `generated ${o.seconds} s ${o.size} with audio`,
-      backend: o.backend,
+      backends: o.backends,
       profile: 'default',
       jobs: o.jobs,
       jobConcurrency: DEFAULT_JOB_CONCURRENCY,
-      // The headline ratios are the default binary's (what `run` uses); every binary's are in `binaries`.
-      ratios: results[0]?.ratios,
+      // The headline ratios are the default binary's and the first backend's (what `run` uses by default);
+      // every binary's and backend's are in `binaries` and `ratiosByBackend`.
+      ratios: results[0]?.stacks[0]?.ratios,
+      ratiosByBackend: Object.fromEntries((results[0]?.stacks ?? []).map((s) => [s.backend, s.ratios])),
       binaries: results,
     };
     process.stdout.write(table(results, o.jobs));
