@@ -15,6 +15,7 @@ import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { Hash } from '@smithy/hash-node';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { HeaderBag, HttpRequest } from '@smithy/types';
+import { fromHeaderBytes } from './header-bytes.js';
 import {
   ALGORITHM,
   type ClockRules,
@@ -256,7 +257,8 @@ function signedHeaderValues(
   for (const name of signedHeaders) {
     const value = headerValue(requestHeaders, name);
     if (value === undefined) return new Refusal('signature_malformed', `Signed header ${name} is missing.`);
-    headers[name] = value;
+    // Signed over the bytes sent: UTF-8 text arrives here as latin1 characters, and the signer hashes UTF-8.
+    headers[name] = fromHeaderBytes(value);
   }
   return headers;
 }

@@ -187,7 +187,7 @@ export async function objectRequest(
       return getObject(ctx, req, res, bucket, key, q, method === 'HEAD');
     case 'DeleteObject':
       await drain(req);
-      return deleteObject(ctx, res, bucket, key, q.get('versionId') ?? undefined);
+      return deleteObject(ctx, req, res, bucket, key, q.get('versionId') ?? undefined);
     case 'CreateMultipartUpload':
       await drain(req);
       return createUpload(ctx, req, res, bucket, key);

@@ -18,6 +18,7 @@ import {
   unquote,
   versioned,
   versionHeader,
+  writeConditionFailure,
 } from './s3-support.js';
 import { doc, el, unescapeXml, xmlValue } from './xml.js';
 
@@ -130,6 +131,8 @@ export async function completeUpload(
   const done = ctx.store.versions(bucket, key).find((v) => v.uploadId === uploadId && !v.deleteMarker);
   if (done) return completed(ctx, res, bucket, done);
   const upload = ctx.store.upload(uploadId, bucket, key);
+  const refused = writeConditionFailure(ctx, req, bucket, key);
+  if (refused) throw refused;
   const requested = [...body.matchAll(/<Part>([\s\S]*?)<\/Part>/g)].map((m) => ({
     partNumber: Number(xmlValue(m[1] ?? '', 'PartNumber')),
     etag: unescapeXml(xmlValue(m[1] ?? '', 'ETag') ?? ''),

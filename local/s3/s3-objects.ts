@@ -20,10 +20,12 @@ import {
   readable,
   readSmallBody,
   type S3Context,
+  seconds,
   send,
   sendError,
   versioned,
   versionHeader,
+  writeConditionFailure,
 } from './s3-support.js';
 import { doc, el, unescapeXml, xmlValue } from './xml.js';
 
@@ -34,17 +36,10 @@ export async function putObject(
   bucket: string,
   key: string,
 ) {
-  const current = ctx.store.find(bucket, key);
-  const live = current && !current.deleteMarker ? current : undefined;
-  const ifNoneMatch = req.headers['if-none-match'];
-  const ifMatch = req.headers['if-match'];
-  if (
-    (typeof ifNoneMatch === 'string' && live && etagMatches(ifNoneMatch, live.etag)) ||
-    (typeof ifMatch === 'string' && (!live || !etagMatches(ifMatch, live.etag)))
-  ) {
+  const refused = writeConditionFailure(ctx, req, bucket, key);
+  if (refused) {
     await drain(req);
-    if (typeof ifMatch === 'string' && !live) throw noSuchKey();
-    throw err('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', 412);
+    throw refused;
   }
   const body = await receiveBody(ctx.store, req);
   const v = await ctx.store.commit(
@@ -154,14 +149,64 @@ export async function getObject(
   await pipeline(ctx.store.openRead(bucket, v, range?.start, range?.end), res).catch(() => res.destroy());
 }
 
+/**
+ * A conditional delete: `If-Match` (an ETag or `*`), and the size and modification time S3 checks for directory
+ * buckets (`x-amz-if-match-size`, `x-amz-if-match-last-modified-time`; DeleteObjects carries the same three per
+ * object). They are checked against the version the delete targets — the named one, or the current one, a delete
+ * marker included — and a key with no such version is deleted (204) whatever the condition, as S3 does.
+ */
+export interface DeleteCondition {
+  etag?: string;
+  size?: number;
+  lastModified?: string;
+}
+
+const preconditionFailed = () =>
+  err('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', 412);
+
+export function deleteConditionFromHeaders(req: IncomingMessage): DeleteCondition {
+  const header = (name: string) => {
+    const value = req.headers[name];
+    return typeof value === 'string' ? value : undefined;
+  };
+  return conditionOf(
+    header('if-match'),
+    header('x-amz-if-match-size'),
+    header('x-amz-if-match-last-modified-time'),
+  );
+}
+
+function conditionOf(etag?: string, size?: string, lastModified?: string): DeleteCondition {
+  if (size !== undefined && !/^\d+$/.test(size.trim()))
+    throw err('InvalidArgument', 'x-amz-if-match-size must be a whole number of bytes');
+  if (lastModified !== undefined && Number.isNaN(Date.parse(lastModified)))
+    throw err('InvalidArgument', 'x-amz-if-match-last-modified-time must be a date');
+  return {
+    ...(etag !== undefined ? { etag } : {}),
+    ...(size !== undefined ? { size: Number(size.trim()) } : {}),
+    ...(lastModified !== undefined ? { lastModified } : {}),
+  };
+}
+
+function checkDeleteCondition(target: VersionRecord | undefined, c: DeleteCondition): void {
+  if (!target) return;
+  // A delete marker is a version too: `*` matches it, an ETag, size or time it does not have does not.
+  if (c.etag !== undefined && !etagMatches(c.etag, target.etag)) throw preconditionFailed();
+  if (c.size !== undefined && c.size !== target.size) throw preconditionFailed();
+  // HTTP dates and S3's XML timestamps are compared to the second, the precision a client was shown.
+  if (c.lastModified !== undefined && seconds(c.lastModified) !== seconds(target.lastModified))
+    throw preconditionFailed();
+}
+
 export async function deleteObject(
   ctx: S3Context,
+  req: IncomingMessage,
   res: ServerResponse,
   bucket: string,
   key: string,
   versionId: string | undefined,
 ) {
-  const result = await deleteOne(ctx, bucket, key, versionId);
+  const result = await deleteOne(ctx, bucket, key, versionId, deleteConditionFromHeaders(req));
   send(res, 204, undefined, {
     ...(result.versionId ? { 'x-amz-version-id': result.versionId } : {}),
     ...(result.deleteMarker ? { 'x-amz-delete-marker': 'true' } : {}),
@@ -173,8 +218,13 @@ export async function deleteOne(
   bucket: string,
   key: string,
   versionId: string | undefined,
+  condition: DeleteCondition = {},
 ): Promise<{ versionId?: string; deleteMarker?: boolean }> {
   const b = ctx.store.bucket(bucket);
+  const target = ctx.store.find(bucket, key, versionId);
+  // A conditional delete of nothing deletes nothing: no delete marker is laid over a key that has no versions.
+  if (!target && Object.keys(condition).length > 0) return {};
+  checkDeleteCondition(target, condition);
   if (versionId !== undefined) {
     const removed = await ctx.store.removeVersion(bucket, key, versionId);
     return { versionId, ...(removed?.deleteMarker ? { deleteMarker: true } : {}) };
@@ -202,9 +252,10 @@ export async function deleteObjects(
   ctx.store.bucket(bucket);
   const body = await readSmallBody(req);
   const quiet = xmlValue(body, 'Quiet') === 'true';
-  const objects = [...body.matchAll(/<Object>([\s\S]*?)<\/Object>/g)].map((m) => ({
-    key: xmlValue(m[1] ?? '', 'Key'),
-    versionId: xmlValue(m[1] ?? '', 'VersionId'),
+  const objects = [...body.matchAll(/<Object>([\s\S]*?)<\/Object>/g)].map(([, o = '']) => ({
+    key: xmlValue(o, 'Key'),
+    versionId: xmlValue(o, 'VersionId'),
+    condition: conditionOf(xmlValue(o, 'ETag'), xmlValue(o, 'Size'), xmlValue(o, 'LastModifiedTime')),
   }));
   if (objects.length === 0 || objects.length > 1000 || objects.some((o) => o.key === undefined))
     throw err(
@@ -215,7 +266,7 @@ export async function deleteObjects(
   for (const o of objects) {
     const key = o.key ?? '';
     try {
-      const r = await deleteOne(ctx, bucket, key, o.versionId);
+      const r = await deleteOne(ctx, bucket, key, o.versionId, o.condition);
       if (quiet) continue;
       out += `<Deleted>${el('Key', key)}${o.versionId ? el('VersionId', o.versionId) : ''}${r.deleteMarker ? el('DeleteMarker', true) : ''}${r.deleteMarker && !o.versionId && r.versionId ? el('DeleteMarkerVersionId', r.versionId) : ''}</Deleted>`;
     } catch (e) {

@@ -1,6 +1,7 @@
 /** Helpers shared by the local S3's operations: S3 answers and errors, body reading, conditional and header rules. */
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { fromHeaderBytes, toHeaderBytes } from '../http/header-bytes.js';
 import { type ObjectStore, S3StoreError, type VersionRecord } from './object-store.js';
 import { errorXml, newRequestId } from './xml.js';
 
@@ -130,6 +131,29 @@ export async function readSmallBody(req: IncomingMessage, limit = 2 * 1024 * 102
 export const unquote = (etag: string) => etag.trim().replace(/^W\//, '').replace(/^"|"$/g, '');
 export const etagMatches = (header: string, etag: string) =>
   header.split(',').some((t) => t.trim() === '*' || unquote(t) === unquote(etag));
+/**
+ * A conditional write (PutObject, CompleteMultipartUpload): `If-None-Match` refuses to replace a live object whose
+ * ETag matches (`*`: any), `If-Match` requires one that matches; no live object answers NoSuchKey to `If-Match`.
+ */
+export function writeConditionFailure(
+  ctx: S3Context,
+  req: IncomingMessage,
+  bucket: string,
+  key: string,
+): S3StoreError | undefined {
+  const current = ctx.store.find(bucket, key);
+  const live = current && !current.deleteMarker ? current : undefined;
+  const ifNoneMatch = req.headers['if-none-match'];
+  const ifMatch = req.headers['if-match'];
+  if (typeof ifMatch === 'string' && !live) return noSuchKey();
+  if (
+    (typeof ifNoneMatch === 'string' && live && etagMatches(ifNoneMatch, live.etag)) ||
+    (typeof ifMatch === 'string' && live && !etagMatches(ifMatch, live.etag))
+  )
+    return err('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', 412);
+  return undefined;
+}
+
 export const seconds = (iso: string) => Math.floor(Date.parse(iso) / 1000);
 export const httpDate = (iso: string) => new Date(iso).toUTCString();
 
@@ -174,17 +198,6 @@ export function precondition(
  * bytes are valid UTF-8 (and as received otherwise). On the way out, text that fits latin1 goes out as latin1 bytes
  * (what Node writes), anything wider as its UTF-8 bytes.
  */
-export function fromHeaderBytes(raw: string): string {
-  const bytes = Buffer.from(raw, 'latin1');
-  const text = bytes.toString('utf8');
-  return Buffer.from(text, 'utf8').equals(bytes) ? text : raw;
-}
-
-export function toHeaderBytes(value: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: the range is the latin1 repertoire Node can write
-  return /^[\u0000-\u00ff]*$/.test(value) ? value : Buffer.from(value, 'utf8').toString('latin1');
-}
-
 export function newObjectAttributes(req: IncomingMessage) {
   const headers: Record<string, string> = {};
   for (const h of STORED_HEADERS) {

@@ -3,10 +3,13 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { crc32 as zlibCrc32 } from 'node:zlib';
 import {
+  CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
+  DeleteObjectsCommand,
   GetBucketVersioningCommand,
   GetObjectCommand,
+  HeadObjectCommand,
   ListObjectVersionsCommand,
   ListPartsCommand,
   PutBucketVersioningCommand,
@@ -188,6 +191,89 @@ describe('local S3 store on disk (real HTTP on 127.0.0.1)', () => {
     expect(put.status).toBe(400);
     expect(put.body).toContain('<Code>BadDigest</Code>');
     expect(await got.Body?.transformToString()).toBe('original');
+  });
+
+  it('accepts metadata a client signed as UTF-8 text and sent as UTF-8 bytes', async () => {
+    // Prepare
+    // Node's HTTP client, like botocore, sends a header's text as UTF-8 bytes.
+    const value = 'Hello World é';
+    // Act
+    const put = await rawPut(
+      gateway,
+      '/plain/unicode-meta',
+      { 'x-amz-meta-greeting': value, 'content-length': '3' },
+      'bar',
+    );
+    // Assess
+    expect(put).toEqual({ status: 200, body: '' });
+    const head = await s3.send(new HeadObjectCommand({ Bucket: 'plain', Key: 'unicode-meta' }));
+    expect(head.Metadata?.greeting).toBe(value);
+  });
+
+  it('deletes only when If-Match holds, and lays no delete marker over a key that has no versions', async () => {
+    // Prepare
+    const put = await s3.send(new PutObjectCommand({ Bucket: 'versioned', Key: 'guarded', Body: 'v1' }));
+    // Act
+    const wrongTag = await s3
+      .send(new DeleteObjectCommand({ Bucket: 'versioned', Key: 'guarded', IfMatch: '"0"' }))
+      .catch((e: unknown) => e);
+    const removed = await s3.send(
+      new DeleteObjectCommand({ Bucket: 'versioned', Key: 'guarded', IfMatch: put.ETag }),
+    );
+    await s3.send(new DeleteObjectCommand({ Bucket: 'versioned', Key: 'never-written', IfMatch: '*' }));
+    const versions = await s3.send(new ListObjectVersionsCommand({ Bucket: 'versioned', Prefix: 'never' }));
+    // Assess
+    expect(wrongTag).toMatchObject({ name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } });
+    expect(removed.DeleteMarker).toBe(true);
+    expect([versions.Versions ?? [], versions.DeleteMarkers ?? []]).toEqual([[], []]);
+  });
+
+  it('deletes each object of a DeleteObjects request only when its ETag matches', async () => {
+    // Prepare
+    const a = await s3.send(new PutObjectCommand({ Bucket: 'plain', Key: 'batch-a', Body: 'a' }));
+    await s3.send(new PutObjectCommand({ Bucket: 'plain', Key: 'batch-b', Body: 'b' }));
+    // Act
+    const out = await s3.send(
+      new DeleteObjectsCommand({
+        Bucket: 'plain',
+        Delete: {
+          Objects: [
+            { Key: 'batch-a', ETag: a.ETag },
+            { Key: 'batch-b', ETag: '"not-its-etag"' },
+          ],
+        },
+      }),
+    );
+    const kept = await s3.send(new GetObjectCommand({ Bucket: 'plain', Key: 'batch-b' }));
+    // Assess
+    expect(out.Deleted?.map((d) => d.Key)).toEqual(['batch-a']);
+    expect(out.Errors?.map((e) => [e.Key, e.Code])).toEqual([['batch-b', 'PreconditionFailed']]);
+    expect(await kept.Body?.transformToString()).toBe('b');
+  });
+
+  it('completes a multipart upload with If-None-Match: * only while the key is free', async () => {
+    // Prepare
+    const complete = async (key: string) => {
+      const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'plain', Key: key }));
+      const part = await s3.send(
+        new UploadPartCommand({ Bucket: 'plain', Key: key, UploadId, PartNumber: 1, Body: key }),
+      );
+      return s3.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: 'plain',
+          Key: key,
+          UploadId,
+          IfNoneMatch: '*',
+          MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] },
+        }),
+      );
+    };
+    // Act
+    const first = await complete('exclusive');
+    const second = complete('exclusive');
+    // Assess
+    expect(first.ETag).toMatch(/-1"$/);
+    await expect(second).rejects.toMatchObject({ $metadata: { httpStatusCode: 412 } });
   });
 
   it('answers an unsatisfiable range with 416 and a suffix range with the last bytes', async () => {
