@@ -51,7 +51,7 @@ export class Hasher extends Transform {
     return this.md5.digest('hex');
   }
 
-  checksumValue(): string | undefined {
+  checksumValue(): Promise<string> | undefined {
     return this.checksum?.digest();
   }
 }
@@ -108,7 +108,7 @@ export async function receiveBody(store: ObjectStore, req: IncomingMessage): Pro
   }
   let checksum: ReceivedBody['checksum'];
   if (requested) {
-    const value = hasher.checksumValue() ?? '';
+    const value = (await hasher.checksumValue()) ?? '';
     const expected = requested.trailer
       ? chunked?.trailers.get(`x-amz-checksum-${requested.algorithm}`)
       : requested.expected;

@@ -1,72 +1,51 @@
 /**
  * The digests S3 computes over an object body while it streams: MD5 (the ETag and `Content-MD5`) and the flexible
- * checksums clients send as `x-amz-checksum-<algorithm>` headers or aws-chunked trailers. Node ships MD5, SHA-1,
- * SHA-256 and CRC-32; CRC-32C (Castagnoli) is a small table here. CRC-64/NVME is refused with a clear error rather
- * than stored unchecked.
+ * checksums clients send as `x-amz-checksum-<algorithm>` headers or aws-chunked trailers. The CRCs are the AWS SDK's
+ * own implementations (`@aws-sdk/checksums`, what the clients compute on their side); SHA-1 and SHA-256 are Node's.
  */
-import { createHash, type Hash } from 'node:crypto';
-import zlib from 'node:zlib';
+import { createHash } from 'node:crypto';
+import { Crc32, Crc32c, Crc64Nvme } from '@aws-sdk/checksums/crc';
+import type { Checksum } from '@smithy/types';
 
-export const CHECKSUM_ALGORITHMS = ['crc32', 'crc32c', 'sha1', 'sha256'] as const;
+export const CHECKSUM_ALGORITHMS = ['crc32', 'crc32c', 'crc64nvme', 'sha1', 'sha256'] as const;
 export type ChecksumAlgorithm = (typeof CHECKSUM_ALGORITHMS)[number];
 
 export class UnsupportedChecksumError extends Error {
   override readonly name = 'UnsupportedChecksumError';
 }
 
-const CRC32C_TABLE = (() => {
-  const table = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0x82f63b78 ^ (c >>> 1) : c >>> 1;
-    table[n] = c >>> 0;
-  }
-  return table;
-})();
-
-function crc32c(buf: Buffer, previous = 0): number {
-  let crc = ~previous >>> 0;
-  for (let i = 0; i < buf.length; i++) crc = (CRC32C_TABLE[(crc ^ (buf[i] ?? 0)) & 0xff] ?? 0) ^ (crc >>> 8);
-  return ~crc >>> 0;
-}
-
 interface Digest {
-  update(chunk: Buffer): void;
+  update(chunk: Uint8Array): void;
   /** Base64, as S3 writes checksums. */
-  digest(): string;
+  digest(): Promise<string>;
 }
 
-const crcDigest = (fn: (b: Buffer, prev: number) => number): Digest => {
-  let value = 0;
+const sdkDigest = (checksum: Checksum): Digest => ({
+  update: (chunk) => checksum.update(chunk),
+  digest: async () => Buffer.from(await checksum.digest()).toString('base64'),
+});
+
+const nodeDigest = (algorithm: 'sha1' | 'sha256'): Digest => {
+  const hash = createHash(algorithm);
   return {
     update: (chunk) => {
-      value = fn(chunk, value);
+      hash.update(chunk);
     },
-    digest: () => {
-      const out = Buffer.alloc(4);
-      out.writeUInt32BE(value >>> 0);
-      return out.toString('base64');
-    },
+    digest: async () => hash.digest('base64'),
   };
 };
-
-const hashDigest = (hash: Hash): Digest => ({
-  update: (chunk) => {
-    hash.update(chunk);
-  },
-  digest: () => hash.digest('base64'),
-});
 
 export function createDigest(algorithm: ChecksumAlgorithm): Digest {
   switch (algorithm) {
     case 'crc32':
-      return crcDigest((b, prev) => zlib.crc32(b, prev));
+      return sdkDigest(new Crc32());
     case 'crc32c':
-      return crcDigest(crc32c);
+      return sdkDigest(new Crc32c());
+    case 'crc64nvme':
+      return sdkDigest(new Crc64Nvme());
     case 'sha1':
-      return hashDigest(createHash('sha1'));
     case 'sha256':
-      return hashDigest(createHash('sha256'));
+      return nodeDigest(algorithm);
   }
 }
 

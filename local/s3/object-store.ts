@@ -74,6 +74,8 @@ export interface UploadRecord {
   metadata?: Record<string, string>;
   tags?: Array<[string, string]>;
   checksumAlgorithm?: string;
+  /** FULL_OBJECT: the checksum of the whole object, computed at completion; COMPOSITE: of the parts' checksums. */
+  checksumType?: 'FULL_OBJECT' | 'COMPOSITE';
 }
 
 interface BucketState extends BucketRecord {

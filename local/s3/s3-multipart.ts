@@ -3,7 +3,12 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Hasher, MAX_PUT_BYTES, receiveBody } from './body.js';
-import { checksumAlgorithm, createDigest, UnsupportedChecksumError } from './checksums.js';
+import {
+  type ChecksumAlgorithm,
+  checksumAlgorithm,
+  createDigest,
+  UnsupportedChecksumError,
+} from './checksums.js';
 import type { UploadRecord, VersionRecord } from './object-store.js';
 import { copySource } from './s3-objects.js';
 import {
@@ -31,19 +36,12 @@ export async function createUpload(
   bucket: string,
   key: string,
 ) {
-  const declared = req.headers['x-amz-checksum-algorithm'];
-  let checksum: string | undefined;
-  try {
-    checksum = typeof declared === 'string' ? checksumAlgorithm(declared) : undefined;
-  } catch (e) {
-    if (e instanceof UnsupportedChecksumError) throw err('InvalidRequest', e.message);
-    throw e;
-  }
+  const { algorithm, type } = uploadChecksum(req);
   const upload = await ctx.store.createUpload({
     bucket,
     key,
     ...newObjectAttributes(req),
-    ...(checksum ? { checksumAlgorithm: checksum } : {}),
+    ...(algorithm ? { checksumAlgorithm: algorithm, checksumType: type } : {}),
   });
   send(
     res,
@@ -52,8 +50,42 @@ export async function createUpload(
       'InitiateMultipartUploadResult',
       `${el('Bucket', bucket)}${el('Key', key)}${el('UploadId', upload.uploadId)}`,
     ),
-    checksum ? { 'x-amz-checksum-algorithm': checksum.toUpperCase() } : {},
+    algorithm ? { 'x-amz-checksum-algorithm': algorithm.toUpperCase(), 'x-amz-checksum-type': type } : {},
   );
+}
+
+/**
+ * The checksum a multipart upload will carry, as S3 allows it: CRC-64/NVME only over the full object, SHA-1 and
+ * SHA-256 only as a composite of the parts' checksums, CRC-32 and CRC-32C either way (composite unless asked).
+ */
+function uploadChecksum(req: IncomingMessage): {
+  algorithm?: ChecksumAlgorithm;
+  type: 'FULL_OBJECT' | 'COMPOSITE';
+} {
+  const declared = req.headers['x-amz-checksum-algorithm'];
+  const requestedType = req.headers['x-amz-checksum-type'];
+  let algorithm: ChecksumAlgorithm | undefined;
+  try {
+    algorithm = typeof declared === 'string' ? checksumAlgorithm(declared) : undefined;
+  } catch (e) {
+    if (e instanceof UnsupportedChecksumError) throw err('InvalidRequest', e.message);
+    throw e;
+  }
+  if (requestedType === undefined)
+    return {
+      ...(algorithm ? { algorithm } : {}),
+      type: algorithm === 'crc64nvme' ? 'FULL_OBJECT' : 'COMPOSITE',
+    };
+  const type = String(requestedType).toUpperCase();
+  if (!algorithm) throw err('InvalidRequest', 'x-amz-checksum-type requires x-amz-checksum-algorithm');
+  if (type !== 'FULL_OBJECT' && type !== 'COMPOSITE')
+    throw err('InvalidRequest', 'x-amz-checksum-type must be FULL_OBJECT or COMPOSITE');
+  if (
+    (type === 'COMPOSITE' && algorithm === 'crc64nvme') ||
+    (type === 'FULL_OBJECT' && (algorithm === 'sha1' || algorithm === 'sha256'))
+  )
+    throw err('InvalidRequest', `The ${type} checksum type is not supported for ${algorithm.toUpperCase()}`);
+  return { algorithm, type };
 }
 
 export async function uploadPart(
@@ -164,20 +196,34 @@ export async function completeUpload(
   const md5s = createHash('md5');
   for (const p of parts) md5s.update(Buffer.from(unquote(p.etag), 'hex'));
   const etag = `"${md5s.digest('hex')}-${parts.length}"`;
+  // A full-object checksum is computed over the bytes as they are joined; a composite one from the parts'.
+  const fullObject =
+    upload.checksumType === 'FULL_OBJECT' && upload.checksumAlgorithm
+      ? new Hasher(checksumAlgorithm(upload.checksumAlgorithm), Number.MAX_SAFE_INTEGER)
+      : undefined;
   const temp =
     size > 0
       ? await ctx.store.receive(
           parts.map((p) => ctx.store.partStream(uploadId, p)),
-          [],
+          fullObject ? [fullObject] : [],
         )
       : undefined;
-  const checksum = compositeChecksum(upload, parts);
+  const checksum: VersionRecord['checksum'] =
+    fullObject?.algorithm !== undefined
+      ? {
+          algorithm: fullObject.algorithm,
+          value: (await fullObject.checksumValue()) ?? '',
+          type: 'FULL_OBJECT',
+        }
+      : await compositeChecksum(upload, parts);
   const claimed = checksum && req.headers[`x-amz-checksum-${checksum.algorithm}`];
-  if (typeof claimed === 'string' && claimed.replace(/-\d+$/, '') !== checksum?.value.replace(/-\d+$/, ''))
+  if (typeof claimed === 'string' && claimed.replace(/-\d+$/, '') !== checksum?.value.replace(/-\d+$/, '')) {
+    if (temp) await ctx.store.discard(temp);
     throw err(
       'BadDigest',
       `The ${checksum?.algorithm.toUpperCase()} you specified did not match the calculated checksum.`,
     );
+  }
   const v = await ctx.store.commit(
     bucket,
     {
@@ -201,7 +247,9 @@ export async function completeUpload(
 }
 
 export function completed(_ctx: S3Context, res: ServerResponse, bucket: string, v: VersionRecord): void {
-  const checksum = v.checksum ? el(`Checksum${v.checksum.algorithm.toUpperCase()}`, v.checksum.value) : '';
+  const checksum = v.checksum
+    ? `${el(`Checksum${v.checksum.algorithm.toUpperCase()}`, v.checksum.value)}${el('ChecksumType', v.checksum.type ?? 'COMPOSITE')}`
+    : '';
   send(
     res,
     200,
@@ -214,13 +262,18 @@ export function completed(_ctx: S3Context, res: ServerResponse, bucket: string, 
 }
 
 /** S3's COMPOSITE checksum of a multipart object: the digest of the parts' digests, suffixed with the part count. */
-function compositeChecksum(
+async function compositeChecksum(
   upload: UploadRecord,
   parts: Array<{ checksum?: { algorithm: string; value: string } }>,
-): VersionRecord['checksum'] {
+): Promise<VersionRecord['checksum']> {
   const algorithm = upload.checksumAlgorithm;
-  if (!algorithm || parts.some((p) => p.checksum?.algorithm !== algorithm)) return undefined;
+  if (
+    !algorithm ||
+    upload.checksumType === 'FULL_OBJECT' ||
+    parts.some((p) => p.checksum?.algorithm !== algorithm)
+  )
+    return undefined;
   const digest = createDigest(checksumAlgorithm(algorithm));
   for (const p of parts) digest.update(Buffer.from(p.checksum?.value ?? '', 'base64'));
-  return { algorithm, value: `${digest.digest()}-${parts.length}`, type: 'COMPOSITE' };
+  return { algorithm, value: `${await digest.digest()}-${parts.length}`, type: 'COMPOSITE' };
 }

@@ -276,6 +276,76 @@ describe('local S3 store on disk (real HTTP on 127.0.0.1)', () => {
     await expect(second).rejects.toMatchObject({ $metadata: { httpStatusCode: 412 } });
   });
 
+  it('checks and keeps a CRC-64/NVME checksum, and refuses a body that does not match it', async () => {
+    // Prepare: a published CRC-64/NVME vector, 1024 bytes of "A"
+    const body = Buffer.alloc(1024, 'A');
+    const expected = 'Qeh8oXvGiSo=';
+    // Act
+    const put = await s3.send(
+      new PutObjectCommand({ Bucket: 'plain', Key: 'crc64', Body: body, ChecksumCRC64NVME: expected }),
+    );
+    const head = await s3.send(
+      new HeadObjectCommand({ Bucket: 'plain', Key: 'crc64', ChecksumMode: 'ENABLED' }),
+    );
+    const wrong = await s3
+      .send(
+        new PutObjectCommand({ Bucket: 'plain', Key: 'crc64', Body: 'other', ChecksumCRC64NVME: expected }),
+      )
+      .catch((e: unknown) => e);
+    // Assess
+    expect([put.ChecksumCRC64NVME, head.ChecksumCRC64NVME]).toEqual([expected, expected]);
+    expect(wrong).toMatchObject({ name: 'BadDigest' });
+  });
+
+  it('completes a FULL_OBJECT CRC-32 upload with the checksum of the whole object, not of its parts', async () => {
+    // Prepare
+    const parts = [Buffer.alloc(5 * 1024 * 1024, 'A'), Buffer.from('tail')];
+    const whole = Buffer.alloc(4);
+    whole.writeUInt32BE(zlibCrc32(Buffer.concat(parts)));
+    const created = await s3.send(
+      new CreateMultipartUploadCommand({
+        Bucket: 'plain',
+        Key: 'full-object',
+        ChecksumAlgorithm: 'CRC32',
+        ChecksumType: 'FULL_OBJECT',
+      }),
+    );
+    const uploaded = [];
+    for (const [i, part] of parts.entries())
+      uploaded.push(
+        await s3.send(
+          new UploadPartCommand({
+            Bucket: 'plain',
+            Key: 'full-object',
+            UploadId: created.UploadId,
+            PartNumber: i + 1,
+            Body: part,
+            ChecksumAlgorithm: 'CRC32',
+          }),
+        ),
+      );
+    // Act
+    const done = await s3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: 'plain',
+        Key: 'full-object',
+        UploadId: created.UploadId,
+        ChecksumCRC32: whole.toString('base64'),
+        ChecksumType: 'FULL_OBJECT',
+        MultipartUpload: {
+          Parts: uploaded.map((u, i) => ({
+            PartNumber: i + 1,
+            ETag: u.ETag,
+            ChecksumCRC32: u.ChecksumCRC32,
+          })),
+        },
+      }),
+    );
+    // Assess
+    expect(created.ChecksumType).toBe('FULL_OBJECT');
+    expect([done.ChecksumCRC32, done.ChecksumType]).toEqual([whole.toString('base64'), 'FULL_OBJECT']);
+  });
+
   it('answers an unsatisfiable range with 416 and a suffix range with the last bytes', async () => {
     // Prepare
     await s3.send(new PutObjectCommand({ Bucket: 'plain', Key: 'range', Body: '0123456789' }));
