@@ -30,8 +30,8 @@ export interface S3GatewayOptions {
   host?: string;
   port?: number;
   /**
-   * Objects live under `<dataDir>/s3/`, SQS and SNS state under `<dataDir>/queues/`. Without it, a temporary
-   * directory removed by `stop()`.
+   * Objects live under `<dataDir>/s3/`, SQS and SNS state under `<dataDir>/queues/`. Without it, objects go to a
+   * temporary directory removed by `stop()` and SQS/SNS state stays in memory (nothing outlives the gateway anyway).
    */
   dataDir?: string;
   buckets?: string[];
@@ -118,11 +118,12 @@ async function openStore(opts: S3GatewayOptions, dir: string): Promise<ObjectSto
 
 export async function startS3Gateway(opts: S3GatewayOptions): Promise<S3Gateway> {
   const ownDir = opts.dataDir ? undefined : mkdtempSync(join(tmpdir(), 'st-s3-'));
-  const dir = opts.dataDir ?? ownDir ?? '';
-  const store = await openStore(opts, dir);
-  const queuesDir = join(dir, 'queues');
-  mkdirSync(queuesDir, { recursive: true, mode: 0o700 });
-  chmodSync(queuesDir, 0o700);
+  const store = await openStore(opts, opts.dataDir ?? ownDir ?? '');
+  const queuesDir = opts.dataDir ? join(opts.dataDir, 'queues') : undefined;
+  if (queuesDir) {
+    mkdirSync(queuesDir, { recursive: true, mode: 0o700 });
+    chmodSync(queuesDir, 0o700);
+  }
   const upstream = await startUpstream(opts.auth, queuesDir);
   const events = new ObjectCreatedEvents();
   const ctx: GatewayContext = {

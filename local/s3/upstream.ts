@@ -56,7 +56,7 @@ export const UPSTREAM_SECRET_HEADER = 'x-secure-transcode-gateway';
  * fauxqs binds 0.0.0.0 unconditionally and checks no signature: rewrite that one listen call so nothing leaves the
  * loopback interface, and put a check of `secret` in front of its request handler.
  */
-async function startFauxqsOnLoopback(secret: string, dataDir: string): Promise<FauxqsServer> {
+async function startFauxqsOnLoopback(secret: string, dataDir: string | undefined): Promise<FauxqsServer> {
   const original = net.Server.prototype.listen;
   const expected = Buffer.from(secret);
   net.Server.prototype.listen = function (this: net.Server, ...args: ListenArgs) {
@@ -89,21 +89,21 @@ async function startFauxqsOnLoopback(secret: string, dataDir: string): Promise<F
     return original.apply(this, args);
   } as typeof original;
   try {
-    return await startFauxqs({ port: 0, logger: false, dataDir });
+    return await startFauxqs({ port: 0, logger: false, ...(dataDir ? { dataDir } : {}) });
   } finally {
     net.Server.prototype.listen = original;
     // SQLite creates its files with the process umask; the WAL and shared-memory files take the database's mode.
-    for (const file of ['fauxqs.db', 'fauxqs.db-wal', 'fauxqs.db-shm'].map((f) => join(dataDir, f))) {
-      if (existsSync(file)) chmodSync(file, 0o600);
+    for (const file of ['fauxqs.db', 'fauxqs.db-wal', 'fauxqs.db-shm']) {
+      if (dataDir && existsSync(join(dataDir, file))) chmodSync(join(dataDir, file), 0o600);
     }
   }
 }
 
 /**
  * Starts fauxqs on loopback behind its secret, with the SQS/SNS request guard for `auth`; its state lives in
- * `dataDir` (an existing private directory) and is restored from there.
+ * `dataDir` (an existing private directory) and is restored from there, or in memory without one.
  */
-export async function startUpstream(auth: LocalAuth, dataDir: string): Promise<Upstream> {
+export async function startUpstream(auth: LocalAuth, dataDir: string | undefined): Promise<Upstream> {
   const secret = randomBytes(32).toString('hex');
   const fauxqs = await startFauxqsOnLoopback(secret, dataDir);
   return {
