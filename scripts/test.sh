@@ -29,18 +29,20 @@ fi
 platform_pkg="node-$(node -p 'process.platform')-$(node -p 'process.arch')"
 read -r pinned_version pinned_integrity < <(node -e '
   const entry = require("./package-lock.json").packages["node_modules/" + process.argv[1]];
-  if (entry) console.log(entry.version, entry.integrity);' "$platform_pkg")
+  if (entry) console.log(entry.version, entry.integrity);' "$platform_pkg") || true
 if [ -n "${pinned_version:-}" ]; then
   bootstrap=.ci/node/$platform_pkg-$pinned_version
   if [ ! -x "$bootstrap/bin/node" ]; then
-    rm -rf "$bootstrap" && mkdir -p "$bootstrap"
-    tarball=$(npm pack --silent --pack-destination "$bootstrap" "$platform_pkg@$pinned_version")
-    actual="sha512-$(openssl dgst -sha512 -binary "$bootstrap/$tarball" | base64 -w0)"
+    unpacking="$bootstrap.partial"
+    rm -rf "$bootstrap" "$unpacking" && mkdir -p "$unpacking"
+    tarball=$(npm pack --silent --pack-destination "$unpacking" "$platform_pkg@$pinned_version")
+    actual="sha512-$(openssl dgst -sha512 -binary "$unpacking/$tarball" | base64 -w0)"
     if [ "$actual" != "$pinned_integrity" ]; then
       echo "the $platform_pkg@$pinned_version tarball does not match package-lock.json's integrity" >&2
       exit 1
     fi
-    tar -xzf "$bootstrap/$tarball" -C "$bootstrap" --strip-components=1 && rm "$bootstrap/$tarball"
+    tar -xzf "$unpacking/$tarball" -C "$unpacking" --strip-components=1 && rm "$unpacking/$tarball"
+    mv "$unpacking" "$bootstrap"
   fi
   export PATH="$PWD/$bootstrap/bin:$PATH"
 else
