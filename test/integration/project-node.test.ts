@@ -53,7 +53,11 @@ function start(node: string, args: string[]): Started {
     return lines[read++] ?? {};
   };
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
-    child.on('exit', (code, signal) => r({ code, signal })),
+    child.on('exit', (code, signal) => {
+      // A line that never comes reads as an empty report, so the assertion shows what happened.
+      for (const waiter of waiters.splice(0)) waiter();
+      r({ code, signal });
+    }),
   );
   return { child, lines, nextLine, exited };
 }
