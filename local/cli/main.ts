@@ -2,6 +2,7 @@
  * The `secure-transcode` command line. Subcommands are loaded on demand, so `status` and `--help` start instantly
  * and a module that is missing or broken names itself instead of breaking every command.
  */
+import { readFileSync } from 'node:fs';
 import { type CliIo, CommandError, UsageError } from './common.js';
 
 export const USAGE = `Usage: secure-transcode <command> [options]
@@ -16,8 +17,16 @@ Commands:
   play <assetId>       print a player URL with a fresh token for an asset of the running stack
   encrypt <src> <dst>  encrypt a file or S3 object the way the workflow does (openssl-compatible)
   credentials          print the stack's credentials as shell exports; --rotate replaces them
+  --version            print the version and the Node that runs the CLI (the project's pinned Node 22)
 
 Run \`secure-transcode <command> --help\` for a command's options. The data directory defaults to ./.secure-transcode/.`;
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version?: string;
+  };
+  return pkg.version ?? 'unknown';
+}
 
 type Command = (argv: string[], io: CliIo) => Promise<number>;
 
@@ -41,8 +50,13 @@ export async function main(
   argv: string[],
   io: CliIo = { stdout: process.stdout, stderr: process.stderr },
 ): Promise<number> {
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const [name, ...rest] = argv;
+  if (name === '--version' || name === '-v') {
+    io.stdout.write(
+      `secure-transcode ${packageVersion()} on Node ${process.version} (${process.execPath})\n`,
+    );
+    return 0;
+  }
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     io.stdout.write(`${USAGE}\n`);
     return name ? 0 : 2;

@@ -115,6 +115,8 @@ export async function runUpCommand(
     throw e;
   });
   const c = stack.config;
+  // Listen for Ctrl-C before the banner says the stack is up: whoever reads the banner may stop it at once.
+  const interruption = untilInterrupted(io, options.signal);
   io.stdout.write(
     [
       `secure-transcode local stack is up (data dir ${dataDir}${values.fast ? ', fast' : ''}, transcoder ${c.transcoderBackend})`,
@@ -155,7 +157,6 @@ export async function runUpCommand(
       );
     }
   });
-  const interruption = untilInterrupted(io, options.signal);
   const reason = await interruption.promise;
   unsubscribe();
   io.stdout.write(`${reason === 'abort' ? '' : '\n'}Stopping…\n`);

@@ -1,13 +1,13 @@
 /**
  * The local S3 (+ SQS + SNS) endpoint on 127.0.0.1. S3 requests are answered here, from objects stored as files
  * under the data directory (`object-store.ts`, `s3-api.ts`): streamed, durable before acknowledged, versioned, with
- * ObjectCreated events (`events.ts`) and fault injection. SQS and SNS are forwarded to an in-process fauxqs 1.9.2
- * (`upstream.ts`).
+ * ObjectCreated events (`events.ts`) and fault injection. SQS and SNS are forwarded to an in-process fauxqs 2.4.1
+ * (`upstream.ts`), whose queues, messages, topics and subscriptions persist under `<dataDir>/queues/`.
  *
  * Every request enters through `handle()` and passes the stack's request guard first (loopback Host, SigV4 with the
  * stack's credentials); fauxqs answers only the gateway (see `upstream.ts`).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,7 +29,10 @@ export interface S3GatewayOptions {
   auth: LocalAuth;
   host?: string;
   port?: number;
-  /** Objects live under `<dataDir>/s3/`. Without it, a temporary directory removed by `stop()`. */
+  /**
+   * Objects live under `<dataDir>/s3/`, SQS and SNS state under `<dataDir>/queues/`. Without it, objects go to a
+   * temporary directory removed by `stop()` and SQS/SNS state stays in memory (nothing outlives the gateway anyway).
+   */
   dataDir?: string;
   buckets?: string[];
   /** Buckets to create with versioning enabled (as the deployment's bucket is). */
@@ -116,7 +119,12 @@ async function openStore(opts: S3GatewayOptions, dir: string): Promise<ObjectSto
 export async function startS3Gateway(opts: S3GatewayOptions): Promise<S3Gateway> {
   const ownDir = opts.dataDir ? undefined : mkdtempSync(join(tmpdir(), 'st-s3-'));
   const store = await openStore(opts, opts.dataDir ?? ownDir ?? '');
-  const upstream = await startUpstream(opts.auth);
+  const queuesDir = opts.dataDir ? join(opts.dataDir, 'queues') : undefined;
+  if (queuesDir) {
+    mkdirSync(queuesDir, { recursive: true, mode: 0o700 });
+    chmodSync(queuesDir, 0o700);
+  }
+  const upstream = await startUpstream(opts.auth, queuesDir);
   const events = new ObjectCreatedEvents();
   const ctx: GatewayContext = {
     opts,

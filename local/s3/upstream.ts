@@ -3,10 +3,17 @@
  * 127.0.0.1 queue URLs added (sqs-protocol.ts); their bodies are small and read whole. fauxqs answers only the
  * gateway: it requires a per-process secret header that the gateway adds, so another user of the machine who finds
  * fauxqs's own loopback port cannot go around the gateway's request guard.
+ *
+ * fauxqs keeps queues, messages, topics and subscriptions in SQLite under the directory it is given (`fauxqs.db`),
+ * written through on every change before it answers: node:sqlite in WAL mode with `synchronous=FULL`, so an
+ * acknowledged SendMessage, Publish (its copies in subscribed queues), CreateQueue or Subscribe is on disk and
+ * survives a SIGKILL. It is handed SQS and SNS calls only (`POST /`): object bytes stay with the gateway's store.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { chmodSync, existsSync } from 'node:fs';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import net from 'node:net';
+import { join } from 'node:path';
 import { type FauxqsServer, startFauxqs } from 'fauxqs';
 import {
   createRequestGuard,
@@ -49,7 +56,7 @@ export const UPSTREAM_SECRET_HEADER = 'x-secure-transcode-gateway';
  * fauxqs binds 0.0.0.0 unconditionally and checks no signature: rewrite that one listen call so nothing leaves the
  * loopback interface, and put a check of `secret` in front of its request handler.
  */
-async function startFauxqsOnLoopback(secret: string): Promise<FauxqsServer> {
+async function startFauxqsOnLoopback(secret: string, dataDir: string | undefined): Promise<FauxqsServer> {
   const original = net.Server.prototype.listen;
   const expected = Buffer.from(secret);
   net.Server.prototype.listen = function (this: net.Server, ...args: ListenArgs) {
@@ -70,24 +77,35 @@ async function startFauxqsOnLoopback(secret: string): Promise<FauxqsServer> {
           return;
         }
         delete req.headers[UPSTREAM_SECRET_HEADER];
+        if (req.method !== 'POST' || req.url !== '/') {
+          req.resume();
+          res.writeHead(400, { 'content-type': 'text/plain' });
+          res.end('fauxqs takes SQS and SNS calls only.\n');
+          return;
+        }
         for (const handler of handlers) handler.call(server, req, res);
       });
     }
     return original.apply(this, args);
   } as typeof original;
   try {
-    return await startFauxqs({ port: 0, logger: false });
+    return await startFauxqs({ port: 0, logger: false, ...(dataDir ? { dataDir } : {}) });
   } finally {
     net.Server.prototype.listen = original;
+    // SQLite creates its files with the process umask; the WAL and shared-memory files take the database's mode.
+    for (const file of ['fauxqs.db', 'fauxqs.db-wal', 'fauxqs.db-shm']) {
+      if (dataDir && existsSync(join(dataDir, file))) chmodSync(join(dataDir, file), 0o600);
+    }
   }
 }
 
-const _HOP_BY_HOP = ['connection', 'keep-alive', 'expect', 'proxy-connection', 'upgrade'];
-
-/** Starts fauxqs on loopback behind its secret, with the SQS/SNS request guard for `auth`. */
-export async function startUpstream(auth: LocalAuth): Promise<Upstream> {
+/**
+ * Starts fauxqs on loopback behind its secret, with the SQS/SNS request guard for `auth`; its state lives in
+ * `dataDir` (an existing private directory) and is restored from there, or in memory without one.
+ */
+export async function startUpstream(auth: LocalAuth, dataDir: string | undefined): Promise<Upstream> {
   const secret = randomBytes(32).toString('hex');
-  const fauxqs = await startFauxqsOnLoopback(secret);
+  const fauxqs = await startFauxqsOnLoopback(secret, dataDir);
   return {
     fauxqs,
     secret,

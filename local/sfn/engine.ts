@@ -3,7 +3,6 @@
  * Task states calling the handler modules that serverless.yml names, Step Functions' execution-name rules, and
  * executions/history persisted under `<dataDir>/executions/`.
  */
-import '../polyfills.js';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ExecutionAbortedError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';

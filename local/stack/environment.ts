@@ -30,7 +30,6 @@ export function applyBaseEnv(region: string, credentials: StackCredentials, quie
     // A developer's real session token or profile must never be mixed with the fake keys.
     AWS_SESSION_TOKEN: '',
     AWS_PROFILE: '',
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     // Handlers log through Powertools (JSON on stdout); a quiet stack keeps only warnings unless told otherwise.
     ...(quiet && !process.env.LOG_LEVEL ? { LOG_LEVEL: 'WARN' } : {}),
   });

@@ -71,8 +71,9 @@ export function startIngest(options: IngestOptions): void {
 
 /**
  * What a killed (or stopped) stack left unfinished continues once every service and listener is in place: executions
- * from the state they were in, and uploads whose S3 event never became an execution (the ingest queue lives in
- * memory) are announced again — the starter's execution names make a repeat a no-op.
+ * from the state they were in, and uploads whose S3 event never became an execution are announced again (the ingest
+ * queue persists, but a kill can fall between an object's commit and its event reaching the queue) — the starter's
+ * execution names make a repeat a no-op.
  */
 export function resumeUnfinished(
   engine: LocalStepFunctions,

@@ -6,8 +6,12 @@
  * Anyone who may publish to the topic can put something else on it. Such a message is recorded once as
  * `{"unparsable": <body>, "reason": …, "receivedAt": …}` and deleted like any other: leaving it on the queue would bring it back after
  * every visibility timeout, forever.
+ *
+ * A message leaves the queue only after its line is fsynced. A kill between the two brings the message back after
+ * the restart; it is then recognised (the same line, or the same body for a foreign one) and not written twice.
  */
-import { appendFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, truncateSync, writeSync } from 'node:fs';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { type SqsPoller, startSqsPoller } from './sqs-poller.js';
 
@@ -42,6 +46,41 @@ export interface ForeignMessage {
   receivedAt: string;
 }
 
+const digest = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/** What identifies a recorded line: the line itself, or for a foreign message the body it recorded. */
+function recordKey(line: string): string {
+  try {
+    const parsed = JSON.parse(line) as { unparsable?: unknown };
+    if (typeof parsed?.unparsable === 'string') return `foreign:${digest(parsed.unparsable)}`;
+  } catch {
+    // Not JSON (written by hand?): the line identifies only itself.
+  }
+  return `line:${digest(line)}`;
+}
+
+/**
+ * The keys of the lines already recorded. A last line without its newline was cut by a kill during the write; its
+ * message was never deleted and comes back, so the fragment is dropped rather than left as a line that is not JSON.
+ */
+function recordedKeys(file: string): Set<string> {
+  if (!existsSync(file)) return new Set();
+  const text = readFileSync(file, 'utf8');
+  const complete = text.endsWith('\n') ? text : text.slice(0, text.lastIndexOf('\n') + 1);
+  if (complete.length !== text.length) truncateSync(file, Buffer.byteLength(complete));
+  return new Set(complete.split('\n').filter(Boolean).map(recordKey));
+}
+
+function appendDurably(file: string, line: string): void {
+  const fd = openSync(file, 'a', 0o600);
+  try {
+    writeSync(fd, `${line}\n`);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export function startNotificationSink(options: {
   sqs: SQSClient;
   queueUrl: string;
@@ -59,6 +98,12 @@ export function startNotificationSink(options: {
     } catch (e) {
       options.onError?.(e);
     }
+  };
+  const recorded = recordedKeys(options.file);
+  const keep = (line: string, key: string) => {
+    if (recorded.has(key)) return;
+    appendDurably(options.file, line);
+    recorded.add(key);
   };
   return startSqsPoller({
     sqs: options.sqs,
@@ -83,11 +128,12 @@ export function startNotificationSink(options: {
             reason: problem,
             receivedAt: new Date().toISOString(),
           };
-          appendFileSync(options.file, `${JSON.stringify(foreign)}\n`);
+          keep(JSON.stringify(foreign), `foreign:${digest(record.body)}`);
           safely(() => options.onForeign?.(foreign));
           continue;
         }
-        appendFileSync(options.file, `${JSON.stringify(message)}\n`);
+        const line = JSON.stringify(message);
+        keep(line, `line:${digest(line)}`);
         safely(() => options.onNotification(message as Notification));
       }
       return { batchItemFailures: [] };

@@ -1,8 +1,10 @@
 /**
  * The cloud resources serverless.yml declares, created through the same APIs on the local endpoints: the ingest
  * queue with its DLQ redrive, the notifications topic with a queue subscription, the two KMS keys (workflow and playback) with their aliases, and the
- * Elastic Transcoder pipeline (which, as in AWS, is not a CloudFormation resource). Ids that must survive a restart
- * (key, pipeline) are kept in `<dataDir>/stack-state.json` and reused when the servers still know them.
+ * Elastic Transcoder pipeline (which, as in AWS, is not a CloudFormation resource). Queues, topic and subscription
+ * persist with fauxqs and are found again by name (CreateQueue, CreateTopic and Subscribe are idempotent); ids that
+ * must survive a restart (key, pipeline) are kept in `<dataDir>/stack-state.json` and reused when the servers still
+ * know them.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,7 +21,12 @@ import {
   ListAliasesCommand,
 } from '@aws-sdk/client-kms';
 import { CreateTopicCommand, type SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
-import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  SetQueueAttributesCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 
 export interface QueueRef {
   url: string;
@@ -52,8 +59,12 @@ async function queue(
   name: string,
   attributes: Record<string, string> = {},
 ): Promise<QueueRef> {
-  const created = await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
+  // Queues persist across restarts, and CreateQueue refuses an existing queue whose attributes differ (as SQS does):
+  // create by name, then set what this start wants (e.g. `--fast` changes the ingest visibility timeout).
+  const created = await sqs.send(new CreateQueueCommand({ QueueName: name }));
   const url = created.QueueUrl ?? '';
+  if (Object.keys(attributes).length > 0)
+    await sqs.send(new SetQueueAttributesCommand({ QueueUrl: url, Attributes: attributes }));
   const attrs = await sqs.send(
     new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }),
   );
@@ -127,7 +138,10 @@ export async function provision(options: {
     VisibilityTimeout: String(options.ingestVisibilitySeconds),
     RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.arn, maxReceiveCount: options.maxReceiveCount }),
   });
-  const notifications = await queue(options.sqs, 'secure-transcode-notifications-local');
+  // A notification received just before a kill comes back this many seconds after the restart.
+  const notifications = await queue(options.sqs, 'secure-transcode-notifications-local', {
+    VisibilityTimeout: '5',
+  });
   const topic = await options.sns.send(new CreateTopicCommand({ Name: 'secure-transcode-notifications' }));
   const topicArn = topic.TopicArn ?? '';
   await options.sns.send(
