@@ -1,8 +1,16 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { logger } from '../../lib/logger.js';
 import type { FaultInjector } from '../faults.js';
+import { sendAwsJsonError } from '../http/errors.js';
 import { createRequestGuard, type LocalAuth, type RequestGuard } from '../http/request-guard.js';
-import { listenOnLoopback, readBody, sendJson, sendJsonError, stopServer } from '../http/server.js';
+import {
+  awsJsonOperation,
+  listenOnLoopback,
+  parseJsonBody,
+  readBody,
+  sendJson,
+  stopServer,
+} from '../http/server.js';
 import { KmsError } from './errors.js';
 import { KeyStore } from './keystore.js';
 import { OPERATIONS } from './operations.js';
@@ -26,22 +34,19 @@ export interface KmsServer {
   stop(): Promise<void>;
 }
 
-const TARGET_PREFIX = 'TrentService.';
+const TARGET_PREFIX = 'TrentService';
 const MAX_BODY = 1024 * 1024;
 const CONTENT_TYPE = 'application/x-amz-json-1.1';
 
 function sendError(res: ServerResponse, e: KmsError): void {
-  sendJsonError(res, 'json', e.status, e.type, e.message, CONTENT_TYPE);
+  sendAwsJsonError(res, e.status, e.type, e.message);
 }
 
 function parseJson(body: Buffer): Record<string, unknown> {
-  if (body.length === 0) return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body.toString('utf8'));
-  } catch {
-    throw new KmsError('SerializationException', 'Request body is not valid JSON');
-  }
+  const parsed = parseJsonBody(
+    body,
+    () => new KmsError('SerializationException', 'Request body is not valid JSON'),
+  );
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new KmsError('SerializationException', 'Request body must be a JSON object');
   }
@@ -61,13 +66,15 @@ async function handle(
     () => new KmsError('ValidationException', 'Request body is too large'),
   );
   if (!(await guard.admit(req, res, body))) return;
-  const target = String(req.headers['x-amz-target'] ?? '');
-  const op = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : '';
+  const op = awsJsonOperation(req, TARGET_PREFIX);
   const operation = Object.hasOwn(OPERATIONS, op) ? OPERATIONS[op] : undefined;
   if (req.method !== 'POST' || !operation) {
     return sendError(
       res,
-      new KmsError('UnknownOperationException', `Unknown operation ${target || req.method}`),
+      new KmsError(
+        'UnknownOperationException',
+        `Unknown operation ${req.headers['x-amz-target'] ?? req.method}`,
+      ),
     );
   }
   const fault = faults?.decide('kms', op);

@@ -4,13 +4,14 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
 import { logger } from '../../lib/logger.js';
 import type { FaultInjector } from '../faults.js';
+import { sendRestJsonError } from '../http/errors.js';
 import { createRequestGuard } from '../http/request-guard.js';
 import {
   listenOnLoopback,
   matchRoute,
+  parseJsonBody,
   readBody,
   sendJson,
-  sendJsonError,
   stopServer,
 } from '../http/server.js';
 import { resolveFfmpeg } from '../transcoder/ffmpeg.js';
@@ -47,15 +48,6 @@ export interface MediaConvertServer {
 
 const API = '/2017-08-29';
 const MAX_BODY = 1024 * 1024;
-
-function parseJson(raw: Buffer): unknown {
-  if (raw.length === 0) return {};
-  try {
-    return JSON.parse(raw.toString('utf8'));
-  } catch {
-    throw badRequest('Request body is not valid JSON.');
-  }
-}
 
 export async function startMediaConvertServer(opts: MediaConvertServerOptions): Promise<MediaConvertServer> {
   const region = opts.region ?? 'us-east-1';
@@ -101,7 +93,7 @@ export async function startMediaConvertServer(opts: MediaConvertServerOptions): 
     const url = new URL(req.url ?? '/', 'http://localhost');
     const path = url.pathname.startsWith(`${API}/`) ? url.pathname.slice(API.length) : '';
     const matched = matchRoute(ROUTES, req.method, path);
-    if (!matched) {
+    if (!matched.route) {
       throw new McError(
         'NotFoundException',
         `${req.method} ${url.pathname} is not supported by the local MediaConvert.`,
@@ -114,7 +106,7 @@ export async function startMediaConvertServer(opts: MediaConvertServerOptions): 
       req.socket.destroy();
       return;
     }
-    const body = parseJson(raw);
+    const body = parseJsonBody(raw, () => badRequest('Request body is not valid JSON.'));
     if (fault === 'throttle' || fault === 'slowdown')
       throw new McError('TooManyRequestsException', 'Too Many Requests');
     if (fault === 'internal') throw new McError('InternalServerErrorException', 'Internal server error');
@@ -131,7 +123,7 @@ export async function startMediaConvertServer(opts: MediaConvertServerOptions): 
           error: e instanceof Error ? e.message : String(e),
         });
       }
-      sendJsonError(res, 'rest-json', error.status, error.type, error.message);
+      sendRestJsonError(res, error.status, error.type, error.message);
     });
   });
   const { endpoint, port } = await listenOnLoopback(server, opts.host, opts.port);

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FauxqsServer } from 'fauxqs';
 import type { FaultInjector, FaultKind } from '../faults.js';
+import { sendRestXmlError } from '../http/errors.js';
 import { createRequestGuard, type LocalAuth, type RequestGuard } from '../http/request-guard.js';
 import { listenOnLoopback, stopServer } from '../http/server.js';
 import { currentObjects, type ObjectCreatedEvent, ObjectCreatedEvents } from './events.js';
@@ -20,7 +21,6 @@ import { ObjectStore } from './object-store.js';
 import { classifyS3, isQueueOrTopicRequest, rawPathOf, type S3Request } from './operations.js';
 import { type CreatedObject, drain, type ObjectCreatedEventName, S3Api } from './s3-api.js';
 import { forwardQueueOrTopic, startUpstream, stopUpstream, type Upstream } from './upstream.js';
-import { errorXml } from './xml.js';
 
 export type { ObjectCreatedEvent, ObjectCreatedEventName };
 
@@ -69,11 +69,6 @@ interface GatewayContext {
   upstream: Upstream;
 }
 
-function sendXml(res: ServerResponse, status: number, body: string, method = 'GET'): void {
-  res.writeHead(status, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body) });
-  res.end(method === 'HEAD' ? undefined : body);
-}
-
 async function injectFault(req: IncomingMessage, res: ServerResponse, kind: FaultKind, op: S3Request) {
   if (kind === 'reset') {
     req.socket.destroy();
@@ -85,7 +80,8 @@ async function injectFault(req: IncomingMessage, res: ServerResponse, kind: Faul
       : [503, 'SlowDown', 'Please reduce your request rate.'];
   // Read the body first, so the client sees an S3 answer rather than a broken pipe.
   await drain(req);
-  sendXml(res, status, errorXml(code, `${message} (injected fault on ${op.operation})`, req.url), req.method);
+  const where = { resource: req.url ?? '', method: req.method ?? 'GET' };
+  sendRestXmlError(res, status, code, `${message} (injected fault on ${op.operation})`, where);
 }
 
 async function handleS3(ctx: GatewayContext, req: IncomingMessage, res: ServerResponse, url: URL) {
@@ -136,7 +132,8 @@ export async function startS3Gateway(opts: S3GatewayOptions): Promise<S3Gateway>
   const server = http.createServer((req, res) => {
     handle(ctx, req, res).catch((e: unknown) => {
       if (res.headersSent) return res.destroy();
-      sendXml(res, 500, errorXml('InternalError', `local gateway: ${(e as Error).message}`), req.method);
+      const message = `local gateway: ${(e as Error).message}`;
+      sendRestXmlError(res, 500, 'InternalError', message, { method: req.method ?? 'GET' });
     });
   });
   server.keepAliveTimeout = 30_000;

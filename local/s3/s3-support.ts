@@ -1,9 +1,10 @@
 /** Helpers shared by the local S3's operations: S3 answers and errors, body reading, conditional and header rules. */
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { sendRestXmlError } from '../http/errors.js';
 import { fromHeaderBytes, toHeaderBytes } from '../http/header-bytes.js';
 import { type ObjectStore, S3StoreError, type VersionRecord } from './object-store.js';
-import { errorXml, newRequestId } from './xml.js';
+import { newRequestId } from './xml.js';
 
 export type ObjectCreatedEventName =
   | 'ObjectCreated:Put'
@@ -98,13 +99,7 @@ export function sendError(
   extra: Record<string, string> = {},
 ): void {
   const requestId = String(res.getHeader('x-amz-request-id') ?? newRequestId());
-  const body = errorXml(e.code, e.message, resource, requestId);
-  res.writeHead(e.status, {
-    ...extra,
-    'content-type': 'application/xml',
-    'content-length': method === 'HEAD' ? 0 : Buffer.byteLength(body),
-  });
-  res.end(method === 'HEAD' ? undefined : body);
+  sendRestXmlError(res, e.status, e.code, e.message, { resource, requestId, method, headers: extra });
 }
 
 /** Reads and discards a body the operation does not use, so the connection stays usable. */

@@ -5,13 +5,14 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { logger } from '../../lib/logger.js';
 import type { FaultInjector } from '../faults.js';
+import { sendRestJsonError } from '../http/errors.js';
 import { createRequestGuard } from '../http/request-guard.js';
 import {
   listenOnLoopback,
   matchRoute,
+  parseJsonBody,
   readBody,
   sendJson,
-  sendJsonError,
   stopServer,
 } from '../http/server.js';
 import { EtError, invalid } from './errors.js';
@@ -68,16 +69,7 @@ const API = '/2012-09-25';
 const MAX_BODY = 1024 * 1024;
 
 function sendError(res: ServerResponse, e: EtError): void {
-  sendJsonError(res, 'rest-json', e.status, e.type, e.message);
-}
-
-function parseJson(raw: Buffer): unknown {
-  if (raw.length === 0) return {};
-  try {
-    return JSON.parse(raw.toString('utf8'));
-  } catch {
-    throw invalid('Request body is not valid JSON.');
-  }
+  sendRestJsonError(res, e.status, e.type, e.message);
 }
 
 /** A job that was running when the server stopped starts over (see runner.ts). */
@@ -157,7 +149,7 @@ export async function startTranscoderServer(opts: TranscoderServerOptions): Prom
     const url = new URL(req.url ?? '/', 'http://localhost');
     const path = url.pathname.startsWith(`${API}/`) ? url.pathname.slice(API.length) : '';
     const matched = matchRoute(ROUTES, req.method, path);
-    if (!matched) {
+    if (!matched.route) {
       throw invalid(`${req.method} ${url.pathname} is not supported by the local Elastic Transcoder.`);
     }
     const { route, params } = matched;
@@ -166,7 +158,7 @@ export async function startTranscoderServer(opts: TranscoderServerOptions): Prom
       req.socket.destroy();
       return;
     }
-    const body = parseJson(raw);
+    const body = parseJsonBody(raw, () => invalid('Request body is not valid JSON.'));
     if (fault === 'throttle' || fault === 'slowdown')
       throw new EtError('LimitExceededException', 'Rate exceeded');
     if (fault === 'internal') throw new EtError('InternalServiceException', 'Internal service error');
