@@ -1,9 +1,10 @@
 import { request } from 'node:http';
 import { EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
-import { describe, expect, it } from '@jest/globals';
+import { afterEach, describe, expect, it } from '@jest/globals';
 import { sendAwsJsonError } from '../../../../local/http/errors.js';
 import {
   awsJsonOperation,
+  type LocalServer,
   matchRoute,
   parseJsonBody,
   type Route,
@@ -13,6 +14,18 @@ import {
 } from '../../../../local/http/server.js';
 
 const credentials = { accessKeyId: 'AKIDLOCALTEST', secretAccessKey: 'test-secret' };
+const started: LocalServer[] = [];
+
+afterEach(async () => {
+  await Promise.all(started.splice(0).map((s) => s.stop().catch(() => {})));
+});
+
+/** `serveOnLoopback`, stopped after the test whatever its outcome. */
+async function serve(...args: Parameters<typeof serveOnLoopback>): Promise<LocalServer> {
+  const server = await serveOnLoopback(...args);
+  started.push(server);
+  return server;
+}
 
 class TooLargeError extends Error {
   override readonly name = 'TooLargeError';
@@ -20,7 +33,7 @@ class TooLargeError extends Error {
 
 /** A tiny AWS JSON 1.1 server: bodies over 64 bytes get the protocol's ValidationException, others an empty object. */
 function startSmallBodyServer() {
-  return serveOnLoopback(
+  return serve(
     async (req, res) => {
       await readBody(req, 64, () => new TooLargeError('Request body is too large'));
       sendJson(res, 200, {}, { contentType: 'application/x-amz-json-1.1' });
@@ -53,7 +66,6 @@ describe('readBody', () => {
       $metadata: { httpStatusCode: 400 },
     });
     kms.destroy();
-    await server.stop();
   });
 });
 
@@ -131,7 +143,7 @@ describe('awsJsonOperation and parseJsonBody', () => {
 describe('serveOnLoopback', () => {
   it('cuts off a response that fails after its headers, rather than ending it as if whole', async () => {
     // Prepare
-    const server = await serveOnLoopback(
+    const server = await serve(
       async (_req, res) => {
         res.writeHead(200);
         res.write('partial');
@@ -156,12 +168,11 @@ describe('serveOnLoopback', () => {
 
     // Assess
     expect(outcome).toBe('cut off');
-    await server.stop();
   });
 
   it('stops with a keep-alive connection still open', async () => {
     // Prepare
-    const server = await serveOnLoopback(
+    const server = await serve(
       async (_req, res) => sendJson(res, 200, { ok: true }),
       () => {},
     );
