@@ -69,37 +69,31 @@ function writeEnvelope(
   res.end(options.method === 'HEAD' ? undefined : body);
 }
 
-/** AWS JSON 1.0 / 1.1: `__type` in the body and `x-amzn-ErrorType` as a header. */
-export function sendAwsJsonError(
+/** Writes one protocol's error answer. */
+export type ErrorSender = (
   res: ServerResponse,
   status: number,
   code: string,
   message: string,
-  options: ErrorEnvelopeOptions = {},
-): void {
-  writeEnvelope(
-    res,
-    status,
-    `application/x-amz-json-${options.jsonVersion ?? '1.1'}`,
-    JSON.stringify({ __type: code, message }),
-    options,
-    { 'x-amzn-requestid': options.requestId ?? randomUUID(), 'x-amzn-errortype': code },
-  );
-}
+  options?: ErrorEnvelopeOptions,
+) => void;
+
+/** AWS JSON 1.0 / 1.1: `__type` in the body and `x-amzn-ErrorType` as a header. */
+export const sendAwsJsonError: ErrorSender = (res, status, code, message, options = {}) => {
+  const contentType = `application/x-amz-json-${options.jsonVersion ?? '1.1'}`;
+  writeEnvelope(res, status, contentType, JSON.stringify({ __type: code, message }), options, {
+    'x-amzn-requestid': options.requestId ?? randomUUID(),
+    'x-amzn-errortype': code,
+  });
+};
 
 /** REST-JSON: the code in `x-amzn-ErrorType`, the message in the body. */
-export function sendRestJsonError(
-  res: ServerResponse,
-  status: number,
-  code: string,
-  message: string,
-  options: ErrorEnvelopeOptions = {},
-): void {
+export const sendRestJsonError: ErrorSender = (res, status, code, message, options = {}) => {
   writeEnvelope(res, status, 'application/json', JSON.stringify({ message }), options, {
     'x-amzn-requestid': options.requestId ?? randomUUID(),
     'x-amzn-errortype': code,
   });
-}
+};
 
 /** S3's `<Error>` document. */
 export function restXmlErrorDocument(
@@ -112,20 +106,14 @@ export function restXmlErrorDocument(
 }
 
 /** REST-XML as S3 answers: the `<Error>` document, its request id in `x-amz-request-id`. */
-export function sendRestXmlError(
-  res: ServerResponse,
-  status: number,
-  code: string,
-  message: string,
-  options: ErrorEnvelopeOptions = {},
-): void {
+export const sendRestXmlError: ErrorSender = (res, status, code, message, options = {}) => {
   const requestId = options.requestId ?? newS3RequestId();
   const body = restXmlErrorDocument(code, message, options.resource ?? '', requestId);
   writeEnvelope(res, status, 'application/xml', body, options, {
     'x-amz-request-id': requestId,
     'x-amzn-requestid': requestId,
   });
-}
+};
 
 /** The query protocol's `<ErrorResponse>` document. */
 export function queryErrorDocument(
@@ -138,13 +126,7 @@ export function queryErrorDocument(
 }
 
 /** Query protocol: `<ErrorResponse>` as `text/xml`; the caller is at fault below 500 unless told otherwise. */
-export function sendQueryError(
-  res: ServerResponse,
-  status: number,
-  code: string,
-  message: string,
-  options: ErrorEnvelopeOptions = {},
-): void {
+export const sendQueryError: ErrorSender = (res, status, code, message, options = {}) => {
   const requestId = options.requestId ?? randomUUID();
   const body = queryErrorDocument(code, message, {
     sender: options.sender ?? status < 500,
@@ -152,7 +134,7 @@ export function sendQueryError(
     ...(options.queryNamespace ? { queryNamespace: options.queryNamespace } : {}),
   });
   writeEnvelope(res, status, 'text/xml', body, options, { 'x-amzn-requestid': requestId });
-}
+};
 
 /** API Gateway's own answer: `{"message": …}`, with any further fields (e.g. why a request was refused). */
 export function sendApiGatewayError(
@@ -166,6 +148,14 @@ export function sendApiGatewayError(
   });
 }
 
+const SENDERS: Record<AwsProtocol, ErrorSender> = {
+  json: sendAwsJsonError,
+  'rest-json': sendRestJsonError,
+  'rest-xml': sendRestXmlError,
+  query: sendQueryError,
+  'api-gateway': (res, status, _code, message, options) => sendApiGatewayError(res, status, message, options),
+};
+
 /** The envelope of `protocol`; API Gateway's names no code, so `code` is left out there. */
 export function sendAwsError(
   res: ServerResponse,
@@ -175,13 +165,20 @@ export function sendAwsError(
   message: string,
   options: ErrorEnvelopeOptions = {},
 ): void {
-  const send = {
-    json: sendAwsJsonError,
-    'rest-json': sendRestJsonError,
-    'rest-xml': sendRestXmlError,
-    query: sendQueryError,
-    'api-gateway': (r: ServerResponse, s: number, _c: string, m: string, o: ErrorEnvelopeOptions) =>
-      sendApiGatewayError(r, s, m, o),
-  }[protocol];
-  send(res, status, code, message, options);
+  SENDERS[protocol](res, status, code, message, options);
+}
+
+/**
+ * An error a local service answers with its own code and status (400 unless told otherwise); each server maps it
+ * to its protocol's envelope.
+ */
+export class AwsServiceError extends Error {
+  override readonly name: string = 'AwsServiceError';
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status = 400,
+  ) {
+    super(message);
+  }
 }

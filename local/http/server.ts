@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { loopbackBindAddress } from './request-guard.js';
+import { loopbackBindAddress, type RequestGuard } from './request-guard.js';
 
 /**
  * Reads a whole request body, throwing `tooLarge()` (the server's own error, in its protocol) as soon as more than
@@ -124,6 +124,26 @@ export function matchRoute<C>(
     if (!allow.includes(route.method)) allow.push(route.method);
   }
   return { route: undefined, status: allow.length ? 405 : 404, allow };
+}
+
+/**
+ * The body under `limit`, once the request guard has admitted the request over it; undefined when the guard has
+ * answered (403 in the server's protocol).
+ */
+export async function readAdmittedBody(
+  req: IncomingMessage,
+  res: ServerResponse,
+  guard: RequestGuard,
+  limit: number,
+  tooLarge: () => Error,
+): Promise<Buffer | undefined> {
+  const body = await readBody(req, limit, tooLarge);
+  return (await guard.admit(req, res, body)) ? body : undefined;
+}
+
+/** The entry of an operation table for `name`, never one inherited from `Object.prototype`. */
+export function operationIn<T>(table: Readonly<Record<string, T>>, name: string): T | undefined {
+  return Object.hasOwn(table, name) ? table[name] : undefined;
 }
 
 /** The operation an AWS JSON request names in `X-Amz-Target` (`<prefix>.<Operation>`), or '' for none. */

@@ -191,6 +191,18 @@ function parseJsonBody(raw: Buffer): Record<string, unknown> {
     : {};
 }
 
+/** The body as text (SQS and SNS read it so); undefined once one over the limit has had 413 in its protocol. */
+async function readForwardedBody(req: IncomingMessage, res: ServerResponse, json: boolean) {
+  try {
+    return Buffer.from((await readBody(req, MAX_BODY, tooLarge)).toString('utf8'), 'utf8');
+  } catch (e) {
+    if (!(e instanceof RequestTooLargeError)) throw e;
+    const protocol = json ? 'json' : 'query';
+    sendAwsError(res, protocol, 413, 'RequestEntityTooLarge', e.message, { jsonVersion: '1.0' });
+    return undefined;
+  }
+}
+
 /** SQS JSON passes through with queue URLs mapped; SQS query is translated; SNS (query) passes through. */
 export async function forwardQueueOrTopic(
   up: Upstream,
@@ -200,15 +212,8 @@ export async function forwardQueueOrTopic(
 ): Promise<void> {
   const json =
     Boolean(req.headers['x-amz-target']) || String(req.headers['content-type'] ?? '').includes('json');
-  const read = await readBody(req, MAX_BODY, tooLarge).catch((e: unknown) => {
-    if (!(e instanceof RequestTooLargeError)) throw e;
-    sendAwsError(res, json ? 'json' : 'query', 413, 'RequestEntityTooLarge', e.message, {
-      jsonVersion: '1.0',
-    });
-    return undefined;
-  });
-  if (!read) return;
-  const raw = Buffer.from(read.toString('utf8'), 'utf8');
+  const raw = await readForwardedBody(req, res, json);
+  if (!raw) return;
   const action = json ? undefined : formAction(raw.toString('utf8'));
   const sqsQuery = action !== undefined && SQS_QUERY_ACTIONS.has(action);
   const refusal: Refusal | undefined = await up.guard.check(req, raw);

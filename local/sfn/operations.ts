@@ -6,7 +6,7 @@
 import { type LocalStepFunctions, SfnApiError } from './engine.js';
 import type { ExecutionRecord, HistoryEvent } from './store.js';
 
-export type Body = Record<string, unknown>;
+type Body = Record<string, unknown>;
 
 const seconds = (ms: number | undefined) => (ms === undefined ? undefined : ms / 1000);
 

@@ -6,11 +6,12 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FaultInjector } from '../faults.js';
+import { type AwsJsonEndpoint, type AwsJsonErrors, handleAwsJson } from '../http/aws-json.js';
 import { sendAwsJsonError } from '../http/errors.js';
-import { createRequestGuard, type LocalAuth, type RequestGuard } from '../http/request-guard.js';
-import { awsJsonOperation, parseJsonBody, readBody, sendJson, serveOnLoopback } from '../http/server.js';
+import { createRequestGuard, type LocalAuth } from '../http/request-guard.js';
+import { serveOnLoopback } from '../http/server.js';
 import { LocalStepFunctions, type LocalStepFunctionsOptions, SfnApiError } from './engine.js';
-import { type Body, OPERATIONS } from './operations.js';
+import { OPERATIONS } from './operations.js';
 
 export interface SfnServerOptions extends LocalStepFunctionsOptions {
   /** The stack's credentials: requests signed otherwise are refused with 403. */
@@ -28,73 +29,46 @@ export interface SfnServer {
   stop(): Promise<void>;
 }
 
-/** What the request handling works over. */
-interface SfnContext {
-  engine: LocalStepFunctions;
-  guard: RequestGuard;
-  faults: FaultInjector | undefined;
-}
-
-const MAX_BODY = 1024 * 1024;
-const CONTENT_TYPE = 'application/x-amz-json-1.0';
-
-function sendError(res: ServerResponse, e: SfnApiError): void {
-  sendAwsJsonError(res, e.status, e.code, e.message, { jsonVersion: '1.0' });
-}
-
-/** A fault the injector chose for this call, as the service would answer it; true when one was applied. */
-function injectFault(ctx: SfnContext, req: IncomingMessage, operation: string): boolean {
-  const fault = ctx.faults?.decide('sfn', operation);
-  if (fault === 'reset') req.socket.destroy();
-  else if (fault === 'throttle') throw new SfnApiError('ThrottlingException', 'Injected fault');
-  else if (fault) throw new SfnApiError('InternalServerError', 'Injected fault', 500);
-  return fault === 'reset';
-}
-
-async function handle(ctx: SfnContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const raw = await readBody(
-    req,
-    MAX_BODY,
-    () => new SfnApiError('ValidationException', 'Request body is too large'),
-  );
-  if (!(await ctx.guard.admit(req, res, raw))) return;
-  const operation = awsJsonOperation(req, 'AWSStepFunctions');
-  if (req.method !== 'POST' || !operation) {
-    throw new SfnApiError(
+const ERRORS: AwsJsonErrors = {
+  tooLarge: () => new SfnApiError('ValidationException', 'Request body is too large'),
+  invalidJson: (message) => new SfnApiError('SerializationException', message),
+  unknownOperation: (target) =>
+    new SfnApiError(
       'UnknownOperationException',
-      'Expected POST with X-Amz-Target: AWSStepFunctions.<Operation>',
-    );
-  }
-  if (injectFault(ctx, req, operation)) return;
-  const body = parseJsonBody(
-    raw,
-    () => new SfnApiError('SerializationException', 'Request body is not valid JSON'),
-  ) as Body;
-  const run = Object.hasOwn(OPERATIONS, operation) ? OPERATIONS[operation] : undefined;
-  if (!run) {
-    throw new SfnApiError(
-      'UnknownOperationException',
-      `Operation ${operation} is not supported by the local Step Functions`,
-    );
-  }
-  sendJson(res, 200, run(ctx.engine, body), { contentType: CONTENT_TYPE });
-}
+      `${target} is not supported by the local Step Functions: expected POST with X-Amz-Target: AWSStepFunctions.<Operation>`,
+    ),
+  throttled: () => new SfnApiError('ThrottlingException', 'Injected fault'),
+  internal: () => new SfnApiError('InternalServerError', 'Injected fault', 500),
+};
 
 function fail(e: unknown, _req: IncomingMessage, res: ServerResponse): void {
-  const message = e instanceof Error ? e.message : String(e);
-  sendError(res, e instanceof SfnApiError ? e : new SfnApiError('InternalServerError', message, 500));
+  const error =
+    e instanceof SfnApiError
+      ? e
+      : new SfnApiError('InternalServerError', e instanceof Error ? e.message : String(e), 500);
+  sendAwsJsonError(res, error.status, error.code, error.message, { jsonVersion: '1.0' });
 }
 
 export async function startSfnServer(options: SfnServerOptions): Promise<SfnServer> {
   const engine = new LocalStepFunctions(options);
-  const guard = createRequestGuard({
-    auth: options.auth,
-    services: ['states'],
-    protocol: 'json',
+  const endpoint: AwsJsonEndpoint<LocalStepFunctions> = {
+    targetPrefix: 'AWSStepFunctions',
     jsonVersion: '1.0',
-  });
-  const ctx: SfnContext = { engine, guard, faults: options.faults };
-  const served = await serveOnLoopback((req, res) => handle(ctx, req, res), fail, options);
+    operations: OPERATIONS,
+    guard: createRequestGuard({
+      auth: options.auth,
+      services: ['states'],
+      protocol: 'json',
+      jsonVersion: '1.0',
+    }),
+    faults: { injector: options.faults, service: 'sfn' },
+    errors: ERRORS,
+  };
+  const served = await serveOnLoopback(
+    (req, res) => handleAwsJson(endpoint, engine, req, res),
+    fail,
+    options,
+  );
   return {
     endpoint: served.endpoint,
     port: served.port,

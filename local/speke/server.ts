@@ -16,7 +16,7 @@ import { createSpekeHttpHandler } from '../../lib/speke/http.js';
 import { SpekeKeyProvider } from '../../lib/speke/key-provider.js';
 import { sendApiGatewayError } from '../http/errors.js';
 import { createRequestGuard, type RequestGuard } from '../http/request-guard.js';
-import { readBody, serveOnLoopback } from '../http/server.js';
+import { readAdmittedBody, serveOnLoopback } from '../http/server.js';
 
 export interface SpekeServerOptions {
   host?: string;
@@ -55,6 +55,7 @@ const MAX_BODY = MAX_CPIX_BYTES * 4;
 class PayloadTooLargeError extends Error {
   override readonly name = 'PayloadTooLargeError';
 }
+const TOO_LARGE = () => new PayloadTooLargeError('Request too long');
 
 /** The payload 1.0 event API Gateway's REST API gives the Lambda for a signed request. */
 function restApiEvent(ctx: SpekeContext, req: IncomingMessage, body: Buffer): APIGatewayProxyEvent {
@@ -111,8 +112,8 @@ async function handle(ctx: SpekeContext, req: IncomingMessage, res: ServerRespon
     req.resume();
     return sendApiGatewayError(res, 404, `No route for ${req.method} ${url.pathname}; use POST ${ROUTE}`);
   }
-  const body = await readBody(req, MAX_BODY, () => new PayloadTooLargeError('Request too long'));
-  if (!(await ctx.guard.admit(req, res, body))) return;
+  const body = await readAdmittedBody(req, res, ctx.guard, MAX_BODY, TOO_LARGE);
+  if (!body) return;
   const result = await ctx.handler(restApiEvent(ctx, req, body));
   const payload = Buffer.from(result.body, 'utf8');
   res.writeHead(result.statusCode, {

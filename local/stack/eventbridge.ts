@@ -7,9 +7,15 @@
 import { randomUUID } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { sendAwsJsonError } from '../http/errors.js';
-import { createRequestGuard, type LocalAuth, type RequestGuard } from '../http/request-guard.js';
-import { awsJsonOperation, parseJsonBody, readBody, sendJson, serveOnLoopback } from '../http/server.js';
+import {
+  type AwsJsonEndpoint,
+  type AwsJsonErrors,
+  type AwsJsonInput,
+  handleAwsJson,
+} from '../http/aws-json.js';
+import { AwsServiceError, sendAwsJsonError } from '../http/errors.js';
+import { createRequestGuard, type LocalAuth } from '../http/request-guard.js';
+import { serveOnLoopback } from '../http/server.js';
 
 export interface LocalEventBridgeOptions {
   eventsFile: string;
@@ -51,23 +57,13 @@ interface EventBridgeContext {
   region: string;
   account: string;
   buses: EventBus[];
-  guard: RequestGuard;
 }
 
-type Input = Record<string, unknown>;
+type Input = AwsJsonInput;
 
-class EventBridgeApiError extends Error {
+class EventBridgeApiError extends AwsServiceError {
   override readonly name = 'EventBridgeApiError';
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly status = 400,
-  ) {
-    super(message);
-  }
 }
-
-const MAX_BODY = 1024 * 1024;
 
 function entryError(e: Entry): { ErrorCode: string; ErrorMessage: string } | undefined {
   if (!e.Source || !e.DetailType || e.Detail === undefined) {
@@ -133,28 +129,17 @@ const OPERATIONS: Record<string, (ctx: EventBridgeContext, input: Input) => unkn
   PutEvents: putEvents,
 };
 
-async function handle(ctx: EventBridgeContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const raw = await readBody(
-    req,
-    MAX_BODY,
-    () => new EventBridgeApiError('SerializationException', 'Request body is too large'),
-  );
-  if (!(await ctx.guard.admit(req, res, raw))) return;
-  const operation = awsJsonOperation(req, 'AWSEvents');
-  const run = Object.hasOwn(OPERATIONS, operation) ? OPERATIONS[operation] : undefined;
-  if (!run) {
-    const target = req.headers['x-amz-target'] || 'This operation';
-    throw new EventBridgeApiError(
+const ERRORS: AwsJsonErrors = {
+  tooLarge: () => new EventBridgeApiError('SerializationException', 'Request body is too large'),
+  invalidJson: (message) => new EventBridgeApiError('SerializationException', message),
+  unknownOperation: (target) =>
+    new EventBridgeApiError(
       'UnknownOperationException',
       `${target} is not supported locally (PutEvents, ListEventBuses, DescribeEventBus are)`,
-    );
-  }
-  const input = parseJsonBody(
-    raw,
-    () => new EventBridgeApiError('SerializationException', 'Request body is not valid JSON'),
-  ) as Input;
-  sendJson(res, 200, run(ctx, input), { contentType: 'application/x-amz-json-1.1' });
-}
+    ),
+  throttled: () => new EventBridgeApiError('ThrottlingException', 'Rate exceeded'),
+  internal: () => new EventBridgeApiError('InternalException', 'Internal error', 500),
+};
 
 function fail(e: unknown, _req: IncomingMessage, res: ServerResponse): void {
   const error =
@@ -178,8 +163,14 @@ export async function startLocalEventBridge(options: LocalEventBridgeOptions): P
     region: options.region,
     account,
     buses,
-    guard: createRequestGuard({ auth: options.auth, services: ['events'], protocol: 'json' }),
   };
-  const { endpoint, port, stop } = await serveOnLoopback((req, res) => handle(ctx, req, res), fail, options);
-  return { endpoint, port, stop };
+  const endpoint: AwsJsonEndpoint<EventBridgeContext> = {
+    targetPrefix: 'AWSEvents',
+    jsonVersion: '1.1',
+    operations: OPERATIONS,
+    guard: createRequestGuard({ auth: options.auth, services: ['events'], protocol: 'json' }),
+    errors: ERRORS,
+  };
+  const served = await serveOnLoopback((req, res) => handleAwsJson(endpoint, ctx, req, res), fail, options);
+  return { endpoint: served.endpoint, port: served.port, stop: served.stop };
 }
