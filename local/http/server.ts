@@ -175,7 +175,12 @@ export interface LocalServer extends Listening {
 export async function serveOnLoopback(
   handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
   fail: (error: unknown, req: IncomingMessage, res: ServerResponse) => void,
-  where: { host?: string | undefined; port?: number | undefined } = {},
+  where: {
+    host?: string | undefined;
+    port?: number | undefined;
+    /** Settings made before the server listens (timeouts). */
+    configure?: (server: Server) => void;
+  } = {},
 ): Promise<LocalServer> {
   const server = createServer((req, res) => {
     handle(req, res).catch((e: unknown) => {
@@ -183,6 +188,7 @@ export async function serveOnLoopback(
       else fail(e, req, res);
     });
   });
+  where.configure?.(server);
   const listening = await listenOnLoopback(server, where.host, where.port);
   return { ...listening, server, stop: () => stopServer(server) };
 }

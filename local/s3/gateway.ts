@@ -8,14 +8,14 @@
  * stack's credentials); fauxqs answers only the gateway (see `upstream.ts`).
  */
 import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FauxqsServer } from 'fauxqs';
 import type { FaultInjector, FaultKind } from '../faults.js';
 import { sendRestXmlError } from '../http/errors.js';
 import { createRequestGuard, type LocalAuth, type RequestGuard } from '../http/request-guard.js';
-import { listenOnLoopback, stopServer } from '../http/server.js';
+import { serveOnLoopback } from '../http/server.js';
 import { currentObjects, type ObjectCreatedEvent, ObjectCreatedEvents } from './events.js';
 import { ObjectStore } from './object-store.js';
 import { classifyS3, isQueueOrTopicRequest, rawPathOf, type S3Request } from './operations.js';
@@ -101,6 +101,11 @@ async function handle(ctx: GatewayContext, req: IncomingMessage, res: ServerResp
   return forwardQueueOrTopic(ctx.upstream, req, res, url);
 }
 
+function fail(e: unknown, req: IncomingMessage, res: ServerResponse): void {
+  const message = `local gateway: ${e instanceof Error ? e.message : String(e)}`;
+  sendRestXmlError(res, 500, 'InternalError', message, { method: req.method ?? 'GET' });
+}
+
 async function openStore(opts: S3GatewayOptions, dir: string): Promise<ObjectStore> {
   const store = new ObjectStore(join(dir, 's3'));
   store.load();
@@ -129,24 +134,20 @@ export async function startS3Gateway(opts: S3GatewayOptions): Promise<S3Gateway>
     upstream,
   };
 
-  const server = http.createServer((req, res) => {
-    handle(ctx, req, res).catch((e: unknown) => {
-      if (res.headersSent) return res.destroy();
-      const message = `local gateway: ${(e as Error).message}`;
-      sendRestXmlError(res, 500, 'InternalError', message, { method: req.method ?? 'GET' });
-    });
-  });
-  server.keepAliveTimeout = 30_000;
-  // Large bodies take as long as they take; Node's default 5-minute request timeout would cut a 5 GiB PUT.
-  server.requestTimeout = 0;
-
-  const { endpoint, port } = await listenOnLoopback(server, opts.host, opts.port).catch(
-    async (e: unknown) => {
-      // A busy port must not leave fauxqs listening behind it (the process would never exit).
-      await stopUpstream(upstream);
-      throw e;
+  const served = await serveOnLoopback((req, res) => handle(ctx, req, res), fail, {
+    host: opts.host,
+    port: opts.port,
+    configure: (server) => {
+      server.keepAliveTimeout = 30_000;
+      // Large bodies take as long as they take; Node's default 5-minute request timeout would cut a 5 GiB PUT.
+      server.requestTimeout = 0;
     },
-  );
+  }).catch(async (e: unknown) => {
+    // A busy port must not leave fauxqs listening behind it (the process would never exit).
+    await stopUpstream(upstream);
+    throw e;
+  });
+  const { endpoint, port } = served;
   upstream.gatewayPort = port;
 
   return {
@@ -163,7 +164,7 @@ export async function startS3Gateway(opts: S3GatewayOptions): Promise<S3Gateway>
         .flatMap((x) => store.listUploads(x.name))
         .map(({ bucket, key, uploadId }) => ({ bucket, key, uploadId })),
     stop: async () => {
-      await stopServer(server).catch(() => {});
+      await served.stop().catch(() => {});
       await stopUpstream(upstream);
       if (ownDir) rmSync(ownDir, { recursive: true, force: true });
     },

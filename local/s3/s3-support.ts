@@ -3,6 +3,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sendRestXmlError } from '../http/errors.js';
 import { fromHeaderBytes, toHeaderBytes } from '../http/header-bytes.js';
+import { readBody } from '../http/server.js';
 import { type ObjectStore, S3StoreError, type VersionRecord } from './object-store.js';
 import { newRequestId } from './xml.js';
 
@@ -112,15 +113,10 @@ export function drain(req: IncomingMessage): Promise<void> {
   });
 }
 
+/** An XML request document (tagging, multipart completion, …), refused as S3 does past `limit`. */
 export async function readSmallBody(req: IncomingMessage, limit = 2 * 1024 * 1024): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of req) {
-    size += (c as Buffer).length;
-    if (size > limit) throw err('MaxMessageLengthExceeded', 'Your request was too big.');
-    chunks.push(c as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+  const body = await readBody(req, limit, () => err('MaxMessageLengthExceeded', 'Your request was too big.'));
+  return body.toString('utf8');
 }
 
 export const unquote = (etag: string) => etag.trim().replace(/^W\//, '').replace(/^"|"$/g, '');
