@@ -14,6 +14,7 @@ import { request as httpRequest, type IncomingMessage, type ServerResponse } fro
 import type { S3Client } from '@aws-sdk/client-s3';
 import { type AssetRecord, readAssetRecord } from '../../lib/playback/asset-record.js';
 import type { UrlSigner } from '../../lib/playback/signed-urls.js';
+import { sendJson } from '../http/server.js';
 import { parseRawQuery, type SigV4Verifier } from '../http/sigv4-verifier.js';
 
 export interface S3ProxyOptions {
@@ -54,8 +55,7 @@ const PROXIED_HEADERS = [
 const RECORD_TTL_MS = 30_000;
 
 function deny(res: ServerResponse, error: string): void {
-  res.writeHead(403, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
-  res.end(JSON.stringify({ error }));
+  sendJson(res, 403, { error }, { headers: { 'cache-control': 'no-store' } });
 }
 
 function decode(segment: string): string | undefined {
