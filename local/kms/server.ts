@@ -39,6 +39,18 @@ const ERRORS: AwsJsonErrors = {
   internal: internalError,
 };
 
+/** The operations, each logging its success at debug level as its failures are logged in `fail`. */
+const LOGGED_OPERATIONS = Object.fromEntries(
+  Object.entries(OPERATIONS).map(([operation, run]) => [
+    operation,
+    async (store: KeyStore, input: Record<string, unknown>) => {
+      const output = await run(store, input);
+      logger.debug('kms request', { operation, status: 200 });
+      return output;
+    },
+  ]),
+);
+
 function fail(e: unknown, _req: IncomingMessage, res: ServerResponse): void {
   if (e instanceof KmsError) logger.debug('kms request', { error: e.type, status: e.status });
   else logger.error('local kms failed', { error: e instanceof Error ? e.message : String(e) });
@@ -55,7 +67,7 @@ export async function startKmsServer(opts: KmsServerOptions): Promise<KmsServer>
   const endpoint: AwsJsonEndpoint<KeyStore> = {
     targetPrefix: 'TrentService',
     jsonVersion: '1.1',
-    operations: OPERATIONS,
+    operations: LOGGED_OPERATIONS,
     guard: createRequestGuard({ auth: opts.auth, services: ['kms'], protocol: 'json' }),
     faults: { injector: opts.faults, service: 'kms' },
     errors: ERRORS,

@@ -59,6 +59,22 @@ function fail(e: unknown, _req: IncomingMessage, res: ServerResponse): void {
   sendRestJsonError(res, error.status, error.type, error.message);
 }
 
+/**
+ * A job that was running when the server stopped starts over (outputs are overwritten, so a re-run is harmless);
+ * its plan is re-derived from the stored settings.
+ */
+async function resumeJobs({ store, plans, runner }: MediaConvertContext): Promise<void> {
+  for (const job of store.jobs.values()) {
+    if (job.status !== 'SUBMITTED' && job.status !== 'PROGRESSING') continue;
+    const { plan } = parseCreateJob({ role: job.role, settings: job.settings });
+    plans.set(job.id, plan);
+    job.status = 'SUBMITTED';
+    delete job.currentPhase;
+    await store.save(job);
+    runner.enqueue(job.id);
+  }
+}
+
 export async function startMediaConvertServer(opts: MediaConvertServerOptions): Promise<MediaConvertServer> {
   const region = opts.region ?? 'us-east-1';
   const store = await JobStore.open(opts.dataDir);
@@ -105,17 +121,7 @@ export async function startMediaConvertServer(opts: MediaConvertServerOptions): 
   const endpoint = { apiPrefix: API, routes: ROUTES, guard, faults: opts.faults, errors: ERRORS };
   const served = await serveOnLoopback((req, res) => handleRestJson(endpoint, ctx, req, res), fail, opts);
 
-  // A job that was running when the server stopped starts over (outputs are overwritten, so a re-run is harmless);
-  // its plan is re-derived from the stored settings.
-  for (const job of store.jobs.values()) {
-    if (job.status !== 'SUBMITTED' && job.status !== 'PROGRESSING') continue;
-    const { plan } = parseCreateJob({ role: job.role, settings: job.settings });
-    plans.set(job.id, plan);
-    job.status = 'SUBMITTED';
-    delete job.currentPhase;
-    await store.save(job);
-    runner.enqueue(job.id);
-  }
+  await resumeJobs(ctx);
 
   return {
     endpoint: served.endpoint,

@@ -106,6 +106,17 @@ function resetForRerun(job: Job): void {
   }
 }
 
+/** Queues the jobs a stopped server left waiting or running; a running one starts over. */
+async function resumeJobs({ store, runner }: TranscoderContext): Promise<void> {
+  for (const job of store.jobs.values()) {
+    if (job.Status === 'Progressing') {
+      resetForRerun(job);
+      await store.saveJob(job as Job & { Id: string });
+    }
+    if (job.Status === 'Submitted') runner.enqueue(job.Id ?? '');
+  }
+}
+
 export async function startTranscoderServer(opts: TranscoderServerOptions): Promise<TranscoderServer> {
   const region = opts.region ?? 'us-east-1';
   const store = await TranscoderStore.open(opts.dataDir);
@@ -155,13 +166,7 @@ export async function startTranscoderServer(opts: TranscoderServerOptions): Prom
   const endpoint = { apiPrefix: API, routes: ROUTES, guard, faults: opts.faults, errors: ERRORS };
   const served = await serveOnLoopback((req, res) => handleRestJson(endpoint, ctx, req, res), fail, opts);
 
-  for (const job of store.jobs.values()) {
-    if (job.Status === 'Progressing') {
-      resetForRerun(job);
-      await store.saveJob(job as Job & { Id: string });
-    }
-    if (job.Status === 'Submitted') runner.enqueue(job.Id ?? '');
-  }
+  await resumeJobs(ctx);
 
   return {
     endpoint: served.endpoint,
