@@ -9,8 +9,8 @@
  *   // in the request handler, once the body is read (or with `undefined` for a streamed body):
  *   if (!(await guard.admit(req, res, body))) return;
  */
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type AwsProtocol, type ErrorEnvelopeOptions, sendApiGatewayError, sendAwsError } from './errors.js';
 import {
   createSigV4Verifier,
   type SigV4Credentials,
@@ -26,11 +26,7 @@ export interface LocalAuth {
   region: string;
 }
 
-/**
- * The wire protocol whose error shape a refusal takes: S3's XML, AWS JSON 1.0/1.1 (`__type`), REST-JSON
- * (`x-amzn-ErrorType`), the query protocol's `<ErrorResponse>` (SNS, SQS query), or API Gateway's `{message}`.
- */
-export type AwsProtocol = 'rest-xml' | 'json' | 'rest-json' | 'query' | 'api-gateway';
+export type { AwsProtocol } from './errors.js';
 
 export type GuardRefusal = SigV4Refusal | 'foreign_host';
 
@@ -124,10 +120,6 @@ const CODES: Record<GuardRefusal, Record<Exclude<AwsProtocol, 'api-gateway'>, st
   },
 };
 
-function escapeXml(s: string): string {
-  return s.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
 /** The AWS error code a refusal carries in `protocol`. */
 export function refusalCode(refusal: Refusal, protocol: AwsProtocol): string {
   if (protocol === 'api-gateway') return 'Forbidden';
@@ -139,14 +131,10 @@ export function refusalCode(refusal: Refusal, protocol: AwsProtocol): string {
   return CODES[refusal.reason][protocol];
 }
 
-export interface RefusalOptions {
-  /** `application/x-amz-json-1.0` or `-1.1` for the JSON protocol (default 1.1). */
-  jsonContentType?: string;
-  /** Query protocol responses carry the service's XML namespace. */
-  queryNamespace?: string;
-}
+/** What the envelope needs beyond the protocol: the JSON version, the query protocol's XML namespace. */
+export type RefusalOptions = Pick<ErrorEnvelopeOptions, 'jsonVersion' | 'queryNamespace'>;
 
-/** Writes the 403 answer for a refusal; a HEAD gets the status and headers only. */
+/** Writes the 403 answer for a refusal in the envelope of `protocol`; a HEAD gets the status and headers only. */
 export function sendRefusal(
   res: ServerResponse,
   method: string,
@@ -154,37 +142,14 @@ export function sendRefusal(
   refusal: Refusal,
   options: RefusalOptions = {},
 ): void {
-  const code = refusalCode(refusal, protocol);
-  const requestId = randomUUID();
-  let contentType: string;
-  let body: string;
-  const headers: Record<string, string> = { 'x-amzn-requestid': requestId, 'cache-control': 'no-store' };
-  switch (protocol) {
-    case 'rest-xml':
-      contentType = 'application/xml';
-      body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${escapeXml(refusal.message)}</Message><RequestId>${requestId}</RequestId></Error>`;
-      headers['x-amz-request-id'] = requestId;
-      break;
-    case 'query':
-      contentType = 'text/xml';
-      body = `<?xml version="1.0"?>\n<ErrorResponse${options.queryNamespace ? ` xmlns="${options.queryNamespace}"` : ''}><Error><Type>Sender</Type><Code>${code}</Code><Message>${escapeXml(refusal.message)}</Message><Detail/></Error><RequestId>${requestId}</RequestId></ErrorResponse>`;
-      break;
-    case 'json':
-      contentType = options.jsonContentType ?? 'application/x-amz-json-1.1';
-      body = JSON.stringify({ __type: code, message: refusal.message });
-      headers['x-amzn-errortype'] = code;
-      break;
-    case 'rest-json':
-      contentType = 'application/json';
-      body = JSON.stringify({ message: refusal.message });
-      headers['x-amzn-errortype'] = code;
-      break;
-    default:
-      contentType = 'application/json';
-      body = JSON.stringify({ message: 'Forbidden', reason: refusal.reason });
+  if (protocol === 'api-gateway') {
+    sendApiGatewayError(res, 403, 'Forbidden', { method, fields: { reason: refusal.reason } });
+    return;
   }
-  res.writeHead(403, { ...headers, 'content-type': contentType, 'content-length': Buffer.byteLength(body) });
-  res.end(method === 'HEAD' ? undefined : body);
+  const envelope: ErrorEnvelopeOptions = { method };
+  if (options.jsonVersion) envelope.jsonVersion = options.jsonVersion;
+  if (options.queryNamespace) envelope.queryNamespace = options.queryNamespace;
+  sendAwsError(res, protocol, 403, refusalCode(refusal, protocol), refusal.message, envelope);
 }
 
 export interface RequestGuardOptions extends RefusalOptions {

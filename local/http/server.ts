@@ -1,13 +1,13 @@
 /**
  * What every local server shares on the HTTP side: reading a request body under a size limit, listening on a
- * loopback address, stopping (open keep-alive connections included), a route table matched by method and path,
- * and the AWS error envelope of each wire protocol. The request guard (`request-guard.ts`) is the other half: every
- * server calls it at request entry.
+ * loopback address, stopping (open keep-alive connections included), a route table matched by method and path
+ * (404 and 405 told apart), the operation of an AWS JSON request, and JSON answers. The AWS error envelope of each
+ * protocol is in `errors.ts`; the request guard (`request-guard.ts`) is what every server runs at request entry.
  */
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type AwsProtocol, loopbackBindAddress } from './request-guard.js';
+import { loopbackBindAddress, type RequestGuard } from './request-guard.js';
 
 /**
  * Reads a whole request body, throwing `tooLarge()` (the server's own error, in its protocol) as soon as more than
@@ -36,10 +36,17 @@ export async function listenOnLoopback(server: Server, host?: string, port?: num
   const bind = loopbackBindAddress(host);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port ?? 0, bind, () => resolve());
+    server.listen(port ?? 0, bind, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   const actual = (server.address() as AddressInfo).port;
-  return { host: bind, port: actual, endpoint: `http://${bind}:${actual}` };
+  return {
+    host: bind,
+    port: actual,
+    endpoint: `http://${bind.includes(':') ? `[${bind}]` : bind}:${actual}`,
+  };
 }
 
 /** Stops accepting, closes idle and open connections, and resolves once the server has closed. */
@@ -66,20 +73,6 @@ export function sendJson(
   res.end(payload);
 }
 
-/** A protocol's error answers that are JSON: `__type` in the body (JSON 1.0/1.1) or the error-type header (REST-JSON). */
-export function sendJsonError(
-  res: ServerResponse,
-  protocol: Extract<AwsProtocol, 'json' | 'rest-json'>,
-  status: number,
-  code: string,
-  message: string,
-  contentType?: string,
-): void {
-  if (protocol === 'json')
-    sendJson(res, status, { __type: code, message }, contentType ? { contentType } : {});
-  else sendJson(res, status, { message }, { headers: { 'x-amzn-errortype': code } });
-}
-
 export interface RouteRequest<P = string[]> {
   params: P;
   query: URLSearchParams;
@@ -99,15 +92,103 @@ export interface Route<C> {
   handle(ctx: C, req: RouteRequest): Promise<Reply> | Reply;
 }
 
-/** The route for a method and path, with the pattern's groups URL-decoded; undefined when none matches. */
+/** A matched route with its path groups URL-decoded, or why none matched: no such path (404), or not this method (405). */
+export type RouteMatch<C> =
+  | { route: Route<C>; params: string[] }
+  | { route: undefined; status: 404 | 405; allow: string[] };
+
+function decodedGroups(m: RegExpExecArray): string[] | undefined {
+  try {
+    return m.slice(1).map((p) => decodeURIComponent(p));
+  } catch {
+    // Malformed percent-encoding names no resource.
+    return undefined;
+  }
+}
+
+/**
+ * The first route for `method` whose pattern matches `path`. Without one, `allow` lists the methods the path has
+ * (405 when there are some, 404 when there are none).
+ */
 export function matchRoute<C>(
   routes: readonly Route<C>[],
   method: string | undefined,
   path: string,
-): { route: Route<C>; params: string[] } | undefined {
+): RouteMatch<C> {
+  const allow: string[] = [];
   for (const route of routes) {
-    const m = route.method === method ? route.path.exec(path) : null;
-    if (m) return { route, params: m.slice(1).map((p) => decodeURIComponent(p)) };
+    const m = route.path.exec(path);
+    const params = m ? decodedGroups(m) : undefined;
+    if (!params) continue;
+    if (route.method === method) return { route, params };
+    if (!allow.includes(route.method)) allow.push(route.method);
   }
-  return undefined;
+  return { route: undefined, status: allow.length ? 405 : 404, allow };
+}
+
+/**
+ * The body under `limit`, once the request guard has admitted the request over it; undefined when the guard has
+ * answered (403 in the server's protocol).
+ */
+export async function readAdmittedBody(
+  req: IncomingMessage,
+  res: ServerResponse,
+  guard: RequestGuard,
+  limit: number,
+  tooLarge: () => Error,
+): Promise<Buffer | undefined> {
+  const body = await readBody(req, limit, tooLarge);
+  return (await guard.admit(req, res, body)) ? body : undefined;
+}
+
+/** The entry of an operation table for `name`, never one inherited from `Object.prototype`. */
+export function operationIn<T>(table: Readonly<Record<string, T>>, name: string): T | undefined {
+  return Object.hasOwn(table, name) ? table[name] : undefined;
+}
+
+/** The operation an AWS JSON request names in `X-Amz-Target` (`<prefix>.<Operation>`), or '' for none. */
+export function awsJsonOperation(req: IncomingMessage, targetPrefix: string): string {
+  const target = String(req.headers['x-amz-target'] ?? '');
+  return target.startsWith(`${targetPrefix}.`) ? target.slice(targetPrefix.length + 1) : '';
+}
+
+/** A JSON request body, `{}` when empty; `invalid()` (the server's own error) when it is not JSON. */
+export function parseJsonBody(raw: Buffer, invalid: () => Error): unknown {
+  if (raw.length === 0) return {};
+  try {
+    return JSON.parse(raw.toString('utf8'));
+  } catch {
+    throw invalid();
+  }
+}
+
+export interface LocalServer extends Listening {
+  server: Server;
+  stop(): Promise<void>;
+}
+
+/**
+ * A server on loopback running `handle` for every request. A rejection goes to `fail`, which answers in the
+ * server's protocol; once an answer has begun it can only be cut off, so the client sees a broken response rather
+ * than a short one that looks whole.
+ */
+export async function serveOnLoopback(
+  handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
+  fail: (error: unknown, req: IncomingMessage, res: ServerResponse) => void,
+  where: {
+    host?: string | undefined;
+    port?: number | undefined;
+    /** Settings made before the server listens (timeouts). */
+    configure?: (server: Server) => void;
+  } = {},
+): Promise<LocalServer> {
+  const server = createServer((req, res) => {
+    handle(req, res).catch((e: unknown) => {
+      if (res.headersSent) res.destroy();
+      else fail(e, req, res);
+    });
+  });
+  where.configure?.(server);
+  const listening = await listenOnLoopback(server, where.host, where.port);
+  return { ...listening, server, stop: () => stopServer(server) };
 }

@@ -1,8 +1,10 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { logger } from '../../lib/logger.js';
 import type { FaultInjector } from '../faults.js';
-import { createRequestGuard, type LocalAuth, type RequestGuard } from '../http/request-guard.js';
-import { listenOnLoopback, readBody, sendJson, sendJsonError, stopServer } from '../http/server.js';
+import { type AwsJsonEndpoint, type AwsJsonErrors, handleAwsJson } from '../http/aws-json.js';
+import { sendAwsJsonError } from '../http/errors.js';
+import { createRequestGuard, type LocalAuth } from '../http/request-guard.js';
+import { serveOnLoopback } from '../http/server.js';
 import { KmsError } from './errors.js';
 import { KeyStore } from './keystore.js';
 import { OPERATIONS } from './operations.js';
@@ -26,67 +28,34 @@ export interface KmsServer {
   stop(): Promise<void>;
 }
 
-const TARGET_PREFIX = 'TrentService.';
-const MAX_BODY = 1024 * 1024;
-const CONTENT_TYPE = 'application/x-amz-json-1.1';
+const internalError = () =>
+  new KmsError('KMSInternalException', 'We encountered an internal error. Please try again.', 500);
 
-function sendError(res: ServerResponse, e: KmsError): void {
-  sendJsonError(res, 'json', e.status, e.type, e.message, CONTENT_TYPE);
-}
+const ERRORS: AwsJsonErrors = {
+  tooLarge: () => new KmsError('ValidationException', 'Request body is too large'),
+  invalidJson: (message) => new KmsError('SerializationException', message),
+  unknownOperation: (target) => new KmsError('UnknownOperationException', `Unknown operation ${target}`),
+  throttled: () => new KmsError('ThrottlingException', 'Rate exceeded'),
+  internal: internalError,
+};
 
-function parseJson(body: Buffer): Record<string, unknown> {
-  if (body.length === 0) return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body.toString('utf8'));
-  } catch {
-    throw new KmsError('SerializationException', 'Request body is not valid JSON');
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new KmsError('SerializationException', 'Request body must be a JSON object');
-  }
-  return parsed as Record<string, unknown>;
-}
+/** The operations, each logging its success at debug level as its failures are logged in `fail`. */
+const LOGGED_OPERATIONS = Object.fromEntries(
+  Object.entries(OPERATIONS).map(([operation, run]) => [
+    operation,
+    async (store: KeyStore, input: Record<string, unknown>) => {
+      const output = await run(store, input);
+      logger.debug('kms request', { operation, status: 200 });
+      return output;
+    },
+  ]),
+);
 
-async function handle(
-  store: KeyStore,
-  faults: FaultInjector | undefined,
-  guard: RequestGuard,
-  req: IncomingMessage,
-  res: ServerResponse,
-) {
-  const body = await readBody(
-    req,
-    MAX_BODY,
-    () => new KmsError('ValidationException', 'Request body is too large'),
-  );
-  if (!(await guard.admit(req, res, body))) return;
-  const target = String(req.headers['x-amz-target'] ?? '');
-  const op = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : '';
-  const operation = Object.hasOwn(OPERATIONS, op) ? OPERATIONS[op] : undefined;
-  if (req.method !== 'POST' || !operation) {
-    return sendError(
-      res,
-      new KmsError('UnknownOperationException', `Unknown operation ${target || req.method}`),
-    );
-  }
-  const fault = faults?.decide('kms', op);
-  if (fault === 'reset') {
-    req.socket.destroy();
-    return;
-  }
-  if (fault === 'throttle' || fault === 'slowdown') {
-    return sendError(res, new KmsError('ThrottlingException', 'Rate exceeded'));
-  }
-  if (fault === 'internal') {
-    return sendError(
-      res,
-      new KmsError('KMSInternalException', 'We encountered an internal error. Please try again.', 500),
-    );
-  }
-  const output = await operation(store, parseJson(body));
-  logger.debug('kms request', { operation: op, status: 200 });
-  sendJson(res, 200, output, { contentType: CONTENT_TYPE });
+function fail(e: unknown, _req: IncomingMessage, res: ServerResponse): void {
+  if (e instanceof KmsError) logger.debug('kms request', { error: e.type, status: e.status });
+  else logger.error('local kms failed', { error: e instanceof Error ? e.message : String(e) });
+  const error = e instanceof KmsError ? e : internalError();
+  sendAwsJsonError(res, error.status, error.type, error.message);
 }
 
 export async function startKmsServer(opts: KmsServerOptions): Promise<KmsServer> {
@@ -95,28 +64,22 @@ export async function startKmsServer(opts: KmsServerOptions): Promise<KmsServer>
     opts.region ?? 'us-east-1',
     opts.accountId ?? '000000000000',
   );
-  const guard = createRequestGuard({ auth: opts.auth, services: ['kms'], protocol: 'json' });
-  const server = createServer((req, res) => {
-    handle(store, opts.faults, guard, req, res).catch((e: unknown) => {
-      if (e instanceof KmsError) {
-        logger.debug('kms request', { error: e.type, status: e.status });
-        return sendError(res, e);
-      }
-      logger.error('local kms failed', { error: e instanceof Error ? e.message : String(e) });
-      sendError(
-        res,
-        new KmsError('KMSInternalException', 'We encountered an internal error. Please try again.', 500),
-      );
-    });
-  });
-  const { endpoint, port } = await listenOnLoopback(server, opts.host, opts.port);
+  const endpoint: AwsJsonEndpoint<KeyStore> = {
+    targetPrefix: 'TrentService',
+    jsonVersion: '1.1',
+    operations: LOGGED_OPERATIONS,
+    guard: createRequestGuard({ auth: opts.auth, services: ['kms'], protocol: 'json' }),
+    faults: { injector: opts.faults, service: 'kms' },
+    errors: ERRORS,
+  };
+  const served = await serveOnLoopback((req, res) => handleAwsJson(endpoint, store, req, res), fail, opts);
   return {
-    endpoint,
-    port,
+    endpoint: served.endpoint,
+    port: served.port,
     async createKey(description?: string) {
       const key = await store.createKey(description);
       return { keyId: key.keyId, arn: key.arn };
     },
-    stop: () => stopServer(server),
+    stop: served.stop,
   };
 }

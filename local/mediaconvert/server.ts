@@ -1,18 +1,13 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
 import { logger } from '../../lib/logger.js';
 import type { FaultInjector } from '../faults.js';
+import { sendRestJsonError } from '../http/errors.js';
 import { createRequestGuard } from '../http/request-guard.js';
-import {
-  listenOnLoopback,
-  matchRoute,
-  readBody,
-  sendJson,
-  sendJsonError,
-  stopServer,
-} from '../http/server.js';
+import { handleRestJson, type RestJsonErrors } from '../http/rest-json.js';
+import { serveOnLoopback } from '../http/server.js';
 import { resolveFfmpeg } from '../transcoder/ffmpeg.js';
 import type { JobProgress } from '../transcoder/server.js';
 import { ffmpegDyingWithParent, prepareWorkspace } from '../transcoder/workspace.js';
@@ -46,14 +41,37 @@ export interface MediaConvertServer {
 }
 
 const API = '/2017-08-29';
-const MAX_BODY = 1024 * 1024;
 
-function parseJson(raw: Buffer): unknown {
-  if (raw.length === 0) return {};
-  try {
-    return JSON.parse(raw.toString('utf8'));
-  } catch {
-    throw badRequest('Request body is not valid JSON.');
+const ERRORS: RestJsonErrors = {
+  tooLarge: () => badRequest('Request body is too large.'),
+  invalidJson: () => badRequest('Request body is not valid JSON.'),
+  noRoute: (method, path) =>
+    new McError('NotFoundException', `${method} ${path} is not supported by the local MediaConvert.`),
+  throttled: () => new McError('TooManyRequestsException', 'Too Many Requests'),
+  internal: () => new McError('InternalServerErrorException', 'Internal server error'),
+};
+
+function fail(e: unknown, _req: IncomingMessage, res: ServerResponse): void {
+  if (!(e instanceof McError))
+    logger.error('local MediaConvert request failed', { error: e instanceof Error ? e.message : String(e) });
+  const error =
+    e instanceof McError ? e : new McError('InternalServerErrorException', 'Internal server error');
+  sendRestJsonError(res, error.status, error.type, error.message);
+}
+
+/**
+ * A job that was running when the server stopped starts over (outputs are overwritten, so a re-run is harmless);
+ * its plan is re-derived from the stored settings.
+ */
+async function resumeJobs({ store, plans, runner }: MediaConvertContext): Promise<void> {
+  for (const job of store.jobs.values()) {
+    if (job.status !== 'SUBMITTED' && job.status !== 'PROGRESSING') continue;
+    const { plan } = parseCreateJob({ role: job.role, settings: job.settings });
+    plans.set(job.id, plan);
+    job.status = 'SUBMITTED';
+    delete job.currentPhase;
+    await store.save(job);
+    runner.enqueue(job.id);
   }
 }
 
@@ -87,76 +105,33 @@ export async function startMediaConvertServer(opts: MediaConvertServerOptions): 
   });
   const defaultQueue = `arn:aws:mediaconvert:${region}:${ACCOUNT_ID}:queues/Default`;
 
-  const ctx: MediaConvertContext = { store, plans, runner, region, defaultQueue };
-
   const guard = createRequestGuard({
     auth: { credentials: { ...opts.credentials }, region },
     services: ['mediaconvert'],
     protocol: 'rest-json',
   });
+  const ctx: MediaConvertContext = {
+    store,
+    plans,
+    runner,
+    region,
+    defaultQueue,
+  };
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const raw = await readBody(req, MAX_BODY, () => badRequest('Request body is too large.'));
-    if (!(await guard.admit(req, res, raw))) return;
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const path = url.pathname.startsWith(`${API}/`) ? url.pathname.slice(API.length) : '';
-    const matched = matchRoute(ROUTES, req.method, path);
-    if (!matched) {
-      throw new McError(
-        'NotFoundException',
-        `${req.method} ${url.pathname} is not supported by the local MediaConvert.`,
-      );
-    }
-    const { route, params } = matched;
-    // Fault specs name the transcoder, whichever backend serves it, so chaos runs apply to both.
-    const fault = opts.faults?.decide('transcoder', route.operation);
-    if (fault === 'reset') {
-      req.socket.destroy();
-      return;
-    }
-    const body = parseJson(raw);
-    if (fault === 'throttle' || fault === 'slowdown')
-      throw new McError('TooManyRequestsException', 'Too Many Requests');
-    if (fault === 'internal') throw new McError('InternalServerErrorException', 'Internal server error');
-    const reply = await route.handle(ctx, { params, query: url.searchParams, body });
-    sendJson(res, reply.status, reply.body);
-  }
+  const endpoint = { apiPrefix: API, routes: ROUTES, guard, faults: opts.faults, errors: ERRORS };
+  const served = await serveOnLoopback((req, res) => handleRestJson(endpoint, ctx, req, res), fail, opts);
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch((e: unknown) => {
-      const error =
-        e instanceof McError ? e : new McError('InternalServerErrorException', 'Internal server error');
-      if (!(e instanceof McError)) {
-        logger.error('local MediaConvert request failed', {
-          error: e instanceof Error ? e.message : String(e),
-        });
-      }
-      sendJsonError(res, 'rest-json', error.status, error.type, error.message);
-    });
-  });
-  const { endpoint, port } = await listenOnLoopback(server, opts.host, opts.port);
-
-  // A job that was running when the server stopped starts over (outputs are overwritten, so a re-run is harmless);
-  // its plan is re-derived from the stored settings.
-  for (const job of store.jobs.values()) {
-    if (job.status !== 'SUBMITTED' && job.status !== 'PROGRESSING') continue;
-    const { plan } = parseCreateJob({ role: job.role, settings: job.settings });
-    plans.set(job.id, plan);
-    job.status = 'SUBMITTED';
-    delete job.currentPhase;
-    await store.save(job);
-    runner.enqueue(job.id);
-  }
+  await resumeJobs(ctx);
 
   return {
-    endpoint,
-    port,
+    endpoint: served.endpoint,
+    port: served.port,
     onProgress(listener) {
       progressListeners.add(listener);
       return () => progressListeners.delete(listener);
     },
     async stop() {
-      await stopServer(server);
+      await served.stop();
       await runner.stop();
       await store.flush();
       for (const client of [s3, kms, events]) client.destroy();

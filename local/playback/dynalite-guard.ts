@@ -2,27 +2,24 @@
  * Puts the stack's request guard in front of dynalite (the token-use table), which checks no signature: the wrapped
  * handler sees only requests with a loopback Host and a SigV4 signature made with the stack's credentials. dynalite
  * reads its body through `data`/`end` events, so after the guard has read and checked the body, the handler is
- * given a stream that replays it.
+ * given a stream that replays it. `startTokenStore` starts it so.
  */
+import { mkdir } from 'node:fs/promises';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import type { RequestGuard } from '../http/request-guard.js';
-import { sendRefusal } from '../http/request-guard.js';
+import dynalite from 'dynalite';
+import { sendAwsJsonError } from '../http/errors.js';
+import { createRequestGuard, type LocalAuth, type RequestGuard, sendRefusal } from '../http/request-guard.js';
+import { type LocalServer, listenOnLoopback, readBody, stopServer } from '../http/server.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
 /** dynalite's own limit on a request body. */
 const MAX_BODY = 16 * 1024 * 1024;
 
-async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of req) {
-    size += (c as Buffer).length;
-    if (size > MAX_BODY) return undefined;
-    chunks.push(c as Buffer);
-  }
-  return Buffer.concat(chunks);
+class RequestTooLargeError extends Error {
+  override readonly name = 'RequestTooLargeError';
 }
 
 export function guardDynalite(server: Server, guard: RequestGuard): void {
@@ -30,16 +27,11 @@ export function guardDynalite(server: Server, guard: RequestGuard): void {
   server.removeAllListeners('request');
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     void (async () => {
-      const body = await readBody(req);
-      if (body === undefined) {
-        res.writeHead(413);
-        res.end();
-        return;
-      }
+      const body = await readBody(req, MAX_BODY, () => new RequestTooLargeError('Request body too large'));
       const refusal = await guard.check(req, body);
       if (refusal) {
         sendRefusal(res, req.method ?? 'POST', 'json', refusal, {
-          jsonContentType: 'application/x-amz-json-1.0',
+          jsonVersion: '1.0',
         });
         return;
       }
@@ -52,9 +44,20 @@ export function guardDynalite(server: Server, guard: RequestGuard): void {
       }) as unknown as IncomingMessage;
       for (const handler of handlers) handler.call(server, replay, res);
       (replay as unknown as PassThrough).end(body);
-    })().catch(() => {
-      if (!res.headersSent) res.writeHead(500);
-      res.end();
+    })().catch((e: unknown) => {
+      if (res.headersSent) res.destroy();
+      else if (e instanceof RequestTooLargeError)
+        sendAwsJsonError(res, 413, 'RequestEntityTooLarge', e.message, { jsonVersion: '1.0' });
+      else sendAwsJsonError(res, 500, 'InternalServerError', 'Internal server error', { jsonVersion: '1.0' });
     });
   });
+}
+
+/** dynalite for token uses (data in `<dataDir>/dynalite`), behind the stack's SigV4 guard: only the stack may read or change those records. */
+export async function startTokenStore(dataDir: string, auth: LocalAuth, port?: number): Promise<LocalServer> {
+  await mkdir(join(dataDir, 'dynalite'), { recursive: true, mode: 0o700 });
+  const server = dynalite({ path: join(dataDir, 'dynalite'), createTableMs: 0 });
+  guardDynalite(server, createRequestGuard({ auth, services: ['dynamodb'], protocol: 'json' }));
+  const listening = await listenOnLoopback(server, '127.0.0.1', port);
+  return { ...listening, server, stop: () => stopServer(server) };
 }

@@ -8,10 +8,13 @@
  *    record (so a presigned URL for a source under `incoming/`, the encrypted copy or an asset record is refused
  *    even when its signature is good).
  * The request goes on to S3 with exactly the signed path and query; only `Range` is passed through.
+ * `LoopbackProxySigner` makes the key service's presigned URLs point here.
  */
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { type AssetRecord, readAssetRecord } from '../../lib/playback/asset-record.js';
+import type { UrlSigner } from '../../lib/playback/signed-urls.js';
+import { sendJson } from '../http/server.js';
 import { parseRawQuery, type SigV4Verifier } from '../http/sigv4-verifier.js';
 
 export interface S3ProxyOptions {
@@ -52,8 +55,7 @@ const PROXIED_HEADERS = [
 const RECORD_TTL_MS = 30_000;
 
 function deny(res: ServerResponse, error: string): void {
-  res.writeHead(403, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
-  res.end(JSON.stringify({ error }));
+  sendJson(res, 403, { error }, { headers: { 'cache-control': 'no-store' } });
 }
 
 function decode(segment: string): string | undefined {
@@ -148,4 +150,19 @@ export function createS3Proxy(options: S3ProxyOptions) {
     });
     upstream.end();
   };
+}
+
+/** Rewrites presigned URLs for the local S3 (`s3Origin`) to go through the key service's `/s3/<assetId>` route. */
+export class LoopbackProxySigner implements UrlSigner {
+  constructor(
+    private readonly inner: UrlSigner,
+    private readonly s3Origin: string,
+    private readonly proxyBase: () => string,
+  ) {}
+
+  async sign(bucket: string, key: string, expiresAt: Date, assetId?: string): Promise<string> {
+    const url = new URL(await this.inner.sign(bucket, key, expiresAt));
+    if (url.origin !== this.s3Origin || !assetId) return url.toString();
+    return `${this.proxyBase()}/s3/${encodeURIComponent(assetId)}${url.pathname}${url.search}`;
+  }
 }

@@ -15,12 +15,10 @@
 
 import { createReadStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { APIGatewayProxyEventV2WithIAMAuthorizer } from 'aws-lambda';
-import dynalite from 'dynalite';
 import type { PlaybackConfig } from '../../lib/config/playback.js';
 import { readAssetRecord } from '../../lib/playback/asset-record.js';
 import { buildKeyService, buildTokenIssuer, lazy } from '../../lib/playback/deps.js';
@@ -33,11 +31,13 @@ import {
 } from '../../lib/playback/http.js';
 import type { IssuedPlayback } from '../../lib/playback/issuer.js';
 import { ensureSecretFile } from '../../lib/playback/secret.js';
-import { S3PresignedUrlSigner, type UrlSigner } from '../../lib/playback/signed-urls.js';
+import { S3PresignedUrlSigner } from '../../lib/playback/signed-urls.js';
 import { ensureTokenTable } from '../../lib/playback/token-store.js';
 import { keyUrl as keyUrlOf, playUrl } from '../../lib/playback/urls.js';
 import type { FaultInjector } from '../faults.js';
-import { createRequestGuard, loopbackBindAddress, sendRefusal } from '../http/request-guard.js';
+import { sendApiGatewayError } from '../http/errors.js';
+import { createRequestGuard, type RequestGuard, sendRefusal } from '../http/request-guard.js';
+import { type LocalServer, readBody, sendJson, serveOnLoopback } from '../http/server.js';
 import { createSigV4Verifier } from '../http/sigv4-verifier.js';
 import {
   type LocalRoute,
@@ -47,14 +47,13 @@ import {
   sendResult,
   toApiGatewayEvent,
 } from './api-gateway.js';
-import { guardDynalite } from './dynalite-guard.js';
+import { startTokenStore } from './dynalite-guard.js';
 import { playerPage } from './player-page.js';
-import { createS3Proxy } from './s3-proxy.js';
+import { createS3Proxy, LoopbackProxySigner } from './s3-proxy.js';
 import {
   createClients,
   localPlaybackConfig,
   type PlaybackClients,
-  type StackSettings,
   stackSettings,
   tokenStatusOf,
 } from './setup.js';
@@ -124,81 +123,21 @@ const ISSUE_ROUTE_KEYS = new Set([ISSUE_ROUTE, 'OPTIONS /tokens']);
 
 const FAULT_OPERATIONS: Record<string, string> = { [KEY_ROUTE]: 'GetKey', [PLAY_ROUTE]: 'GetPlaylist' };
 
-/** API Gateway's answer when the integration is throttled or unavailable; hls.js retries it. */
-function sendUnavailable(res: ServerResponse): void {
-  res.writeHead(503, {
-    'Content-Type': 'application/json',
-    'Cache-Control': 'no-store',
-    'Retry-After': '1',
-  });
-  res.end('{"message":"Service Unavailable"}');
+/** The routes take a small JSON body at most (POST /tokens); API Gateway refuses larger ones with 413. */
+const MAX_BODY = 64 * 1024;
+
+class PayloadTooLargeError extends Error {
+  override readonly name = 'PayloadTooLargeError';
 }
+
+const readRouteBody = (req: IncomingMessage) =>
+  readBody(req, MAX_BODY, () => new PayloadTooLargeError('Request Entity Too Large'));
 
 /** The router's own answers carry the same no-store headers as the handler's (lib/playback/http.ts). */
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, {
-    'Content-Type': 'application/json',
-    'Cache-Control': 'no-store',
-    'X-Content-Type-Options': 'nosniff',
+function sendRouterJson(res: ServerResponse, status: number, body: unknown): void {
+  sendJson(res, status, body, {
+    headers: { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' },
   });
-  res.end(JSON.stringify(body));
-}
-
-function listen(server: Server, port: number, host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve((server.address() as AddressInfo).port);
-    });
-  });
-}
-
-function close(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
-/** Rewrites presigned URLs for `s3Endpoint` to go through this server's `/s3/<assetId>` route. */
-class LoopbackProxySigner implements UrlSigner {
-  constructor(
-    private readonly inner: UrlSigner,
-    private readonly s3Origin: string,
-    private readonly proxyBase: () => string,
-  ) {}
-
-  async sign(bucket: string, key: string, expiresAt: Date, assetId?: string): Promise<string> {
-    const url = new URL(await this.inner.sign(bucket, key, expiresAt));
-    if (url.origin !== this.s3Origin || !assetId) return url.toString();
-    return `${this.proxyBase()}/s3/${encodeURIComponent(assetId)}${url.pathname}${url.search}`;
-  }
-}
-
-/** dynalite for token uses, behind the stack's SigV4 guard: only the stack may read or change those records. */
-async function startTokenStore(dataDir: string, settings: StackSettings, port: number | undefined) {
-  await mkdir(join(dataDir, 'dynalite'), { recursive: true, mode: 0o700 });
-  const server = dynalite({ path: join(dataDir, 'dynalite'), createTableMs: 0 });
-  guardDynalite(
-    server,
-    createRequestGuard({
-      auth: { credentials: settings.credentials, region: settings.region },
-      services: ['dynamodb'],
-      protocol: 'json',
-    }),
-  );
-  const boundPort = await listen(server, port ?? 0, '127.0.0.1');
-  return { server, endpoint: `http://127.0.0.1:${boundPort}` };
 }
 
 /** What the request handlers below share; `config` and the handlers are set once the server knows its URL. */
@@ -209,7 +148,7 @@ interface KeyServiceContext {
   issueHandler?: ReturnType<typeof createIssueTokenHttpHandler>;
   accessKeyId: string;
   clients: PlaybackClients;
-  tokensGuard: ReturnType<typeof createRequestGuard>;
+  tokensGuard: RequestGuard;
   proxyToS3: ReturnType<typeof createS3Proxy>;
   hlsScript: string;
   mounts: Map<string, MountedHandler>;
@@ -237,8 +176,8 @@ async function route(ctx: KeyServiceContext, req: IncomingMessage, res: ServerRe
     return servePlayer(ctx, url, res);
   }
   const match = matchRoute(ROUTES, method, url.pathname);
-  if (match === MALFORMED_PATH) return sendJson(res, 400, { error: 'bad_request' });
-  if (!match || !ctx.handler || !ctx.issueHandler) return sendJson(res, 404, { error: 'not_found' });
+  if (match === MALFORMED_PATH) return sendRouterJson(res, 400, { error: 'bad_request' });
+  if (!match || !ctx.handler || !ctx.issueHandler) return sendRouterJson(res, 404, { error: 'not_found' });
   if (ISSUE_ROUTE_KEYS.has(match.routeKey)) return issue(ctx, req, res, match, ctx.issueHandler);
   const operation = FAULT_OPERATIONS[match.routeKey];
   const fault = operation ? ctx.faults?.decide('keyservice', operation) : undefined;
@@ -247,10 +186,11 @@ async function route(ctx: KeyServiceContext, req: IncomingMessage, res: ServerRe
     return;
   }
   if (fault) {
+    // API Gateway's answer when the integration is throttled or unavailable; hls.js retries it.
     req.resume();
-    return sendUnavailable(res);
+    return sendApiGatewayError(res, 503, 'Service Unavailable', { headers: { 'retry-after': '1' } });
   }
-  sendResult(res, await ctx.handler(toApiGatewayEvent(req, match, await readBody(req))));
+  sendResult(res, await ctx.handler(toApiGatewayEvent(req, match, await readRouteBody(req))));
 }
 
 /** The AWS_IAM authorizer's part: only a request signed with the local credentials reaches the handler. */
@@ -261,7 +201,7 @@ async function issue(
   match: RouteMatch,
   issuing: NonNullable<KeyServiceContext['issueHandler']>,
 ): Promise<void> {
-  const body = await readBody(req);
+  const body = await readRouteBody(req);
   if (!(await ctx.tokensGuard.admit(req, res, body))) return;
   const accessKeyId = ctx.accessKeyId;
   const base = toApiGatewayEvent(req, match, body);
@@ -304,20 +244,18 @@ async function servePlayer(ctx: KeyServiceContext, url: URL, res: ServerResponse
   res.end(playerPage({ src, hlsScriptPath: '/player/hls.min.js' }));
 }
 
-export async function startKeyService(options: StartKeyServiceOptions): Promise<LocalKeyService> {
-  const env: Record<string, string | undefined> = { ...process.env, ...options.env };
-  const host = loopbackBindAddress(options.host);
-  const settings = stackSettings(env);
-  const secretFile = join(options.dataDir, TOKEN_SECRET_FILE_NAME);
-  await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
-  await ensureSecretFile(secretFile);
-  const tokenStore = await startTokenStore(options.dataDir, settings, options.dynamodbPort);
-  const clients = createClients(settings, tokenStore.endpoint);
-  const destroyClients = () => {
-    for (const c of Object.values(clients)) c.destroy();
-  };
+function fail(e: unknown, _req: IncomingMessage, res: ServerResponse): void {
+  if (e instanceof PayloadTooLargeError) sendApiGatewayError(res, 413, e.message);
+  else sendRouterJson(res, 500, { error: 'internal' });
+}
+
+/** The request handlers' context before the server knows its URL: clients, guards, the `/s3` proxy. */
+function createContext(
+  settings: ReturnType<typeof stackSettings>,
+  clients: PlaybackClients,
+  faults: FaultInjector | undefined,
+): KeyServiceContext {
   const { credentials, region } = settings;
-  const s3Origin = new URL(settings.s3Endpoint).origin;
   const ctx: KeyServiceContext = {
     endpoint: '',
     accessKeyId: credentials.accessKeyId,
@@ -329,66 +267,86 @@ export async function startKeyService(options: StartKeyServiceOptions): Promise<
     }),
     proxyToS3: createS3Proxy({
       s3: clients.s3,
-      s3Origin,
+      s3Origin: new URL(settings.s3Endpoint).origin,
       verifier: createSigV4Verifier({ credentials, region, services: ['s3'] }),
       assets: () =>
         ctx.config ? { bucket: ctx.config.outputBucket, assetPrefix: ctx.config.assetPrefix } : undefined,
     }),
     hlsScript: createRequire(import.meta.url).resolve('hls.js/dist/hls.min.js'),
     mounts: new Map(),
-    ...(options.faults ? { faults: options.faults } : {}),
+    ...(faults ? { faults } : {}),
   };
-  const server = createServer((req, res) => {
-    void route(ctx, req, res).catch(() => {
-      if (!res.headersSent) sendJson(res, 500, { error: 'internal' });
-      else res.end();
-    });
-  });
-  const stopAll = async () => {
-    await close(server);
-    destroyClients();
-    await close(tokenStore.server);
-  };
-  const port = await listen(server, options.port ?? 0, host).catch(async (e: unknown) => {
-    await close(tokenStore.server);
-    destroyClients();
-    throw e;
-  });
-  const endpoint = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  ctx.endpoint = endpoint;
+  return ctx;
+}
 
+/** Builds the handlers for the server's own URL and returns the service's handle. */
+async function configure(
+  ctx: KeyServiceContext,
+  env: Record<string, string | undefined>,
+  secretFile: string,
+  parts: { s3Endpoint: string; tokenStore: LocalServer; stop: () => Promise<void> },
+): Promise<LocalKeyService> {
+  const { endpoint, clients } = ctx;
+  const cfg = localPlaybackConfig(env, endpoint, secretFile);
+  ctx.config = cfg;
+  await ensureTokenTable(clients.dynamodb, cfg.tokenTable);
+  const s3Origin = new URL(parts.s3Endpoint).origin;
+  const signer = new LoopbackProxySigner(new S3PresignedUrlSigner(clients.s3), s3Origin, () => endpoint);
+  const service = await buildKeyService(cfg, clients, { signer });
+  ctx.handler = createKeyServiceHttpHandler(cfg, async () => service);
+  const issuer = lazy(() => buildTokenIssuer(cfg, { s3: clients.s3, ssm: clients.ssm }));
+  ctx.issueHandler = createIssueTokenHttpHandler(cfg, issuer);
+  const issued = async (assetId: string, opts: IssueLocalTokenOptions = {}) =>
+    (await issuer()).issue({ assetId, baseUrl: endpoint, ...opts });
+  return {
+    endpoint,
+    dynamodbEndpoint: parts.tokenStore.endpoint,
+    secretFile,
+    tokenStatus: tokenStatusOf(cfg, clients, secretFile),
+    mount: (prefix, mounted) => {
+      ctx.mounts.set(prefix.replace(/\/+$/, ''), mounted);
+    },
+    issuePlayback: async (assetId, opts = {}) => ({
+      ...(await issued(assetId, opts)),
+      maxUses: opts.maxUses ?? cfg.tokenMaxUses,
+    }),
+    keyUrl: (assetId) => keyUrlOf(endpoint, assetId),
+    playerUrl: (assetId, token) =>
+      `${endpoint}/player/?asset=${encodeURIComponent(assetId)}&token=${encodeURIComponent(token)}`,
+    issueToken: async (assetId, opts = {}) => (await issued(assetId, opts)).token,
+    stop: parts.stop,
+  };
+}
+
+export async function startKeyService(options: StartKeyServiceOptions): Promise<LocalKeyService> {
+  const env: Record<string, string | undefined> = { ...process.env, ...options.env };
+  const settings = stackSettings(env);
+  const secretFile = join(options.dataDir, TOKEN_SECRET_FILE_NAME);
+  await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
+  await ensureSecretFile(secretFile);
+  const auth = { credentials: settings.credentials, region: settings.region };
+  const tokenStore = await startTokenStore(options.dataDir, auth, options.dynamodbPort);
+  const clients = createClients(settings, tokenStore.endpoint);
+  const release = async () => {
+    for (const c of Object.values(clients)) c.destroy();
+    await tokenStore.stop();
+  };
+  const ctx = createContext(settings, clients, options.faults);
+  const served = await serveOnLoopback((req, res) => route(ctx, req, res), fail, options).catch(
+    async (e: unknown) => {
+      await release();
+      throw e;
+    },
+  );
+  ctx.endpoint = served.endpoint;
+  const stop = async () => {
+    await served.stop();
+    await release();
+  };
   try {
-    const cfg = localPlaybackConfig(env, endpoint, secretFile);
-    ctx.config = cfg;
-    await ensureTokenTable(clients.dynamodb, cfg.tokenTable);
-    const signer = new LoopbackProxySigner(new S3PresignedUrlSigner(clients.s3), s3Origin, () => endpoint);
-    const service = await buildKeyService(cfg, clients, { signer });
-    ctx.handler = createKeyServiceHttpHandler(cfg, async () => service);
-    const issuer = lazy(() => buildTokenIssuer(cfg, { s3: clients.s3, ssm: clients.ssm }));
-    ctx.issueHandler = createIssueTokenHttpHandler(cfg, issuer);
-    const issued = async (assetId: string, opts: IssueLocalTokenOptions = {}) =>
-      (await issuer()).issue({ assetId, baseUrl: endpoint, ...opts });
-
-    return {
-      endpoint,
-      dynamodbEndpoint: tokenStore.endpoint,
-      secretFile,
-      tokenStatus: tokenStatusOf(cfg, clients, secretFile),
-      mount: (prefix, mounted) => {
-        ctx.mounts.set(prefix.replace(/\/+$/, ''), mounted);
-      },
-      issuePlayback: async (assetId, opts = {}) => ({
-        ...(await issued(assetId, opts)),
-        maxUses: opts.maxUses ?? cfg.tokenMaxUses,
-      }),
-      keyUrl: (assetId) => keyUrlOf(endpoint, assetId),
-      playerUrl: (assetId, token) =>
-        `${endpoint}/player/?asset=${encodeURIComponent(assetId)}&token=${encodeURIComponent(token)}`,
-      issueToken: async (assetId, opts = {}) => (await issued(assetId, opts)).token,
-      stop: stopAll,
-    };
+    return await configure(ctx, env, secretFile, { s3Endpoint: settings.s3Endpoint, tokenStore, stop });
   } catch (e) {
-    await stopAll();
+    await stop();
     throw e;
   }
 }

@@ -8,19 +8,19 @@
  * stack's credentials); fauxqs answers only the gateway (see `upstream.ts`).
  */
 import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FauxqsServer } from 'fauxqs';
 import type { FaultInjector, FaultKind } from '../faults.js';
+import { sendRestXmlError } from '../http/errors.js';
 import { createRequestGuard, type LocalAuth, type RequestGuard } from '../http/request-guard.js';
-import { listenOnLoopback, stopServer } from '../http/server.js';
+import { serveOnLoopback } from '../http/server.js';
 import { currentObjects, type ObjectCreatedEvent, ObjectCreatedEvents } from './events.js';
 import { ObjectStore } from './object-store.js';
 import { classifyS3, isQueueOrTopicRequest, rawPathOf, type S3Request } from './operations.js';
 import { type CreatedObject, drain, type ObjectCreatedEventName, S3Api } from './s3-api.js';
 import { forwardQueueOrTopic, startUpstream, stopUpstream, type Upstream } from './upstream.js';
-import { errorXml } from './xml.js';
 
 export type { ObjectCreatedEvent, ObjectCreatedEventName };
 
@@ -69,11 +69,6 @@ interface GatewayContext {
   upstream: Upstream;
 }
 
-function sendXml(res: ServerResponse, status: number, body: string, method = 'GET'): void {
-  res.writeHead(status, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body) });
-  res.end(method === 'HEAD' ? undefined : body);
-}
-
 async function injectFault(req: IncomingMessage, res: ServerResponse, kind: FaultKind, op: S3Request) {
   if (kind === 'reset') {
     req.socket.destroy();
@@ -85,7 +80,8 @@ async function injectFault(req: IncomingMessage, res: ServerResponse, kind: Faul
       : [503, 'SlowDown', 'Please reduce your request rate.'];
   // Read the body first, so the client sees an S3 answer rather than a broken pipe.
   await drain(req);
-  sendXml(res, status, errorXml(code, `${message} (injected fault on ${op.operation})`, req.url), req.method);
+  const where = { resource: req.url ?? '', method: req.method ?? 'GET' };
+  sendRestXmlError(res, status, code, `${message} (injected fault on ${op.operation})`, where);
 }
 
 async function handleS3(ctx: GatewayContext, req: IncomingMessage, res: ServerResponse, url: URL) {
@@ -103,6 +99,11 @@ async function handle(ctx: GatewayContext, req: IncomingMessage, res: ServerResp
     return handleS3(ctx, req, res, url);
   }
   return forwardQueueOrTopic(ctx.upstream, req, res, url);
+}
+
+function fail(e: unknown, req: IncomingMessage, res: ServerResponse): void {
+  const message = `local gateway: ${e instanceof Error ? e.message : String(e)}`;
+  sendRestXmlError(res, 500, 'InternalError', message, { method: req.method ?? 'GET' });
 }
 
 async function openStore(opts: S3GatewayOptions, dir: string): Promise<ObjectStore> {
@@ -133,23 +134,20 @@ export async function startS3Gateway(opts: S3GatewayOptions): Promise<S3Gateway>
     upstream,
   };
 
-  const server = http.createServer((req, res) => {
-    handle(ctx, req, res).catch((e: unknown) => {
-      if (res.headersSent) return res.destroy();
-      sendXml(res, 500, errorXml('InternalError', `local gateway: ${(e as Error).message}`), req.method);
-    });
-  });
-  server.keepAliveTimeout = 30_000;
-  // Large bodies take as long as they take; Node's default 5-minute request timeout would cut a 5 GiB PUT.
-  server.requestTimeout = 0;
-
-  const { endpoint, port } = await listenOnLoopback(server, opts.host, opts.port).catch(
-    async (e: unknown) => {
-      // A busy port must not leave fauxqs listening behind it (the process would never exit).
-      await stopUpstream(upstream);
-      throw e;
+  const served = await serveOnLoopback((req, res) => handle(ctx, req, res), fail, {
+    host: opts.host,
+    port: opts.port,
+    configure: (server) => {
+      server.keepAliveTimeout = 30_000;
+      // Large bodies take as long as they take; Node's default 5-minute request timeout would cut a 5 GiB PUT.
+      server.requestTimeout = 0;
     },
-  );
+  }).catch(async (e: unknown) => {
+    // A busy port must not leave fauxqs listening behind it (the process would never exit).
+    await stopUpstream(upstream);
+    throw e;
+  });
+  const { endpoint, port } = served;
   upstream.gatewayPort = port;
 
   return {
@@ -166,7 +164,7 @@ export async function startS3Gateway(opts: S3GatewayOptions): Promise<S3Gateway>
         .flatMap((x) => store.listUploads(x.name))
         .map(({ bucket, key, uploadId }) => ({ bucket, key, uploadId })),
     stop: async () => {
-      await stopServer(server).catch(() => {});
+      await served.stop().catch(() => {});
       await stopUpstream(upstream);
       if (ownDir) rmSync(ownDir, { recursive: true, force: true });
     },

@@ -1,9 +1,11 @@
 /** Helpers shared by the local S3's operations: S3 answers and errors, body reading, conditional and header rules. */
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { sendRestXmlError } from '../http/errors.js';
 import { fromHeaderBytes, toHeaderBytes } from '../http/header-bytes.js';
+import { readBody } from '../http/server.js';
 import { type ObjectStore, S3StoreError, type VersionRecord } from './object-store.js';
-import { errorXml, newRequestId } from './xml.js';
+import { newRequestId } from './xml.js';
 
 export type ObjectCreatedEventName =
   | 'ObjectCreated:Put'
@@ -98,13 +100,7 @@ export function sendError(
   extra: Record<string, string> = {},
 ): void {
   const requestId = String(res.getHeader('x-amz-request-id') ?? newRequestId());
-  const body = errorXml(e.code, e.message, resource, requestId);
-  res.writeHead(e.status, {
-    ...extra,
-    'content-type': 'application/xml',
-    'content-length': method === 'HEAD' ? 0 : Buffer.byteLength(body),
-  });
-  res.end(method === 'HEAD' ? undefined : body);
+  sendRestXmlError(res, e.status, e.code, e.message, { resource, requestId, method, headers: extra });
 }
 
 /** Reads and discards a body the operation does not use, so the connection stays usable. */
@@ -117,15 +113,10 @@ export function drain(req: IncomingMessage): Promise<void> {
   });
 }
 
+/** An XML request document (tagging, multipart completion, …), refused as S3 does past `limit`. */
 export async function readSmallBody(req: IncomingMessage, limit = 2 * 1024 * 1024): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of req) {
-    size += (c as Buffer).length;
-    if (size > limit) throw err('MaxMessageLengthExceeded', 'Your request was too big.');
-    chunks.push(c as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+  const body = await readBody(req, limit, () => err('MaxMessageLengthExceeded', 'Your request was too big.'));
+  return body.toString('utf8');
 }
 
 export const unquote = (etag: string) => etag.trim().replace(/^W\//, '').replace(/^"|"$/g, '');

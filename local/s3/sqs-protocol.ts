@@ -8,6 +8,7 @@
  *    naming the same account and queue is mapped back to fauxqs's form on the way in.
  */
 import { randomUUID } from 'node:crypto';
+import { queryErrorDocument } from '../http/errors.js';
 import { parseRawQuery } from '../http/sigv4-verifier.js';
 
 export const SQS_XML_NAMESPACE = 'http://queue.amazonaws.com/doc/2012-11-05/';
@@ -262,17 +263,16 @@ export function queryResponseXml(action: string, out: Json): string {
  * The query protocol's error document for a JSON error answer: the code comes from fauxqs's `x-amzn-query-error`
  * header (`AWS.SimpleQueueService.NonExistentQueue;Sender`) when present, as AWS's own JSON endpoint sends it.
  */
-export function queryErrorXml(code: string, message: string, sender = true): string {
-  return `<?xml version="1.0"?>\n<ErrorResponse xmlns="${SQS_XML_NAMESPACE}"><Error><Type>${sender ? 'Sender' : 'Receiver'}</Type>${element('Code', code)}${element('Message', message)}<Detail/></Error><RequestId>${randomUUID()}</RequestId></ErrorResponse>`;
-}
-
 export function queryErrorFromJson(status: number, queryErrorHeader: string | undefined, body: Json): string {
   const [headerCode, fault] = (queryErrorHeader ?? '').split(';');
   const type = typeof body.__type === 'string' ? body.__type : 'InternalError';
   const code = headerCode || type.slice(type.lastIndexOf('#') + 1);
   const message =
     typeof body.message === 'string' ? body.message : typeof body.Message === 'string' ? body.Message : '';
-  return queryErrorXml(code, message, fault ? fault === 'Sender' : status < 500);
+  return queryErrorDocument(code, message, {
+    queryNamespace: SQS_XML_NAMESPACE,
+    sender: fault ? fault === 'Sender' : status < 500,
+  });
 }
 
 /** SQS actions of the query protocol, told apart from SNS's on the shared endpoint. */

@@ -15,6 +15,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import net from 'node:net';
 import { join } from 'node:path';
 import { type FauxqsServer, startFauxqs } from 'fauxqs';
+import { sendAwsError, sendAwsJsonError, sendQueryError } from '../http/errors.js';
 import {
   createRequestGuard,
   type LocalAuth,
@@ -27,7 +28,6 @@ import {
   formAction,
   QueueUrls,
   queryErrorFromJson,
-  queryErrorXml,
   queryResponseXml,
   queryToJson,
   SQS_QUERY_ACTIONS,
@@ -123,7 +123,13 @@ export async function stopUpstream(up: Upstream): Promise<void> {
 
 const HOP_BY_HOP = ['connection', 'keep-alive', 'expect', 'proxy-connection', 'upgrade'];
 
-const tooLarge = () => new Error('request body too large for the gateway to inspect');
+/** SQS's and SNS's own limits are far lower; anything larger is refused before it is buffered. */
+const MAX_BODY = 2 * 1024 * 1024;
+
+class RequestTooLargeError extends Error {
+  override readonly name = 'RequestTooLargeError';
+}
+const tooLarge = () => new RequestTooLargeError('Request body too large for the gateway to inspect');
 
 /** A buffered request to fauxqs (SQS/SNS bodies are small). */
 function callUpstream(
@@ -185,6 +191,18 @@ function parseJsonBody(raw: Buffer): Record<string, unknown> {
     : {};
 }
 
+/** The body as text (SQS and SNS read it so); undefined once one over the limit has had 413 in its protocol. */
+async function readForwardedBody(req: IncomingMessage, res: ServerResponse, json: boolean) {
+  try {
+    return Buffer.from((await readBody(req, MAX_BODY, tooLarge)).toString('utf8'), 'utf8');
+  } catch (e) {
+    if (!(e instanceof RequestTooLargeError)) throw e;
+    const protocol = json ? 'json' : 'query';
+    sendAwsError(res, protocol, 413, 'RequestEntityTooLarge', e.message, { jsonVersion: '1.0' });
+    return undefined;
+  }
+}
+
 /** SQS JSON passes through with queue URLs mapped; SQS query is translated; SNS (query) passes through. */
 export async function forwardQueueOrTopic(
   up: Upstream,
@@ -192,15 +210,16 @@ export async function forwardQueueOrTopic(
   res: ServerResponse,
   url: URL,
 ): Promise<void> {
-  const raw = Buffer.from((await readBody(req, 2 * 1024 * 1024, tooLarge)).toString('utf8'), 'utf8');
   const json =
     Boolean(req.headers['x-amz-target']) || String(req.headers['content-type'] ?? '').includes('json');
+  const raw = await readForwardedBody(req, res, json);
+  if (!raw) return;
   const action = json ? undefined : formAction(raw.toString('utf8'));
   const sqsQuery = action !== undefined && SQS_QUERY_ACTIONS.has(action);
   const refusal: Refusal | undefined = await up.guard.check(req, raw);
   if (refusal) {
     return sendRefusal(res, req.method ?? 'POST', json ? 'json' : 'query', refusal, {
-      jsonContentType: 'application/x-amz-json-1.0',
+      jsonVersion: '1.0',
       ...(sqsQuery ? { queryNamespace: SQS_XML_NAMESPACE } : {}),
     });
   }
@@ -211,14 +230,14 @@ export async function forwardQueueOrTopic(
     try {
       parsed = parseJsonBody(raw);
     } catch {
-      return sendBody(
+      return sendAwsJsonError(
         res,
         400,
-        'application/x-amz-json-1.0',
-        JSON.stringify({
-          __type: 'com.amazonaws.sqs#InvalidRequest',
-          message: 'Request body is not valid JSON',
-        }),
+        'com.amazonaws.sqs#InvalidRequest',
+        'Request body is not valid JSON',
+        {
+          jsonVersion: '1.0',
+        },
       );
     }
     const body = urls.inboundBody(parsed);
@@ -256,7 +275,7 @@ export async function forwardQueueOrTopic(
   } catch (e) {
     const err =
       e instanceof SqsQueryError ? e : new SqsQueryError('MalformedQueryString', (e as Error).message);
-    return sendBody(res, err.status, 'text/xml', queryErrorXml(err.code, err.message));
+    return sendQueryError(res, err.status, err.code, err.message, { queryNamespace: SQS_XML_NAMESPACE });
   }
   const reply = await callUpstream(
     up,

@@ -1,16 +1,7 @@
-/** Helpers for the S3 XML documents the gateway writes (errors, listings, results). */
-import { randomBytes } from 'node:crypto';
+/** Helpers for the S3 XML documents the gateway writes (listings, results); its `<Error>` is in local/http/errors.ts. */
+import { escapeXml, newS3RequestId } from '../http/errors.js';
 
 export const S3_NS = 'http://s3.amazonaws.com/doc/2006-03-01/';
-
-export function escapeXml(s: string): string {
-  return s
-    .replaceAll('&', '&amp;')
-    .replaceAll('<', '&lt;')
-    .replaceAll('>', '&gt;')
-    .replaceAll('"', '&quot;')
-    .replaceAll("'", '&apos;');
-}
 
 export function unescapeXml(s: string): string {
   return s
@@ -29,11 +20,7 @@ export function doc(root: string, inner: string): string {
   return `<?xml version="1.0" encoding="UTF-8"?>\n<${root} xmlns="${S3_NS}">${inner}</${root}>`;
 }
 
-export const newRequestId = () => randomBytes(8).toString('hex').toUpperCase();
-
-export function errorXml(code: string, message: string, resource = '', requestId = newRequestId()): string {
-  return `<?xml version="1.0" encoding="UTF-8"?>\n<Error>${el('Code', code)}${el('Message', message)}${el('Resource', resource)}${el('RequestId', requestId)}</Error>`;
-}
+export const newRequestId = newS3RequestId;
 
 /** First `<tag>…</tag>` text in a small XML document. */
 export function xmlValue(xml: string, tag: string): string | undefined {

@@ -2,12 +2,11 @@
  * The local SPEKE key provider: the API Gateway REST route `POST /copyProtection` with its `AWS_IAM` authorizer.
  * A request must come to a loopback Host and be SigV4-signed for `execute-api` with the stack's credentials (the job
  * role's part in the cloud): the stack's request guard answers anything else with API Gateway's 403 before the
- * handler runs. Signed requests reach the very handler
- * factory the Lambda runs (lib/speke/http.ts), with a payload 1.0 event.
+ * handler runs. Signed requests reach the very handler factory the Lambda runs (lib/speke/http.ts), with a
+ * payload 1.0 event.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
@@ -15,7 +14,9 @@ import { logger } from '../../lib/logger.js';
 import { MAX_CPIX_BYTES } from '../../lib/speke/cpix.js';
 import { createSpekeHttpHandler } from '../../lib/speke/http.js';
 import { SpekeKeyProvider } from '../../lib/speke/key-provider.js';
-import { createRequestGuard, loopbackBindAddress } from '../http/request-guard.js';
+import { sendApiGatewayError } from '../http/errors.js';
+import { createRequestGuard, type RequestGuard } from '../http/request-guard.js';
+import { readAdmittedBody, serveOnLoopback } from '../http/server.js';
 
 export interface SpekeServerOptions {
   host?: string;
@@ -39,34 +40,100 @@ export interface SpekeServer {
   stop(): Promise<void>;
 }
 
-const ROUTE = '/copyProtection';
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'Content-Type': 'application/json',
-    'Content-Length': Buffer.byteLength(text),
-    'x-amzn-RequestId': randomUUID(),
-    ...(status === 403 ? { 'x-amzn-ErrorType': 'AccessDeniedException' } : {}),
-  });
-  res.end(text);
+/** What the request handling works over. */
+interface SpekeContext {
+  guard: RequestGuard;
+  handler: ReturnType<typeof createSpekeHttpHandler>;
+  accessKeyId: string;
 }
 
-async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    // API Gateway's own limit is far larger; the handler refuses anything over MAX_CPIX_BYTES anyway.
-    if (size > MAX_CPIX_BYTES * 4) return undefined;
-    chunks.push(chunk as Buffer);
+const ROUTE = '/copyProtection';
+/** API Gateway's own limit is far larger; the handler refuses anything over MAX_CPIX_BYTES anyway. */
+const MAX_BODY = MAX_CPIX_BYTES * 4;
+
+/** API Gateway's answer to a body over its limit. */
+class PayloadTooLargeError extends Error {
+  override readonly name = 'PayloadTooLargeError';
+}
+const TOO_LARGE = () => new PayloadTooLargeError('Request too long');
+
+/** The payload 1.0 event API Gateway's REST API gives the Lambda for a signed request. */
+function restApiEvent(ctx: SpekeContext, req: IncomingMessage, body: Buffer): APIGatewayProxyEvent {
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req.headers))
+    if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
+  const route = { path: ROUTE, httpMethod: 'POST' };
+  return {
+    resource: ROUTE,
+    ...route,
+    headers,
+    multiValueHeaders: {},
+    queryStringParameters: null,
+    multiValueQueryStringParameters: null,
+    pathParameters: null,
+    stageVariables: null,
+    body: body.toString('utf8'),
+    isBase64Encoded: false,
+    requestContext: {
+      ...route,
+      accountId: '000000000000',
+      apiId: 'local',
+      protocol: `HTTP/${req.httpVersion}`,
+      requestId: randomUUID(),
+      requestTimeEpoch: Date.now(),
+      resourceId: 'local',
+      resourcePath: ROUTE,
+      stage: 'local',
+      authorizer: null,
+      identity: {
+        accessKey: ctx.accessKeyId,
+        accountId: '000000000000',
+        userArn: 'arn:aws:sts::000000000000:assumed-role/mediaconvert-job-role/local',
+        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+        userAgent: headers['user-agent'] ?? '',
+        apiKey: null,
+        apiKeyId: null,
+        caller: null,
+        clientCert: null,
+        cognitoAuthenticationProvider: null,
+        cognitoAuthenticationType: null,
+        cognitoIdentityId: null,
+        cognitoIdentityPoolId: null,
+        principalOrgId: null,
+        user: null,
+      },
+    },
+  } as APIGatewayProxyEvent;
+}
+
+async function handle(ctx: SpekeContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://local');
+  if (url.pathname !== ROUTE || req.method !== 'POST') {
+    req.resume();
+    return sendApiGatewayError(res, 404, `No route for ${req.method} ${url.pathname}; use POST ${ROUTE}`);
   }
-  return Buffer.concat(chunks);
+  const body = await readAdmittedBody(req, res, ctx.guard, MAX_BODY, TOO_LARGE);
+  if (!body) return;
+  const result = await ctx.handler(restApiEvent(ctx, req, body));
+  const payload = Buffer.from(result.body, 'utf8');
+  res.writeHead(result.statusCode, {
+    ...(result.headers as Record<string, string>),
+    'Content-Length': payload.length,
+  });
+  res.end(payload);
+}
+
+function fail(e: unknown, _req: IncomingMessage, res: ServerResponse): void {
+  if (e instanceof PayloadTooLargeError) {
+    sendApiGatewayError(res, 413, e.message);
+    return;
+  }
+  logger.error('local SPEKE request failed', { error: e instanceof Error ? e.message : String(e) });
+  sendApiGatewayError(res, 500, 'Internal server error');
 }
 
 export async function startSpekeServer(opts: SpekeServerOptions): Promise<SpekeServer> {
   const region = opts.region ?? 'us-east-1';
-  const host = loopbackBindAddress(opts.host);
   const common = { region, credentials: opts.credentials, maxAttempts: 3 };
   const s3 = new S3Client({ ...common, endpoint: opts.s3.endpoint, forcePathStyle: true });
   const kms = new KMSClient({ ...common, endpoint: opts.kms.endpoint });
@@ -77,97 +144,28 @@ export async function startSpekeServer(opts: SpekeServerOptions): Promise<SpekeS
     assetPrefix: opts.assetPrefix,
     keyServiceUrl: opts.keyServiceUrl.replace(/\/+$/, ''),
   });
-  const handler = createSpekeHttpHandler(async () => provider);
-  const guard = createRequestGuard({
-    auth: { credentials: { ...opts.credentials }, region },
-    services: ['execute-api'],
-    protocol: 'api-gateway',
-  });
-
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://local');
-    if (url.pathname !== ROUTE || req.method !== 'POST') {
-      req.resume();
-      return sendJson(res, 404, { message: `No route for ${req.method} ${url.pathname}; use POST ${ROUTE}` });
-    }
-    const body = await readBody(req);
-    if (!body) return sendJson(res, 413, { message: 'Request too long' });
-    if (!(await guard.admit(req, res, body))) return;
-    const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(req.headers))
-      if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
-    const event = {
-      resource: ROUTE,
-      path: ROUTE,
-      httpMethod: 'POST',
-      headers,
-      multiValueHeaders: {},
-      queryStringParameters: null,
-      multiValueQueryStringParameters: null,
-      pathParameters: null,
-      stageVariables: null,
-      body: body.toString('utf8'),
-      isBase64Encoded: false,
-      requestContext: {
-        accountId: '000000000000',
-        apiId: 'local',
-        httpMethod: 'POST',
-        path: ROUTE,
-        protocol: `HTTP/${req.httpVersion}`,
-        requestId: randomUUID(),
-        requestTimeEpoch: Date.now(),
-        resourceId: 'local',
-        resourcePath: ROUTE,
-        stage: 'local',
-        authorizer: null,
-        identity: {
-          accessKey: opts.credentials.accessKeyId,
-          accountId: '000000000000',
-          userArn: 'arn:aws:sts::000000000000:assumed-role/mediaconvert-job-role/local',
-          sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
-          userAgent: headers['user-agent'] ?? '',
-          apiKey: null,
-          apiKeyId: null,
-          caller: null,
-          clientCert: null,
-          cognitoAuthenticationProvider: null,
-          cognitoAuthenticationType: null,
-          cognitoIdentityId: null,
-          cognitoIdentityPoolId: null,
-          principalOrgId: null,
-          user: null,
-        },
-      },
-    } as APIGatewayProxyEvent;
-    const result = await handler(event);
-    const payload = Buffer.from(result.body, 'utf8');
-    res.writeHead(result.statusCode, {
-      ...(result.headers as Record<string, string>),
-      'Content-Length': payload.length,
-    });
-    res.end(payload);
-  }
-
-  const server = createServer((req, res) => {
-    handle(req, res).catch((e: unknown) => {
-      logger.error('local SPEKE request failed', { error: e instanceof Error ? e.message : String(e) });
-      if (!res.headersSent) sendJson(res, 500, { message: 'Internal server error' });
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, host, () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  const endpoint = `http://${host}:${port}`;
+  const ctx: SpekeContext = {
+    handler: createSpekeHttpHandler(async () => provider),
+    guard: createRequestGuard({
+      auth: { credentials: { ...opts.credentials }, region },
+      services: ['execute-api'],
+      protocol: 'api-gateway',
+    }),
+    accessKeyId: opts.credentials.accessKeyId,
+  };
+  const served = await serveOnLoopback((req, res) => handle(ctx, req, res), fail, opts).catch(
+    (e: unknown) => {
+      s3.destroy();
+      kms.destroy();
+      throw e;
+    },
+  );
   return {
-    endpoint,
-    url: `${endpoint}${ROUTE}`,
-    port,
+    endpoint: served.endpoint,
+    url: `${served.endpoint}${ROUTE}`,
+    port: served.port,
     async stop() {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
-      await closed;
+      await served.stop();
       s3.destroy();
       kms.destroy();
     },

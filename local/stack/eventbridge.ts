@@ -6,9 +6,28 @@
  */
 import { randomUUID } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { createRequestGuard, type LocalAuth, loopbackBindAddress } from '../http/request-guard.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  type AwsJsonEndpoint,
+  type AwsJsonErrors,
+  type AwsJsonInput,
+  handleAwsJson,
+} from '../http/aws-json.js';
+import { AwsServiceError, sendAwsJsonError } from '../http/errors.js';
+import { createRequestGuard, type LocalAuth } from '../http/request-guard.js';
+import { serveOnLoopback } from '../http/server.js';
+
+export interface LocalEventBridgeOptions {
+  eventsFile: string;
+  region: string;
+  /** The stack's credentials: requests signed otherwise are refused with 403. */
+  auth: LocalAuth;
+  /** Custom buses besides `default` (the stack's notification bus). */
+  buses?: string[];
+  accountId?: string;
+  host?: string;
+  port?: number;
+}
 
 export interface LocalEventBridge {
   endpoint: string;
@@ -25,26 +44,25 @@ interface Entry {
   Time?: number | string;
 }
 
-function send(res: ServerResponse, status: number, body: unknown) {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/x-amz-json-1.1',
-    'content-length': Buffer.byteLength(text),
-  });
-  res.end(text);
+interface EventBus {
+  Name: string;
+  Arn: string;
+  CreationTime: number;
+  LastModifiedTime: number;
 }
 
-const MAX_BODY = 1024 * 1024;
+/** What the operations work over. */
+interface EventBridgeContext {
+  eventsFile: string;
+  region: string;
+  account: string;
+  buses: EventBus[];
+}
 
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of req) {
-    size += (c as Buffer).length;
-    if (size > MAX_BODY) throw new Error('Request body is too large');
-    chunks.push(c as Buffer);
-  }
-  return Buffer.concat(chunks);
+type Input = AwsJsonInput;
+
+class EventBridgeApiError extends AwsServiceError {
+  override readonly name = 'EventBridgeApiError';
 }
 
 function entryError(e: Entry): { ErrorCode: string; ErrorMessage: string } | undefined {
@@ -64,19 +82,75 @@ function entryError(e: Entry): { ErrorCode: string; ErrorMessage: string } | und
   return undefined;
 }
 
-export async function startLocalEventBridge(options: {
-  eventsFile: string;
-  region: string;
-  /** The stack's credentials: requests signed otherwise are refused with 403. */
-  auth: LocalAuth;
-  /** Custom buses besides `default` (the stack's notification bus). */
-  buses?: string[];
-  accountId?: string;
-  host?: string;
-  port?: number;
-}): Promise<LocalEventBridge> {
+function listEventBuses(ctx: EventBridgeContext, input: Input) {
+  const prefix = typeof input.NamePrefix === 'string' ? input.NamePrefix : '';
+  return { EventBuses: ctx.buses.filter((b) => b.Name.startsWith(prefix)) };
+}
+
+function describeEventBus(ctx: EventBridgeContext, input: Input) {
+  const wanted = typeof input.Name === 'string' ? input.Name : 'default';
+  const bus = ctx.buses.find((b) => b.Name === wanted || b.Arn === wanted);
+  if (!bus) throw new EventBridgeApiError('ResourceNotFoundException', `Event bus ${wanted} does not exist.`);
+  return bus;
+}
+
+/** Appends one valid entry, as a rule target would receive it, and returns its id. */
+function appendEvent(ctx: EventBridgeContext, e: Entry): { EventId: string } {
+  const id = randomUUID();
+  const time =
+    e.Time === undefined ? new Date() : new Date(typeof e.Time === 'number' ? e.Time * 1000 : e.Time);
+  const event = {
+    version: '0',
+    id,
+    'detail-type': e.DetailType,
+    source: e.Source,
+    account: ctx.account,
+    time: time.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    region: ctx.region,
+    resources: e.Resources ?? [],
+    detail: JSON.parse(e.Detail ?? '{}'),
+    'event-bus-name': e.EventBusName ?? 'default',
+  };
+  appendFileSync(ctx.eventsFile, `${JSON.stringify(event)}\n`);
+  return { EventId: id };
+}
+
+function putEvents(ctx: EventBridgeContext, input: Input) {
+  const entries = (input as { Entries?: Entry[] }).Entries ?? [];
+  if (entries.length < 1 || entries.length > 10)
+    throw new EventBridgeApiError('ValidationException', 'Entries must contain between 1 and 10 items');
+  const results = entries.map((e) => entryError(e) ?? appendEvent(ctx, e));
+  return { FailedEntryCount: results.filter((r) => 'ErrorCode' in r).length, Entries: results };
+}
+
+const OPERATIONS: Record<string, (ctx: EventBridgeContext, input: Input) => unknown> = {
+  ListEventBuses: listEventBuses,
+  DescribeEventBus: describeEventBus,
+  PutEvents: putEvents,
+};
+
+const ERRORS: AwsJsonErrors = {
+  tooLarge: () => new EventBridgeApiError('SerializationException', 'Request body is too large'),
+  invalidJson: (message) => new EventBridgeApiError('SerializationException', message),
+  unknownOperation: (target) =>
+    new EventBridgeApiError(
+      'UnknownOperationException',
+      `${target} is not supported locally (PutEvents, ListEventBuses, DescribeEventBus are)`,
+    ),
+  throttled: () => new EventBridgeApiError('ThrottlingException', 'Rate exceeded'),
+  internal: () => new EventBridgeApiError('InternalException', 'Internal error', 500),
+};
+
+function fail(e: unknown, _req: IncomingMessage, res: ServerResponse): void {
+  const error =
+    e instanceof EventBridgeApiError
+      ? e
+      : new EventBridgeApiError('InternalException', e instanceof Error ? e.message : String(e), 500);
+  sendAwsJsonError(res, error.status, error.code, error.message);
+}
+
+export async function startLocalEventBridge(options: LocalEventBridgeOptions): Promise<LocalEventBridge> {
   const account = options.accountId ?? '000000000000';
-  const guard = createRequestGuard({ auth: options.auth, services: ['events'], protocol: 'json' });
   const created = Math.floor(Date.now() / 1000);
   const buses = ['default', ...(options.buses ?? []).filter((b) => b !== 'default')].map((name) => ({
     Name: name,
@@ -84,86 +158,19 @@ export async function startLocalEventBridge(options: {
     CreationTime: created,
     LastModifiedTime: created,
   }));
-  const server = createServer((req, res) => {
-    void (async () => {
-      const raw = await readBody(req);
-      if (!(await guard.admit(req, res, raw))) return;
-      const target = String(req.headers['x-amz-target'] ?? '');
-      const input = JSON.parse(raw.toString('utf8') || '{}') as Record<string, unknown>;
-      if (target === 'AWSEvents.ListEventBuses') {
-        const prefix = typeof input.NamePrefix === 'string' ? input.NamePrefix : '';
-        send(res, 200, { EventBuses: buses.filter((b) => b.Name.startsWith(prefix)) });
-        return;
-      }
-      if (target === 'AWSEvents.DescribeEventBus') {
-        const wanted = typeof input.Name === 'string' ? input.Name : 'default';
-        const bus = buses.find((b) => b.Name === wanted || b.Arn === wanted);
-        if (!bus) {
-          send(res, 400, {
-            __type: 'ResourceNotFoundException',
-            message: `Event bus ${wanted} does not exist.`,
-          });
-          return;
-        }
-        send(res, 200, bus);
-        return;
-      }
-      if (target !== 'AWSEvents.PutEvents') {
-        send(res, 400, {
-          __type: 'UnknownOperationException',
-          message: `${target || 'This operation'} is not supported locally (PutEvents, ListEventBuses, DescribeEventBus are)`,
-        });
-        return;
-      }
-      const body = input as { Entries?: Entry[] };
-      const entries = body.Entries ?? [];
-      if (entries.length < 1 || entries.length > 10) {
-        send(res, 400, {
-          __type: 'ValidationException',
-          message: 'Entries must contain between 1 and 10 items',
-        });
-        return;
-      }
-      const results = entries.map((e) => {
-        const error = entryError(e);
-        if (error) return error;
-        const id = randomUUID();
-        const time =
-          e.Time === undefined ? new Date() : new Date(typeof e.Time === 'number' ? e.Time * 1000 : e.Time);
-        const event = {
-          version: '0',
-          id,
-          'detail-type': e.DetailType,
-          source: e.Source,
-          account,
-          time: time.toISOString().replace(/\.\d{3}Z$/, 'Z'),
-          region: options.region,
-          resources: e.Resources ?? [],
-          detail: JSON.parse(e.Detail ?? '{}'),
-          'event-bus-name': e.EventBusName ?? 'default',
-        };
-        appendFileSync(options.eventsFile, `${JSON.stringify(event)}\n`);
-        return { EventId: id };
-      });
-      send(res, 200, { FailedEntryCount: results.filter((r) => 'ErrorCode' in r).length, Entries: results });
-    })().catch((e: unknown) => {
-      if (!res.headersSent)
-        send(res, 400, { __type: 'SerializationException', message: (e as Error).message });
-    });
-  });
-  const host = loopbackBindAddress(options.host);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    endpoint: `http://${host}:${port}`,
-    port,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+  const ctx: EventBridgeContext = {
+    eventsFile: options.eventsFile,
+    region: options.region,
+    account,
+    buses,
   };
+  const endpoint: AwsJsonEndpoint<EventBridgeContext> = {
+    targetPrefix: 'AWSEvents',
+    jsonVersion: '1.1',
+    operations: OPERATIONS,
+    guard: createRequestGuard({ auth: options.auth, services: ['events'], protocol: 'json' }),
+    errors: ERRORS,
+  };
+  const served = await serveOnLoopback((req, res) => handleAwsJson(endpoint, ctx, req, res), fail, options);
+  return { endpoint: served.endpoint, port: served.port, stop: served.stop };
 }

@@ -1,19 +1,14 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Job, Preset } from '@aws-sdk/client-elastic-transcoder';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { logger } from '../../lib/logger.js';
 import type { FaultInjector } from '../faults.js';
+import { sendRestJsonError } from '../http/errors.js';
 import { createRequestGuard } from '../http/request-guard.js';
-import {
-  listenOnLoopback,
-  matchRoute,
-  readBody,
-  sendJson,
-  sendJsonError,
-  stopServer,
-} from '../http/server.js';
+import { handleRestJson, type RestJsonErrors } from '../http/rest-json.js';
+import { serveOnLoopback } from '../http/server.js';
 import { EtError, invalid } from './errors.js';
 import { type FfmpegBinary, selectFfmpeg } from './ffmpeg.js';
 import { systemPresets } from './presets.js';
@@ -65,19 +60,26 @@ const ACCOUNT_ID = '000000000000';
 /** Jobs transcoded at the same time unless told otherwise; each job's ffmpeg already uses every core. */
 export const DEFAULT_JOB_CONCURRENCY = 2;
 const API = '/2012-09-25';
-const MAX_BODY = 1024 * 1024;
 
 function sendError(res: ServerResponse, e: EtError): void {
-  sendJsonError(res, 'rest-json', e.status, e.type, e.message);
+  sendRestJsonError(res, e.status, e.type, e.message);
 }
 
-function parseJson(raw: Buffer): unknown {
-  if (raw.length === 0) return {};
-  try {
-    return JSON.parse(raw.toString('utf8'));
-  } catch {
-    throw invalid('Request body is not valid JSON.');
-  }
+const ERRORS: RestJsonErrors = {
+  tooLarge: () => invalid('Request body is too large.'),
+  invalidJson: () => invalid('Request body is not valid JSON.'),
+  noRoute: (method, path) => invalid(`${method} ${path} is not supported by the local Elastic Transcoder.`),
+  throttled: () => new EtError('LimitExceededException', 'Rate exceeded'),
+  internal: () => new EtError('InternalServiceException', 'Internal service error'),
+};
+
+function fail(e: unknown, _req: IncomingMessage, res: ServerResponse): void {
+  if (!(e instanceof EtError))
+    logger.error('local transcoder request failed', { error: e instanceof Error ? e.message : String(e) });
+  sendError(
+    res,
+    e instanceof EtError ? e : new EtError('InternalServiceException', 'Internal service error'),
+  );
 }
 
 /** A job that was running when the server stopped starts over (see runner.ts). */
@@ -101,6 +103,17 @@ function resetForRerun(job: Job): void {
   for (const p of job.Playlists ?? []) {
     p.Status = 'Submitted';
     delete p.StatusDetail;
+  }
+}
+
+/** Queues the jobs a stopped server left waiting or running; a running one starts over. */
+async function resumeJobs({ store, runner }: TranscoderContext): Promise<void> {
+  for (const job of store.jobs.values()) {
+    if (job.Status === 'Progressing') {
+      resetForRerun(job);
+      await store.saveJob(job as Job & { Id: string });
+    }
+    if (job.Status === 'Submitted') runner.enqueue(job.Id ?? '');
   }
 }
 
@@ -137,6 +150,11 @@ export async function startTranscoderServer(opts: TranscoderServerOptions): Prom
     },
   });
 
+  const guard = createRequestGuard({
+    auth: { credentials: { ...opts.credentials }, region },
+    services: ['elastictranscoder'],
+    protocol: 'rest-json',
+  });
   const ctx: TranscoderContext = {
     store,
     presets,
@@ -145,62 +163,21 @@ export async function startTranscoderServer(opts: TranscoderServerOptions): Prom
     arn: (kind, id) => `arn:aws:elastictranscoder:${region}:${ACCOUNT_ID}:${kind}/${id}`,
   };
 
-  const guard = createRequestGuard({
-    auth: { credentials: { ...opts.credentials }, region },
-    services: ['elastictranscoder'],
-    protocol: 'rest-json',
-  });
+  const endpoint = { apiPrefix: API, routes: ROUTES, guard, faults: opts.faults, errors: ERRORS };
+  const served = await serveOnLoopback((req, res) => handleRestJson(endpoint, ctx, req, res), fail, opts);
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const raw = await readBody(req, MAX_BODY, () => invalid('Request body is too large.'));
-    if (!(await guard.admit(req, res, raw))) return;
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const path = url.pathname.startsWith(`${API}/`) ? url.pathname.slice(API.length) : '';
-    const matched = matchRoute(ROUTES, req.method, path);
-    if (!matched) {
-      throw invalid(`${req.method} ${url.pathname} is not supported by the local Elastic Transcoder.`);
-    }
-    const { route, params } = matched;
-    const fault = opts.faults?.decide('transcoder', route.operation);
-    if (fault === 'reset') {
-      req.socket.destroy();
-      return;
-    }
-    const body = parseJson(raw);
-    if (fault === 'throttle' || fault === 'slowdown')
-      throw new EtError('LimitExceededException', 'Rate exceeded');
-    if (fault === 'internal') throw new EtError('InternalServiceException', 'Internal service error');
-    const reply = await route.handle(ctx, { params, query: url.searchParams, body });
-    sendJson(res, reply.status, reply.body);
-  }
-
-  const server = createServer((req, res) => {
-    handle(req, res).catch((e: unknown) => {
-      if (e instanceof EtError) return sendError(res, e);
-      logger.error('local transcoder request failed', { error: e instanceof Error ? e.message : String(e) });
-      sendError(res, new EtError('InternalServiceException', 'Internal service error'));
-    });
-  });
-  const { endpoint, port } = await listenOnLoopback(server, opts.host, opts.port);
-
-  for (const job of store.jobs.values()) {
-    if (job.Status === 'Progressing') {
-      resetForRerun(job);
-      await store.saveJob(job as Job & { Id: string });
-    }
-    if (job.Status === 'Submitted') runner.enqueue(job.Id ?? '');
-  }
+  await resumeJobs(ctx);
 
   return {
-    endpoint,
-    port,
+    endpoint: served.endpoint,
+    port: served.port,
     ffmpeg,
     onProgress(listener) {
       progressListeners.add(listener);
       return () => progressListeners.delete(listener);
     },
     async stop() {
-      await stopServer(server);
+      await served.stop();
       await runner.stop();
       await store.flush();
       for (const client of [s3, kms, sns]) client.destroy();
