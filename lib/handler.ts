@@ -31,3 +31,13 @@ export function task<I, O>(name: string, fn: TaskFn<I, O>) {
     })
     .use(injectLambdaContext(logger, { resetKeys: true }));
 }
+
+/**
+ * An API Gateway function (key service, token issuer, SPEKE key provider): the same request-id logging as a task. Its
+ * HTTP handler maps every error to a status code itself, so nothing is thrown past it.
+ */
+export function httpFunction<E, R>(fn: (event: E) => Promise<R>) {
+  return middy<E, R, Error, Context>({ timeoutEarlyInMillis: 0 })
+    .handler((event) => fn(event))
+    .use(injectLambdaContext(logger, { resetKeys: true }));
+}

@@ -4,12 +4,15 @@
  */
 import { s3, ssm } from '../../lib/clients.js';
 import { playbackConfig } from '../../lib/config/playback.js';
+import { httpFunction } from '../../lib/handler.js';
 import { buildTokenIssuer, lazy } from '../../lib/playback/deps.js';
 import { createIssueTokenHttpHandler } from '../../lib/playback/http.js';
 
 const config = playbackConfig();
 
-export const handler = createIssueTokenHttpHandler(
-  config,
-  lazy(() => buildTokenIssuer(config, { s3, ssm })),
+export const handler = httpFunction(
+  createIssueTokenHttpHandler(
+    config,
+    lazy(() => buildTokenIssuer(config, { s3, ssm })),
+  ),
 );

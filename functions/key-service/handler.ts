@@ -6,12 +6,15 @@
  */
 import { dynamodb, kms, s3, ssm } from '../../lib/clients.js';
 import { playbackConfig } from '../../lib/config/playback.js';
+import { httpFunction } from '../../lib/handler.js';
 import { buildKeyService, lazy } from '../../lib/playback/deps.js';
 import { createKeyServiceHttpHandler } from '../../lib/playback/http.js';
 
 const config = playbackConfig();
 
-export const handler = createKeyServiceHttpHandler(
-  config,
-  lazy(() => buildKeyService(config, { s3, kms, dynamodb, ssm })),
+export const handler = httpFunction(
+  createKeyServiceHttpHandler(
+    config,
+    lazy(() => buildKeyService(config, { s3, kms, dynamodb, ssm })),
+  ),
 );

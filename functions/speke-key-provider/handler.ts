@@ -5,6 +5,7 @@
  */
 import { kms, s3 } from '../../lib/clients.js';
 import { spekeConfig } from '../../lib/config/playback.js';
+import { httpFunction } from '../../lib/handler.js';
 import { createSpekeHttpHandler } from '../../lib/speke/http.js';
 import { SpekeKeyProvider } from '../../lib/speke/key-provider.js';
 
@@ -17,4 +18,4 @@ const provider = new SpekeKeyProvider({
   keyServiceUrl: config.keyServiceUrl,
 });
 
-export const handler = createSpekeHttpHandler(async () => provider);
+export const handler = httpFunction(createSpekeHttpHandler(async () => provider));

@@ -99,26 +99,47 @@ export interface Invocation {
   result: Promise<unknown>;
 }
 
+/** The context Lambda gives an invocation: what the handlers and Powertools' logger read from it. */
+export function lambdaContext(fn: {
+  functionName: string;
+  region: string;
+  accountId?: string;
+  memoryMb?: number;
+  requestId?: string;
+  deadline?: () => number;
+}): Context {
+  const requestId = fn.requestId ?? randomUUID();
+  const { functionName } = fn;
+  const deadline = fn.deadline ?? (() => Date.now() + 30_000);
+  return {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:${fn.region}:${fn.accountId ?? '000000000000'}:function:${functionName}`,
+    memoryLimitInMB: String(fn.memoryMb ?? 256),
+    awsRequestId: requestId,
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: `${new Date().toISOString().slice(0, 10).replaceAll('-', '/')}/[$LATEST]${requestId.replaceAll('-', '')}`,
+    getRemainingTimeInMillis: () => Math.max(0, deadline() - Date.now()),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
 export function createLambdaInvoker(options: LambdaInvokerOptions) {
   const accountId = options.accountId ?? '000000000000';
   const prefix = options.functionNamePrefix ?? 'secure-transcode-local-';
 
   function context(spec: FunctionSpec, requestId: string, deadline: () => number): Context {
-    const functionName = `${prefix}${spec.key}`;
-    return {
-      callbackWaitsForEmptyEventLoop: true,
-      functionName,
-      functionVersion: '$LATEST',
-      invokedFunctionArn: `arn:aws:lambda:${options.region}:${accountId}:function:${functionName}`,
-      memoryLimitInMB: String(spec.memoryMb),
-      awsRequestId: requestId,
-      logGroupName: `/aws/lambda/${functionName}`,
-      logStreamName: `${new Date().toISOString().slice(0, 10).replaceAll('-', '/')}/[$LATEST]${requestId.replaceAll('-', '')}`,
-      getRemainingTimeInMillis: () => Math.max(0, deadline() - Date.now()),
-      done: () => undefined,
-      fail: () => undefined,
-      succeed: () => undefined,
-    };
+    return lambdaContext({
+      functionName: `${prefix}${spec.key}`,
+      region: options.region,
+      accountId,
+      memoryMb: spec.memoryMb,
+      requestId,
+      deadline,
+    });
   }
 
   /** Never resolves with the handler's answer: it dies after `crashAfterMs`, or as soon as the handler settles. */

@@ -18,8 +18,14 @@ import { mkdir } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import type { APIGatewayProxyEventV2WithIAMAuthorizer } from 'aws-lambda';
+import type {
+  APIGatewayProxyEventV2,
+  APIGatewayProxyEventV2WithIAMAuthorizer,
+  APIGatewayProxyStructuredResultV2,
+  Context,
+} from 'aws-lambda';
 import type { PlaybackConfig } from '../../lib/config/playback.js';
+import { httpFunction } from '../../lib/handler.js';
 import { readAssetRecord } from '../../lib/playback/asset-record.js';
 import { buildKeyService, buildTokenIssuer, lazy } from '../../lib/playback/deps.js';
 import {
@@ -39,6 +45,7 @@ import { sendApiGatewayError } from '../http/errors.js';
 import { createRequestGuard, type RequestGuard, sendRefusal } from '../http/request-guard.js';
 import { type LocalServer, readBody, sendJson, serveOnLoopback } from '../http/server.js';
 import { createSigV4Verifier } from '../http/sigv4-verifier.js';
+import { lambdaContext } from '../lambda/invoke.js';
 import {
   type LocalRoute,
   MALFORMED_PATH,
@@ -140,12 +147,22 @@ function sendRouterJson(res: ServerResponse, status: number, body: unknown): voi
   });
 }
 
+type LocalHttpFunction<E> = (event: E, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+
+/** The deployed functions' names (serverless.yml keys), so local log lines say which function wrote them. */
+const LOCAL_FUNCTIONS = {
+  keys: 'secure-transcode-local-keyService',
+  tokens: 'secure-transcode-local-issueToken',
+} as const;
+
 /** What the request handlers below share; `config` and the handlers are set once the server knows its URL. */
 interface KeyServiceContext {
   endpoint: string;
   config?: PlaybackConfig;
-  handler?: ReturnType<typeof createKeyServiceHttpHandler>;
-  issueHandler?: ReturnType<typeof createIssueTokenHttpHandler>;
+  /** The Lambdas' handlers as deployed (Powertools' request-id logging included), each called with its own context. */
+  handler?: LocalHttpFunction<APIGatewayProxyEventV2>;
+  issueHandler?: LocalHttpFunction<APIGatewayProxyEventV2WithIAMAuthorizer>;
+  region: string;
   accessKeyId: string;
   clients: PlaybackClients;
   tokensGuard: RequestGuard;
@@ -190,7 +207,11 @@ async function route(ctx: KeyServiceContext, req: IncomingMessage, res: ServerRe
     req.resume();
     return sendApiGatewayError(res, 503, 'Service Unavailable', { headers: { 'retry-after': '1' } });
   }
-  sendResult(res, await ctx.handler(toApiGatewayEvent(req, match, await readRouteBody(req))));
+  const event = toApiGatewayEvent(req, match, await readRouteBody(req));
+  sendResult(
+    res,
+    await ctx.handler(event, lambdaContext({ functionName: LOCAL_FUNCTIONS.keys, region: ctx.region })),
+  );
 }
 
 /** The AWS_IAM authorizer's part: only a request signed with the local credentials reaches the handler. */
@@ -222,7 +243,10 @@ async function issue(
       },
     },
   };
-  sendResult(res, await issuing(event));
+  sendResult(
+    res,
+    await issuing(event, lambdaContext({ functionName: LOCAL_FUNCTIONS.tokens, region: ctx.region })),
+  );
 }
 
 async function servePlayer(ctx: KeyServiceContext, url: URL, res: ServerResponse): Promise<void> {
@@ -258,6 +282,7 @@ function createContext(
   const { credentials, region } = settings;
   const ctx: KeyServiceContext = {
     endpoint: '',
+    region,
     accessKeyId: credentials.accessKeyId,
     clients,
     tokensGuard: createRequestGuard({
@@ -293,9 +318,9 @@ async function configure(
   const s3Origin = new URL(parts.s3Endpoint).origin;
   const signer = new LoopbackProxySigner(new S3PresignedUrlSigner(clients.s3), s3Origin, () => endpoint);
   const service = await buildKeyService(cfg, clients, { signer });
-  ctx.handler = createKeyServiceHttpHandler(cfg, async () => service);
+  ctx.handler = httpFunction(createKeyServiceHttpHandler(cfg, async () => service));
   const issuer = lazy(() => buildTokenIssuer(cfg, { s3: clients.s3, ssm: clients.ssm }));
-  ctx.issueHandler = createIssueTokenHttpHandler(cfg, issuer);
+  ctx.issueHandler = httpFunction(createIssueTokenHttpHandler(cfg, issuer));
   const issued = async (assetId: string, opts: IssueLocalTokenOptions = {}) =>
     (await issuer()).issue({ assetId, baseUrl: endpoint, ...opts });
   return {

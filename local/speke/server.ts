@@ -9,7 +9,8 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
-import type { APIGatewayProxyEvent } from 'aws-lambda';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { httpFunction } from '../../lib/handler.js';
 import { logger } from '../../lib/logger.js';
 import { MAX_CPIX_BYTES } from '../../lib/speke/cpix.js';
 import { createSpekeHttpHandler } from '../../lib/speke/http.js';
@@ -17,6 +18,7 @@ import { SpekeKeyProvider } from '../../lib/speke/key-provider.js';
 import { sendApiGatewayError } from '../http/errors.js';
 import { createRequestGuard, type RequestGuard } from '../http/request-guard.js';
 import { readAdmittedBody, serveOnLoopback } from '../http/server.js';
+import { lambdaContext } from '../lambda/invoke.js';
 
 export interface SpekeServerOptions {
   host?: string;
@@ -43,9 +45,14 @@ export interface SpekeServer {
 /** What the request handling works over. */
 interface SpekeContext {
   guard: RequestGuard;
-  handler: ReturnType<typeof createSpekeHttpHandler>;
+  /** The Lambda's handler as deployed (Powertools' request-id logging included). */
+  handler: (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
   accessKeyId: string;
+  region: string;
 }
+
+/** The deployed function's name (serverless.yml key), so local log lines say which function wrote them. */
+const LOCAL_FUNCTION = 'secure-transcode-local-spekeKeyProvider';
 
 const ROUTE = '/copyProtection';
 /** API Gateway's own limit is far larger; the handler refuses anything over MAX_CPIX_BYTES anyway. */
@@ -114,7 +121,10 @@ async function handle(ctx: SpekeContext, req: IncomingMessage, res: ServerRespon
   }
   const body = await readAdmittedBody(req, res, ctx.guard, MAX_BODY, TOO_LARGE);
   if (!body) return;
-  const result = await ctx.handler(restApiEvent(ctx, req, body));
+  const result = await ctx.handler(
+    restApiEvent(ctx, req, body),
+    lambdaContext({ functionName: LOCAL_FUNCTION, region: ctx.region }),
+  );
   const payload = Buffer.from(result.body, 'utf8');
   res.writeHead(result.statusCode, {
     ...(result.headers as Record<string, string>),
@@ -145,7 +155,8 @@ export async function startSpekeServer(opts: SpekeServerOptions): Promise<SpekeS
     keyServiceUrl: opts.keyServiceUrl.replace(/\/+$/, ''),
   });
   const ctx: SpekeContext = {
-    handler: createSpekeHttpHandler(async () => provider),
+    handler: httpFunction(createSpekeHttpHandler(async () => provider)),
+    region,
     guard: createRequestGuard({
       auth: { credentials: { ...opts.credentials }, region },
       services: ['execute-api'],

@@ -1,24 +1,7 @@
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
-import type { Context } from 'aws-lambda';
-import { task } from '../../lib/handler.js';
+import { httpFunction, task } from '../../lib/handler.js';
 import { logger } from '../../lib/logger.js';
-
-function lambdaContext(awsRequestId: string): Context {
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: 'secure-transcode-dev-validateSource',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:secure-transcode-dev-validateSource',
-    memoryLimitInMB: '256',
-    awsRequestId,
-    logGroupName: '/aws/lambda/secure-transcode-dev-validateSource',
-    logStreamName: '2026/12/01/[$LATEST]0',
-    getRemainingTimeInMillis: () => 30_000,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-}
+import { lambdaContext } from '../support/lambda-context.js';
 
 /** Captures the JSON lines the logger writes during `fn`. */
 async function logLinesOf(fn: () => Promise<unknown>): Promise<Array<Record<string, unknown>>> {
@@ -74,5 +57,30 @@ describe('task handlers', () => {
     const lines = await logLinesOf(() => handler({}, lambdaContext('req-second')));
     // Assess
     expect(lines.map((l) => l.function_request_id)).toEqual(['req-second']);
+  });
+});
+
+describe('HTTP functions (key service, token issuer, SPEKE key provider)', () => {
+  afterEach(() => {
+    jest.restoreAllMocks();
+  });
+
+  it('puts the function name and request id on every log line and returns the HTTP answer unchanged', async () => {
+    // Prepare
+    const answer = { statusCode: 200, body: 'ok' };
+    const handler = httpFunction(async (_event: unknown) => {
+      logger.info('key delivered');
+      return answer;
+    });
+    let result: unknown;
+    // Act
+    const lines = await logLinesOf(async () => {
+      result = await handler({}, lambdaContext('req-http', 'secure-transcode-dev-keyService'));
+    });
+    // Assess
+    expect(result).toEqual(answer);
+    expect(lines.map((l) => [l.message, l.function_name, l.function_request_id])).toEqual([
+      ['key delivered', 'secure-transcode-dev-keyService', 'req-http'],
+    ]);
   });
 });

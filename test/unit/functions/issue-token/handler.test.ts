@@ -4,6 +4,7 @@ import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
 import { verifyToken } from '../../../../lib/playback/tokens.js';
+import { lambdaContext } from '../../../support/lambda-context.js';
 import { ASSET_ID, httpEvent, RECORD, s3Body } from '../../../support/playback-fixtures.js';
 
 const SECRET = randomBytes(32);
@@ -34,7 +35,10 @@ describe('issue-token handler', () => {
 
   it('returns a token for the asset with its key and play URLs', async () => {
     // Act
-    const res = await handler(httpEvent('issue-token'));
+    const res = await handler(
+      httpEvent('issue-token'),
+      lambdaContext('req-1', 'secure-transcode-dev-issueToken'),
+    );
 
     // Assess
     expect(res.statusCode).toBe(201);
@@ -59,7 +63,10 @@ describe('issue-token handler', () => {
   });
 
   it('answers 400 to a body with unknown fields or out-of-range values', async () => {
-    const res = await handler(httpEvent('issue-token.invalid'));
+    const res = await handler(
+      httpEvent('issue-token.invalid'),
+      lambdaContext('req-1', 'secure-transcode-dev-issueToken'),
+    );
 
     expect(res.statusCode).toBe(400);
     expect(JSON.parse(res.body ?? '')).toEqual({ error: 'bad_request' });
@@ -68,7 +75,10 @@ describe('issue-token handler', () => {
   it('answers 404 for an asset without a record', async () => {
     s3Mock.on(GetObjectCommand).rejects(new NoSuchKey({ message: 'no such key', $metadata: {} }));
 
-    const res = await handler(httpEvent('issue-token'));
+    const res = await handler(
+      httpEvent('issue-token'),
+      lambdaContext('req-1', 'secure-transcode-dev-issueToken'),
+    );
 
     expect(res.statusCode).toBe(404);
     expect(JSON.parse(res.body ?? '')).toEqual({ error: 'asset_not_found' });

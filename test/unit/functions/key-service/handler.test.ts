@@ -9,6 +9,7 @@ import { playbackConfig } from '../../../../lib/config/playback.js';
 import { buildKeyService } from '../../../../lib/playback/deps.js';
 import { createKeyServiceHttpHandler } from '../../../../lib/playback/http.js';
 import { issueToken } from '../../../../lib/playback/tokens.js';
+import { lambdaContext } from '../../../support/lambda-context.js';
 import {
   ASSET_ID,
   httpEvent,
@@ -329,7 +330,10 @@ describe('key service handler', () => {
     const { handler } = await import('../../../../functions/key-service/handler.js');
 
     // Act
-    const res = await handler(httpEvent('get-key', token()));
+    const res = await handler(
+      httpEvent('get-key', token()),
+      lambdaContext('req-1', 'secure-transcode-dev-keyService'),
+    );
 
     // Assess
     expect(res.statusCode).toBe(200);
