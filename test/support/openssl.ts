@@ -3,10 +3,26 @@ import type { EncryptionMode } from '../../lib/contracts.js';
 
 /** The reference implementation: `openssl enc -nosalt -aes-<bits>-<cbc|ctr> -K <hex> -iv <hex>`. */
 export function opensslEncrypt(mode: EncryptionMode, key: Buffer, iv: Buffer, input: Buffer): Buffer {
-  const cipher = `-aes-${key.length * 8}-${mode === 'aes-ctr' ? 'ctr' : 'cbc'}`;
+  return opensslEnc([`-aes-${key.length * 8}-${mode === 'aes-ctr' ? 'ctr' : 'cbc'}`], key, iv, input);
+}
+
+/**
+ * The reference decryption, `openssl enc -d -nosalt -<cipher> -K <hex> -iv <hex>`. The cipher is named by the caller,
+ * not derived from the key, so a test states the AES size it expects the workflow to have used.
+ */
+export function opensslDecrypt(
+  cipher: 'aes-128-cbc' | 'aes-256-cbc' | 'aes-128-ctr' | 'aes-256-ctr',
+  key: Buffer,
+  iv: Buffer,
+  input: Buffer,
+): Buffer {
+  return opensslEnc(['-d', `-${cipher}`], key, iv, input);
+}
+
+function opensslEnc(args: string[], key: Buffer, iv: Buffer, input: Buffer): Buffer {
   const out = spawnSync(
     'openssl',
-    ['enc', '-nosalt', cipher, '-K', key.toString('hex'), '-iv', iv.toString('hex')],
+    ['enc', '-nosalt', ...args, '-K', key.toString('hex'), '-iv', iv.toString('hex')],
     {
       input,
       maxBuffer: 256 * 1024 * 1024,

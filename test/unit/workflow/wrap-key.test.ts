@@ -1,5 +1,5 @@
 /**
- * GenerateKeys and WrapKey against a KMS fake that binds each blob to its KMS key and encryption context, so
+ * WrapKey (on keys GenerateKeys made) against a KMS fake that binds each blob to its KMS key and encryption context, so
  * "decrypts under key K and context X" is checked the way KMS checks it.
  */
 import { KMSClient, ReEncryptCommand } from '@aws-sdk/client-kms';
@@ -9,25 +9,25 @@ import { ELASTIC_TRANSCODER_CONTEXT, keyServiceContext } from '../../../lib/kms/
 import { keyMd5 } from '../../../lib/kms/keys.js';
 import { generateKeys } from '../../../lib/workflow/generate-keys.js';
 import { wrapKeyForTranscoder, wrapPlaybackKeyForTranscoder } from '../../../lib/workflow/wrap-key.js';
-import { FAKE_KEY_ARN, FakeKms } from '../../support/fake-aws.js';
+import {
+  FAKE_KEY_ARN,
+  type FakeKms,
+  installKeyRing,
+  KEY_IDS,
+  TRANSCODER_KEY_ARN,
+} from '../../support/fake-aws.js';
+import { PLAYBACK_KEY_ARN } from '../../support/state.js';
 
 const kmsMock = mockClient(KMSClient);
 const kms = new KMSClient({ region: 'us-east-1' });
 const ASSET_ID = 'a0123456789abcdef012345';
-const PLAYBACK_KEY_ARN = 'arn:aws:kms:us-east-1:123456789012:key/22222222-2222-3333-4444-555555555555';
-const TRANSCODER_KEY_ARN = 'arn:aws:kms:us-east-1:123456789012:key/99999999-8888-7777-6666-555555555555';
-const KEY_IDS = { kmsKeyId: 'alias/secure-transcode', playbackKmsKeyId: 'alias/secure-transcode-playback' };
 const et = { ...ELASTIC_TRANSCODER_CONTEXT };
 const profile = { keyBits: 256 as const, encryptionMode: 'aes-cbc-pkcs7' as const };
 let fakeKms: FakeKms;
 
 beforeEach(() => {
   kmsMock.reset();
-  fakeKms = new FakeKms();
-  fakeKms.install(kmsMock);
-  fakeKms.keyArns.set('alias/secure-transcode', FAKE_KEY_ARN);
-  fakeKms.keyArns.set('alias/secure-transcode-playback', PLAYBACK_KEY_ARN);
-  fakeKms.keyArns.set('alias/transcoder', TRANSCODER_KEY_ARN);
+  fakeKms = installKeyRing(kmsMock);
 });
 
 describe('WrapKey for the playback key', () => {
