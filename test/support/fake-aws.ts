@@ -27,7 +27,6 @@ import {
 } from '@aws-sdk/client-s3';
 import { sdkStreamMixin } from '@smithy/util-stream';
 import type { AwsStub } from 'aws-sdk-client-mock';
-import { PLAYBACK_KEY_ARN } from './state.js';
 
 const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
 const s3err = (name: string, status: number) =>
@@ -130,14 +129,6 @@ export class FakeS3 {
 }
 
 export const FAKE_KEY_ARN = 'arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555';
-/** A KMS key of the transcoder's own, apart from the workflow's two. */
-export const TRANSCODER_KEY_ARN =
-  'arn:aws:kms:us-east-1:123456789012:key/99999999-8888-7777-6666-555555555555';
-/** The workflow's KMS_KEY_ID and PLAYBACK_KMS_KEY_ID as the key-ring tests configure them. */
-export const KEY_IDS = {
-  kmsKeyId: 'alias/secure-transcode',
-  playbackKmsKeyId: 'alias/secure-transcode-playback',
-};
 
 /** Context as KMS compares it: the same pairs in any order. */
 function canonicalContext(context: Record<string, string> | undefined): string {
@@ -238,17 +229,3 @@ export class FakeKms {
 
 // keep `KMSClient`/`S3Client` imports meaningful for callers that mock them
 export { KMSClient, S3Client };
-
-/**
- * A FakeKms answering on `mock` with three keys behind the aliases the tests configure: the workflow key (KEY_IDS'
- * kmsKeyId, FAKE_KEY_ARN), the playback key (playbackKmsKeyId, PLAYBACK_KEY_ARN) and `alias/transcoder`.
- */
-// biome-ignore lint/suspicious/noExplicitAny: see FakeS3.install
-export function installKeyRing(mock: AwsStub<any, any, any>): FakeKms {
-  const kms = new FakeKms();
-  kms.install(mock);
-  kms.keyArns.set(KEY_IDS.kmsKeyId, FAKE_KEY_ARN);
-  kms.keyArns.set(KEY_IDS.playbackKmsKeyId, PLAYBACK_KEY_ARN);
-  kms.keyArns.set('alias/transcoder', TRANSCODER_KEY_ARN);
-  return kms;
-}

@@ -26,7 +26,8 @@ import { StateMachine } from 'aws-local-stepfunctions';
 import { mockClient } from 'aws-sdk-client-mock';
 import { parse } from 'yaml';
 import { projectRoot } from '../../support/events.js';
-import { FAKE_KEY_ARN, type FakeKms, FakeS3, installKeyRing } from '../../support/fake-aws.js';
+import { FAKE_KEY_ARN, type FakeKms, FakeS3 } from '../../support/fake-aws.js';
+import { installKeyRing } from '../../support/key-ring.js';
 import { opensslDecrypt } from '../../support/openssl.js';
 import { PLAYBACK_KEY_ARN } from '../../support/state.js';
 
