@@ -1,4 +1,7 @@
-/** GenerateKeys against the key ring of test/support/key-ring.ts, a KMS fake that checks key and context as KMS does. */
+/**
+ * GenerateKeys against the key ring of test/support/key-ring.ts: a KMS fake that checks key and context as KMS
+ * does.
+ */
 import { GenerateDataKeyWithoutPlaintextCommand, ReEncryptCommand } from '@aws-sdk/client-kms';
 import { describe, expect, it } from '@jest/globals';
 import { KeysSchema } from '../../../lib/contracts.js';
