@@ -9,11 +9,13 @@ import { join } from 'node:path';
 import { DecryptCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { generateClip } from '../../bench/chaos/corpus.js';
+import { EncryptionModeSchema } from '../../lib/contracts.js';
 import { logger } from '../../lib/logger.js';
 import type { ExecutionRecord, HistoryEvent } from '../../local/sfn/index.js';
 import { type Notification, type Stack, startStack } from '../../local/stack/index.js';
 import { uploadFile } from '../../local/stack/upload.js';
-import { bodyOf, kmsClientFor, opensslDecrypt, openUploads, paddedMp4 } from '../support/e2e-checks.js';
+import { bodyOf, kmsClientFor, openUploads, paddedMp4 } from '../support/e2e-checks.js';
+import { opensslDecrypt } from '../support/openssl.js';
 
 jest.setTimeout(180_000);
 
@@ -130,7 +132,7 @@ describe('an EncryptSource invocation killed mid-way', () => {
 
     // Act
     const plain = opensslDecrypt(
-      encrypted.mode,
+      EncryptionModeSchema.parse(encrypted.mode),
       dataKey,
       Buffer.from(encrypted.initializationVector, 'base64'),
       ciphertext,

@@ -3,21 +3,17 @@ import type { EncryptionMode } from '../../lib/contracts.js';
 
 /** The reference implementation: `openssl enc -nosalt -aes-<bits>-<cbc|ctr> -K <hex> -iv <hex>`. */
 export function opensslEncrypt(mode: EncryptionMode, key: Buffer, iv: Buffer, input: Buffer): Buffer {
-  return opensslEnc([`-aes-${key.length * 8}-${mode === 'aes-ctr' ? 'ctr' : 'cbc'}`], key, iv, input);
+  return opensslEnc([cipherOf(mode, key)], key, iv, input);
 }
 
-/**
- * The reference decryption, `openssl enc -d -nosalt -<cipher> -K <hex> -iv <hex>`. The cipher is named by the caller,
- * not derived from the key, so a test states the AES size it expects the workflow to have used.
- */
-export function opensslDecrypt(
-  cipher: 'aes-128-cbc' | 'aes-256-cbc' | 'aes-128-ctr' | 'aes-256-ctr',
-  key: Buffer,
-  iv: Buffer,
-  input: Buffer,
-): Buffer {
-  return opensslEnc(['-d', `-${cipher}`], key, iv, input);
+/** The reference decryption: `openssl enc -d -nosalt -aes-<bits>-<cbc|ctr> -K <hex> -iv <hex>`. */
+export function opensslDecrypt(mode: EncryptionMode, key: Buffer, iv: Buffer, input: Buffer): Buffer {
+  return opensslEnc(['-d', cipherOf(mode, key)], key, iv, input);
 }
+
+/** The AES size follows the key, as the workflow's own cipher does. */
+const cipherOf = (mode: EncryptionMode, key: Buffer) =>
+  `-aes-${key.length * 8}-${mode === 'aes-ctr' ? 'ctr' : 'cbc'}`;
 
 function opensslEnc(args: string[], key: Buffer, iv: Buffer, input: Buffer): Buffer {
   const out = spawnSync(

@@ -219,7 +219,8 @@ describe('the transcode state machine', () => {
     );
     const key = fakeKms.plaintexts.get(encrypted.wrappedKey)?.key ?? Buffer.alloc(0);
     const iv = Buffer.from(encrypted.initializationVector, 'base64');
-    const plain = opensslDecrypt('aes-128-cbc', key, iv, stored?.body ?? Buffer.alloc(0));
+    expect(key).toHaveLength(16);
+    const plain = opensslDecrypt('aes-cbc-pkcs7', key, iv, stored?.body ?? Buffer.alloc(0));
     expect(plain.equals(body)).toBe(true);
     expect(openUploads()).toBe(0);
     expectNoPlaintextKeys(outcome);
@@ -305,8 +306,9 @@ describe('the transcode state machine', () => {
     expect(encrypted.mode).toBe('aes-ctr');
     const key = fakeKms.plaintexts.get(encrypted.wrappedKey)?.key ?? Buffer.alloc(0);
     const iv = Buffer.from(encrypted.initializationVector, 'base64');
+    expect(key).toHaveLength(32);
     const plain = opensslDecrypt(
-      'aes-256-ctr',
+      'aes-ctr',
       key,
       iv,
       fakeS3.get(BUCKET, encrypted.key)?.body ?? Buffer.alloc(0),
