@@ -1,5 +1,5 @@
 /**
- * What the issue-7 e2e files check after each case on the embedded stack: nothing left open or half-written for an
+ * What the e2e files check after each case on the embedded stack: nothing left open or half-written for an
  * execution, queues drained, and — once at the end — no plaintext key anywhere in the data directory.
  */
 import { KMSClient } from '@aws-sdk/client-kms';
