@@ -148,6 +148,22 @@
   }
 
   // ---- execution detail ---------------------------------------------------------------------------------------
+  /** An arrowhead marker for the graph's edges (`marker-end: url(#id)`). */
+  const arrowHead = (id, fill) =>
+    s(
+      'marker',
+      {
+        id,
+        viewBox: '0 0 10 10',
+        refX: 9,
+        refY: 5,
+        markerWidth: 7,
+        markerHeight: 7,
+        orient: 'auto-start-reverse',
+      },
+      s('path', { d: 'M 0 0 L 10 5 L 0 10 z', fill }),
+    );
+
   function drawGraph(graph, detail) {
     const visited = new Set(detail.path);
     const failedStates = new Set(Object.keys(detail.caught));
@@ -163,36 +179,7 @@
         viewBox: `${-pad} ${-pad} ${graph.width + pad * 2} ${graph.height + pad * 2}`,
         id: 'graph',
       },
-      s(
-        'defs',
-        {},
-        s(
-          'marker',
-          {
-            id: 'arrow',
-            viewBox: '0 0 10 10',
-            refX: 9,
-            refY: 5,
-            markerWidth: 7,
-            markerHeight: 7,
-            orient: 'auto-start-reverse',
-          },
-          s('path', { d: 'M 0 0 L 10 5 L 0 10 z', fill: '#56616d' }),
-        ),
-        s(
-          'marker',
-          {
-            id: 'arrow-ok',
-            viewBox: '0 0 10 10',
-            refX: 9,
-            refY: 5,
-            markerWidth: 7,
-            markerHeight: 7,
-            orient: 'auto-start-reverse',
-          },
-          s('path', { d: 'M 0 0 L 10 5 L 0 10 z', fill: '#3fb950' }),
-        ),
-      ),
+      s('defs', {}, arrowHead('arrow', '#56616d'), arrowHead('arrow-ok', '#3fb950')),
     );
     for (const e of graph.edges) {
       if (e.points.length < 2) continue;
