@@ -21,7 +21,8 @@ import type { ExecutionRecord, HistoryEvent } from '../../local/sfn/index.js';
 import type { Notification, Stack } from '../../local/stack/index.js';
 import { uploadFile } from '../../local/stack/upload.js';
 import { leftoversOf, scanDataDirForKeys } from '../support/e2e-checks.js';
-import { type E2eStack, FFMPEG, runCase, startE2eStack, stopE2eStack } from '../support/e2e-stack.js';
+import { type E2eStack, runCase, startE2eStack, stopE2eStack } from '../support/e2e-stack.js';
+import { FFMPEG } from '../support/ffmpeg.js';
 
 jest.setTimeout(120_000);
 

@@ -20,10 +20,10 @@ import { ExecutionStore } from '../../local/sfn/store.js';
 import type { EndpointsJson, Notification } from '../../local/stack/index.js';
 import { type Browser, forgeToken, launchChromium } from '../support/browser-player.js';
 import { captureIo } from '../support/cli-io.js';
+import { FFMPEG } from '../support/ffmpeg.js';
 
 jest.setTimeout(60_000);
 
-const FFMPEG = process.env.FFMPEG_PATH ?? (await import('@ffmpeg-installer/ffmpeg')).default.path;
 const ARTIFACTS = resolve('test-artifacts');
 const ASL = JSON.parse(readFileSync(resolve('statemachines/transcode.asl.json'), 'utf8')) as {
   States: Record<string, unknown>;

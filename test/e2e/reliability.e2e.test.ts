@@ -18,7 +18,8 @@ import { transcodeJobsByExecution } from '../../bench/chaos/verify.js';
 import type { Stack } from '../../local/stack/index.js';
 import { uploadFile } from '../../local/stack/upload.js';
 import { untilQueueDrained } from '../support/e2e-checks.js';
-import { type E2eStack, FFMPEG, startE2eStack, stopE2eStack } from '../support/e2e-stack.js';
+import { type E2eStack, startE2eStack, stopE2eStack } from '../support/e2e-stack.js';
+import { FFMPEG } from '../support/ffmpeg.js';
 
 jest.setTimeout(180_000);
 

@@ -15,11 +15,11 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { generateClip } from '../../bench/chaos/corpus.js';
 import type { EndpointsJson, Notification } from '../../local/stack/index.js';
 import { uploadFile } from '../../local/stack/upload.js';
+import { FFMPEG } from '../support/ffmpeg.js';
 
 jest.setTimeout(300_000);
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
-const FFMPEG = process.env.FFMPEG_PATH ?? (await import('@ffmpeg-installer/ffmpeg')).default.path;
 const MiB = 1024 * 1024;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const sha256 = (b: Buffer | Uint8Array) => createHash('sha256').update(b).digest('hex');

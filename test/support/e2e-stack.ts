@@ -14,8 +14,7 @@ import { logger } from '../../lib/logger.js';
 import type { ExecutionRecord } from '../../local/sfn/index.js';
 import { type Notification, type Stack, type StackOptions, startStack } from '../../local/stack/index.js';
 import { untilQueueDrained } from './e2e-checks.js';
-
-export const FFMPEG = process.env.FFMPEG_PATH ?? (await import('@ffmpeg-installer/ffmpeg')).default.path;
+import { FFMPEG } from './ffmpeg.js';
 
 export interface E2eStack {
   work: string;
