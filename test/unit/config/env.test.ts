@@ -1,6 +1,7 @@
 /**
- * KEY_SERVICE_URL is the base every section appends `/keys/<assetId>` (and the player's paths) to: each section that
- * reads it drops the slashes a deployment may leave at its end, so no URL a player or transcoder receives has `//`.
+ * `baseUrl` (lib/config/env.ts) as every section reads KEY_SERVICE_URL with it: the base that `/keys/<assetId>` and
+ * the player's paths are appended to loses the slashes a deployment may leave at its end, so no URL a player or
+ * transcoder receives has `//`.
  */
 import { describe, expect, it } from '@jest/globals';
 import { playbackConfig, spekeConfig } from '../../../lib/config/playback.js';
