@@ -21,7 +21,10 @@ export const ASSET_ID = sampleAsset().assetId;
 /** A profile with 256-bit source keys, so a source key can never be mistaken for a 128-bit playback key. */
 export const KEY_PROFILE = { keyBits: 256 as const, encryptionMode: 'aes-cbc-pkcs7' as const };
 
-/** A FakeKms answering on `mock`: KEY_IDS resolve to FAKE_KEY_ARN and PLAYBACK_KEY_ARN, `alias/transcoder` to TRANSCODER_KEY_ARN. */
+/**
+ * A FakeKms answering on `mock`: KEY_IDS resolve to FAKE_KEY_ARN and PLAYBACK_KEY_ARN, `alias/transcoder` to
+ * TRANSCODER_KEY_ARN.
+ */
 // biome-ignore lint/suspicious/noExplicitAny: see FakeS3.install
 export function installKeyRing(mock: AwsStub<any, any, any>): FakeKms {
   const kms = new FakeKms();
