@@ -23,6 +23,12 @@ export const prefix = z
   .min(1)
   .transform((p) => (p.endsWith('/') ? p : `${p}/`));
 
+/** A service's base URL without trailing slashes, so that paths are appended with exactly one `/`. */
+export const baseUrl = z
+  .string()
+  .url()
+  .transform((u) => u.replace(/\/+$/, ''));
+
 export const intFrom = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
 
 // serverless.yml passes every parameter as an environment variable, so an unset optional one arrives as ''.

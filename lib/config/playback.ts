@@ -1,7 +1,7 @@
 /** The playback side's sections: the key service and token issuer, and the SPEKE key provider. */
 import { z } from 'zod';
 import { ConfigurationError } from '../errors.js';
-import { csv, intFrom, load, optionalText, prefix } from './env.js';
+import { baseUrl, csv, intFrom, load, optionalText, prefix } from './env.js';
 
 const PlaybackSchema = z.object({
   TOKEN_TABLE: z.string().min(1),
@@ -19,7 +19,7 @@ const PlaybackSchema = z.object({
   ASSET_PREFIX: prefix.default('assets/'),
   OUTPUT_BUCKET: z.string().min(1),
   PLAYBACK_KMS_KEY_ID: optionalText,
-  KEY_SERVICE_URL: z.string().url().optional(),
+  KEY_SERVICE_URL: baseUrl.optional(),
   THROTTLE_TOKEN_BURST: intFrom(10, 1),
   THROTTLE_TOKEN_PER_SECOND: z.coerce.number().positive().default(1),
   THROTTLE_CLIENT_BURST: intFrom(60, 1),
@@ -99,7 +99,7 @@ export function playbackConfig(env: NodeJS.ProcessEnv = process.env): PlaybackCo
     assetPrefix: c.ASSET_PREFIX,
     outputBucket: c.OUTPUT_BUCKET,
     playbackKmsKeyId: c.PLAYBACK_KMS_KEY_ID,
-    keyServiceUrl: c.KEY_SERVICE_URL?.replace(/\/+$/, ''),
+    keyServiceUrl: c.KEY_SERVICE_URL,
     throttle: {
       token: { burst: c.THROTTLE_TOKEN_BURST, perSecond: c.THROTTLE_TOKEN_PER_SECOND },
       client: { burst: c.THROTTLE_CLIENT_BURST, perSecond: c.THROTTLE_CLIENT_PER_SECOND },
@@ -112,7 +112,7 @@ export function playbackConfig(env: NodeJS.ProcessEnv = process.env): PlaybackCo
 const SpekeSchema = z.object({
   OUTPUT_BUCKET: z.string().min(1),
   ASSET_PREFIX: prefix.default('assets/'),
-  KEY_SERVICE_URL: z.string().url(),
+  KEY_SERVICE_URL: baseUrl,
 });
 
 export interface SpekeConfig {
@@ -128,6 +128,6 @@ export function spekeConfig(env: NodeJS.ProcessEnv = process.env): SpekeConfig {
   return {
     outputBucket: c.OUTPUT_BUCKET,
     assetPrefix: c.ASSET_PREFIX,
-    keyServiceUrl: c.KEY_SERVICE_URL.replace(/\/+$/, ''),
+    keyServiceUrl: c.KEY_SERVICE_URL,
   };
 }

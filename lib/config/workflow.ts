@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { ConfigurationError } from '../errors.js';
 import { transcoderContext } from '../kms/contexts.js';
-import { intFrom, load, optionalText, optionalUrl, prefix } from './env.js';
+import { baseUrl, intFrom, load, optionalText, optionalUrl, prefix } from './env.js';
 import { requireMediaConvertSettings, TRANSCODER_BACKENDS, type TranscoderBackend } from './transcoder.js';
 
 const WorkflowSchema = z.object({
@@ -29,7 +29,7 @@ const WorkflowSchema = z.object({
   MEDIACONVERT_QUEUE_ARN: optionalText,
   MEDIACONVERT_SPEKE_URL: optionalUrl,
   MEDIACONVERT_SPEKE_CERTIFICATE_ARN: optionalText,
-  KEY_SERVICE_URL: z.string().url(),
+  KEY_SERVICE_URL: baseUrl,
   PART_SIZE_MIB: intFrom(8, 5),
   READ_AHEAD: intFrom(2, 0),
   UPLOAD_CONCURRENCY: intFrom(4, 1),
@@ -45,7 +45,7 @@ const WorkflowSchema = z.object({
 const NotifySchema = z.object({
   TOPIC_ARN: z.string().min(1),
   EVENT_BUS_NAME: z.string().min(1),
-  KEY_SERVICE_URL: z.string().url(),
+  KEY_SERVICE_URL: baseUrl,
   CDN_DOMAIN: z.string().optional(),
   NOTIFY_INCLUDE_WRAPPED_KEY: z.enum(['true', 'false', '']).default('false'),
 });
@@ -115,7 +115,7 @@ export function workflowConfig(env: NodeJS.ProcessEnv = process.env): WorkflowCo
     mediaConvertQueueArn: c.MEDIACONVERT_QUEUE_ARN,
     mediaConvertSpekeUrl: c.MEDIACONVERT_SPEKE_URL,
     mediaConvertSpekeCertificateArn: c.MEDIACONVERT_SPEKE_CERTIFICATE_ARN,
-    keyServiceUrl: c.KEY_SERVICE_URL.replace(/\/+$/, ''),
+    keyServiceUrl: c.KEY_SERVICE_URL,
     partSizeBytes: c.PART_SIZE_MIB * 1024 * 1024,
     readAhead: c.READ_AHEAD,
     uploadConcurrency: c.UPLOAD_CONCURRENCY,
@@ -144,7 +144,7 @@ export function notifyConfig(env: NodeJS.ProcessEnv = process.env): NotifyConfig
   return {
     topicArn: c.TOPIC_ARN,
     eventBusName: c.EVENT_BUS_NAME,
-    keyServiceUrl: c.KEY_SERVICE_URL.replace(/\/+$/, ''),
+    keyServiceUrl: c.KEY_SERVICE_URL,
     cdnDomain: c.CDN_DOMAIN || undefined,
     includeWrappedKey: c.NOTIFY_INCLUDE_WRAPPED_KEY === 'true',
   };

@@ -1,12 +1,11 @@
 /**
- * Issue 7's transcoder-side bad endings, on a stack whose poll deadline is one second and whose transcoder is kept
+ * The transcoder-side bad endings, on a stack whose poll deadline is one second and whose transcoder is kept
  * busy: two long jobs created directly on the pipeline fill the local transcoder's two slots, so the workflow's own
  * job waits `Submitted` — the only status Elastic Transcoder lets CancelJob act on. A job that is still queued at the
  * poll deadline fails with PollDeadlineExceededError (and CleanUp cancels it); a job someone cancels ends with
  * TranscodeJobCanceledError. A separate file because POLL_DEADLINE_SECONDS is read once per process.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   CancelJobCommand,
@@ -17,16 +16,16 @@ import {
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { generateClip } from '../../bench/chaos/corpus.js';
-import { queueDepth, sqsClientFor } from '../../bench/chaos/run.js';
-import { logger } from '../../lib/logger.js';
+import { queueDepth } from '../../bench/chaos/run.js';
 import type { ExecutionRecord, HistoryEvent } from '../../local/sfn/index.js';
-import { type Notification, type Stack, startStack } from '../../local/stack/index.js';
+import type { Notification, Stack } from '../../local/stack/index.js';
 import { uploadFile } from '../../local/stack/upload.js';
-import { leftoversOf, scanDataDirForKeys, untilQueueDrained } from '../support/e2e-checks.js';
+import { leftoversOf, scanDataDirForKeys } from '../support/e2e-checks.js';
+import { type E2eStack, runCase, startE2eStack, stopE2eStack } from '../support/e2e-stack.js';
+import { FFMPEG } from '../support/ffmpeg.js';
 
 jest.setTimeout(120_000);
 
-const FFMPEG = process.env.FFMPEG_PATH ?? (await import('@ffmpeg-installer/ffmpeg')).default.path;
 // Three HLS renditions of a minute-long clip: several seconds of work per job on the local transcoder.
 const BUSY_OUTPUTS = [
   { Key: 'hls-400k', PresetId: '1351620000001-200050', SegmentDuration: '2' },
@@ -37,21 +36,14 @@ const BUSY_OUTPUTS = [
 type Entered = { stateEnteredEventDetails?: { name?: string; input?: string } };
 
 describe('a busy transcoder with a one-second poll deadline', () => {
-  let work: string;
+  let e2e: E2eStack;
   let stack: Stack;
   let sqs: SQSClient;
   let et: ElasticTranscoderClient;
-  let clip: Buffer;
-  const notifications: Notification[] = [];
+  let notifications: Notification[];
 
-  async function run(key: string): Promise<{ record: ExecutionRecord; notification: Notification }> {
-    const since = Date.now();
-    await uploadFile(stack.s3, { bucket: stack.config.bucket, key, body: clip });
-    const record = await stack.waitForExecution(key, 90_000, since);
-    const notification = await stack.waitForNotification(record.name, 30_000);
-    await untilQueueDrained(sqs, stack.config.queueUrl, 30_000);
-    return { record, notification };
-  }
+  const run = (key: string) =>
+    runCase(e2e, key, () => uploadFile(stack.s3, { bucket: stack.config.bucket, key, body: e2e.clip }));
 
   const jobOf = (record: ExecutionRecord): string => {
     const submitted = stack.sfn
@@ -62,22 +54,13 @@ describe('a busy transcoder with a one-second poll deadline', () => {
   };
 
   beforeAll(async () => {
-    logger.setLogLevel('SILENT');
-    work = mkdtempSync(join(tmpdir(), 'st-slow-transcoder-'));
-    await generateClip(FFMPEG, join(work, 'clip.mp4'), 2);
-    await generateClip(FFMPEG, join(work, 'long.mp4'), 60);
-    clip = readFileSync(join(work, 'clip.mp4'));
-    stack = await startStack({
-      dataDir: join(work, 'data'),
-      fast: true,
-      quiet: true,
-      ffmpegPath: FFMPEG,
+    e2e = await startE2eStack('slow-transcoder', {
       // The queue and cancel checks read Elastic Transcoder's own job records.
       backend: 'elastictranscoder',
       env: { POLL_DEADLINE_SECONDS: '1' },
     });
-    stack.onNotification((n) => notifications.push(n));
-    sqs = sqsClientFor(stack);
+    ({ stack, sqs, notifications } = e2e);
+    await generateClip(FFMPEG, join(e2e.work, 'long.mp4'), 60);
     et = new ElasticTranscoderClient({
       region: stack.config.region,
       credentials: { ...stack.config.credentials },
@@ -87,7 +70,7 @@ describe('a busy transcoder with a one-second poll deadline', () => {
     await uploadFile(stack.s3, {
       bucket: stack.config.bucket,
       key: 'busy/long.mp4',
-      body: readFileSync(join(work, 'long.mp4')),
+      body: readFileSync(join(e2e.work, 'long.mp4')),
     });
     for (const n of [1, 2]) {
       await et.send(
@@ -101,12 +84,7 @@ describe('a busy transcoder with a one-second poll deadline', () => {
     }
   });
 
-  afterAll(async () => {
-    sqs?.destroy();
-    et?.destroy();
-    await stack?.stop();
-    if (work) rmSync(work, { recursive: true, force: true });
-  });
+  afterAll(() => stopE2eStack(e2e, et));
 
   it('fails a job still queued at the poll deadline, and cancels it so it never writes outputs', async () => {
     // Act

@@ -1,14 +1,11 @@
 /**
- * Issue 7's bad inputs on one embedded stack, each through the real workflow (S3 upload → SQS → starter → Step
+ * Bad inputs on one embedded stack, each through the real workflow (S3 upload → SQS → starter → Step
  * Functions → handlers → local KMS / S3 / Elastic Transcoder): one failure notification with a clear code, step and
  * message, nothing left in the queues, no open upload and nothing half-written. Awkward key names succeed, a folder
  * marker starts nothing, a poison message ends in the DLQ, and the data directory holds no plaintext key afterwards.
  * The transcoder-side cases that need a busy transcoder (Canceled, poll deadline) are in
  * bad-inputs-slow-transcoder.e2e.test.ts.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { DisableKeyCommand, EnableKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import {
@@ -18,12 +15,10 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { generateClip } from '../../bench/chaos/corpus.js';
-import { queueDepth, sqsClientFor } from '../../bench/chaos/run.js';
-import { logger } from '../../lib/logger.js';
+import { queueDepth } from '../../bench/chaos/run.js';
 import type { S3RequestRecord } from '../../local/s3/index.js';
 import type { ExecutionRecord, HistoryEvent } from '../../local/sfn/index.js';
-import { type Notification, type Stack, startStack } from '../../local/stack/index.js';
+import type { Notification, Stack } from '../../local/stack/index.js';
 import { uploadFile } from '../../local/stack/upload.js';
 import {
   assetOf,
@@ -34,10 +29,10 @@ import {
   scanDataDirForKeys,
   untilQueueDrained,
 } from '../support/e2e-checks.js';
+import { type E2eStack, runCase, startE2eStack, stopE2eStack } from '../support/e2e-stack.js';
 
 jest.setTimeout(120_000);
 
-const FFMPEG = process.env.FFMPEG_PATH ?? (await import('@ffmpeg-installer/ffmpeg')).default.path;
 const MiB = 1024 * 1024;
 const MAX_SOURCE_BYTES = 24 * MiB;
 
@@ -47,24 +42,15 @@ interface Outcome {
 }
 
 describe('bad inputs on the local stack', () => {
-  let work: string;
+  let e2e: E2eStack;
   let stack: Stack;
   let sqs: SQSClient;
   let kms: KMSClient;
   let clip: Buffer;
-  const notifications: Notification[] = [];
+  let notifications: Notification[];
   const s3Listeners = new Set<(r: S3RequestRecord) => void>();
 
-  /** Uploads (or otherwise starts) a case, waits for its execution and notification, then for the queue to drain. */
-  async function run(key: string, act: () => Promise<void>): Promise<Outcome> {
-    const since = Date.now();
-    await act();
-    const record = await stack.waitForExecution(key, 90_000, since);
-    const notification = await stack.waitForNotification(record.name, 30_000);
-    await untilQueueDrained(sqs, stack.config.queueUrl, 30_000);
-    return { record, notification };
-  }
-
+  const run = (key: string, act: () => Promise<unknown>): Promise<Outcome> => runCase(e2e, key, act);
   const upload = (key: string, body: Buffer) =>
     uploadFile(stack.s3, { bucket: stack.config.bucket, key, body });
   const notificationsOf = (record: ExecutionRecord) =>
@@ -84,18 +70,9 @@ describe('bad inputs on the local stack', () => {
   }
 
   beforeAll(async () => {
-    logger.setLogLevel('SILENT');
-    work = mkdtempSync(join(tmpdir(), 'st-bad-inputs-'));
-    const clipFile = join(work, 'clip.mp4');
-    await generateClip(FFMPEG, clipFile, 2);
-    clip = readFileSync(clipFile);
-    stack = await startStack({
-      dataDir: join(work, 'data'),
-      fast: true,
-      quiet: true,
-      ffmpegPath: FFMPEG,
-      // One 5 MiB part per EncryptSource invocation (a time-budget margin as long as the function's timeout), so a
-      // replacement after the first UploadPart is met by the next invocation's first read.
+    // One 5 MiB part per EncryptSource invocation (a time-budget margin as long as the function's timeout), so a
+    // replacement after the first UploadPart is met by the next invocation's first read.
+    e2e = await startE2eStack('bad-inputs', {
       env: {
         MAX_SOURCE_BYTES: String(MAX_SOURCE_BYTES),
         PART_SIZE_MIB: '5',
@@ -105,17 +82,11 @@ describe('bad inputs on the local stack', () => {
         for (const l of s3Listeners) l(r);
       },
     });
-    stack.onNotification((n) => notifications.push(n));
-    sqs = sqsClientFor(stack);
+    ({ stack, sqs, clip, notifications } = e2e);
     kms = kmsClientFor(stack);
   });
 
-  afterAll(async () => {
-    sqs?.destroy();
-    kms?.destroy();
-    await stack?.stop();
-    if (work) rmSync(work, { recursive: true, force: true });
-  });
+  afterAll(() => stopE2eStack(e2e, kms));
 
   it('fails an object over the size limit at ValidateSource', async () => {
     // Act

@@ -9,7 +9,6 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { promisify } from 'node:util';
 import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
@@ -20,25 +19,16 @@ import { generateSampleClip } from '../../local/cli/sample.js';
 import { ExecutionStore } from '../../local/sfn/store.js';
 import type { EndpointsJson, Notification } from '../../local/stack/index.js';
 import { type Browser, forgeToken, launchChromium } from '../support/browser-player.js';
+import { captureIo } from '../support/cli-io.js';
+import { FFMPEG } from '../support/ffmpeg.js';
 
 jest.setTimeout(60_000);
 
-const FFMPEG = process.env.FFMPEG_PATH ?? (await import('@ffmpeg-installer/ffmpeg')).default.path;
 const ARTIFACTS = resolve('test-artifacts');
 const ASL = JSON.parse(readFileSync(resolve('statemachines/transcode.asl.json'), 'utf8')) as {
   States: Record<string, unknown>;
 };
 const execFileAsync = promisify(execFile);
-
-function captureIo() {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const chunks: string[] = [];
-  const errors: string[] = [];
-  stdout.on('data', (c: Buffer) => chunks.push(c.toString()));
-  stderr.on('data', (c: Buffer) => errors.push(c.toString()));
-  return { io: { stdout, stderr }, out: () => chunks.join(''), err: () => errors.join('') };
-}
 
 async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, ms = 30_000) {
   const deadline = Date.now() + ms;

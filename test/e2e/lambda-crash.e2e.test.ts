@@ -1,23 +1,20 @@
 /**
- * Issue 7, "the encrypt Lambda killed mid-way": EncryptSource invocations die part-way (`lambda:encryptSource:crash`),
+ * The encrypt Lambda killed mid-way: EncryptSource invocations die part-way (`lambda:encryptSource:crash`),
  * the state machine retries them on Lambda.Unknown from the last checkpoint it received, and the job still ends with
  * an encrypted copy openssl restores byte for byte and no multipart upload left open. One stack for the file.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { DecryptCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { generateClip } from '../../bench/chaos/corpus.js';
-import { logger } from '../../lib/logger.js';
+import { EncryptionModeSchema } from '../../lib/contracts.js';
 import type { ExecutionRecord, HistoryEvent } from '../../local/sfn/index.js';
-import { type Notification, type Stack, startStack } from '../../local/stack/index.js';
+import type { Notification, Stack } from '../../local/stack/index.js';
 import { uploadFile } from '../../local/stack/upload.js';
-import { bodyOf, kmsClientFor, opensslDecrypt, openUploads, paddedMp4 } from '../support/e2e-checks.js';
+import { bodyOf, kmsClientFor, openUploads, paddedMp4 } from '../support/e2e-checks.js';
+import { type E2eStack, startE2eStack, stopE2eStack } from '../support/e2e-stack.js';
+import { opensslDecrypt } from '../support/openssl.js';
 
 jest.setTimeout(180_000);
 
-const FFMPEG = process.env.FFMPEG_PATH ?? (await import('@ffmpeg-installer/ffmpeg')).default.path;
 const MiB = 1024 * 1024;
 const ENCRYPT_TIMEOUT_MS = 900_000;
 
@@ -26,7 +23,7 @@ type Failed = { lambdaFunctionFailedEventDetails?: { error?: string; cause?: str
 type Retried = { evaluationFailedEventDetails?: { state?: string; error?: string } };
 
 describe('an EncryptSource invocation killed mid-way', () => {
-  let work: string;
+  let e2e: E2eStack;
   let stack: Stack;
   let kms: KMSClient;
   let source: Buffer;
@@ -37,24 +34,17 @@ describe('an EncryptSource invocation killed mid-way', () => {
   const key = 'incoming/crash/killed mid-way.mp4';
 
   beforeAll(async () => {
-    logger.setLogLevel('SILENT');
-    work = mkdtempSync(join(tmpdir(), 'st-crash-'));
-    const clipFile = join(work, 'clip.mp4');
-    await generateClip(FFMPEG, clipFile, 2);
-    // Four 5 MiB parts. A time-budget margin as long as the timeout makes every invocation yield after the one part
-    // a call always does: one checkpoint per part, so the 3rd invocation always has one to resume.
-    source = paddedMp4(readFileSync(clipFile), 18 * MiB);
-    stack = await startStack({
-      dataDir: join(work, 'data'),
-      fast: true,
-      quiet: true,
-      ffmpegPath: FFMPEG,
+    e2e = await startE2eStack('crash', {
       env: { PART_SIZE_MIB: '5', TIME_BUDGET_MARGIN_MS: String(ENCRYPT_TIMEOUT_MS) },
       onS3Request: (r) => {
         if (r.operation === 'CreateMultipartUpload' && r.key?.startsWith('encrypted/crash/'))
           createdUploads.push(r.key);
       },
     });
+    stack = e2e.stack;
+    // Four 5 MiB parts. A time-budget margin as long as the timeout makes every invocation yield after the one part
+    // a call always does: one checkpoint per part, so the 3rd invocation always has one to resume.
+    source = paddedMp4(e2e.clip, 18 * MiB);
     kms = kmsClientFor(stack);
     // The 1st invocation dies before any checkpoint exists, the 3rd after one was returned.
     stack.faults.add({ service: 'lambda', operation: 'encryptSource', kind: 'crash', schedule: [1, 3] });
@@ -66,11 +56,7 @@ describe('an EncryptSource invocation killed mid-way', () => {
     history = stack.sfn.getExecutionHistory(record.executionArn);
   });
 
-  afterAll(async () => {
-    kms?.destroy();
-    await stack?.stop();
-    if (work) rmSync(work, { recursive: true, force: true });
-  });
+  afterAll(() => stopE2eStack(e2e, kms));
 
   it('still completes the job', () => {
     // Assess
@@ -130,7 +116,7 @@ describe('an EncryptSource invocation killed mid-way', () => {
 
     // Act
     const plain = opensslDecrypt(
-      encrypted.mode,
+      EncryptionModeSchema.parse(encrypted.mode),
       dataKey,
       Buffer.from(encrypted.initializationVector, 'base64'),
       ciphertext,

@@ -1,14 +1,10 @@
 /**
- * Issue 7 on the embedded stack: a storm of duplicate S3 events for one object version, a new version of the same
+ * Reliability on the embedded stack: a storm of duplicate S3 events for one object version, a new version of the same
  * key, and the small chaos run (faults at 20%, bad inputs, duplicate deliveries, leak scan). One stack for the file:
  * the SDK clients in lib/ resolve their endpoints once per process.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { generateClip } from '../../bench/chaos/corpus.js';
 import {
   type ChaosReport,
   DEFAULT_FAULT_SPEC,
@@ -17,17 +13,16 @@ import {
   SMALL_PRESET,
   s3EventFor,
   sendCopies,
-  sqsClientFor,
 } from '../../bench/chaos/run.js';
 import { transcodeJobsByExecution } from '../../bench/chaos/verify.js';
-import { logger } from '../../lib/logger.js';
-import { type Notification, type Stack, startStack } from '../../local/stack/index.js';
+import type { Stack } from '../../local/stack/index.js';
 import { uploadFile } from '../../local/stack/upload.js';
 import { untilQueueDrained } from '../support/e2e-checks.js';
+import { type E2eStack, startE2eStack, stopE2eStack } from '../support/e2e-stack.js';
+import { FFMPEG } from '../support/ffmpeg.js';
 
 jest.setTimeout(180_000);
 
-const FFMPEG = process.env.FFMPEG_PATH ?? (await import('@ffmpeg-installer/ffmpeg')).default.path;
 const COPIES = 120;
 
 function transcoderJobsFor(stack: Stack, executionName: string): number {
@@ -35,38 +30,21 @@ function transcoderJobsFor(stack: Stack, executionName: string): number {
 }
 
 describe('reliability on the local stack', () => {
-  let work: string;
+  let e2e: E2eStack;
   let stack: Stack;
   let sqs: SQSClient;
   let clip: Buffer;
-  const notifications: Notification[] = [];
-  const notified = (key: string) => notifications.filter((n) => n.source?.key === key);
+  const notified = (key: string) => e2e.notifications.filter((n) => n.source?.key === key);
 
   beforeAll(async () => {
-    logger.setLogLevel('SILENT');
-    work = mkdtempSync(join(tmpdir(), 'st-reliability-'));
-    const clipFile = join(work, 'clip.mp4');
-    await generateClip(FFMPEG, clipFile, 2);
-    clip = readFileSync(clipFile);
     // Elastic Transcoder: its CreateJob goes out without SDK retries, so the scheduled CreateJob throttles of the
     // default fault spec are guaranteed to reach the state machine as retries (MediaConvert's client token lets the
     // SDK absorb them). `npm run chaos -- --backend mediaconvert` runs the same faults against MediaConvert.
-    stack = await startStack({
-      dataDir: join(work, 'data'),
-      fast: true,
-      quiet: true,
-      ffmpegPath: FFMPEG,
-      backend: 'elastictranscoder',
-    });
-    stack.onNotification((n) => notifications.push(n));
-    sqs = sqsClientFor(stack);
+    e2e = await startE2eStack('reliability', { backend: 'elastictranscoder' });
+    ({ stack, sqs, clip } = e2e);
   });
 
-  afterAll(async () => {
-    sqs?.destroy();
-    await stack?.stop();
-    if (work) rmSync(work, { recursive: true, force: true });
-  });
+  afterAll(() => stopE2eStack(e2e));
 
   describe('a storm of duplicate S3 events', () => {
     const key = 'incoming/reliability/storm ü a+b & 100%.mp4';

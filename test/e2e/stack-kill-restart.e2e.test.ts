@@ -4,56 +4,25 @@
  * there byte for byte, every job must end with exactly one notification, and no playback key or decrypted media may
  * be left on disk. The stack runs as the CLI (`secure-transcode up --fast`) in its own process group.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { generateClip } from '../../bench/chaos/corpus.js';
 import type { EndpointsJson, Notification } from '../../local/stack/index.js';
 import { uploadFile } from '../../local/stack/upload.js';
+import { FFMPEG } from '../support/ffmpeg.js';
+import { exited, startUp, stopUp, until } from '../support/stack-process.js';
 
 jest.setTimeout(300_000);
 
-const ROOT = resolve(import.meta.dirname, '..', '..');
-const FFMPEG = process.env.FFMPEG_PATH ?? (await import('@ffmpeg-installer/ffmpeg')).default.path;
 const MiB = 1024 * 1024;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const sha256 = (b: Buffer | Uint8Array) => createHash('sha256').update(b).digest('hex');
-
-function startUp(dataDir: string): ChildProcess {
-  return spawn(
-    process.execPath,
-    [join(ROOT, 'bin/secure-transcode.js'), 'up', '--fast', '--data-dir', dataDir],
-    {
-      detached: true,
-      stdio: 'ignore',
-      env: { ...process.env, FFMPEG_PATH: FFMPEG, LOG_LEVEL: 'ERROR' },
-    },
-  );
-}
-
-async function until<T>(
-  what: string,
-  timeoutMs: number,
-  probe: () => Promise<T | undefined> | T | undefined,
-) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const found = await probe();
-    if (found !== undefined) return found;
-    await sleep(200);
-  }
-  throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-}
-
-const exited = (child: ChildProcess) =>
-  child.exitCode !== null || child.signalCode !== null
-    ? Promise.resolve()
-    : new Promise<void>((r) => child.once('exit', () => r()));
 
 /** Files that would hold a playback key or decrypted media, anywhere under `dir`. */
 function secretsUnder(dir: string): string[] {
@@ -97,7 +66,7 @@ describe('a stack killed mid-job and started again', () => {
     const clipFile = join(work, 'clip.mp4');
     await generateClip(FFMPEG, clipFile, 4);
     const clip = readFileSync(clipFile);
-    child = startUp(dataDir);
+    child = startUp(dataDir, { FFMPEG_PATH: FFMPEG });
     const first = await connect();
     for (const [key, body] of [
       ['plain/zero-byte', Buffer.alloc(0)],
@@ -134,7 +103,7 @@ describe('a stack killed mid-job and started again', () => {
     first.s3.destroy();
     first.sfn.destroy();
 
-    child = startUp(dataDir);
+    child = startUp(dataDir, { FFMPEG_PATH: FFMPEG });
     const second = await connect();
     const file = config.notificationsFile;
     notifications = await until('a notification for every job', 240_000, () => {
@@ -162,10 +131,7 @@ describe('a stack killed mid-job and started again', () => {
   });
 
   afterAll(async () => {
-    if (child?.pid && child.exitCode === null) {
-      process.kill(-child.pid, 'SIGTERM');
-      await exited(child);
-    }
+    await stopUp(child);
     rmSync(work, { recursive: true, force: true });
   });
 

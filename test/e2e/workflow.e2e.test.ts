@@ -8,10 +8,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { generateSampleClip } from '../../local/cli/sample.js';
+import { FFMPEG } from '../support/ffmpeg.js';
 import { describeWorkflow } from '../support/workflow-suite.js';
 
 const ROOT = resolve('.');
-const FFMPEG = process.env.FFMPEG_PATH ?? (await import('@ffmpeg-installer/ffmpeg')).default.path;
 
 describeWorkflow('mediaconvert');
 

@@ -7,21 +7,11 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { main } from '../../local/cli/main.js';
+import { captureIo } from '../support/cli-io.js';
 
 const BIN = resolve('bin', 'secure-transcode.js');
-
-function captureIo() {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: string[] = [];
-  const err: string[] = [];
-  stdout.on('data', (c: Buffer) => out.push(c.toString()));
-  stderr.on('data', (c: Buffer) => err.push(c.toString()));
-  return { io: { stdout, stderr }, out: () => out.join(''), err: () => err.join('') };
-}
 
 /** Starts `secure-transcode up`, returns its banner's transcoder line once it is up, then stops it with SIGINT. */
 function upBanner(args: string[]): Promise<{ banner: string; code: number | null }> {

@@ -6,22 +6,12 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { main } from '../../local/cli/main.js';
 import { sourceOf } from '../../local/cli/up.js';
 import { exportDirName } from '../../local/stack/exports.js';
 import type { Notification } from '../../local/stack/index.js';
-
-function captureIo() {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: string[] = [];
-  const err: string[] = [];
-  stdout.on('data', (c: Buffer) => out.push(c.toString()));
-  stderr.on('data', (c: Buffer) => err.push(c.toString()));
-  return { io: { stdout, stderr }, out: () => out.join(''), err: () => err.join('') };
-}
+import { captureIo } from '../support/cli-io.js';
 
 const KEY = '000102030405060708090a0b0c0d0e0f';
 const IV = '0f0e0d0c0b0a09080706050403020100';

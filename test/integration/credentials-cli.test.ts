@@ -6,23 +6,18 @@ import { execFile } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { runCredentialsCommand } from '../../local/cli/credentials.js';
 import { CredentialsFileError, loadOrCreateCredentials } from '../../local/stack/credentials.js';
+import { captureIo } from '../support/cli-io.js';
 
 const run = promisify(execFile);
 
 async function credentialsCommand(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: string[] = [];
-  const err: string[] = [];
-  stdout.on('data', (c: Buffer) => out.push(c.toString()));
-  stderr.on('data', (c: Buffer) => err.push(c.toString()));
-  const code = await runCredentialsCommand(argv, { stdout, stderr });
-  return { code, out: out.join(''), err: err.join('') };
+  const { io, out, err } = captureIo();
+  const code = await runCredentialsCommand(argv, io);
+  return { code, out: out(), err: err() };
 }
 
 describe('stack credentials in the data directory', () => {

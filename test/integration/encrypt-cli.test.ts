@@ -8,24 +8,12 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
 import { runEncryptCommand } from '../../local/cli/encrypt.js';
 import type { S3Gateway } from '../../local/s3/index.js';
+import { captureIo } from '../support/cli-io.js';
 import { startTestGateway } from '../support/gateway.js';
 import { opensslEncrypt } from '../support/openssl.js';
 
 const TUTORIAL_KEY = '6b65796b65796b65796b65796b65796b';
 const TUTORIAL_IV = '31323334353637383930313233343536';
-
-function captureIo() {
-  const out: string[] = [];
-  const err: string[] = [];
-  return {
-    io: {
-      stdout: { write: (s: string) => out.push(s) > 0 },
-      stderr: { write: (s: string) => err.push(s) > 0 },
-    },
-    stdout: () => out.join(''),
-    stderr: () => err.join(''),
-  };
-}
 
 describe('secure-transcode encrypt', () => {
   let dir: string;
@@ -102,8 +90,8 @@ describe('secure-transcode encrypt', () => {
       ],
       upload.io,
     );
-    expect(upload.stderr()).toBe('');
-    const envelope = JSON.parse(upload.stdout()) as {
+    expect(upload.err()).toBe('');
+    const envelope = JSON.parse(upload.out()) as {
       initializationVectorHex: string;
       keyMd5: string;
       wrappedKey: string;
@@ -135,7 +123,7 @@ describe('secure-transcode encrypt', () => {
       keyMd5: 'NEqsHfqfO/UGGLdGrCKtSQ==',
     });
     for (const form of [plaintextKey.toString('hex'), plaintextKey.toString('base64')])
-      expect(upload.stdout()).not.toContain(form);
+      expect(upload.out()).not.toContain(form);
     const head = await s3.send(new HeadObjectCommand({ Bucket: 'media', Key: 'encrypted/kms.enc' }));
     expect(head.Metadata).toMatchObject({
       'st-mode': 'aes-ctr',
@@ -163,6 +151,6 @@ describe('secure-transcode encrypt', () => {
     const code = await runEncryptCommand(['a.mp4', 'b.enc'], cap.io);
     // Assess
     expect(code).toBe(2);
-    expect(cap.stderr()).toContain('Run `secure-transcode encrypt --help` for usage.');
+    expect(cap.err()).toContain('Run `secure-transcode encrypt --help` for usage.');
   });
 });

@@ -25,7 +25,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ELASTIC_TRANSCODER_CONTEXT } from '../../lib/kms/contexts.js';
 import { FaultInjector } from '../../local/faults.js';
 import { type KmsServer, startKmsServer } from '../../local/kms/index.js';
-import { dataDirCredentials } from '../support/credentials.js';
+import { awsCliEnv, dataDirCredentials } from '../support/credentials.js';
 
 const run = promisify(execFile);
 // Every server below accepts only these, read from a data directory as the stack reads its own.
@@ -306,18 +306,10 @@ describe('local KMS server', () => {
 
     beforeAll(async () => {
       cliHome = await mkdtemp(join(tmpdir(), 'st-kms-cli-'));
-      const env = {
-        PATH: process.env.PATH ?? '/usr/bin:/bin',
-        HOME: cliHome,
-        AWS_ACCESS_KEY_ID: credentials.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
-        AWS_REGION: region,
-        AWS_DEFAULT_REGION: region,
-        AWS_PAGER: '',
-      };
+      const env = awsCliEnv(cliHome, credentials, region);
       aws = async (...args) =>
         (
-          await run('aws', [...args, '--endpoint-url', server.endpoint, '--output', 'text'], { env })
+          await run('/usr/bin/aws', [...args, '--endpoint-url', server.endpoint, '--output', 'text'], { env })
         ).stdout.trim();
     });
 

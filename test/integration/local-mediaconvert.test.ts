@@ -33,6 +33,7 @@ import { SpekeClient } from '../../local/mediaconvert/speke-client.js';
 import { type SpekeServer, startSpekeServer } from '../../local/speke/index.js';
 import { type LocalEventBridge, startLocalEventBridge } from '../../local/stack/eventbridge.js';
 import type { JobProgress } from '../../local/transcoder/server.js';
+import { awsCliEnv } from '../support/credentials.js';
 import { sampleAsset, sampleEncrypted, sampleKeys, sampleTranscoderKey } from '../support/state.js';
 
 const run = promisify(execFile);
@@ -291,14 +292,7 @@ describe('local MediaConvert and SPEKE key provider', () => {
   it('serves local jobs to the official AWS CLI', async () => {
     // Prepare
     const cliHome = await mkdtemp(join(tmpdir(), 'st-mc-cli-'));
-    const env = {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      HOME: cliHome,
-      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
-      AWS_DEFAULT_REGION: region,
-      AWS_PAGER: '',
-    };
+    const env = awsCliEnv(cliHome, credentials, region);
     const aws = async (...args: string[]) =>
       JSON.parse(
         (

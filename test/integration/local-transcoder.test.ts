@@ -1,9 +1,7 @@
-import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import {
   CancelJobCommand,
   CreateJobCommand,
@@ -35,8 +33,8 @@ import { type KmsServer, startKmsServer } from '../../local/kms/index.js';
 import { runFfmpeg } from '../../local/transcoder/ffmpeg.js';
 import { startTranscoderServer, type TranscoderServer } from '../../local/transcoder/index.js';
 import { dataDirCredentials } from '../support/credentials.js';
+import { opensslDecrypt, opensslEncrypt } from '../support/openssl.js';
 
-const run = promisify(execFile);
 const region = 'us-east-1';
 // The transcoder and KMS accept only these, read from a data directory as the stack reads its own.
 const { dataDir: credentialsDir, credentials, auth } = dataDirCredentials();
@@ -52,23 +50,6 @@ const PRESET_600K = '1351620000001-200040';
 const TERMINAL = new Set(['Complete', 'Error', 'Canceled']);
 
 const md5 = (bytes: Uint8Array) => createHash('md5').update(bytes).digest('base64');
-
-async function opensslCbc(direction: '-e' | '-d', key: Buffer, iv: Buffer, input: string, output: string) {
-  await run('openssl', [
-    'enc',
-    direction,
-    '-nosalt',
-    '-aes-128-cbc',
-    '-K',
-    key.toString('hex'),
-    '-iv',
-    iv.toString('hex'),
-    '-in',
-    input,
-    '-out',
-    output,
-  ]);
-}
 
 async function body(s3: S3Client, key: string): Promise<Buffer> {
   const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
@@ -197,12 +178,11 @@ describe('local Elastic Transcoder server', () => {
 
     const clip = join(work, 'clip.mp4');
     await generateSampleClip(ffmpegInstaller.path, clip, 4, '320x180', false);
-    await opensslCbc('-e', SOURCE_KEY, SOURCE_IV, clip, `${clip}.enc`);
     await s3.send(
       new PutObjectCommand({
         Bucket: bucket,
         Key: 'encrypted/clip.mp4.enc',
-        Body: await readFile(`${clip}.enc`),
+        Body: opensslEncrypt('aes-cbc-pkcs7', SOURCE_KEY, SOURCE_IV, await readFile(clip)),
       }),
     );
 
@@ -303,17 +283,10 @@ describe('local Elastic Transcoder server', () => {
       const variant = (await body(s3, `${request.OutputKeyPrefix}hls/400k.m3u8`)).toString();
       const iv = /#EXT-X-KEY:METHOD=AES-128,URI="([^"]+)",IV=0x([0-9a-fA-F]{32})/.exec(variant);
       const segment = await body(s3, `${request.OutputKeyPrefix}hls/400k00000.ts`);
-      const encrypted = join(work, 'segment.ts.enc');
-      await writeFile(encrypted, segment);
 
       // Act
-      await opensslCbc(
-        '-d',
-        playback.key,
-        Buffer.from(iv?.[2] ?? '', 'hex'),
-        encrypted,
-        join(work, 'segment.ts'),
-      );
+      const plain = opensslDecrypt('aes-cbc-pkcs7', playback.key, Buffer.from(iv?.[2] ?? '', 'hex'), segment);
+      await writeFile(join(work, 'segment.ts'), plain);
 
       // Assess
       expect(iv?.[1]).toBe(LICENSE_URL);
@@ -325,7 +298,7 @@ describe('local Elastic Transcoder server', () => {
       );
       expect(variant).toContain('\n400k00000.ts\n');
       expect(isMpegTs(segment)).toBe(false);
-      expect(isMpegTs(await readFile(join(work, 'segment.ts')))).toBe(true);
+      expect(isMpegTs(plain)).toBe(true);
       const { stderr } = await runFfmpeg(ffmpegInstaller.path, ['-i', join(work, 'segment.ts')]);
       expect(stderr).toMatch(/Video: h264 \(Constrained Baseline\)[^\n]*320x180/);
       expect(stderr).toMatch(/Audio: aac \(LC\)/);
@@ -368,25 +341,11 @@ describe('local Elastic Transcoder server', () => {
   it('decrypts an aes-ctr input and writes an unprotected segmented output', async () => {
     // Prepare
     const clip = join(work, 'clip.mp4');
-    await run('openssl', [
-      'enc',
-      '-e',
-      '-nosalt',
-      '-aes-128-ctr',
-      '-K',
-      SOURCE_KEY.toString('hex'),
-      '-iv',
-      SOURCE_IV.toString('hex'),
-      '-in',
-      clip,
-      '-out',
-      `${clip}.ctr`,
-    ]);
     await s3.send(
       new PutObjectCommand({
         Bucket: bucket,
         Key: 'encrypted/clip.mp4.ctr',
-        Body: await readFile(`${clip}.ctr`),
+        Body: opensslEncrypt('aes-ctr', SOURCE_KEY, SOURCE_IV, await readFile(clip)),
       }),
     );
     const base = jobRequest();
@@ -478,14 +437,11 @@ describe('local Elastic Transcoder server', () => {
 
     it('ends in Error 4000 when the decrypted input is not media', async () => {
       // Prepare
-      const noise = join(work, 'noise.bin');
-      await writeFile(noise, randomBytes(64 * 1024));
-      await opensslCbc('-e', SOURCE_KEY, SOURCE_IV, noise, `${noise}.enc`);
       await s3.send(
         new PutObjectCommand({
           Bucket: bucket,
           Key: 'encrypted/noise.enc',
-          Body: await readFile(`${noise}.enc`),
+          Body: opensslEncrypt('aes-cbc-pkcs7', SOURCE_KEY, SOURCE_IV, randomBytes(64 * 1024)),
         }),
       );
 

@@ -1,6 +1,5 @@
 import { stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { GenerateDataKeyCommand, KMSClient, ReEncryptCommand } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import {
@@ -12,19 +11,10 @@ import { logger } from '../../lib/logger.js';
 import { type AssetRecord, writeAssetRecord } from '../../lib/playback/asset-record.js';
 import { runPlayCommand } from '../../local/cli/play.js';
 import { runTokenCommand } from '../../local/cli/token.js';
+import { captureIo } from '../support/cli-io.js';
 import { BUCKET, type PlaybackHarness, REGION, startPlaybackHarness } from '../support/playback-harness.js';
 
 const ASSET_ID = 'a00000000000000000000001';
-
-function captureIo() {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: string[] = [];
-  const err: string[] = [];
-  stdout.on('data', (c: Buffer) => out.push(c.toString()));
-  stderr.on('data', (c: Buffer) => err.push(c.toString()));
-  return { io: { stdout, stderr }, out: () => out.join(''), err: () => err.join('') };
-}
 
 async function fetchKey(url: string): Promise<{ status: number; body: Buffer; headers: Headers }> {
   const res = await fetch(url);

@@ -9,7 +9,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { SQSEvent } from 'aws-lambda';
 import { type S3Gateway, startS3Gateway } from '../../local/s3/index.js';
-import { type BatchReport, startSqsPoller } from '../../local/stack/sqs-poller.js';
+import { type BatchReport, type SqsPollerOptions, startSqsPoller } from '../../local/stack/sqs-poller.js';
 import { dataDirCredentials } from '../support/credentials.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -58,6 +58,15 @@ describe('SQS event source poller', () => {
     return { queueUrl: queue.QueueUrl ?? '', queueArn: queueArn ?? '', dlqUrl: dlq.QueueUrl ?? '' };
   }
 
+  /** A poller on the queue with a one-second long poll, so that the tests' receives and retries come quickly. */
+  function pollerOn(
+    queueUrl: string,
+    queueArn: string,
+    lambda: Pick<SqsPollerOptions, 'invoke' | 'onBatch'>,
+  ) {
+    return startSqsPoller({ sqs, queueUrl, queueArn, region: 'us-east-1', waitTimeSeconds: 1, ...lambda });
+  }
+
   async function send(queueUrl: string, bodies: string[]) {
     await sqs.send(
       new SendMessageBatchCommand({
@@ -91,12 +100,7 @@ describe('SQS event source poller', () => {
     await send(queueUrl, ['ok-1', 'poison', 'ok-2']);
 
     // Act
-    const poller = startSqsPoller({
-      sqs,
-      queueUrl,
-      queueArn,
-      region: 'us-east-1',
-      waitTimeSeconds: 1,
+    const poller = pollerOn(queueUrl, queueArn, {
       onBatch: (r) => reports.push(r),
       invoke: async (event) => {
         events.push(event);
@@ -137,12 +141,7 @@ describe('SQS event source poller', () => {
     await send(queueUrl, ['a', 'b']);
 
     // Act
-    const poller = startSqsPoller({
-      sqs,
-      queueUrl,
-      queueArn,
-      region: 'us-east-1',
-      waitTimeSeconds: 1,
+    const poller = pollerOn(queueUrl, queueArn, {
       invoke: async (event) => {
         attempts.push(event.Records.map((r) => r.body).sort());
         if (attempts.length === 1) throw new Error('function crashed');
@@ -168,12 +167,7 @@ describe('SQS event source poller', () => {
     await send(queueUrl, ['x']);
 
     // Act
-    const poller = startSqsPoller({
-      sqs,
-      queueUrl,
-      queueArn,
-      region: 'us-east-1',
-      waitTimeSeconds: 1,
+    const poller = pollerOn(queueUrl, queueArn, {
       onBatch: (r) => reports.push(r),
       invoke: async () =>
         reports.length === 0 ? { batchItemFailures: [{ itemIdentifier: 'not-in-batch' }] } : {},

@@ -4,51 +4,20 @@
  * (`secure-transcode up --fast`), the user is Debian's AWS CLI, and the stack starts again on the same data
  * directory.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type { EndpointsJson } from '../../local/stack/index.js';
+import { awsCliEnv } from '../support/credentials.js';
+import { exited, startUp, stopUp, until } from '../support/stack-process.js';
 
 jest.setTimeout(180_000);
 
-const ROOT = resolve(import.meta.dirname, '..', '..');
 const run = promisify(execFile);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function startUp(dataDir: string): ChildProcess {
-  return spawn(
-    process.execPath,
-    [join(ROOT, 'bin/secure-transcode.js'), 'up', '--fast', '--data-dir', dataDir],
-    {
-      detached: true,
-      stdio: 'ignore',
-      env: { ...process.env, LOG_LEVEL: 'ERROR' },
-    },
-  );
-}
-
-async function until<T>(
-  what: string,
-  timeoutMs: number,
-  probe: () => Promise<T | undefined> | T | undefined,
-) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const found = await probe();
-    if (found !== undefined) return found;
-    await sleep(250);
-  }
-  throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-}
-
-const exited = (child: ChildProcess) =>
-  child.exitCode !== null || child.signalCode !== null
-    ? Promise.resolve()
-    : new Promise<void>((r) => child.once('exit', () => r()));
 
 describe('user queues, subscriptions and messages across a SIGKILL of the stack', () => {
   let work: string;
@@ -71,16 +40,7 @@ describe('user queues, subscriptions and messages across a SIGKILL of the stack'
   };
 
   const aws = async (service: 'sqs' | 'sns', ...args: string[]) => {
-    const env = {
-      PATH: '/usr/bin:/bin',
-      HOME: work,
-      AWS_CONFIG_FILE: join(work, 'none'),
-      AWS_SHARED_CREDENTIALS_FILE: join(work, 'none'),
-      AWS_ACCESS_KEY_ID: config.credentials.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: config.credentials.secretAccessKey,
-      AWS_DEFAULT_REGION: config.region,
-      AWS_PAGER: '',
-    };
+    const env = awsCliEnv(work, config.credentials, config.region);
     const endpoint = config.endpoints[service];
     const { stdout } = await run(
       '/usr/bin/aws',
@@ -176,10 +136,7 @@ describe('user queues, subscriptions and messages across a SIGKILL of the stack'
   });
 
   afterAll(async () => {
-    if (child?.pid && child.exitCode === null && child.signalCode === null) {
-      process.kill(-child.pid, 'SIGTERM');
-      await exited(child);
-    }
+    await stopUp(child);
     rmSync(work, { recursive: true, force: true });
   });
 

@@ -21,7 +21,7 @@ import { keyServiceContext, spekeKeyProviderContext } from '../../lib/kms/contex
 import { writeAssetRecord } from '../../lib/playback/asset-record.js';
 import { runCredentialsCommand } from '../../local/cli/credentials.js';
 import { type Stack, startStack } from '../../local/stack/index.js';
-import { dataDirCredentials } from '../support/credentials.js';
+import { awsCliEnv, dataDirCredentials } from '../support/credentials.js';
 
 // Generous: these spawn processes (the AWS CLI, boto3) whose speed depends on the machine's load.
 jest.setTimeout(180_000);
@@ -578,16 +578,7 @@ describe('the running local stack admits its owner only', () => {
 
     beforeAll(() => {
       home = mkdtempSync(join(tmpdir(), 'st-debian-'));
-      env = {
-        PATH: '/usr/bin:/bin',
-        HOME: home,
-        AWS_CONFIG_FILE: join(home, 'none'),
-        AWS_SHARED_CREDENTIALS_FILE: join(home, 'none'),
-        AWS_ACCESS_KEY_ID: own.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: own.secretAccessKey,
-        AWS_DEFAULT_REGION: 'us-east-1',
-        AWS_PAGER: '',
-      };
+      env = awsCliEnv(home, own, 'us-east-1');
     });
     afterAll(() => rmSync(home, { recursive: true, force: true }));
 

@@ -25,3 +25,25 @@ export function dataDirCredentials(dataDir = mkdtempSync(join(tmpdir(), 'st-cred
   const credentials = loadOrCreateCredentials(dataDir);
   return { dataDir, credentials, auth: { credentials: { ...credentials }, region: TEST_REGION } };
 }
+
+/**
+ * The environment for the official AWS CLI (`/usr/bin/aws`, and Debian's boto3) to sign with `credentials` and
+ * nothing else: HOME is `home`, the config and credentials files point at nothing there, and no pager runs.
+ */
+export function awsCliEnv(
+  home: string,
+  credentials: { accessKeyId: string; secretAccessKey: string },
+  region = TEST_REGION,
+): Record<string, string> {
+  return {
+    PATH: '/usr/bin:/bin',
+    HOME: home,
+    AWS_CONFIG_FILE: join(home, 'none'),
+    AWS_SHARED_CREDENTIALS_FILE: join(home, 'none'),
+    AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+    AWS_REGION: region,
+    AWS_DEFAULT_REGION: region,
+    AWS_PAGER: '',
+  };
+}

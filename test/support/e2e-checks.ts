@@ -1,8 +1,7 @@
 /**
- * What the issue-7 e2e files check after each case on the embedded stack: nothing left open or half-written for an
+ * What the e2e files check after each case on the embedded stack: nothing left open or half-written for an
  * execution, queues drained, and — once at the end — no plaintext key anywhere in the data directory.
  */
-import { execFileSync } from 'node:child_process';
 import { KMSClient } from '@aws-sdk/client-kms';
 import {
   GetObjectCommand,
@@ -123,15 +122,6 @@ export async function rewriteObject(
       Metadata: got.Metadata ?? {},
       ...(got.ContentType ? { ContentType: got.ContentType } : {}),
     }),
-  );
-}
-
-export function opensslDecrypt(mode: string, key: Buffer, iv: Buffer, input: Buffer): Buffer {
-  const cipher = `-aes-${key.length * 8}-${mode === 'aes-ctr' ? 'ctr' : 'cbc'}`;
-  return execFileSync(
-    'openssl',
-    ['enc', '-d', cipher, '-nosalt', '-K', key.toString('hex'), '-iv', iv.toString('hex')],
-    { input, maxBuffer: 256 * 1024 * 1024 },
   );
 }
 

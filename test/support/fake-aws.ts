@@ -130,7 +130,6 @@ export class FakeS3 {
 
 export const FAKE_KEY_ARN = 'arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555';
 
-/** Blobs are opaque random tokens; their plaintexts are kept here so tests can hunt for them in every output. */
 /** Context as KMS compares it: the same pairs in any order. */
 function canonicalContext(context: Record<string, string> | undefined): string {
   return JSON.stringify(Object.entries(context ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
@@ -140,6 +139,7 @@ function kmsError(name: string): Error {
   return Object.assign(new Error(name), { name, $metadata: { httpStatusCode: 400 } });
 }
 
+/** Blobs are opaque random tokens; their plaintexts are kept here so tests can hunt for them in every output. */
 export class FakeKms {
   /** Blob (base64) → the plaintext it wraps, the context it is bound to and the key ARN that wrapped it. */
   readonly plaintexts = new Map<string, { key: Buffer; context: string; keyArn: string }>();

@@ -3,10 +3,22 @@ import type { EncryptionMode } from '../../lib/contracts.js';
 
 /** The reference implementation: `openssl enc -nosalt -aes-<bits>-<cbc|ctr> -K <hex> -iv <hex>`. */
 export function opensslEncrypt(mode: EncryptionMode, key: Buffer, iv: Buffer, input: Buffer): Buffer {
-  const cipher = `-aes-${key.length * 8}-${mode === 'aes-ctr' ? 'ctr' : 'cbc'}`;
+  return opensslEnc([cipherOf(mode, key)], key, iv, input);
+}
+
+/** The reference decryption: `openssl enc -d -nosalt -aes-<bits>-<cbc|ctr> -K <hex> -iv <hex>`. */
+export function opensslDecrypt(mode: EncryptionMode, key: Buffer, iv: Buffer, input: Buffer): Buffer {
+  return opensslEnc(['-d', cipherOf(mode, key)], key, iv, input);
+}
+
+/** The AES size follows the key, as the workflow's own cipher does. */
+const cipherOf = (mode: EncryptionMode, key: Buffer) =>
+  `-aes-${key.length * 8}-${mode === 'aes-ctr' ? 'ctr' : 'cbc'}`;
+
+function opensslEnc(args: string[], key: Buffer, iv: Buffer, input: Buffer): Buffer {
   const out = spawnSync(
     'openssl',
-    ['enc', '-nosalt', cipher, '-K', key.toString('hex'), '-iv', iv.toString('hex')],
+    ['enc', '-nosalt', ...args, '-K', key.toString('hex'), '-iv', iv.toString('hex')],
     {
       input,
       maxBuffer: 256 * 1024 * 1024,

@@ -1,5 +1,6 @@
-import type { Asset, EncryptedObject, Keys, Source, TranscoderKey } from '../../lib/contracts.js';
+import type { Asset, EncryptedObject, Job, Keys, Source, TranscoderKey } from '../../lib/contracts.js';
 import { keyMd5 } from '../../lib/kms/keys.js';
+import type { Profile } from '../../lib/profiles.js';
 
 export const KEY_ARN = 'arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555';
 /** The playback KMS key (PLAYBACK_KMS_KEY_ID). */
@@ -73,7 +74,6 @@ export function sampleTranscoderKey(): TranscoderKey {
   return { ...src, reEncrypted: false };
 }
 
-/** The playback key as WrapKey hands it to the transcoder (same key and context: no ReEncrypt). */
 /** The HLS key as WrapKey re-wraps it out of the playback key for the transcoder (workflow key, its context). */
 export function sampleTranscoderPlaybackKey(): TranscoderKey {
   return {
@@ -88,4 +88,34 @@ export function sampleTranscoderPlaybackKey(): TranscoderKey {
 export const sampleExecution = () => ({
   name: 'ep-1-0123456789abcdef0123456789abcdef',
   arn: 'arn:aws:states:us-east-1:123456789012:execution:secure-transcode-dev:ep-1-0123456789abcdef0123456789abcdef',
+});
+
+/** What SubmitJob receives: the state every earlier step has added to, for `profile`. */
+export function sampleSubmitInput(profile: Profile) {
+  return {
+    source: sampleSource(),
+    asset: sampleAsset(),
+    keys: sampleKeys(),
+    encrypted: sampleEncrypted(),
+    transcoderKey: sampleTranscoderKey(),
+    transcoderPlaybackKey: sampleTranscoderPlaybackKey(),
+    execution: sampleExecution(),
+    profile,
+  };
+}
+
+/** The part of the workflow config SubmitJob and PollJob read: polls start 5 s apart, back off to 60 s, for an hour. */
+export const sampleTranscodeConfig = () => ({
+  keyServiceUrl: 'https://keys.example.com',
+  pollInitialSeconds: 5,
+  pollMaxSeconds: 60,
+  pollDeadlineSeconds: 3600,
+  assetPrefix: 'assets/',
+  transcoderMaxResubmits: 2,
+});
+
+/** What PollJob receives for job `id` that the transcoder last reported running: first poll, due at 01:00. */
+export const sampleRunningJob = (backend: Job['backend'], id: string) => ({
+  job: { backend, id, status: 'Progressing' as const, outputs: [], playlists: [] },
+  poll: { attempt: 0, waitSeconds: 5, deadline: '2026-01-01T01:00:00.000Z' },
 });

@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import type { TranscoderBackend } from '../../lib/config/transcoder.js';
+import { EncryptionModeSchema } from '../../lib/contracts.js';
 import { generateSampleClip } from '../../local/cli/sample.js';
 import type { ExecutionRecord } from '../../local/sfn/index.js';
 import {
@@ -24,9 +25,10 @@ import {
   startStack,
 } from '../../local/stack/index.js';
 import { uploadFile } from '../../local/stack/upload.js';
+import { FFMPEG } from './ffmpeg.js';
+import { opensslDecrypt } from './openssl.js';
 
 const ROOT = resolve('.');
-const FFMPEG = process.env.FFMPEG_PATH ?? (await import('@ffmpeg-installer/ffmpeg')).default.path;
 const execFileAsync = promisify(execFile);
 const ET_CONTEXT = { service: 'elastictranscoder.amazonaws.com' };
 
@@ -44,10 +46,6 @@ async function bodyOf(
     await (got.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray(),
   );
   return { bytes, metadata: got.Metadata ?? {} };
-}
-
-function openssl(args: string[], input: Buffer): Buffer {
-  return execFileSync('openssl', ['enc', '-d', ...args], { input, maxBuffer: 64 * 1024 * 1024 });
 }
 
 /** MPEG-TS packets are 188 bytes, each starting with the sync byte 0x47. */
@@ -162,18 +160,12 @@ export function describeWorkflow(backend: TranscoderBackend): void {
         }),
       );
       const key = Buffer.from(unwrapped.Plaintext ?? new Uint8Array());
-      const cipher = `-aes-${key.length * 8}-${encrypted.mode === 'aes-ctr' ? 'ctr' : 'cbc'}`;
 
       // Act
-      const decrypted = openssl(
-        [
-          cipher,
-          '-nosalt',
-          '-K',
-          key.toString('hex'),
-          '-iv',
-          Buffer.from(encrypted.initializationVector, 'base64').toString('hex'),
-        ],
+      const decrypted = opensslDecrypt(
+        EncryptionModeSchema.parse(encrypted.mode),
+        key,
+        Buffer.from(encrypted.initializationVector, 'base64'),
         bytes,
       );
 
@@ -200,7 +192,7 @@ export function describeWorkflow(backend: TranscoderBackend): void {
       const refused = await fetch(keyUrl);
       const served = await fetch(`${keyUrl}?token=${encodeURIComponent(token)}`);
       const key = Buffer.from(await served.arrayBuffer());
-      const decrypted = openssl(['-aes-128-cbc', '-K', key.toString('hex'), '-iv', iv], encryptedSegment);
+      const decrypted = opensslDecrypt('aes-cbc-pkcs7', key, Buffer.from(iv, 'hex'), encryptedSegment);
       const decodedFile = join(work, 'segment.ts');
       writeFileSync(decodedFile, decrypted);
       const probe = execFileSync(

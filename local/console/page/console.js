@@ -77,86 +77,93 @@
     return tick();
   }
 
-  // ---- executions -------------------------------------------------------------------------------------------
-  async function executionsView() {
-    main.replaceChildren(
-      h('h1', {}, 'Executions'),
-      h('p', { class: 'muted' }, 'Every workflow execution of this stack, newest first.'),
-      h('div', { id: 'list' }),
-    );
-    await every(2000, async () => {
-      const rows = await api('executions');
+  /**
+   * A list page: a heading, a line of explanation and the table of `path`'s rows (the table's id), fetched every `ms`.
+   * The page counts as ready (window.__console.ready) once it shows a table.
+   */
+  async function listView({ title, intro, path, ms, empty, columns, row }) {
+    main.replaceChildren(h('h1', {}, title), h('p', { class: 'muted' }, intro), h('div', { id: 'list' }));
+    await every(ms, async () => {
+      const rows = await api(path);
       const list = document.getElementById('list');
       if (!list) return;
       if (rows.length === 0) {
-        list.replaceChildren(
-          h(
-            'div',
-            { class: 'card empty' },
-            'No executions yet. Upload a file under incoming/ (see `secure-transcode up`).',
-          ),
-        );
+        list.replaceChildren(h('div', { class: 'card empty' }, empty));
         return;
       }
       list.replaceChildren(
         h(
           'table',
-          { id: 'executions' },
+          { id: path },
           h(
             'thead',
             {},
             h(
               'tr',
               {},
-              ['Status', 'Source', 'Current step', 'Backend', 'Asset', 'Error', 'Age', 'Duration'].map((c) =>
-                h('th', {}, c),
-              ),
+              columns.map((c) => h('th', {}, c)),
             ),
           ),
-          h(
-            'tbody',
-            {},
-            rows.map((r) =>
-              h(
-                'tr',
-                { 'data-execution': r.name, 'data-status': r.status },
-                h('td', {}, pill(r.status)),
-                h(
-                  'td',
-                  {},
-                  h(
-                    'a',
-                    { href: `#/executions/${encodeURIComponent(r.name)}` },
-                    r.sourceKey || '(no source)',
-                  ),
-                  h('div', { class: 'muted mono' }, r.name),
-                ),
-                h('td', {}, r.currentState || '–'),
-                h('td', {}, r.backend || '–'),
-                h(
-                  'td',
-                  { class: 'mono' },
-                  r.assetId ? h('a', { href: `#/assets/${r.assetId}` }, r.assetId) : '–',
-                ),
-                h(
-                  'td',
-                  {},
-                  r.errorCode
-                    ? [r.errorCode, h('div', { class: 'muted' }, r.failedStep ? `at ${r.failedStep}` : '')]
-                    : '–',
-                ),
-                h('td', {}, age(r.startDate)),
-                h('td', {}, duration((r.stopDate || Date.now()) - r.startDate)),
-              ),
-            ),
-          ),
+          h('tbody', {}, rows.map(row)),
         ),
       );
       window.__console.ready = true;
     });
   }
 
+  // ---- executions -------------------------------------------------------------------------------------------
+  async function executionsView() {
+    await listView({
+      title: 'Executions',
+      intro: 'Every workflow execution of this stack, newest first.',
+      path: 'executions',
+      ms: 2000,
+      empty: 'No executions yet. Upload a file under incoming/ (see `secure-transcode up`).',
+      columns: ['Status', 'Source', 'Current step', 'Backend', 'Asset', 'Error', 'Age', 'Duration'],
+      row: (r) =>
+        h(
+          'tr',
+          { 'data-execution': r.name, 'data-status': r.status },
+          h('td', {}, pill(r.status)),
+          h(
+            'td',
+            {},
+            h('a', { href: `#/executions/${encodeURIComponent(r.name)}` }, r.sourceKey || '(no source)'),
+            h('div', { class: 'muted mono' }, r.name),
+          ),
+          h('td', {}, r.currentState || '–'),
+          h('td', {}, r.backend || '–'),
+          h('td', { class: 'mono' }, r.assetId ? h('a', { href: `#/assets/${r.assetId}` }, r.assetId) : '–'),
+          h(
+            'td',
+            {},
+            r.errorCode
+              ? [r.errorCode, h('div', { class: 'muted' }, r.failedStep ? `at ${r.failedStep}` : '')]
+              : '–',
+          ),
+          h('td', {}, age(r.startDate)),
+          h('td', {}, duration((r.stopDate || Date.now()) - r.startDate)),
+        ),
+    });
+  }
+
   // ---- execution detail ---------------------------------------------------------------------------------------
+  /** An arrowhead marker for the graph's edges (`marker-end: url(#id)`). */
+  const arrowHead = (id, fill) =>
+    s(
+      'marker',
+      {
+        id,
+        viewBox: '0 0 10 10',
+        refX: 9,
+        refY: 5,
+        markerWidth: 7,
+        markerHeight: 7,
+        orient: 'auto-start-reverse',
+      },
+      s('path', { d: 'M 0 0 L 10 5 L 0 10 z', fill }),
+    );
+
   function drawGraph(graph, detail) {
     const visited = new Set(detail.path);
     const failedStates = new Set(Object.keys(detail.caught));
@@ -172,36 +179,7 @@
         viewBox: `${-pad} ${-pad} ${graph.width + pad * 2} ${graph.height + pad * 2}`,
         id: 'graph',
       },
-      s(
-        'defs',
-        {},
-        s(
-          'marker',
-          {
-            id: 'arrow',
-            viewBox: '0 0 10 10',
-            refX: 9,
-            refY: 5,
-            markerWidth: 7,
-            markerHeight: 7,
-            orient: 'auto-start-reverse',
-          },
-          s('path', { d: 'M 0 0 L 10 5 L 0 10 z', fill: '#56616d' }),
-        ),
-        s(
-          'marker',
-          {
-            id: 'arrow-ok',
-            viewBox: '0 0 10 10',
-            refX: 9,
-            refY: 5,
-            markerWidth: 7,
-            markerHeight: 7,
-            orient: 'auto-start-reverse',
-          },
-          s('path', { d: 'M 0 0 L 10 5 L 0 10 z', fill: '#3fb950' }),
-        ),
-      ),
+      s('defs', {}, arrowHead('arrow', '#56616d'), arrowHead('arrow-ok', '#3fb950')),
     );
     for (const e of graph.edges) {
       if (e.points.length < 2) continue;
@@ -379,133 +357,68 @@
 
   // ---- notifications ------------------------------------------------------------------------------------------
   async function notificationsView() {
-    main.replaceChildren(
-      h('h1', {}, 'Notifications'),
-      h(
-        'p',
-        { class: 'muted' },
+    await listView({
+      title: 'Notifications',
+      intro:
         'As SNS (the topic\u2019s queue subscriber) and EventBridge delivered them, newest first, each checked against schemas/notification.v1.schema.json.',
-      ),
-      h('div', { id: 'list' }),
-    );
-    await every(2000, async () => {
-      const rows = await api('notifications');
-      const list = document.getElementById('list');
-      if (!list) return;
-      if (rows.length === 0) {
-        list.replaceChildren(h('div', { class: 'card empty' }, 'No notifications yet.'));
-        return;
-      }
-      list.replaceChildren(
+      path: 'notifications',
+      ms: 2000,
+      empty: 'No notifications yet.',
+      columns: ['Received', 'Channel', 'Status', 'Execution', 'Schema', 'Message'],
+      row: (n) =>
         h(
-          'table',
-          { id: 'notifications' },
+          'tr',
+          { 'data-valid': String(n.valid) },
+          h('td', {}, n.receivedAt ? clock(n.receivedAt) : '–'),
+          h('td', {}, n.channel),
+          h('td', {}, n.status ? pill(n.status) : h('span', { class: 'pill neutral' }, 'not ours')),
           h(
-            'thead',
-            {},
-            h(
-              'tr',
-              {},
-              ['Received', 'Channel', 'Status', 'Execution', 'Schema', 'Message'].map((c) => h('th', {}, c)),
-            ),
+            'td',
+            { class: 'mono' },
+            n.execution
+              ? h('a', { href: `#/executions/${encodeURIComponent(n.execution)}` }, n.execution)
+              : '–',
           ),
           h(
-            'tbody',
+            'td',
             {},
-            rows.map((n) =>
-              h(
-                'tr',
-                { 'data-valid': String(n.valid) },
-                h('td', {}, n.receivedAt ? clock(n.receivedAt) : '–'),
-                h('td', {}, n.channel),
-                h('td', {}, n.status ? pill(n.status) : h('span', { class: 'pill neutral' }, 'not ours')),
-                h(
-                  'td',
-                  { class: 'mono' },
-                  n.execution
-                    ? h('a', { href: `#/executions/${encodeURIComponent(n.execution)}` }, n.execution)
-                    : '–',
-                ),
-                h(
-                  'td',
-                  {},
-                  h(
-                    'span',
-                    { class: `pill ${n.valid ? 'valid' : 'invalid'}` },
-                    n.valid ? 'valid' : 'invalid',
-                  ),
-                  n.problems.map((p) => h('div', { class: 'muted' }, p)),
-                ),
-                h(
-                  'td',
-                  {},
-                  h(
-                    'details',
-                    { class: 'flush' },
-                    h('summary', {}, 'JSON'),
-                    h('pre', {}, JSON.stringify(n.message, null, 2)),
-                  ),
-                ),
-              ),
+            h('span', { class: `pill ${n.valid ? 'valid' : 'invalid'}` }, n.valid ? 'valid' : 'invalid'),
+            n.problems.map((p) => h('div', { class: 'muted' }, p)),
+          ),
+          h(
+            'td',
+            {},
+            h(
+              'details',
+              { class: 'flush' },
+              h('summary', {}, 'JSON'),
+              h('pre', {}, JSON.stringify(n.message, null, 2)),
             ),
           ),
         ),
-      );
-      window.__console.ready = true;
     });
   }
 
   // ---- assets and the player --------------------------------------------------------------------------------
   async function assetsView() {
-    main.replaceChildren(
-      h('h1', {}, 'Assets'),
-      h('p', { class: 'muted' }, 'Assets of successful executions, newest first.'),
-      h('div', { id: 'list' }),
-    );
-    await every(3000, async () => {
-      const rows = await api('assets');
-      const list = document.getElementById('list');
-      if (!list) return;
-      if (rows.length === 0) {
-        list.replaceChildren(h('div', { class: 'card empty' }, 'No assets yet.'));
-        return;
-      }
-      list.replaceChildren(
+    await listView({
+      title: 'Assets',
+      intro: 'Assets of successful executions, newest first.',
+      path: 'assets',
+      ms: 3000,
+      empty: 'No assets yet.',
+      columns: ['Asset', 'Source', 'Duration', 'Renditions', 'Profile', 'Finished'],
+      row: (n) =>
         h(
-          'table',
-          { id: 'assets' },
-          h(
-            'thead',
-            {},
-            h(
-              'tr',
-              {},
-              ['Asset', 'Source', 'Duration', 'Renditions', 'Profile', 'Finished'].map((c) => h('th', {}, c)),
-            ),
-          ),
-          h(
-            'tbody',
-            {},
-            rows.map((n) =>
-              h(
-                'tr',
-                {},
-                h(
-                  'td',
-                  { class: 'mono' },
-                  h('a', { href: `#/assets/${n.playback.assetId}` }, n.playback.assetId),
-                ),
-                h('td', {}, n.source.key),
-                h('td', {}, duration(sourceDuration(n))),
-                h('td', {}, n.outputs.map((o) => `${o.width ?? '?'}×${o.height ?? '?'}`).join(', ')),
-                h('td', {}, n.profile || '–'),
-                h('td', {}, age(Date.parse(n.timestamp))),
-              ),
-            ),
-          ),
+          'tr',
+          {},
+          h('td', { class: 'mono' }, h('a', { href: `#/assets/${n.playback.assetId}` }, n.playback.assetId)),
+          h('td', {}, n.source.key),
+          h('td', {}, duration(sourceDuration(n))),
+          h('td', {}, n.outputs.map((o) => `${o.width ?? '?'}×${o.height ?? '?'}`).join(', ')),
+          h('td', {}, n.profile || '–'),
+          h('td', {}, age(Date.parse(n.timestamp))),
         ),
-      );
-      window.__console.ready = true;
     });
   }
 

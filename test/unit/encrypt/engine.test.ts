@@ -78,6 +78,18 @@ function options(
   };
 }
 
+/** The checkpoint of a call that uploaded the first of two parts and yielded. */
+const afterFirstPart = (): Checkpoint => ({
+  uploadId: 'upload-1',
+  partSize: MIN_PART_SIZE,
+  nextPartNumber: 2,
+  nextOffset: MIN_PART_SIZE,
+  chainBlock: Buffer.alloc(16, 3).toString('base64'),
+  bytesDone: MIN_PART_SIZE,
+  done: false,
+  invocations: 1,
+});
+
 describe('encryptToMultipart', () => {
   beforeEach(() => {
     s3mock.reset();
@@ -245,16 +257,7 @@ describe('encryptToMultipart', () => {
     const source = randomBytes(2 * MIN_PART_SIZE);
     fakeS3(source);
     s3mock.on(UploadPartCommand).rejects(sdkError('SlowDown', 503));
-    const checkpoint: Checkpoint = {
-      uploadId: 'upload-1',
-      partSize: MIN_PART_SIZE,
-      nextPartNumber: 2,
-      nextOffset: MIN_PART_SIZE,
-      chainBlock: Buffer.alloc(16, 3).toString('base64'),
-      bytesDone: MIN_PART_SIZE,
-      done: false,
-      invocations: 1,
-    };
+    const checkpoint = afterFirstPart();
     // Act
     const run = encryptToMultipart(options(source, { checkpoint }));
     // Assess
@@ -268,16 +271,7 @@ describe('encryptToMultipart', () => {
     const source = randomBytes(2 * MIN_PART_SIZE);
     fakeS3(source);
     s3mock.on(GetObjectCommand).rejects(sdkError('NoSuchKey', 404));
-    const checkpoint: Checkpoint = {
-      uploadId: 'upload-1',
-      partSize: MIN_PART_SIZE,
-      nextPartNumber: 2,
-      nextOffset: MIN_PART_SIZE,
-      chainBlock: Buffer.alloc(16, 3).toString('base64'),
-      bytesDone: MIN_PART_SIZE,
-      done: false,
-      invocations: 1,
-    };
+    const checkpoint = afterFirstPart();
     // Act
     const run = encryptToMultipart(options(source, { checkpoint }));
     // Assess

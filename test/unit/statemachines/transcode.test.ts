@@ -4,10 +4,8 @@
  * plaintext keys.
  */
 
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   CancelJobCommand,
@@ -20,7 +18,7 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { KMSClient, ReEncryptCommand } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import type { Context } from 'aws-lambda';
@@ -28,9 +26,11 @@ import { StateMachine } from 'aws-local-stepfunctions';
 import { mockClient } from 'aws-sdk-client-mock';
 import { parse } from 'yaml';
 import { projectRoot } from '../../support/events.js';
-import { FAKE_KEY_ARN, FakeKms, FakeS3 } from '../../support/fake-aws.js';
+import { FAKE_KEY_ARN, type FakeKms, FakeS3 } from '../../support/fake-aws.js';
+import { installKeyRing } from '../../support/key-ring.js';
+import { opensslDecrypt } from '../../support/openssl.js';
+import { PLAYBACK_KEY_ARN } from '../../support/state.js';
 
-const PLAYBACK_KEY_ARN = 'arn:aws:kms:us-east-1:123456789012:key/22222222-2222-3333-4444-555555555555';
 const s3Mock = mockClient(S3Client);
 const kmsMock = mockClient(KMSClient);
 const etMock = mockClient(ElasticTranscoderClient);
@@ -56,7 +56,6 @@ const handlers: Record<string, (input: unknown) => Promise<never>> = {};
 let fakeS3: FakeS3;
 let fakeKms: FakeKms;
 let readJobAnswers: Array<Record<string, unknown>>;
-let workDir: string;
 
 beforeAll(async () => {
   Object.assign(process.env, {
@@ -96,18 +95,13 @@ beforeAll(async () => {
       return (await module.handler(input, context)) as never;
     };
   }
-  workDir = mkdtempSync(join(tmpdir(), 'st-sfn-'));
 });
-
-afterAll(() => rmSync(workDir, { recursive: true, force: true }));
 
 beforeEach(() => {
   for (const m of [s3Mock, kmsMock, etMock, snsMock, ebMock]) m.reset();
   fakeS3 = new FakeS3();
   fakeS3.install(s3Mock);
-  fakeKms = new FakeKms();
-  fakeKms.install(kmsMock);
-  fakeKms.keyArns.set('alias/secure-transcode-playback', PLAYBACK_KEY_ARN);
+  fakeKms = installKeyRing(kmsMock);
   readJobAnswers = [{ Status: 'Progressing' }, { Status: 'Complete' }];
   etMock.on(ListJobsByPipelineCommand).resolves({ Jobs: [] });
   etMock.on(CreateJobCommand).callsFake(async (i) => ({
@@ -223,23 +217,10 @@ describe('the transcode state machine', () => {
     expect(stored?.metadata['st-wrapped-key'] ?? Object.values(stored?.metadata ?? {}).join()).toContain(
       encrypted.wrappedKey.slice(0, 20),
     );
-    const key = fakeKms.plaintexts.get(encrypted.wrappedKey)?.key;
-    writeFileSync(join(workDir, 'enc.bin'), stored?.body ?? Buffer.alloc(0));
-    execFileSync('openssl', [
-      'enc',
-      '-d',
-      '-nosalt',
-      '-aes-128-cbc',
-      '-K',
-      key?.toString('hex') ?? '',
-      '-iv',
-      Buffer.from(encrypted.initializationVector, 'base64').toString('hex'),
-      '-in',
-      join(workDir, 'enc.bin'),
-      '-out',
-      join(workDir, 'dec.bin'),
-    ]);
-    const plain = readFileSync(join(workDir, 'dec.bin'));
+    const key = fakeKms.plaintexts.get(encrypted.wrappedKey)?.key ?? Buffer.alloc(0);
+    const iv = Buffer.from(encrypted.initializationVector, 'base64');
+    expect(key).toHaveLength(16);
+    const plain = opensslDecrypt('aes-cbc-pkcs7', key, iv, stored?.body ?? Buffer.alloc(0));
     expect(plain.equals(body)).toBe(true);
     expect(openUploads()).toBe(0);
     expectNoPlaintextKeys(outcome);
@@ -323,23 +304,15 @@ describe('the transcode state machine', () => {
       mode: string;
     };
     expect(encrypted.mode).toBe('aes-ctr');
-    const key = fakeKms.plaintexts.get(encrypted.wrappedKey)?.key;
-    writeFileSync(join(workDir, 'enc-ctr.bin'), fakeS3.get(BUCKET, encrypted.key)?.body ?? Buffer.alloc(0));
-    execFileSync('openssl', [
-      'enc',
-      '-d',
-      '-nosalt',
-      '-aes-256-ctr',
-      '-K',
-      key?.toString('hex') ?? '',
-      '-iv',
-      Buffer.from(encrypted.initializationVector, 'base64').toString('hex'),
-      '-in',
-      join(workDir, 'enc-ctr.bin'),
-      '-out',
-      join(workDir, 'dec-ctr.bin'),
-    ]);
-    const plain = readFileSync(join(workDir, 'dec-ctr.bin'));
+    const key = fakeKms.plaintexts.get(encrypted.wrappedKey)?.key ?? Buffer.alloc(0);
+    const iv = Buffer.from(encrypted.initializationVector, 'base64');
+    expect(key).toHaveLength(32);
+    const plain = opensslDecrypt(
+      'aes-ctr',
+      key,
+      iv,
+      fakeS3.get(BUCKET, encrypted.key)?.body ?? Buffer.alloc(0),
+    );
     expect(plain.equals(body)).toBe(true);
     expectNoPlaintextKeys(outcome);
   });

@@ -39,11 +39,11 @@ import { submitJob } from '../../../lib/workflow/submit-job.js';
 import { wrapKeyForTranscoder } from '../../../lib/workflow/wrap-key.js';
 import {
   KEY_ARN,
-  sampleAsset,
   sampleEncrypted,
-  sampleExecution,
   sampleKeys,
-  sampleSource,
+  sampleRunningJob,
+  sampleSubmitInput,
+  sampleTranscodeConfig,
   sampleTranscoderKey,
 } from '../../support/state.js';
 
@@ -59,14 +59,7 @@ const QUEUE_ARN = 'arn:aws:mediaconvert:us-east-1:123456789012:queues/secure-tra
 const SPEKE_URL = 'https://speke.example.com/v2/key';
 const settings = { roleArn: ROLE_ARN, queueArn: QUEUE_ARN, spekeUrl: SPEKE_URL };
 const transcoder = new MediaConvertAdapter(settings, mc);
-const config = {
-  keyServiceUrl: 'https://keys.example.com',
-  pollInitialSeconds: 5,
-  pollMaxSeconds: 60,
-  pollDeadlineSeconds: 3600,
-  transcoderMaxResubmits: 2,
-  assetPrefix: 'assets/',
-};
+const config = sampleTranscodeConfig();
 const profiles = loadProfiles(undefined);
 const profile = getProfile('default', profiles);
 const now = () => new Date('2026-01-01T00:10:00Z');
@@ -99,25 +92,11 @@ const mcTranscoderPlaybackKey = () => {
   };
 };
 const input = (p: Profile = profile) => ({
-  source: sampleSource(),
-  asset: sampleAsset(),
-  keys: sampleKeys(),
-  encrypted: sampleEncrypted(),
+  ...sampleSubmitInput(p),
   transcoderKey: mcTranscoderKey(),
   transcoderPlaybackKey: mcTranscoderPlaybackKey(),
-  execution: sampleExecution(),
-  profile: p,
 });
-const running = () => ({
-  job: {
-    backend: 'mediaconvert' as const,
-    id: '1700000000000-abc123',
-    status: 'Progressing' as const,
-    outputs: [],
-    playlists: [],
-  },
-  poll: { attempt: 0, waitSeconds: 5, deadline: '2026-01-01T01:00:00.000Z' },
-});
+const running = () => sampleRunningJob('mediaconvert', '1700000000000-abc123');
 const env = (extra: Record<string, string>): NodeJS.ProcessEnv => ({
   KMS_KEY_ID: KEY_ARN,
   PLAYBACK_KMS_KEY_ID: 'alias/secure-transcode-playback',

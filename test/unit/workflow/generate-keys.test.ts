@@ -1,45 +1,25 @@
 /**
- * GenerateKeys and WrapKey against a KMS fake that binds each blob to its KMS key and encryption context, so
- * "decrypts under key K and context X" is checked the way KMS checks it.
+ * GenerateKeys against the key ring of test/support/key-ring.ts: a KMS fake that checks key and context as KMS
+ * does.
  */
-import { GenerateDataKeyWithoutPlaintextCommand, KMSClient, ReEncryptCommand } from '@aws-sdk/client-kms';
-import { beforeEach, describe, expect, it } from '@jest/globals';
-import { mockClient } from 'aws-sdk-client-mock';
+import { GenerateDataKeyWithoutPlaintextCommand, ReEncryptCommand } from '@aws-sdk/client-kms';
+import { describe, expect, it } from '@jest/globals';
 import { KeysSchema } from '../../../lib/contracts.js';
-import {
-  ELASTIC_TRANSCODER_CONTEXT,
-  keyServiceContext,
-  spekeKeyProviderContext,
-} from '../../../lib/kms/contexts.js';
 import { generateKeys } from '../../../lib/workflow/generate-keys.js';
-import { FAKE_KEY_ARN, FakeKms } from '../../support/fake-aws.js';
+import { FAKE_KEY_ARN } from '../../support/fake-aws.js';
+import { ASSET_ID, KEY_IDS, KEY_PROFILE, useKeyRing } from '../../support/key-ring.js';
+import { ET, KEY_SERVICE, PLAYBACK_KEY_ARN, SPEKE } from '../../support/state.js';
 
-const kmsMock = mockClient(KMSClient);
-const kms = new KMSClient({ region: 'us-east-1' });
-const ASSET_ID = 'a0123456789abcdef012345';
-const PLAYBACK_KEY_ARN = 'arn:aws:kms:us-east-1:123456789012:key/22222222-2222-3333-4444-555555555555';
-const TRANSCODER_KEY_ARN = 'arn:aws:kms:us-east-1:123456789012:key/99999999-8888-7777-6666-555555555555';
-const KEY_IDS = { kmsKeyId: 'alias/secure-transcode', playbackKmsKeyId: 'alias/secure-transcode-playback' };
-const et = { ...ELASTIC_TRANSCODER_CONTEXT };
-const profile = { keyBits: 256 as const, encryptionMode: 'aes-cbc-pkcs7' as const };
-let fakeKms: FakeKms;
-
-beforeEach(() => {
-  kmsMock.reset();
-  fakeKms = new FakeKms();
-  fakeKms.install(kmsMock);
-  fakeKms.keyArns.set('alias/secure-transcode', FAKE_KEY_ARN);
-  fakeKms.keyArns.set('alias/secure-transcode-playback', PLAYBACK_KEY_ARN);
-  fakeKms.keyArns.set('alias/transcoder', TRANSCODER_KEY_ARN);
-});
+const ring = useKeyRing();
+const { kmsMock, kms } = ring;
 
 describe('generateKeys', () => {
   it('generates the source key under the workflow key and the playback key under the playback key', async () => {
     // Act
-    const { keys } = await generateKeys(profile, KEY_IDS, ASSET_ID, kms);
+    const { keys } = await generateKeys(KEY_PROFILE, KEY_IDS, ASSET_ID, kms);
     // Assess
     expect(KeysSchema.parse(keys)).toEqual(keys);
-    expect(keys.source).toMatchObject({ kmsKeyId: FAKE_KEY_ARN, encryptionContext: et, keyBits: 256 });
+    expect(keys.source).toMatchObject({ kmsKeyId: FAKE_KEY_ARN, encryptionContext: ET, keyBits: 256 });
     expect(keys.playback).toMatchObject({
       kmsKeyId: PLAYBACK_KEY_ARN,
       encryptionContext: { service: 'key-service.secure-transcode', assetId: ASSET_ID },
@@ -51,32 +31,29 @@ describe('generateKeys', () => {
     expect(kmsMock).toHaveReceivedCommandWith(GenerateDataKeyWithoutPlaintextCommand, {
       KeyId: KEY_IDS.playbackKmsKeyId,
       KeySpec: 'AES_128',
-      EncryptionContext: { ...keyServiceContext(ASSET_ID) },
+      EncryptionContext: KEY_SERVICE,
     });
   });
 
   it('makes the SPEKE copy by a ReEncrypt within the playback key, and re-wraps nothing else', async () => {
     // Act
-    const { keys } = await generateKeys(profile, KEY_IDS, ASSET_ID, kms);
+    const { keys } = await generateKeys(KEY_PROFILE, KEY_IDS, ASSET_ID, kms);
     // Assess
-    const playback = fakeKms.decrypt(
-      keys.playback.wrappedKey,
-      { ...keyServiceContext(ASSET_ID) },
-      PLAYBACK_KEY_ARN,
-    );
+    const playback = ring.fakeKms.decrypt(keys.playback.wrappedKey, KEY_SERVICE, PLAYBACK_KEY_ARN);
     expect(playback).toHaveLength(16);
-    expect(
-      fakeKms.decrypt(keys.speke.wrappedKey, { ...spekeKeyProviderContext(ASSET_ID) }, PLAYBACK_KEY_ARN),
-    ).toEqual(playback);
-    expect(playback).not.toEqual(fakeKms.decrypt(keys.source.wrappedKey, et));
+    expect(ring.fakeKms.decrypt(keys.speke.wrappedKey, SPEKE, PLAYBACK_KEY_ARN)).toEqual(playback);
+    expect(playback).not.toEqual(ring.fakeKms.decrypt(keys.source.wrappedKey, ET));
     // Each copy opens under its own context only, and the source key never under the playback key.
-    expect(() => fakeKms.decrypt(keys.speke.wrappedKey, { ...keyServiceContext(ASSET_ID) })).toThrow(
+    expect(() => ring.fakeKms.decrypt(keys.speke.wrappedKey, KEY_SERVICE)).toThrow(
       'InvalidCiphertextException',
     );
     expect(() =>
-      fakeKms.decrypt(keys.playback.wrappedKey, { ...keyServiceContext('b0123456789abcdef012345') }),
+      ring.fakeKms.decrypt(keys.playback.wrappedKey, {
+        service: 'key-service.secure-transcode',
+        assetId: 'b0123456789abcdef012345',
+      }),
     ).toThrow('InvalidCiphertextException');
-    expect(() => fakeKms.decrypt(keys.source.wrappedKey, et, PLAYBACK_KEY_ARN)).toThrow(
+    expect(() => ring.fakeKms.decrypt(keys.source.wrappedKey, ET, PLAYBACK_KEY_ARN)).toThrow(
       'IncorrectKeyException',
     );
     expect(kmsMock).toHaveReceivedCommandTimes(ReEncryptCommand, 1);
@@ -84,8 +61,8 @@ describe('generateKeys', () => {
       CiphertextBlob: Buffer.from(keys.playback.wrappedKey, 'base64'),
       SourceKeyId: PLAYBACK_KEY_ARN,
       DestinationKeyId: PLAYBACK_KEY_ARN,
-      SourceEncryptionContext: { ...keyServiceContext(ASSET_ID) },
-      DestinationEncryptionContext: { ...spekeKeyProviderContext(ASSET_ID) },
+      SourceEncryptionContext: KEY_SERVICE,
+      DestinationEncryptionContext: SPEKE,
     });
   });
 });

@@ -10,19 +10,13 @@ import {
 } from '../../../lib/errors.js';
 import { ElasticTranscoderAdapter } from '../../../lib/transcoder/elastic-transcoder.js';
 import { nextWait, pollJob } from '../../../lib/workflow/poll-job.js';
+import { sampleRunningJob, sampleTranscodeConfig } from '../../support/state.js';
 
 const etMock = mockClient(ElasticTranscoderClient);
 const s3Mock = mockClient(S3Client);
 const et = new ElasticTranscoderClient({ region: 'us-east-1' });
 const transcoder = new ElasticTranscoderAdapter('1111111111111-abcdef', { client: et, createClient: et });
-const config = {
-  keyServiceUrl: 'https://keys.example.com',
-  pollInitialSeconds: 5,
-  pollMaxSeconds: 60,
-  pollDeadlineSeconds: 3600,
-  assetPrefix: 'assets/',
-  transcoderMaxResubmits: 2,
-};
+const config = sampleTranscodeConfig();
 
 beforeEach(() => {
   etMock.reset();
@@ -31,16 +25,7 @@ beforeEach(() => {
 });
 
 describe('pollJob', () => {
-  const running = () => ({
-    job: {
-      backend: 'elastictranscoder' as const,
-      id: '1700000000000-abcdef',
-      status: 'Progressing' as const,
-      outputs: [],
-      playlists: [],
-    },
-    poll: { attempt: 0, waitSeconds: 5, deadline: '2026-01-01T01:00:00.000Z' },
-  });
+  const running = () => sampleRunningJob('elastictranscoder', '1700000000000-abcdef');
   const now = () => new Date('2026-01-01T00:10:00Z');
 
   it('returns Complete with output details', async () => {

@@ -21,11 +21,9 @@ import { pollJob } from '../../../lib/workflow/poll-job.js';
 import { submitJob } from '../../../lib/workflow/submit-job.js';
 import {
   sampleAsset,
-  sampleEncrypted,
   sampleExecution,
-  sampleKeys,
-  sampleSource,
-  sampleTranscoderKey,
+  sampleSubmitInput,
+  sampleTranscodeConfig,
   sampleTranscoderPlaybackKey,
 } from '../../support/state.js';
 
@@ -34,26 +32,10 @@ const s3Mock = mockClient(S3Client);
 const et = new ElasticTranscoderClient({ region: 'us-east-1' });
 const s3 = new S3Client({ region: 'us-east-1' });
 const transcoder = new ElasticTranscoderAdapter('1111111111111-abcdef', { client: et, createClient: et });
-const config = {
-  keyServiceUrl: 'https://keys.example.com',
-  pollInitialSeconds: 5,
-  pollMaxSeconds: 60,
-  pollDeadlineSeconds: 3600,
-  assetPrefix: 'assets/',
-  transcoderMaxResubmits: 2,
-};
+const config = sampleTranscodeConfig();
 const [profile] = BUILT_IN_PROFILES;
 if (!profile) throw new Error('no built-in profile');
-const input = () => ({
-  source: sampleSource(),
-  asset: sampleAsset(),
-  keys: sampleKeys(),
-  encrypted: sampleEncrypted(),
-  transcoderKey: sampleTranscoderKey(),
-  transcoderPlaybackKey: sampleTranscoderPlaybackKey(),
-  execution: sampleExecution(),
-  profile,
-});
+const input = () => sampleSubmitInput(profile);
 
 beforeEach(() => {
   etMock.reset();

@@ -1,79 +1,63 @@
 /**
- * GenerateKeys and WrapKey against a KMS fake that binds each blob to its KMS key and encryption context, so
- * "decrypts under key K and context X" is checked the way KMS checks it.
+ * WrapKey, on keys GenerateKeys made, against the key ring of test/support/key-ring.ts: a KMS fake that checks key
+ * and context as KMS does.
  */
-import { KMSClient, ReEncryptCommand } from '@aws-sdk/client-kms';
-import { beforeEach, describe, expect, it } from '@jest/globals';
-import { mockClient } from 'aws-sdk-client-mock';
-import { ELASTIC_TRANSCODER_CONTEXT, keyServiceContext } from '../../../lib/kms/contexts.js';
+import { ReEncryptCommand } from '@aws-sdk/client-kms';
+import { describe, expect, it } from '@jest/globals';
 import { keyMd5 } from '../../../lib/kms/keys.js';
 import { generateKeys } from '../../../lib/workflow/generate-keys.js';
 import { wrapKeyForTranscoder, wrapPlaybackKeyForTranscoder } from '../../../lib/workflow/wrap-key.js';
-import { FAKE_KEY_ARN, FakeKms } from '../../support/fake-aws.js';
+import { FAKE_KEY_ARN } from '../../support/fake-aws.js';
+import { ASSET_ID, KEY_IDS, KEY_PROFILE, TRANSCODER_KEY_ARN, useKeyRing } from '../../support/key-ring.js';
+import { ET, KEY_SERVICE, PLAYBACK_KEY_ARN } from '../../support/state.js';
 
-const kmsMock = mockClient(KMSClient);
-const kms = new KMSClient({ region: 'us-east-1' });
-const ASSET_ID = 'a0123456789abcdef012345';
-const PLAYBACK_KEY_ARN = 'arn:aws:kms:us-east-1:123456789012:key/22222222-2222-3333-4444-555555555555';
-const TRANSCODER_KEY_ARN = 'arn:aws:kms:us-east-1:123456789012:key/99999999-8888-7777-6666-555555555555';
-const KEY_IDS = { kmsKeyId: 'alias/secure-transcode', playbackKmsKeyId: 'alias/secure-transcode-playback' };
-const et = { ...ELASTIC_TRANSCODER_CONTEXT };
-const profile = { keyBits: 256 as const, encryptionMode: 'aes-cbc-pkcs7' as const };
-let fakeKms: FakeKms;
-
-beforeEach(() => {
-  kmsMock.reset();
-  fakeKms = new FakeKms();
-  fakeKms.install(kmsMock);
-  fakeKms.keyArns.set('alias/secure-transcode', FAKE_KEY_ARN);
-  fakeKms.keyArns.set('alias/secure-transcode-playback', PLAYBACK_KEY_ARN);
-  fakeKms.keyArns.set('alias/transcoder', TRANSCODER_KEY_ARN);
-});
+const ring = useKeyRing();
+const { kmsMock, kms } = ring;
 
 describe('WrapKey for the playback key', () => {
   it('re-wraps the playback key out of the playback key into the workflow key for Elastic Transcoder', async () => {
     // Prepare
-    const { keys } = await generateKeys(profile, KEY_IDS, ASSET_ID, kms);
+    const { keys } = await generateKeys(KEY_PROFILE, KEY_IDS, ASSET_ID, kms);
     kmsMock.resetHistory();
     // Act
     const wrapped = await wrapPlaybackKeyForTranscoder(
       keys,
-      { kmsKeyId: 'alias/secure-transcode', encryptionContext: et },
+      { kmsKeyId: 'alias/secure-transcode', encryptionContext: ET },
       kms,
     );
     // Assess
-    expect(wrapped).toMatchObject({ kmsKeyId: FAKE_KEY_ARN, encryptionContext: et, reEncrypted: true });
+    expect(wrapped).toMatchObject({ kmsKeyId: FAKE_KEY_ARN, encryptionContext: ET, reEncrypted: true });
     expect(wrapped.keyMd5).toBe(keyMd5(wrapped.wrappedKey));
-    expect(fakeKms.decrypt(wrapped.wrappedKey, et, FAKE_KEY_ARN)).toEqual(
-      fakeKms.decrypt(keys.playback.wrappedKey, { ...keyServiceContext(ASSET_ID) }),
+    expect(ring.fakeKms.decrypt(wrapped.wrappedKey, ET, FAKE_KEY_ARN)).toEqual(
+      ring.fakeKms.decrypt(keys.playback.wrappedKey, KEY_SERVICE),
     );
     expect(kmsMock).toHaveReceivedCommandWith(ReEncryptCommand, {
       SourceKeyId: PLAYBACK_KEY_ARN,
       DestinationKeyId: 'alias/secure-transcode',
-      DestinationEncryptionContext: et,
+      DestinationEncryptionContext: ET,
     });
   });
 
   it('re-wraps both keys for a separate transcoder KMS key', async () => {
     // Prepare
-    const { keys } = await generateKeys(profile, KEY_IDS, ASSET_ID, kms);
-    const target = { kmsKeyId: 'alias/transcoder', encryptionContext: et };
+    const { keys } = await generateKeys(KEY_PROFILE, KEY_IDS, ASSET_ID, kms);
+    const target = { kmsKeyId: 'alias/transcoder', encryptionContext: ET };
     // Act
     const source = await wrapKeyForTranscoder(keys, target, kms);
     const playback = await wrapPlaybackKeyForTranscoder(keys, target, kms);
     // Assess
     expect(playback).toMatchObject({
       kmsKeyId: TRANSCODER_KEY_ARN,
-      encryptionContext: et,
+      encryptionContext: ET,
       reEncrypted: true,
     });
     // What Elastic Transcoder does with HlsContentProtection.Key: Decrypt with its own key.
-    expect(fakeKms.decrypt(playback.wrappedKey, et, TRANSCODER_KEY_ARN)).toEqual(
-      fakeKms.decrypt(keys.playback.wrappedKey, { ...keyServiceContext(ASSET_ID) }),
+    expect(ring.fakeKms.decrypt(playback.wrappedKey, ET, TRANSCODER_KEY_ARN)).toEqual(
+      ring.fakeKms.decrypt(keys.playback.wrappedKey, KEY_SERVICE),
     );
     expect(playback.wrappedKey).not.toBe(source.wrappedKey);
-    expect(fakeKms.decrypt(source.wrappedKey, et, TRANSCODER_KEY_ARN)).toEqual(
-      fakeKms.decrypt(keys.source.wrappedKey, et),
+    expect(ring.fakeKms.decrypt(source.wrappedKey, ET, TRANSCODER_KEY_ARN)).toEqual(
+      ring.fakeKms.decrypt(keys.source.wrappedKey, ET),
     );
   });
 });

@@ -1,57 +1,19 @@
-import { randomBytes } from 'node:crypto';
-import { Readable } from 'node:stream';
-import {
-  CreateMultipartUploadCommand,
-  GetObjectCommand,
-  type GetObjectCommandInput,
-  S3Client,
-  UploadPartCommand,
-} from '@aws-sdk/client-s3';
-import { beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
-import { sdkStreamMixin } from '@smithy/util-stream';
+import { CreateMultipartUploadCommand } from '@aws-sdk/client-s3';
+import { beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import type { Context } from 'aws-lambda';
-import { mockClient } from 'aws-sdk-client-mock';
 import { EncryptionFailedError, InvalidTaskInputError } from '../../../../lib/errors.js';
-import { sampleAsset, sampleKeys } from '../../../support/state.js';
-
-Object.assign(process.env, {
-  AWS_REGION: 'us-east-1',
-  KMS_KEY_ID: 'alias/test',
-  PLAYBACK_KMS_KEY_ID: 'alias/test-playback',
-  KEY_SERVICE_URL: 'https://keys.example.com',
-  PIPELINE_ID: '1111111111111-abcdef',
-  PART_SIZE_MIB: '5',
-  TIME_BUDGET_MARGIN_MS: '1000',
-  LOG_LEVEL: 'SILENT',
-});
-
-const PART = 5 * 1024 * 1024;
-const dataKey = randomBytes(16);
-const handedOut: Buffer[] = [];
-const decryptDataKey = jest.fn(async (_wrapped: unknown) => {
-  const copy = Buffer.from(dataKey);
-  handedOut.push(copy);
-  return copy;
-});
-jest.unstable_mockModule('../../../../lib/kms/keys.js', () => ({ decryptDataKey, keyMd5: () => '' }));
-
-const s3mock = mockClient(S3Client);
-const source = randomBytes(2 * PART + 3);
-const iv = randomBytes(16);
-
-function state(extra: Record<string, unknown> = {}) {
-  return {
-    source: { bucket: 'media-bucket', key: 'incoming/a.mp4', size: source.length, etag: '"src"' },
-    asset: sampleAsset(),
-    keys: sampleKeys(),
-    encryption: { mode: 'aes-cbc-pkcs7', initializationVector: iv.toString('base64') },
-    profile: 'default',
-    ...extra,
-  };
-}
-
-const context = (remainingMs: number) =>
-  ({ getRemainingTimeInMillis: () => remainingMs }) as unknown as Context;
+import {
+  lambdaContext as context,
+  dataKey,
+  decryptDataKey,
+  handedOut,
+  iv,
+  PART,
+  s3mock,
+  serveSource,
+  encryptState as state,
+} from '../../../support/encrypt-handler.js';
+import { sampleKeys } from '../../../support/state.js';
 
 let encryptSource: (e: unknown, c: Context) => Promise<Record<string, unknown>>;
 
@@ -59,19 +21,7 @@ beforeAll(async () => {
   encryptSource = (await import('../../../../functions/encrypt-source/handler.js')).handler as never;
 });
 
-beforeEach(() => {
-  s3mock.reset();
-  handedOut.length = 0;
-  s3mock.on(CreateMultipartUploadCommand).resolves({ UploadId: 'u-1' });
-  s3mock.on(GetObjectCommand).callsFake(async (input: GetObjectCommandInput) => {
-    const [, a, b] = /bytes=(\d+)-(\d+)/.exec(input.Range ?? '') ?? [];
-    return {
-      ETag: '"src"',
-      Body: sdkStreamMixin(Readable.from([Buffer.from(source.subarray(Number(a), Number(b) + 1))])),
-    };
-  });
-  s3mock.on(UploadPartCommand).resolves({ ETag: '"p"' });
-});
+beforeEach(serveSource);
 
 describe('EncryptSource handler', () => {
   it('returns the whole state with a checkpoint, writes the envelope metadata and zeroes the key', async () => {
