@@ -15,7 +15,8 @@
  * and the bundled @ffmpeg-installer build). The stack rows run in a child process per binary (one stack per
  * process: handlers resolve their endpoints once). Prints a table, writes bench/results/transcode-<time>.json.
  *
- * The stack rows run once per backend (both share the engine): MediaConvert (the default) and Elastic Transcoder.
+ * Every row also runs once per backend (both share the engine): MediaConvert (the default) and Elastic Transcoder,
+ * each against bare ffmpeg producing the ladder that backend's job asks the engine for.
  *
  * Flags: --clip FILE  --seconds 60  --size 1280x720  --jobs 4  --backend all|mediaconvert|elastictranscoder
  *        --binaries all|default
@@ -28,6 +29,8 @@ import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { BUILT_IN_PROFILES } from '../lib/profiles.js';
+import { PRESET_EQUIVALENTS } from '../lib/transcoder/mediaconvert.js';
+import { presetFor } from '../local/mediaconvert/engine.js';
 import {
   type FfmpegBinary,
   ffmpegVersion,
@@ -65,13 +68,22 @@ interface Ratios {
   perRenditionVsOneCommand: number;
 }
 
+interface BackendResult {
+  backend: Backend;
+  /** (a) bare ffmpeg, this backend's ladder in one command. */
+  ladderOneCommandSeconds: number;
+  /** (a′) bare ffmpeg, this backend's ladder one command per rendition. */
+  ladderPerRenditionSeconds: number;
+  /** (d) bare ffmpeg, `jobs` of this backend's ladders at the transcoder's parallelism. */
+  fourLaddersSeconds: number;
+  timings: StackTimings;
+  ratios: Ratios;
+}
+
 interface BinaryResult {
   ffmpeg: { path: string; version: string; source: string };
-  ladderOneCommandSeconds: number;
-  ladderPerRenditionSeconds: number;
-  fourLaddersSeconds: number;
   /** Per backend measured, in BACKENDS order. */
-  stacks: Array<{ backend: Backend; timings: StackTimings; ratios: Ratios }>;
+  stacks: BackendResult[];
 }
 
 function options(argv: string[]) {
@@ -137,8 +149,19 @@ async function generateClip(ffmpeg: string, file: string, seconds: number, size:
   if (code !== 0) throw new Error(`clip generation failed: ${stderr.slice(-400)}`);
 }
 
-/** The default profile's ladder as engine renditions, each with its own AES-128 key (as the job would have). */
-async function ladderPlan(work: string, clip: string, ffmpeg: string, tag: string): Promise<LadderPlan> {
+/**
+ * The default profile's ladder as engine renditions, each with its own AES-128 key (as the job would have), in the
+ * settings the backend's job gives the engine: Elastic Transcoder's system presets, or the MediaConvert job's inline
+ * settings (Main profile for every rendition, no fixed GOP, 48 kHz audio), which cost more to encode. Each backend is
+ * compared with bare ffmpeg producing its own ladder.
+ */
+async function ladderPlan(
+  work: string,
+  clip: string,
+  ffmpeg: string,
+  tag: string,
+  backend: Backend,
+): Promise<LadderPlan> {
   const profile = BUILT_IN_PROFILES.find((p) => p.name === 'default');
   if (!profile) throw new Error('no default profile');
   const presets = new Map(systemPresets('us-east-1', '000000000000').map((p) => [p.Id, p]));
@@ -146,7 +169,8 @@ async function ladderPlan(work: string, clip: string, ffmpeg: string, tag: strin
   if (!input) throw new Error(`${clip} is not media ffmpeg can read`);
   const renditions: RenditionPlan[] = [];
   for (const output of profile.outputs) {
-    const preset = presets.get(output.presetId);
+    const preset =
+      backend === 'mediaconvert' ? mediaConvertPreset(output.presetId) : presets.get(output.presetId);
     if (!preset) throw new Error(`unknown preset ${output.presetId}`);
     const dir = join(work, tag, output.key);
     await mkdir(dir, { recursive: true });
@@ -159,6 +183,20 @@ async function ladderPlan(work: string, clip: string, ffmpeg: string, tag: strin
     });
   }
   return { inputFile: clip, input, renditions };
+}
+
+/** What the local MediaConvert hands the engine for this preset's MediaConvert equivalent (lib/transcoder). */
+function mediaConvertPreset(presetId: string) {
+  const r = PRESET_EQUIVALENTS[presetId];
+  if (!r) return undefined;
+  return presetFor({
+    nameModifier: '',
+    ...(r.video ? { video: r.video } : {}),
+    // The adapter asks MediaConvert for 48 kHz AAC.
+    ...(r.audio
+      ? { audio: { bitrate: r.audio.bitrate, sampleRate: 48_000, selector: 'Audio Selector 1' } }
+      : {}),
+  });
 }
 
 /** Runs ladderArgs as a script would: key info files on disk, ffmpeg, nothing else. */
@@ -336,40 +374,81 @@ async function binariesToMeasure(which: 'all' | 'default'): Promise<FfmpegBinary
 const round = (n: number, digits = 2) => Number(n.toFixed(digits));
 
 function table(results: BinaryResult[], jobs: number): string {
-  const rows: string[][] = [['ffmpeg', 'step', 's', '× (a)']];
+  const rows: string[][] = [['ffmpeg', 'backend (its own ladder)', 'step', 's', '× (a)']];
   for (const r of results) {
     const name = `${r.ffmpeg.version} (${r.ffmpeg.source})`;
-    const a = r.ladderOneCommandSeconds;
-    const add = (step: string, s: number, base = a) =>
-      rows.push([name, step, s.toFixed(1), (s / base).toFixed(2)]);
-    add('(a) bare ffmpeg, ladder in one command', a);
-    add('(a′) bare ffmpeg, one command per rendition', r.ladderPerRenditionSeconds);
-    add(`(d) ${jobs} bare ladders, ${DEFAULT_JOB_CONCURRENCY} at a time`, r.fourLaddersSeconds);
-    for (const { backend, timings: t } of r.stacks) {
-      const label = backend === 'mediaconvert' ? 'MediaConvert' : 'Elastic Transcoder';
-      add(`${label}: (b) local job, submit → COMPLETE`, t.jobSeconds);
-      add(`${label}: (c) whole run, upload → notification`, t.runSeconds);
-      rows.push([
-        name,
-        `${label}: (c) job COMPLETE → PollJob sees it`,
-        t.completionToWorkflowSeconds.toFixed(2),
-        '',
-      ]);
-      rows.push([
-        name,
-        `${label}: (d) ${jobs} jobs at once, first submit → last COMPLETE`,
-        t.fourJobsSeconds.toFixed(1),
-        `${(t.fourJobsSeconds / r.fourLaddersSeconds).toFixed(2)} × (d) ffmpeg`,
-      ]);
-      rows.push([
-        name,
-        `${label}: (d) ${jobs} runs at once, upload → last notification`,
-        t.fourRunsSeconds.toFixed(1),
-        `${(t.fourRunsSeconds / r.fourLaddersSeconds).toFixed(2)} × (d) ffmpeg`,
-      ]);
+    for (const b of r.stacks) {
+      const label = b.backend === 'mediaconvert' ? 'MediaConvert' : 'Elastic Transcoder';
+      const a = b.ladderOneCommandSeconds;
+      const t = b.timings;
+      const add = (step: string, s: number, ratio: string) =>
+        rows.push([name, label, step, s.toFixed(1), ratio]);
+      add('(a) bare ffmpeg, ladder in one command', a, '1.00');
+      add(
+        '(a′) bare ffmpeg, one command per rendition',
+        b.ladderPerRenditionSeconds,
+        (b.ladderPerRenditionSeconds / a).toFixed(2),
+      );
+      add('(b) local job, submit → COMPLETE', t.jobSeconds, (t.jobSeconds / a).toFixed(2));
+      add('(c) whole run, upload → notification', t.runSeconds, (t.runSeconds / a).toFixed(2));
+      add('(c′) job COMPLETE → PollJob sees it', t.completionToWorkflowSeconds, '');
+      add(`(d) ${jobs} bare ladders, ${DEFAULT_JOB_CONCURRENCY} at a time`, b.fourLaddersSeconds, '');
+      add(
+        `(d) ${jobs} jobs at once, first submit → last COMPLETE`,
+        t.fourJobsSeconds,
+        `${(t.fourJobsSeconds / b.fourLaddersSeconds).toFixed(2)} × (d) ffmpeg`,
+      );
+      add(
+        `(d) ${jobs} runs at once, upload → last notification`,
+        t.fourRunsSeconds,
+        `${(t.fourRunsSeconds / b.fourLaddersSeconds).toFixed(2)} × (d) ffmpeg`,
+      );
     }
   }
   return `${rows.map((cells) => `| ${cells.join(' | ')} |`).join('\n')}\n`;
+}
+
+/** (a), (a′), the stack rows (b)–(d) and (d)'s bare ladders for one binary and one backend's ladder. */
+async function measureBackend(
+  binary: FfmpegBinary,
+  backend: Backend,
+  clip: string,
+  work: string,
+  jobs: number,
+): Promise<BackendResult> {
+  const ffmpeg = binary.path;
+  const tag = `${backend}-${basename(ffmpeg)}`;
+  process.stderr.write(`ffmpeg ${binary.version} (${binary.path}), ${backend}: (a) one command…\n`);
+  const [a] = await timed(async () =>
+    bareLadder(ffmpeg, await ladderPlan(work, clip, ffmpeg, `${tag}-a`, backend), work),
+  );
+  process.stderr.write('  (b)/(c)/(d) the local stack…\n');
+  const timings = await childTimings(binary, clip, jobs, backend);
+  process.stderr.write('  (a′) one command per rendition…\n');
+  const plan = await ladderPlan(work, clip, ffmpeg, `${tag}-a-seq`, backend);
+  const [perRendition] = await timed(async () => {
+    for (const r of plan.renditions) await bareLadder(ffmpeg, { ...plan, renditions: [r] }, work);
+  });
+  process.stderr.write(`  (d) ${jobs} bare ladders, ${DEFAULT_JOB_CONCURRENCY} at a time…\n`);
+  const plans = await Promise.all(
+    Array.from({ length: jobs }, (_, i) => ladderPlan(work, clip, ffmpeg, `${tag}-d-${i}`, backend)),
+  );
+  const [four] = await timed(() =>
+    inPool(plans, DEFAULT_JOB_CONCURRENCY, (p) => bareLadder(ffmpeg, p, work)),
+  );
+  return {
+    backend,
+    ladderOneCommandSeconds: round(a, 3),
+    ladderPerRenditionSeconds: round(perRendition, 3),
+    fourLaddersSeconds: round(four, 3),
+    timings,
+    ratios: {
+      jobVsFfmpeg: round(timings.jobSeconds / a, 3),
+      runVsFfmpeg: round(timings.runSeconds / a, 3),
+      fourJobsVsFfmpeg: round(timings.fourJobsSeconds / four, 3),
+      perRenditionVsOneCommand: round(perRendition / a, 3),
+    },
+  };
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -391,44 +470,11 @@ async function main(argv: string[]): Promise<void> {
     }
     const results: BinaryResult[] = [];
     for (const binary of binaries) {
-      const ffmpeg = binary.path;
-      process.stderr.write(`ffmpeg ${binary.version} (${binary.path}): (a) one command…\n`);
-      const [a] = await timed(async () =>
-        bareLadder(ffmpeg, await ladderPlan(work, clip, ffmpeg, 'a'), work),
-      );
-      const stacks: Array<{ backend: Backend; timings: StackTimings }> = [];
+      const stacks: BackendResult[] = [];
       for (const backend of o.backends) {
-        process.stderr.write(`  (b)/(c)/(d) the local stack, ${backend}…\n`);
-        stacks.push({ backend, timings: await childTimings(binary, clip, o.jobs, backend) });
+        stacks.push(await measureBackend(binary, backend, clip, work, o.jobs));
       }
-      process.stderr.write('  (a′) one command per rendition…\n');
-      const plan = await ladderPlan(work, clip, ffmpeg, 'a-seq');
-      const [perRendition] = await timed(async () => {
-        for (const r of plan.renditions) await bareLadder(ffmpeg, { ...plan, renditions: [r] }, work);
-      });
-      process.stderr.write(`  (d) ${o.jobs} bare ladders, ${DEFAULT_JOB_CONCURRENCY} at a time…\n`);
-      const plans = await Promise.all(
-        Array.from({ length: o.jobs }, (_, i) => ladderPlan(work, clip, ffmpeg, `d-${i}`)),
-      );
-      const [four] = await timed(() =>
-        inPool(plans, DEFAULT_JOB_CONCURRENCY, (p) => bareLadder(ffmpeg, p, work)),
-      );
-      results.push({
-        ffmpeg: { path: binary.path, version: binary.version, source: binary.source },
-        ladderOneCommandSeconds: round(a, 3),
-        ladderPerRenditionSeconds: round(perRendition, 3),
-        fourLaddersSeconds: round(four, 3),
-        stacks: stacks.map(({ backend, timings }) => ({
-          backend,
-          timings,
-          ratios: {
-            jobVsFfmpeg: round(timings.jobSeconds / a, 3),
-            runVsFfmpeg: round(timings.runSeconds / a, 3),
-            fourJobsVsFfmpeg: round(timings.fourJobsSeconds / four, 3),
-            perRenditionVsOneCommand: round(perRendition / a, 3),
-          },
-        })),
-      });
+      results.push({ ffmpeg: { path: binary.path, version: binary.version, source: binary.source }, stacks });
     }
     const loadAfter = loadavg();
     const report = {
