@@ -8,7 +8,7 @@ import { sendRestJsonError } from '../http/errors.js';
 import { createRequestGuard } from '../http/request-guard.js';
 import { handleRestJson, type RestJsonErrors } from '../http/rest-json.js';
 import { serveOnLoopback } from '../http/server.js';
-import { resolveFfmpeg } from '../transcoder/ffmpeg.js';
+import { type FfmpegBinary, resolveFfmpeg } from '../transcoder/ffmpeg.js';
 import type { JobProgress } from '../transcoder/server.js';
 import { ffmpegDyingWithParent, prepareWorkspace } from '../transcoder/workspace.js';
 import { badRequest, McError } from './errors.js';
@@ -28,6 +28,8 @@ export interface MediaConvertServerOptions {
   eventbridge: { endpoint: string };
   credentials: { accessKeyId: string; secretAccessKey: string };
   faults?: FaultInjector;
+  /** The ffmpeg the stack chose (one choice for both local transcoders); else FFMPEG_PATH or the default choice. */
+  ffmpeg?: FfmpegBinary;
   ffmpegPath?: string;
   concurrency?: number;
 }
@@ -79,7 +81,7 @@ export async function startMediaConvertServer(opts: MediaConvertServerOptions): 
   const region = opts.region ?? 'us-east-1';
   const store = await JobStore.open(opts.dataDir);
   const plans = new Map<string, JobPlan>();
-  const ffmpeg = await resolveFfmpeg(opts.ffmpegPath ?? process.env.FFMPEG_PATH);
+  const ffmpeg = opts.ffmpeg?.path ?? (await resolveFfmpeg(opts.ffmpegPath ?? process.env.FFMPEG_PATH));
   const workDir = prepareWorkspace(opts.dataDir, 'mediaconvert');
   const common = { region, credentials: opts.credentials, maxAttempts: 3 };
   const s3 = new S3Client({ ...common, endpoint: opts.s3.endpoint, forcePathStyle: true });

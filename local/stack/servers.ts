@@ -101,7 +101,8 @@ export async function startServiceServers(ctx: ServerContext): Promise<ServiceSe
       eventbridge: { endpoint: eventBridge.endpoint },
       credentials: { ...credentials },
       faults,
-      ...ffmpegPathOption(options),
+      // The binary the Elastic Transcoder chose, which the CLI reports: both backends run the same ffmpeg.
+      ffmpeg: transcoder.ffmpeg,
     }),
   );
   cleanups.push(() => mediaconvert.stop());

@@ -1,6 +1,6 @@
 /**
- * Input download and output upload through S3. Uploads above one part size go multipart so no single request
- * exceeds what small S3 emulators accept (fauxqs 1.9.2 caps bodies at 11 MiB).
+ * Input download and output upload through S3. Uploads above one part size go multipart, as a real transcoder's
+ * large outputs do, so no single request holds a whole rendition.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
 import type { Readable } from 'node:stream';
