@@ -3,13 +3,13 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
 import { logger } from '../../lib/logger.js';
-import type { FaultInjector } from '../faults.js';
 import { sendRestJsonError } from '../http/errors.js';
 import { createRequestGuard } from '../http/request-guard.js';
 import { handleRestJson, type RestJsonErrors } from '../http/rest-json.js';
 import { serveOnLoopback } from '../http/server.js';
-import { type FfmpegBinary, resolveFfmpeg } from '../transcoder/ffmpeg.js';
+import { resolveFfmpeg } from '../transcoder/ffmpeg.js';
 import type { JobProgress } from '../transcoder/server.js';
+import { DEFAULT_JOB_CONCURRENCY, type LocalTranscoderOptions } from '../transcoder/server.js';
 import { ffmpegDyingWithParent, prepareWorkspace } from '../transcoder/workspace.js';
 import { badRequest, McError } from './errors.js';
 import { ACCOUNT_ID, type MediaConvertContext, ROUTES } from './routes.js';
@@ -18,20 +18,8 @@ import { SpekeClient } from './speke-client.js';
 import { JobStore } from './store.js';
 import { type JobPlan, parseCreateJob } from './wire.js';
 
-export interface MediaConvertServerOptions {
-  dataDir: string;
-  host?: string;
-  port?: number;
-  region?: string;
-  s3: { endpoint: string };
-  kms: { endpoint: string };
+export interface MediaConvertServerOptions extends LocalTranscoderOptions {
   eventbridge: { endpoint: string };
-  credentials: { accessKeyId: string; secretAccessKey: string };
-  faults?: FaultInjector;
-  /** The ffmpeg the stack chose (one choice for both local transcoders); else FFMPEG_PATH or the default choice. */
-  ffmpeg?: FfmpegBinary;
-  ffmpegPath?: string;
-  concurrency?: number;
 }
 
 export interface MediaConvertServer {
@@ -98,7 +86,7 @@ export async function startMediaConvertServer(opts: MediaConvertServerOptions): 
     speke,
     ffmpeg: ffmpegDyingWithParent(opts.dataDir, ffmpeg, 'mediaconvert'),
     workDir,
-    concurrency: opts.concurrency ?? 2,
+    concurrency: opts.concurrency ?? DEFAULT_JOB_CONCURRENCY,
     accountId: ACCOUNT_ID,
     region,
     onProgress: (progress) => {

@@ -18,23 +18,27 @@ import { TranscoderStore } from './store.js';
 import type { LadderProgress } from './transcode.js';
 import { ffmpegDyingWithParent, prepareWorkspace } from './workspace.js';
 
-export interface TranscoderServerOptions {
+/** What both local transcoders (Elastic Transcoder here, MediaConvert in local/mediaconvert) are started with. */
+export interface LocalTranscoderOptions {
   dataDir: string;
   host?: string;
   port?: number;
   region?: string;
   s3: { endpoint: string };
   kms: { endpoint: string };
-  sns: { endpoint: string };
   /** The stack's credentials: the transcoder signs its own calls with them and accepts only requests signed so. */
   credentials: { accessKeyId: string; secretAccessKey: string };
   faults?: FaultInjector;
   /** Defaults to env FFMPEG_PATH, then an ffmpeg ≥ 5 on PATH, then the binary of `@ffmpeg-installer/ffmpeg`. */
   ffmpegPath?: string;
-  /** An ffmpeg already chosen by the caller (takes precedence over `ffmpegPath`). */
+  /** An ffmpeg already chosen by the caller (takes precedence over `ffmpegPath`): one choice for the whole stack. */
   ffmpeg?: FfmpegBinary;
   /** Jobs transcoded at the same time (default DEFAULT_JOB_CONCURRENCY). */
   concurrency?: number;
+}
+
+export interface TranscoderServerOptions extends LocalTranscoderOptions {
+  sns: { endpoint: string };
 }
 
 /** A running job's progress: the job, and where its ladder is (transcode.ts). */
