@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
+import { EVENT_SOURCE } from '../../lib/notifications/contract.js';
 import type { ExecutionRecord, HistoryEvent, LocalStepFunctions } from '../sfn/index.js';
 import { summarizeExecution } from '../sfn/summary.js';
 import type { Notification } from '../stack/notifications.js';
@@ -193,7 +194,15 @@ export function createNotificationReader(schema: object, files: { sns: string; e
         return check('SNS', m, typeof when === 'string' ? when : null);
       });
       const events = readLines(files.eventBridge).map((e) => {
-        const entry = e as { time?: string; detail?: unknown };
+        const entry = e as { time?: string; detail?: unknown; source?: unknown; 'detail-type'?: unknown };
+        // The bus also carries other services' events (MediaConvert's job state changes): shown, but not as ours.
+        if (typeof entry.source === 'string' && entry.source !== EVENT_SOURCE) {
+          const foreign = {
+            unparsable: JSON.stringify(e),
+            reason: `an event from ${entry.source} (${String(entry['detail-type'] ?? 'no detail-type')})`,
+          };
+          return check('EventBridge', foreign, entry.time ?? null);
+        }
         return check('EventBridge', entry.detail ?? e, entry.time ?? null);
       });
       return [...sns, ...events].sort((a, b) => String(b.receivedAt).localeCompare(String(a.receivedAt)));
