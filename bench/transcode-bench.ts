@@ -29,7 +29,7 @@ import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { BUILT_IN_PROFILES } from '../lib/profiles.js';
-import { PRESET_EQUIVALENTS } from '../lib/transcoder/mediaconvert.js';
+import { AAC_SAMPLE_RATE, PRESET_EQUIVALENTS } from '../lib/transcoder/mediaconvert.js';
 import { presetFor } from '../local/mediaconvert/engine.js';
 import {
   type FfmpegBinary,
@@ -192,9 +192,8 @@ function mediaConvertPreset(presetId: string) {
   return presetFor({
     nameModifier: '',
     ...(r.video ? { video: r.video } : {}),
-    // The adapter asks MediaConvert for 48 kHz AAC.
     ...(r.audio
-      ? { audio: { bitrate: r.audio.bitrate, sampleRate: 48_000, selector: 'Audio Selector 1' } }
+      ? { audio: { bitrate: r.audio.bitrate, sampleRate: AAC_SAMPLE_RATE, selector: 'Audio Selector 1' } }
       : {}),
   });
 }

@@ -106,6 +106,9 @@ const VIDEO = {
  * The Elastic Transcoder HLS system presets (lib/profiles.ts) mapped to equivalent inline MediaConvert settings
  * (maximum frame size and bitrates of each preset). `-2000x5` are the video-only variants; `-200060/71` audio-only.
  */
+/** Every AAC rendition is asked for at 48 kHz, MediaConvert's usual rate. */
+export const AAC_SAMPLE_RATE = 48_000;
+
 export const PRESET_EQUIVALENTS: Readonly<Record<string, RenditionSettings>> = Object.freeze({
   '1351620000001-200010': { video: VIDEO['2M'], audio: { bitrate: 128_000 } },
   '1351620000001-200015': { video: VIDEO['2M'] },
@@ -160,7 +163,11 @@ function toOutput(o: Profile['outputs'][number]): Output {
               AudioSourceName: 'Audio Selector 1',
               CodecSettings: {
                 Codec: 'AAC',
-                AacSettings: { Bitrate: r.audio.bitrate, CodingMode: 'CODING_MODE_2_0', SampleRate: 48_000 },
+                AacSettings: {
+                  Bitrate: r.audio.bitrate,
+                  CodingMode: 'CODING_MODE_2_0',
+                  SampleRate: AAC_SAMPLE_RATE,
+                },
               },
             },
           ],

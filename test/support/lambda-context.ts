@@ -1,22 +1,15 @@
 import type { Context } from 'aws-lambda';
+import { lambdaContext as localLambdaContext } from '../../local/lambda/invoke.js';
 
-/** The context Lambda hands a function: what Powertools' injectLambdaContext reads onto every log line. */
+/** The context Lambda hands a function (the local runtime's own builder): what injectLambdaContext puts on log lines. */
 export function lambdaContext(
   awsRequestId: string,
   functionName = 'secure-transcode-dev-validateSource',
 ): Context {
-  return {
-    callbackWaitsForEmptyEventLoop: false,
+  return localLambdaContext({
     functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:${functionName}`,
-    memoryLimitInMB: '256',
-    awsRequestId,
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: '2026/12/01/[$LATEST]0',
-    getRemainingTimeInMillis: () => 30_000,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
+    region: 'us-east-1',
+    accountId: '123456789012',
+    requestId: awsRequestId,
+  });
 }
