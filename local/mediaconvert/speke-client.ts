@@ -98,6 +98,20 @@ export function readCpixResponse(xml: string): SpekeKey {
   return { key, uri: Buffer.from(uri, 'base64').toString('utf8') };
 }
 
+function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
+  });
+}
+
 export class SpekeClient {
   private readonly signer: SignatureV4;
 
@@ -112,7 +126,9 @@ export class SpekeClient {
 
   async keyFor(url: string, resourceId: string, signal?: AbortSignal): Promise<SpekeKey> {
     const body = cpixRequest(resourceId);
-    const attempts = this.options.attempts ?? 3;
+    // Backed off, as MediaConvert retries its key provider: after a restart a resumed job can ask before the SPEKE
+    // endpoint is listening again.
+    const attempts = this.options.attempts ?? 5;
     let last = '';
     for (let attempt = 1; attempt <= attempts; attempt++) {
       const target = new URL(url);
@@ -152,6 +168,7 @@ export class SpekeClient {
       if (res) last = `HTTP ${res.status}`;
       await res?.body?.cancel();
       if (signal?.aborted) break;
+      if (attempt < attempts) await pause(Math.min(2000, 250 * 2 ** (attempt - 1)), signal);
     }
     throw new JobError(JOB_ERRORS.spekeFailed, `The SPEKE server did not answer: ${last}`);
   }
