@@ -57,6 +57,7 @@ describe('progress view', () => {
       'WrapKey',
       'SubmitJob',
       'PollJob',
+      'DisposeSource',
       'NotifySuccess',
     ]);
     expect(POLL_LOOP.map((s) => plan.stepOf.get(s))).toEqual([8, 8, 8]);
@@ -146,7 +147,7 @@ describe('progress view', () => {
       'movie.mp4: transcode 90%, ETA 1 s (hls-2000k 38%, hls-1000k 40%, hls-400k 40%)',
       'movie.mp4: transcode 100% (hls-2000k 100%, hls-1000k 100%, hls-400k 100%)',
     ]);
-    expect(text.split('\n').filter((l) => l.includes('PollJob'))).toEqual(['movie.mp4: [8/9] PollJob']);
+    expect(text.split('\n').filter((l) => l.includes('PollJob'))).toEqual(['movie.mp4: [8/10] PollJob']);
     for (const line of text.split('\n')) expect(line.length).toBeLessThanOrEqual(79);
   });
 });
