@@ -83,7 +83,7 @@ describe('progress view', () => {
     }
 
     // Assess
-    expect(new Set(lines.map((l) => /\s(\d+)\/9\s/.exec(l)?.[1]))).toEqual(new Set(['8']));
+    expect(new Set(lines.map((l) => /\s(\d+)\/10\s/.exec(l)?.[1]))).toEqual(new Set(['8']));
   });
 
   it('shows per-rendition progress, elapsed time and an ETA within 79 columns on a TTY', () => {
@@ -107,7 +107,7 @@ describe('progress view', () => {
       .map((l) => l.replace(CURSOR_CODES, ''))
       .filter(Boolean);
     expect(lines).toHaveLength(4);
-    expect(lines[0]).toMatch(/ 8\/9 transcode 40% ETA 18 s +12\.0 s$/);
+    expect(lines[0]).toMatch(/ 8\/10 transcode 40% ETA 18 s +12\.0 s$/);
     expect(lines.slice(1)).toEqual([
       expect.stringMatching(/^ {2}hls-2000k +█+░+ +38%$/),
       expect.stringMatching(/^ {2}hls-1000k +█+░+ +40%$/),
