@@ -31,7 +31,7 @@ import { type KmsServer, startKmsServer } from '../../local/kms/index.js';
 import { type MediaConvertServer, startMediaConvertServer } from '../../local/mediaconvert/index.js';
 import { SpekeClient } from '../../local/mediaconvert/speke-client.js';
 import { type SpekeServer, startSpekeServer } from '../../local/speke/index.js';
-import { type LocalEventBridge, startLocalEventBridge } from '../../local/stack/eventbridge.js';
+import { type LocalEventBridge, startLocalEventBridge } from '../../local/eventbridge/index.js';
 import type { JobProgress } from '../../local/transcoder/server.js';
 import { awsCliEnv } from '../support/credentials.js';
 import { sampleAsset, sampleEncrypted, sampleKeys, sampleTranscoderKey } from '../support/state.js';

@@ -7,15 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import {
-  type AwsJsonEndpoint,
-  type AwsJsonErrors,
-  type AwsJsonInput,
-  handleAwsJson,
-} from '../http/aws-json.js';
-import { AwsServiceError, sendAwsJsonError } from '../http/errors.js';
-import { createRequestGuard, type LocalAuth } from '../http/request-guard.js';
-import { serveOnLoopback } from '../http/server.js';
+import { type AwsJsonEndpoint, type AwsJsonErrors, type AwsJsonInput, AwsServiceError, createRequestGuard, handleAwsJson, type LocalAuth, sendAwsJsonError, serveOnLoopback } from '../http/index.js';
 
 export interface LocalEventBridgeOptions {
   eventsFile: string;
