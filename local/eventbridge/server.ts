@@ -7,7 +7,17 @@
 import { randomUUID } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { type AwsJsonEndpoint, type AwsJsonErrors, type AwsJsonInput, AwsServiceError, createRequestGuard, handleAwsJson, type LocalAuth, sendAwsJsonError, serveOnLoopback } from '../http/index.js';
+import {
+  type AwsJsonEndpoint,
+  type AwsJsonErrors,
+  type AwsJsonInput,
+  AwsServiceError,
+  createRequestGuard,
+  handleAwsJson,
+  type LocalAuth,
+  sendAwsJsonError,
+  serveOnLoopback,
+} from '../http/index.js';
 
 export interface LocalEventBridgeOptions {
   eventsFile: string;

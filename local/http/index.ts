@@ -39,15 +39,15 @@ export {
   type RestJsonErrors,
 } from './rest-json.js';
 export {
-  listenOnLoopback,
   type LocalServer,
+  listenOnLoopback,
   matchRoute,
   parseJsonBody,
-  readAdmittedBody,
-  readBody,
   type Reply,
   type Route,
   type RouteRequest,
+  readAdmittedBody,
+  readBody,
   sendJson,
   serveOnLoopback,
   stopServer,

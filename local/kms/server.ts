@@ -1,7 +1,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { logger } from '../../lib/logger.js';
 import type { FaultInjector } from '../faults.js';
-import { type AwsJsonEndpoint, type AwsJsonErrors, createRequestGuard, handleAwsJson, type LocalAuth, sendAwsJsonError, serveOnLoopback } from '../http/index.js';
+import {
+  type AwsJsonEndpoint,
+  type AwsJsonErrors,
+  createRequestGuard,
+  handleAwsJson,
+  type LocalAuth,
+  sendAwsJsonError,
+  serveOnLoopback,
+} from '../http/index.js';
 import { KmsError } from './errors.js';
 import { KeyStore } from './keystore.js';
 import { OPERATIONS } from './operations.js';

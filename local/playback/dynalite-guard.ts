@@ -9,7 +9,17 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import dynalite from 'dynalite';
-import { createRequestGuard, listenOnLoopback, type LocalAuth, type LocalServer, readBody, type RequestGuard, sendAwsJsonError, sendRefusal, stopServer } from '../http/index.js';
+import {
+  createRequestGuard,
+  type LocalAuth,
+  type LocalServer,
+  listenOnLoopback,
+  type RequestGuard,
+  readBody,
+  sendAwsJsonError,
+  sendRefusal,
+  stopServer,
+} from '../http/index.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 

@@ -41,7 +41,17 @@ import { S3PresignedUrlSigner } from '../../lib/playback/signed-urls.js';
 import { ensureTokenTable } from '../../lib/playback/token-store.js';
 import { keyUrl as keyUrlOf, playUrl } from '../../lib/playback/urls.js';
 import type { FaultInjector } from '../faults.js';
-import { createRequestGuard, createSigV4Verifier, type LocalServer, readBody, type RequestGuard, sendApiGatewayError, sendJson, sendRefusal, serveOnLoopback } from '../http/index.js';
+import {
+  createRequestGuard,
+  createSigV4Verifier,
+  type LocalServer,
+  type RequestGuard,
+  readBody,
+  sendApiGatewayError,
+  sendJson,
+  sendRefusal,
+  serveOnLoopback,
+} from '../http/index.js';
 import { lambdaContext } from '../lambda/index.js';
 import {
   type LocalRoute,

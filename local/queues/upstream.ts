@@ -15,7 +15,17 @@ import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerRespon
 import net from 'node:net';
 import { join } from 'node:path';
 import { type FauxqsServer, startFauxqs } from 'fauxqs';
-import { createRequestGuard, type LocalAuth, readBody, type Refusal, type RequestGuard, sendAwsError, sendAwsJsonError, sendQueryError, sendRefusal } from '../http/index.js';
+import {
+  createRequestGuard,
+  type LocalAuth,
+  type Refusal,
+  type RequestGuard,
+  readBody,
+  sendAwsError,
+  sendAwsJsonError,
+  sendQueryError,
+  sendRefusal,
+} from '../http/index.js';
 import {
   formAction,
   QueueUrls,

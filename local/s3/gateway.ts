@@ -13,9 +13,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FauxqsServer } from 'fauxqs';
 import type { FaultInjector, FaultKind } from '../faults.js';
-import { createRequestGuard, type LocalAuth, type RequestGuard, sendRestXmlError, serveOnLoopback } from '../http/index.js';
-import { currentObjects, type ObjectCreatedEvent, ObjectCreatedEvents } from './events.js';
-import { ObjectStore } from './object-store.js';
+import {
+  createRequestGuard,
+  type LocalAuth,
+  type RequestGuard,
+  sendRestXmlError,
+  serveOnLoopback,
+} from '../http/index.js';
 import {
   forwardQueueOrTopic,
   isQueueOrTopicRequest,
@@ -23,6 +27,8 @@ import {
   stopUpstream,
   type Upstream,
 } from '../queues/index.js';
+import { currentObjects, type ObjectCreatedEvent, ObjectCreatedEvents } from './events.js';
+import { ObjectStore } from './object-store.js';
 import { classifyS3, rawPathOf, type S3Request } from './operations.js';
 import { type CreatedObject, drain, type ObjectCreatedEventName, S3Api } from './s3-api.js';
 

@@ -6,7 +6,15 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FaultInjector } from '../faults.js';
-import { type AwsJsonEndpoint, type AwsJsonErrors, createRequestGuard, handleAwsJson, type LocalAuth, sendAwsJsonError, serveOnLoopback } from '../http/index.js';
+import {
+  type AwsJsonEndpoint,
+  type AwsJsonErrors,
+  createRequestGuard,
+  handleAwsJson,
+  type LocalAuth,
+  sendAwsJsonError,
+  serveOnLoopback,
+} from '../http/index.js';
 import { LocalStepFunctions, type LocalStepFunctionsOptions, SfnApiError } from './engine.js';
 import { OPERATIONS } from './operations.js';
 

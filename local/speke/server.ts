@@ -15,7 +15,13 @@ import { logger } from '../../lib/logger.js';
 import { MAX_CPIX_BYTES } from '../../lib/speke/cpix.js';
 import { createSpekeHttpHandler } from '../../lib/speke/http.js';
 import { SpekeKeyProvider } from '../../lib/speke/key-provider.js';
-import { createRequestGuard, readAdmittedBody, type RequestGuard, sendApiGatewayError, serveOnLoopback } from '../http/index.js';
+import {
+  createRequestGuard,
+  type RequestGuard,
+  readAdmittedBody,
+  sendApiGatewayError,
+  serveOnLoopback,
+} from '../http/index.js';
 import { lambdaContext } from '../lambda/index.js';
 
 export interface SpekeServerOptions {

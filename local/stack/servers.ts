@@ -5,11 +5,11 @@
  * server. Server modules load on first use, after the environment they read is in place. Each server's stop is registered as soon as it is up.
  */
 import { join } from 'node:path';
+import { type LocalEventBridge, startLocalEventBridge } from '../eventbridge/index.js';
 import type { FaultInjector } from '../faults.js';
 import type { LocalAuth } from '../http/index.js';
 import type { Cleanups } from './cleanups.js';
 import type { StackCredentials } from './credentials.js';
-import { type LocalEventBridge, startLocalEventBridge } from '../eventbridge/index.js';
 import type { OnPort } from './ports.js';
 import { EVENT_BUS_NAME, LOCAL_ACCOUNT, LOCAL_BUCKET, type StackOptions } from './types.js';
 

@@ -12,7 +12,12 @@ import { type AssetRecord, writeAssetRecord } from '../../../lib/playback/asset-
 import { runPlayCommand } from '../../../local/cli/play.js';
 import { runTokenCommand } from '../../../local/cli/token.js';
 import { captureIo } from '../../support/cli-io.js';
-import { BUCKET, type PlaybackHarness, REGION, startPlaybackHarness } from '../../support/playback-harness.js';
+import {
+  BUCKET,
+  type PlaybackHarness,
+  REGION,
+  startPlaybackHarness,
+} from '../../support/playback-harness.js';
 
 const ASSET_ID = 'a00000000000000000000001';
 

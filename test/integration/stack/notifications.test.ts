@@ -11,9 +11,9 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { SqsPoller } from '../../../local/lambda/index.js';
 import { type S3Gateway, startS3Gateway } from '../../../local/s3/index.js';
 import { type Notification, startNotificationSink } from '../../../local/stack/notifications.js';
-import type { SqsPoller } from '../../../local/lambda/index.js';
 import { dataDirCredentials } from '../../support/credentials.js';
 
 const notification = (name: string) => ({
