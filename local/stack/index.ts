@@ -4,8 +4,8 @@
  * variables, which is why this module sets process.env before any handler loads — and why one process runs at most
  * one stack (SDK clients resolve their endpoint once, on first use).
  *
- * `startStack` composes the modules beside it: ports (`ports.ts`), environment (`environment.ts`), servers
- * (`servers.ts`), provisioning (`clients.ts`, `resources.ts`; all three in order in `boot.ts`), execution tracking
+ * `startStack` composes the modules beside it: ports (`ports.ts`), environment (`environment.ts`), servers and the
+ * console (`servers.ts`), provisioning (`clients.ts`, `resources.ts`; all three in order in `boot.ts`), execution tracking
  * (`executions.ts`), the notification inbox (`inbox.ts`), the S3 → SQS → starter path (`ingest.ts`) and
  * `endpoints.json` (`endpoints-file.ts`).
  */
