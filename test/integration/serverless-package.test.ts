@@ -101,7 +101,6 @@ describe('the packaged CloudFormation template', () => {
     }>;
     const statements = policies.flatMap((p) => p.PolicyDocument.Statement);
     const deleting = statements.filter((st) => st.Action.some((a) => a.startsWith('s3:Delete')));
-    const unversioned = resources.DisposeSourceUnversionedPolicy;
     // Assess
     expect(parameters.sourceRetention).toBe('delete');
     for (const fn of ['DisposeSourceLambdaFunction', 'NotifyLambdaFunction'])
@@ -109,11 +108,13 @@ describe('the packaged CloudFormation template', () => {
     expect(resources.DisposeSourceLambdaFunction?.Properties.Role).toEqual({
       'Fn::GetAtt': ['DisposeSourceRole', 'Arn'],
     });
-    expect(deleting.map((st) => st.Action)).toEqual([['s3:DeleteObjectVersion']]);
+    expect(deleting.map((st) => st.Action)).toEqual([['s3:DeleteObjectVersion', 's3:DeleteObject']]);
     expect(JSON.stringify(deleting[0]?.Resource)).toContain('/incoming/*');
-    expect(statements.flatMap((st) => st.Action).sort()).toEqual(['s3:DeleteObjectVersion', 's3:GetObject']);
-    expect(unversioned?.Condition).toBe('UseExistingBucket');
-    expect(JSON.stringify(unversioned?.Properties.PolicyDocument)).toContain('"Action":["s3:DeleteObject"]');
+    expect(statements.flatMap((st) => st.Action).sort()).toEqual([
+      's3:DeleteObject',
+      's3:DeleteObjectVersion',
+      's3:GetObject',
+    ]);
     for (const [name, role] of ofType('AWS::IAM::Role').filter(([k]) => k !== 'DisposeSourceRole')) {
       const actions = JSON.stringify(role.Properties.Policies ?? []);
       expect({ name, deletesVersions: actions.includes('s3:DeleteObjectVersion') }).toEqual({
