@@ -115,6 +115,7 @@ export function playbackConfig(env: NodeJS.ProcessEnv = process.env): PlaybackCo
 
 const SpekeSchema = z.object({
   OUTPUT_BUCKET: z.string().min(1),
+  PLAYBACK_KMS_KEY_ID: z.string().min(1),
   ASSET_PREFIX: prefix.default('assets/'),
   KEY_SERVICE_URL: baseUrl,
 });
@@ -125,6 +126,8 @@ export interface SpekeConfig {
   assetPrefix: string;
   /** The key service's public base URL, written as each asset's EXT-X-KEY URI. */
   keyServiceUrl: string;
+  /** The playback KMS key: the only KeyId the provider decrypts with, whatever the record names. */
+  playbackKmsKeyId: string;
 }
 
 export function spekeConfig(env: NodeJS.ProcessEnv = process.env): SpekeConfig {
@@ -133,5 +136,6 @@ export function spekeConfig(env: NodeJS.ProcessEnv = process.env): SpekeConfig {
     outputBucket: c.OUTPUT_BUCKET,
     assetPrefix: c.ASSET_PREFIX,
     keyServiceUrl: c.KEY_SERVICE_URL,
+    playbackKmsKeyId: c.PLAYBACK_KMS_KEY_ID,
   };
 }
