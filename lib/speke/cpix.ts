@@ -21,7 +21,7 @@ export const CLEAR_KEY_AES_128_SYSTEM_ID = '81376844-f976-481e-a84e-cc25d39b0b33
 export const MAX_CPIX_BYTES = 64 * 1024;
 /** Key rotation is off for VOD: one key per job. A few are accepted; a flood is refused. */
 export const MAX_CONTENT_KEYS = 16;
-/** A CPIX request nests six deep (CPIX/ContentKeyList/ContentKey/Data/Secret/PlainValue); MediaConvert's is about 6. */
+/** A filled CPIX document nests six deep (CPIX/ContentKeyList/ContentKey/Data/Secret/PlainValue); a request less. */
 export const MAX_CPIX_DEPTH = 32;
 /** MediaConvert's request has about fifteen elements; even MAX_CONTENT_KEYS keys with their systems need far fewer. */
 export const MAX_CPIX_ELEMENTS = 1024;
