@@ -168,7 +168,8 @@ describe('local SPEKE key provider over HTTP', () => {
     const answer = await ask(cpix(FORGED));
 
     // Assess: KMS refuses the blob under the pinned playback key id; the answer holds no key in any spelling
-    expect(answer.status).toBeGreaterThanOrEqual(400);
+    expect(answer.status).toBe(500);
+    expect(JSON.parse(answer.body)).toMatchObject({ error: 'internal' });
     expect(answer.body).not.toContain('PlainValue');
     expect(answer.body).not.toContain(sourceKey.toString('base64'));
     expect(answer.body).not.toContain(sourceKey.toString('hex'));
