@@ -6,11 +6,11 @@
  */
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { keyServiceContext, spekeKeyProviderContext } from '../../lib/kms/contexts.js';
-import { logger } from '../../lib/logger.js';
-import type { AssetRecord } from '../../lib/playback/asset-record.js';
-import { S3PresignedUrlSigner } from '../../lib/playback/signed-urls.js';
-import { BUCKET, type PlaybackHarness, startPlaybackHarness } from '../support/playback-harness.js';
+import { keyServiceContext, spekeKeyProviderContext } from '../../../lib/kms/contexts.js';
+import { logger } from '../../../lib/logger.js';
+import type { AssetRecord } from '../../../lib/playback/asset-record.js';
+import { S3PresignedUrlSigner } from '../../../lib/playback/signed-urls.js';
+import { BUCKET, type PlaybackHarness, startPlaybackHarness } from '../../support/playback-harness.js';
 
 const VICTIM = 'a00000000000000000000011';
 const ATTACKER = 'a00000000000000000000012';

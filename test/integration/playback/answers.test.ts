@@ -4,8 +4,8 @@
  * same for an asset that exists and one that does not.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { logger } from '../../lib/logger.js';
-import { type PlaybackHarness, startPlaybackHarness } from '../support/playback-harness.js';
+import { logger } from '../../../lib/logger.js';
+import { type PlaybackHarness, startPlaybackHarness } from '../../support/playback-harness.js';
 
 const ASSET_ID = 'a00000000000000000000021';
 const MISSING = 'a00000000000000000000029';
