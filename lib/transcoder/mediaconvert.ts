@@ -275,8 +275,9 @@ export class MediaConvertAdapter implements CancellableTranscoder {
    */
   async findByExecution(executionName: string, input: EncryptedObject): Promise<Job | undefined> {
     const marker = sanitizeUserMetadata({ execution: executionName }).execution;
-    // SearchJobs filters by queue name; the ARN's last segment is the name.
-    const queue = this.settings.queueArn?.split('/').pop();
+    // SearchJobs filters by queue name (the ARN's last segment), and always by one: IAM then checks the grant on
+    // that queue's ARN. A CreateJob without a queue goes to the account's queue named Default.
+    const queue = this.settings.queueArn?.split('/').pop() ?? 'Default';
     let nextToken: string | undefined;
     for (let page = 0; page < this.lookupPages; page++) {
       const out = await this.client
@@ -286,7 +287,7 @@ export class MediaConvertAdapter implements CancellableTranscoder {
             Order: 'DESCENDING',
             MaxResults: 20,
             NextToken: nextToken,
-            ...(queue ? { Queue: queue } : {}),
+            Queue: queue,
           }),
         )
         .catch((e: unknown) => {
