@@ -33,6 +33,7 @@ import {
 } from '../errors.js';
 import { MEDIACONVERT_CONTEXT } from '../kms/contexts.js';
 import type { Profile } from '../profiles.js';
+import { outputKeyOf } from './destination.js';
 import { sanitizeUserMetadata } from './metadata.js';
 import type { CancellableTranscoder, SubmitJobRequest } from './types.js';
 
@@ -303,6 +304,8 @@ export class MediaConvertAdapter implements CancellableTranscoder {
   /** The CreateJob request; exported for inspection so tests can assert no plaintext key can appear in it. */
   createJobRequest(req: SubmitJobRequest): CreateJobRequest {
     const { encrypted, transcoderKey, profile, asset } = req;
+    // Refuses a destination that breaks the object-key rule before anything is sent.
+    outputKeyOf(asset, profile.masterPlaylistName);
     return {
       Role: this.roleArn,
       ...(this.settings.queueArn ? { Queue: this.settings.queueArn } : {}),
