@@ -15,6 +15,7 @@ import {
   selectFfmpegOrExplain,
   untilInterrupted,
 } from './common.js';
+import { describeSourceRetention, sourceRetentionFrom } from './retention.js';
 
 export const UP_USAGE = `Usage: secure-transcode up [options]
 
@@ -22,6 +23,11 @@ Runs the local stack in the foreground until Ctrl-C and writes <data-dir>/endpoi
 s3://<bucket>/incoming/ with any S3 client starts the workflow; notifications are printed and appended to
 <data-dir>/notifications.jsonl. The console URL (executions, graph, history, notifications, assets, player) is
 printed and is "console" in endpoints.json. State in the data dir (keys, executions, jobs, objects) survives a restart.
+
+Environment:
+  SOURCE_RETENTION=delete  (default) once a job has succeeded, the exact uploaded version is deleted from the
+                           bucket; a failed job keeps its upload
+  SOURCE_RETENTION=keep    uploads stay under incoming/
 
 Options:
   --backend NAME           mediaconvert (default, as deployed) or elastictranscoder
@@ -96,6 +102,7 @@ export async function runUpCommand(
   };
   const dataDir = dataDirFrom(values['data-dir']);
   const backend = backendFrom(values.backend);
+  const sourceRetention = await sourceRetentionFrom(process.env);
   process.env.LOG_LEVEL ??= values.verbose ? 'INFO' : 'WARN';
   const ffmpeg = await selectFfmpegOrExplain();
   const { startStack, StackAlreadyRunningError, PortInUseError } = await import('../stack/index.js');
@@ -109,6 +116,7 @@ export async function runUpCommand(
     ffmpeg,
     log,
     rotateCredentials: values['rotate-credentials'],
+    env: { SOURCE_RETENTION: sourceRetention },
   }).catch((e: unknown) => {
     if (e instanceof StackAlreadyRunningError || e instanceof PortInUseError)
       throw new CommandError(e.message);
@@ -121,6 +129,7 @@ export async function runUpCommand(
     [
       `secure-transcode local stack is up (data dir ${dataDir}${values.fast ? ', fast' : ''}, transcoder ${c.transcoderBackend})`,
       `  S3 / SQS / SNS     ${c.endpoints.s3}   bucket ${c.bucket}, uploads under ${c.inputPrefix}`,
+      `                     ${describeSourceRetention(sourceRetention)}`,
       `  KMS                ${c.endpoints.kms}   key ${c.kmsKeyArn} (alias/secure-transcode)`,
       `                     playback key ${c.playbackKmsKeyArn} (alias/secure-transcode-playback)`,
       `  MediaConvert       ${c.endpoints.mediaconvert}   role ${c.mediaConvertRoleArn}`,

@@ -41,7 +41,7 @@ describe('the packaged CloudFormation template', () => {
   it('runs every function on nodejs22.x', () => {
     // Assess
     const fns = ofType('AWS::Lambda::Function');
-    expect(fns.length).toBe(13);
+    expect(fns.length).toBe(14);
     for (const [, fn] of fns) expect(fn.Properties.Runtime).toBe('nodejs22.x');
   });
 
@@ -71,6 +71,57 @@ describe('the packaged CloudFormation template', () => {
     expect(policy.Statement).toContainEqual(
       expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
     );
+  });
+
+  it('expires what is left under the input prefix, and its noncurrent versions, after sourceExpirationDays', () => {
+    // Prepare
+    const bucket = resources.MediaBucket?.Properties as { LifecycleConfiguration: { Rules: unknown[] } };
+    const rules = bucket.LifecycleConfiguration.Rules;
+    // Assess
+    expect(parameters.sourceExpirationDays).toBe('7');
+    expect(rules).toContainEqual({
+      Id: 'expire-unprocessed-sources',
+      Status: 'Enabled',
+      Prefix: 'incoming/',
+      ExpirationInDays: '7',
+      NoncurrentVersionExpiration: { NoncurrentDays: '7' },
+    });
+    expect(rules).toContainEqual(
+      expect.objectContaining({ Prefix: 'incoming/', ExpiredObjectDeleteMarker: true }),
+    );
+  });
+
+  it('deletes sources by default, and lets DisposeSource delete only source versions under the input prefix', () => {
+    // Prepare
+    const env = (name: string) =>
+      (resources[name]?.Properties.Environment as { Variables: Record<string, unknown> } | undefined)
+        ?.Variables ?? {};
+    const policies = resources.DisposeSourceRole?.Properties.Policies as Array<{
+      PolicyDocument: { Statement: Array<{ Action: string[]; Resource: unknown }> };
+    }>;
+    const statements = policies.flatMap((p) => p.PolicyDocument.Statement);
+    const deleting = statements.filter((st) => st.Action.some((a) => a.startsWith('s3:Delete')));
+    // Assess
+    expect(parameters.sourceRetention).toBe('delete');
+    for (const fn of ['DisposeSourceLambdaFunction', 'NotifyLambdaFunction'])
+      expect({ fn, retention: env(fn).SOURCE_RETENTION }).toEqual({ fn, retention: 'delete' });
+    expect(resources.DisposeSourceLambdaFunction?.Properties.Role).toEqual({
+      'Fn::GetAtt': ['DisposeSourceRole', 'Arn'],
+    });
+    expect(deleting.map((st) => st.Action)).toEqual([['s3:DeleteObjectVersion', 's3:DeleteObject']]);
+    expect(JSON.stringify(deleting[0]?.Resource)).toContain('/incoming/*');
+    expect(statements.flatMap((st) => st.Action).sort()).toEqual([
+      's3:DeleteObject',
+      's3:DeleteObjectVersion',
+      's3:GetObject',
+    ]);
+    for (const [name, role] of ofType('AWS::IAM::Role').filter(([k]) => k !== 'DisposeSourceRole')) {
+      const actions = JSON.stringify(role.Properties.Policies ?? []);
+      expect({ name, deletesVersions: actions.includes('s3:DeleteObjectVersion') }).toEqual({
+        name,
+        deletesVersions: false,
+      });
+    }
   });
 
   it('lets each existing resource be swapped in through a parameter condition', () => {
@@ -107,6 +158,7 @@ describe('the packaged CloudFormation template', () => {
       'WrapKey',
       'SubmitJob',
       'PollJob',
+      'DisposeSource',
       'Notify',
       'Cleanup',
     ]) {
@@ -117,7 +169,7 @@ describe('the packaged CloudFormation template', () => {
   it('grants no wildcard actions to any function role, and conditions KMS use on the encryption context', () => {
     // Assess
     const roles = ofType('AWS::IAM::Role').filter(([k]) => k !== 'TranscodeStateMachineRole');
-    expect(roles.length).toBe(14);
+    expect(roles.length).toBe(15);
     for (const [name, role] of roles) {
       const statements = (
         role.Properties.Policies as Array<{
