@@ -70,7 +70,7 @@ export interface EncodeOptions {
 }
 
 /** A file's object key in the group's folder. */
-export function groupKey(group: OutputGroup, file: string): string {
+function groupKey(group: OutputGroup, file: string): string {
   return group.destination.folder ? `${group.destination.folder}/${file}` : file;
 }
 
