@@ -1,12 +1,12 @@
 /**
- * A MediaConvert job plan in the engine's terms, translated once: the HLS output group becomes the engine's HLS
- * group, each output a rendition of it. Files are named the way MediaConvert names them: `<base><nameModifier>.m3u8`
+ * A MediaConvert job plan in the engine's terms, translated once: each output group becomes one engine output group
+ * (HLS to HLS), each output a rendition of it. Files are named the way MediaConvert names them: `<base><nameModifier>.m3u8`
  * and `<base><nameModifier>_00001.ts`, numbered from 1, beside the master `<base>.m3u8`.
  */
 import { posix } from 'node:path';
 import type { HlsGroup, OutputGroup, RenditionSettings } from '../engine/index.js';
 import type { SpekeKey } from './speke-client.js';
-import type { JobPlan, RenditionPlan } from './wire.js';
+import type { HlsGroupPlan, JobPlan, RenditionPlan } from './wire.js';
 
 /**
  * A MediaConvert output's codec settings (bitrates in bit/s) as engine settings: H.264 main 3.1 within the output's
@@ -41,20 +41,25 @@ export function settingsFor(r: RenditionPlan): RenditionSettings {
   };
 }
 
-/** The job's output groups for the engine; `encryption` is the SPEKE key and the IV every segment uses. */
-export function outputGroupsFor(plan: JobPlan, encryption?: { key: SpekeKey; iv: Buffer }): OutputGroup[] {
-  const base = posix.basename(plan.destination.base);
-  const folder = posix.dirname(plan.destination.base);
-  const hls: HlsGroup = {
+/** Each of the job's output groups as an engine group; `keys[i]` is group i's SPEKE key, `iv` the IV every segment uses. */
+export function outputGroupsFor(
+  plan: JobPlan,
+  keys: readonly (SpekeKey | undefined)[] = [],
+  iv: Buffer = Buffer.alloc(16),
+): OutputGroup[] {
+  return plan.outputGroups.map((group, i) => hlsGroup(group, keys[i], iv));
+}
+
+function hlsGroup(group: HlsGroupPlan, key: SpekeKey | undefined, iv: Buffer): HlsGroup {
+  const base = posix.basename(group.destination.base);
+  const folder = posix.dirname(group.destination.base);
+  return {
     type: 'hls',
-    destination: { bucket: plan.destination.bucket, folder: folder === '.' ? '' : folder },
+    destination: { bucket: group.destination.bucket, folder: folder === '.' ? '' : folder },
     master: base,
-    segmentSeconds: plan.segmentLength,
+    segmentSeconds: group.segmentLength,
     segmentNames: { separator: '_', first: 1 },
-    ...(encryption
-      ? { encryption: { key: encryption.key.key, iv: encryption.iv, uri: encryption.key.uri } }
-      : {}),
-    outputs: plan.renditions.map((r) => ({ name: `${base}${r.nameModifier}`, settings: settingsFor(r) })),
+    ...(key ? { encryption: { key: key.key, iv, uri: key.uri } } : {}),
+    outputs: group.outputs.map((r) => ({ name: `${base}${r.nameModifier}`, settings: settingsFor(r) })),
   };
-  return [hls];
 }

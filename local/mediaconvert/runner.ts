@@ -179,21 +179,27 @@ export class JobRunner {
     return key;
   }
 
-  /** Input, SPEKE key, one ladder run for every output group, uploads: the engine does each step. */
+  /** Input, SPEKE keys, one ladder run for every output group, uploads: the engine does each step. */
   private async process(
     job: WireJob,
     plan: JobPlan,
     work: string,
     signal: AbortSignal,
   ): Promise<EncodedGroup[]> {
-    let spekeKey: SpekeKey | undefined;
+    const keys: (SpekeKey | undefined)[] = [];
     try {
       const input = await this.prepareInput(plan, work, signal);
-      if (plan.speke) spekeKey = await this.deps.speke.keyFor(plan.speke.url, plan.speke.resourceId, signal);
+      for (const group of plan.outputGroups) {
+        keys.push(
+          group.speke
+            ? await this.deps.speke.keyFor(group.speke.url, group.speke.resourceId, signal)
+            : undefined,
+        );
+      }
       job.currentPhase = 'TRANSCODING';
       await this.deps.store.save(job);
-      const groups = outputGroupsFor(plan, spekeKey ? { key: spekeKey, iv: randomBytes(16) } : undefined);
-      const keys = outputKeys(groups);
+      const groups = outputGroupsFor(plan, keys, randomBytes(16));
+      const names = outputKeys(groups);
       const encoded = await encodeGroups(this.deps.ffmpeg, input, groups, {
         work,
         signal,
@@ -205,7 +211,7 @@ export class JobRunner {
             percent: job.jobPercentComplete,
             jobId: job.id,
             userMetadata: { ...(job.userMetadata ?? {}) },
-            outputKeys: keys,
+            outputKeys: names,
           });
         },
       });
@@ -215,7 +221,7 @@ export class JobRunner {
       await uploadGroups(this.deps.s3, encoded, { work, signal });
       return encoded;
     } finally {
-      spekeKey?.key.fill(0);
+      for (const key of keys) key?.key.fill(0);
     }
   }
 
@@ -240,7 +246,7 @@ export class JobRunner {
       work,
       signal,
     );
-    const withAudio = plan.renditions.find((r) => r.audio);
+    const withAudio = plan.outputGroups.flatMap((g) => g.outputs).find((r) => r.audio);
     if (withAudio && !input.info.hasAudio) {
       throw new JobError(JOB_ERRORS.noAudio, `No audio found in the input for ${withAudio.audio?.selector}`);
     }

@@ -5,13 +5,18 @@ import type { JobPlan } from '../../../../local/mediaconvert/wire.js';
 function plan(base: string): JobPlan {
   return {
     input: { bucket: 'in', key: 'clip.enc', audioSelectors: ['Audio Selector 1'] },
-    destination: { bucket: 'out', base },
-    segmentLength: 6,
-    renditions: [
-      { nameModifier: '_hi', video: { width: 1280, height: 720, bitrate: 2_000_000 } },
+    outputGroups: [
       {
-        nameModifier: '_audio',
-        audio: { bitrate: 96_000, sampleRate: 48_000, selector: 'Audio Selector 1' },
+        type: 'HLS_GROUP_SETTINGS',
+        destination: { bucket: 'out', base },
+        segmentLength: 6,
+        outputs: [
+          { nameModifier: '_hi', video: { width: 1280, height: 720, bitrate: 2_000_000 } },
+          {
+            nameModifier: '_audio',
+            audio: { bitrate: 96_000, sampleRate: 48_000, selector: 'Audio Selector 1' },
+          },
+        ],
       },
     ],
   };
@@ -53,7 +58,7 @@ describe('settingsFor', () => {
 });
 
 describe('outputGroupsFor', () => {
-  it('maps the HLS group onto one engine HLS group named the way MediaConvert names files', () => {
+  it('maps the HLS output group onto one engine HLS group, named the way MediaConvert names files', () => {
     // Act
     const [group, ...rest] = outputGroupsFor(plan('assets/a1/clip'));
 
@@ -76,7 +81,7 @@ describe('outputGroupsFor', () => {
     const iv = Buffer.alloc(16, 9);
 
     // Act
-    const [group] = outputGroupsFor(plan('clip'), { key: { key, uri: 'https://keys.example/a1' }, iv });
+    const [group] = outputGroupsFor(plan('clip'), [{ key, uri: 'https://keys.example/a1' }], iv);
 
     // Assess
     expect(group?.destination.folder).toBe('');
