@@ -14,10 +14,13 @@ import {
   prepareWorkspace,
   selectFfmpeg,
 } from '../engine/index.js';
-import { sendRestJsonError } from '../http/errors.js';
-import { createRequestGuard } from '../http/request-guard.js';
-import { handleRestJson, type RestJsonErrors } from '../http/rest-json.js';
-import { serveOnLoopback } from '../http/server.js';
+import {
+  createRequestGuard,
+  handleRestJson,
+  type RestJsonErrors,
+  sendRestJsonError,
+  serveOnLoopback,
+} from '../http/index.js';
 import { EtError, invalid } from './errors.js';
 import { renditionFromPreset, systemPresets } from './presets.js';
 import { ROUTES, type TranscoderContext } from './routes.js';

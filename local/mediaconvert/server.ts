@@ -12,10 +12,13 @@ import {
   prepareWorkspace,
   selectFfmpeg,
 } from '../engine/index.js';
-import { sendRestJsonError } from '../http/errors.js';
-import { createRequestGuard } from '../http/request-guard.js';
-import { handleRestJson, type RestJsonErrors } from '../http/rest-json.js';
-import { serveOnLoopback } from '../http/server.js';
+import {
+  createRequestGuard,
+  handleRestJson,
+  type RestJsonErrors,
+  sendRestJsonError,
+  serveOnLoopback,
+} from '../http/index.js';
 import { badRequest, McError } from './errors.js';
 import { ACCOUNT_ID, type MediaConvertContext, ROUTES } from './routes.js';
 import { JobRunner } from './runner.js';

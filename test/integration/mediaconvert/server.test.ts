@@ -28,6 +28,7 @@ import { MediaConvertAdapter } from '../../../lib/transcoder/mediaconvert.js';
 import { TERMINAL_STATUSES } from '../../../lib/transcoder/types.js';
 import { generateSampleClip } from '../../../local/cli/sample.js';
 import type { JobProgress } from '../../../local/engine/index.js';
+import { type LocalEventBridge, startLocalEventBridge } from '../../../local/eventbridge/index.js';
 import { type KmsServer, startKmsServer } from '../../../local/kms/index.js';
 import {
   type MediaConvertServer,
@@ -35,7 +36,6 @@ import {
   startMediaConvertServer,
 } from '../../../local/mediaconvert/index.js';
 import { type SpekeServer, startSpekeServer } from '../../../local/speke/index.js';
-import { type LocalEventBridge, startLocalEventBridge } from '../../../local/stack/eventbridge.js';
 import { awsCliEnv } from '../../support/credentials.js';
 import { sampleAsset, sampleEncrypted, sampleKeys, sampleTranscoderKey } from '../../support/state.js';
 
