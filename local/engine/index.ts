@@ -3,7 +3,7 @@
  * use. It probes, encodes a ladder in one ffmpeg run, packages HLS (AES-128 included), reads and writes S3, reports
  * progress and queues jobs, in its own terms (output groups, outputs, renditions) and with its own error type.
  */
-export { type DecryptionMode, decryptFile } from './decrypt.js';
+export type { DecryptionMode } from './decrypt.js';
 export { EngineError, type EngineErrorKind } from './errors.js';
 export {
   describeFfmpeg,
