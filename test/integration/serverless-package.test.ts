@@ -1,11 +1,6 @@
-/**
- * `serverless package` runs offline with no AWS credentials; the generated CloudFormation template is asserted on
- * without deploying (the approach of serverless-step-functions fixture tests).
- */
+/** Assertions on the packaged CloudFormation template (test/support/packaged-template.ts packages it offline). */
 
-import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { parse } from 'yaml';
@@ -20,6 +15,7 @@ import {
   kmsPermissionsByRole,
   type Via,
 } from '../support/kms-custody.js';
+import { packageTemplate } from '../support/packaged-template.js';
 
 type Resource = {
   Type: string;
@@ -33,42 +29,12 @@ let parameters: Record<string, unknown>;
 const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
 
 beforeAll(() => {
-  // Package from a copy so parallel test runs never race on .serverless/ in the working tree.
-  const dir = mkdtempSync(join(tmpdir(), 'st-sls-'));
-  for (const entry of [
-    'serverless.yml',
-    'package.json',
-    'tsconfig.json',
-    'functions',
-    'lib',
-    'statemachines',
-  ]) {
-    cpSync(join(projectRoot, entry), join(dir, entry), { recursive: true });
-  }
-  symlinkSync(join(projectRoot, 'node_modules'), join(dir, 'node_modules'));
-  const env = {
-    ...process.env,
-    SLS_TELEMETRY_DISABLED: '1',
-    AWS_ACCESS_KEY_ID: '',
-    AWS_SECRET_ACCESS_KEY: '',
-    AWS_PROFILE: 'none',
-    HOME: dir,
-  };
-  execFileSync(process.execPath, [join(projectRoot, 'node_modules/osls/bin/serverless.js'), 'package'], {
-    cwd: dir,
-    env,
-    stdio: 'pipe',
-  });
-  const template = JSON.parse(
-    readFileSync(join(dir, '.serverless/cloudformation-template-update-stack.json'), 'utf8'),
-  ) as { Resources: Record<string, Resource> };
-  resources = template.Resources;
+  resources = packageTemplate().Resources as Record<string, Resource>;
   parameters = (
     parse(readFileSync(join(projectRoot, 'serverless.yml'), 'utf8')) as {
       params: { default: Record<string, unknown> };
     }
   ).params.default;
-  rmSync(dir, { recursive: true, force: true });
 }, 180_000);
 
 describe('the packaged CloudFormation template', () => {
@@ -477,7 +443,9 @@ describe('the key service limits in the packaged template', () => {
     });
     expect(Number(stage.DefaultRouteSettings.ThrottlingRateLimit)).toBe(50);
     expect(Number(stage.DefaultRouteSettings.ThrottlingBurstLimit)).toBe(100);
-    expect(Number(resources.KeyServiceLambdaFunction?.Properties.ReservedConcurrentExecutions)).toBe(20);
+    expect(resources.KeyServiceLambdaFunction?.Properties.ReservedConcurrentExecutions).toEqual({
+      'Fn::If': ['ReserveKeyServiceConcurrency', '20', { Ref: 'AWS::NoValue' }],
+    });
   });
 
   it('names only the configured bucket as the starter source bucket', () => {
