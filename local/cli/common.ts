@@ -2,7 +2,7 @@
 import { access, constants, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-import type { FfmpegBinary } from '../transcoder/index.js';
+import type { FfmpegBinary } from '../engine/index.js';
 
 export interface CliIo {
   stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
@@ -75,7 +75,7 @@ export async function requireReadableFile(path: string): Promise<void> {
 
 /** The ffmpeg binary: FFMPEG_PATH, else an ffmpeg ≥ 5 on PATH, else the one inside @ffmpeg-installer/ffmpeg. */
 export async function selectFfmpegOrExplain(): Promise<FfmpegBinary> {
-  const { selectFfmpeg } = await import('../transcoder/ffmpeg.js');
+  const { selectFfmpeg } = await import('../engine/index.js');
   return selectFfmpeg().catch((e: unknown) => {
     throw new CommandError(`ffmpeg is missing: ${(e as Error).message}`);
   });

@@ -7,8 +7,8 @@ import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
 import type { SourceRetentionPolicy } from '../../lib/contracts.js';
+import { describeFfmpeg } from '../engine/index.js';
 import type { Stack, StackOptions } from '../stack/index.js';
-import { describeFfmpeg } from '../transcoder/ffmpeg.js';
 import {
   backendFrom,
   type CliIo,

@@ -2,7 +2,7 @@
  * `secure-transcode up`: the stack in the foreground until Ctrl-C. Any S3 client that uploads under the input prefix
  * starts the workflow — the AWS CLI included — and each notification is printed as it arrives.
  */
-import { describeFfmpeg } from '../transcoder/ffmpeg.js';
+import { describeFfmpeg } from '../engine/index.js';
 import {
   backendFrom,
   type CliIo,

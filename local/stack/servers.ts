@@ -16,7 +16,7 @@ import { EVENT_BUS_NAME, LOCAL_ACCOUNT, LOCAL_BUCKET, type StackOptions } from '
 type Started<M, K extends keyof M> = M[K] extends (...args: never[]) => Promise<infer T> ? T : never;
 type S3Gateway = Started<typeof import('../s3/index.js'), 'startS3Gateway'>;
 type KmsServer = Started<typeof import('../kms/index.js'), 'startKmsServer'>;
-type TranscoderServer = Started<typeof import('../transcoder/index.js'), 'startTranscoderServer'>;
+type TranscoderServer = Started<typeof import('../elastictranscoder/index.js'), 'startTranscoderServer'>;
 type MediaConvertServer = Started<typeof import('../mediaconvert/index.js'), 'startMediaConvertServer'>;
 type KeyService = Started<typeof import('../playback/index.js'), 'startKeyService'>;
 type SpekeServer = Started<typeof import('../speke/index.js'), 'startSpekeServer'>;
@@ -67,7 +67,7 @@ export async function startServiceServers(ctx: ServerContext): Promise<ServiceSe
   const kms = await onPort('KMS', 'kms', (port) => startKmsServer({ dataDir, auth, port, region, faults }));
   cleanups.push(() => kms.stop());
 
-  const { startTranscoderServer } = await import('../transcoder/index.js');
+  const { startTranscoderServer } = await import('../elastictranscoder/index.js');
   const transcoder = await onPort('Elastic Transcoder', 'transcoder', (port) =>
     startTranscoderServer({
       dataDir,

@@ -1,35 +1,33 @@
 /**
- * HLSv3 naming and the master playlist. Variant playlists are `<OutputKeyPrefix><Output.Key>.m3u8` with segments
- * `<OutputKeyPrefix><Output.Key>00000.ts`; the master is `<OutputKeyPrefix><Playlist.Name>.m3u8` and points at the
- * variants with URIs relative to itself, so the whole prefix can be copied or served from anywhere.
+ * HLSv3 playlists: the master points at each variant playlist `<key>.m3u8` with a URI relative to itself, so a whole
+ * output folder can be copied or served from anywhere.
  */
 import { posix } from 'node:path';
-import type { Preset } from '@aws-sdk/client-elastic-transcoder';
+import type { RenditionSettings } from './settings.js';
 
 export interface Variant {
-  /** Output.Key, relative to OutputKeyPrefix. */
+  /** The variant playlist's name without `.m3u8`, relative to the folder the master sits in. */
   key: string;
-  preset: Preset;
+  settings: RenditionSettings;
   width?: number;
   height?: number;
   /** Peak bits per second over the segments. */
   bandwidth: number;
-  /** RFC 6381 codecs of the streams actually written (probe.ts); the preset's are a fallback. */
+  /** RFC 6381 codecs of the streams actually written (probe.ts); the settings' are a fallback. */
   codecs?: string;
 }
 
 const PROFILE_IDC: Record<string, string> = { baseline: '42e0', main: '4d40', high: '6400' };
 
 /** RFC 6381 codec strings: avc1.<profile_idc><constraint flags><level_idc>, AAC-LC as mp4a.40.2. */
-export function codecsOf(preset: Preset): string {
+export function codecsOf(settings: RenditionSettings): string {
   const codecs: string[] = [];
-  const options = preset.Video?.CodecOptions;
-  if (preset.Video) {
-    const profile = PROFILE_IDC[options?.Profile ?? 'main'] ?? PROFILE_IDC.main;
-    const level = Math.round(Number.parseFloat(options?.Level ?? '3.1') * 10);
+  if (settings.video) {
+    const profile = PROFILE_IDC[settings.video.profile] ?? PROFILE_IDC.main;
+    const level = Math.round(Number.parseFloat(settings.video.level) * 10);
     codecs.push(`avc1.${profile}${level.toString(16).padStart(2, '0')}`);
   }
-  if (preset.Audio) codecs.push('mp4a.40.2');
+  if (settings.audio) codecs.push('mp4a.40.2');
   return codecs.join(',');
 }
 
@@ -46,6 +44,7 @@ export function peakBandwidth(variantPlaylist: string, segmentBytes: (uri: strin
   return peak;
 }
 
+/** The URIs a variant playlist names, in order. */
 export function segmentUris(variantPlaylist: string): string[] {
   return variantPlaylist
     .split('\n')
@@ -63,7 +62,7 @@ export function masterPlaylist(playlistName: string, variants: Variant[]): strin
   for (const v of variants) {
     const attrs = [`BANDWIDTH=${v.bandwidth}`];
     if (v.width && v.height) attrs.push(`RESOLUTION=${v.width}x${v.height}`);
-    attrs.push(`CODECS="${v.codecs ?? codecsOf(v.preset)}"`);
+    attrs.push(`CODECS="${v.codecs ?? codecsOf(v.settings)}"`);
     lines.push(`#EXT-X-STREAM-INF:${attrs.join(',')}`, relativeUri(`${playlistName}.m3u8`, `${v.key}.m3u8`));
   }
   return `${lines.join('\n')}\n`;

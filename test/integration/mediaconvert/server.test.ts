@@ -17,24 +17,27 @@ import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3
 import ffmpegInstaller from '@ffmpeg-installer/ffmpeg';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type FauxqsServer, startFauxqs } from 'fauxqs';
-import type { Job } from '../../lib/contracts.js';
+import type { Job } from '../../../lib/contracts.js';
 import {
   ELASTIC_TRANSCODER_CONTEXT,
   MEDIACONVERT_CONTEXT,
   spekeKeyProviderContext,
-} from '../../lib/kms/contexts.js';
-import { getProfile, loadProfiles } from '../../lib/profiles.js';
-import { MediaConvertAdapter } from '../../lib/transcoder/mediaconvert.js';
-import { TERMINAL_STATUSES } from '../../lib/transcoder/types.js';
-import { generateSampleClip } from '../../local/cli/sample.js';
-import { type LocalEventBridge, startLocalEventBridge } from '../../local/eventbridge/index.js';
-import { type KmsServer, startKmsServer } from '../../local/kms/index.js';
-import { type MediaConvertServer, startMediaConvertServer } from '../../local/mediaconvert/index.js';
-import { SpekeClient } from '../../local/mediaconvert/speke-client.js';
-import { type SpekeServer, startSpekeServer } from '../../local/speke/index.js';
-import type { JobProgress } from '../../local/transcoder/server.js';
-import { awsCliEnv } from '../support/credentials.js';
-import { sampleAsset, sampleEncrypted, sampleKeys, sampleTranscoderKey } from '../support/state.js';
+} from '../../../lib/kms/contexts.js';
+import { getProfile, loadProfiles } from '../../../lib/profiles.js';
+import { MediaConvertAdapter } from '../../../lib/transcoder/mediaconvert.js';
+import { TERMINAL_STATUSES } from '../../../lib/transcoder/types.js';
+import { generateSampleClip } from '../../../local/cli/sample.js';
+import type { JobProgress } from '../../../local/engine/index.js';
+import { type LocalEventBridge, startLocalEventBridge } from '../../../local/eventbridge/index.js';
+import { type KmsServer, startKmsServer } from '../../../local/kms/index.js';
+import {
+  type MediaConvertServer,
+  SpekeClient,
+  startMediaConvertServer,
+} from '../../../local/mediaconvert/index.js';
+import { type SpekeServer, startSpekeServer } from '../../../local/speke/index.js';
+import { awsCliEnv } from '../../support/credentials.js';
+import { sampleAsset, sampleEncrypted, sampleKeys, sampleTranscoderKey } from '../../support/state.js';
 
 const run = promisify(execFile);
 const region = 'us-east-1';

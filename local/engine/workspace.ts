@@ -1,5 +1,5 @@
 /**
- * Where transcoder jobs keep their files: the downloaded input, the decrypted input and the HLS key file are secrets,
+ * Where the engine's jobs keep their files: the downloaded input, the decrypted input and the HLS key file are secrets,
  * so they live under the data directory (0700), never in the shared /tmp, and every job removes its own directory
  * when it ends. A stack killed mid-job cannot do that, so the next start sweeps the whole workspace before any job
  * runs. ffmpeg is started through `setpriv --pdeathsig KILL` where util-linux has it, so a transcode dies with the
@@ -10,11 +10,8 @@ import { join } from 'node:path';
 
 const SETPRIV = '/usr/bin/setpriv';
 
-/** Empties (what a crash left) and creates `<dataDir>/<service>/work`; returns its path. */
-export function prepareWorkspace(
-  dataDir: string,
-  service: 'transcoder' | 'mediaconvert' = 'transcoder',
-): string {
+/** Empties (what a crash left) and creates `<dataDir>/<service>/work`, one per front-end; returns its path. */
+export function prepareWorkspace(dataDir: string, service: string): string {
   const work = join(dataDir, service, 'work');
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true, mode: 0o700 });
@@ -27,11 +24,7 @@ const shellQuote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
  * An executable that runs `ffmpeg` with its parent-death signal set to SIGKILL (Linux), or `ffmpeg` itself where
  * setpriv is missing. The wrapper `exec`s, so the process the transcoder signals is ffmpeg.
  */
-export function ffmpegDyingWithParent(
-  dataDir: string,
-  ffmpeg: string,
-  service: 'transcoder' | 'mediaconvert' = 'transcoder',
-): string {
+export function ffmpegDyingWithParent(dataDir: string, ffmpeg: string, service: string): string {
   if (process.platform !== 'linux' || !existsSync(SETPRIV)) return ffmpeg;
   const wrapper = join(dataDir, service, 'ffmpeg-pdeathsig.sh');
   writeFileSync(wrapper, `#!/bin/sh\nexec ${SETPRIV} --pdeathsig KILL -- ${shellQuote(ffmpeg)} "$@"\n`, {

@@ -8,7 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { sdkErrorInfo } from '../../lib/errors.js';
-import { JobFailure } from './errors.js';
+import { EngineError } from './errors.js';
 
 const PART_SIZE = 8 * 1024 * 1024;
 const MISSING = new Set(['NoSuchKey', 'NoSuchBucket', 'NotFound']);
@@ -24,9 +24,10 @@ export async function downloadInput(
     .send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal })
     .catch((e: unknown) => {
       const { name, status } = sdkErrorInfo(e);
-      if (MISSING.has(name) || status === 404) throw new JobFailure(3001, `bucket=${bucket}, key=${key}`);
+      if (MISSING.has(name) || status === 404)
+        throw new EngineError('InputNotFound', `bucket=${bucket}, key=${key}`, { bucket, key });
       if (name === 'AccessDenied' || status === 403)
-        throw new JobFailure(3003, `bucket=${bucket}, key=${key}`);
+        throw new EngineError('InputAccessDenied', `bucket=${bucket}, key=${key}`, { bucket, key });
       throw e;
     });
   await pipeline(object.Body as Readable, createWriteStream(file, { mode: 0o600 }));

@@ -108,11 +108,6 @@ export function describeFfmpeg(binary: FfmpegBinary): string {
   return `ffmpeg ${binary.version} (${binary.path}, ${from})`;
 }
 
-/** The path of the chosen binary (see selectFfmpeg). */
-export async function resolveFfmpeg(explicit?: string): Promise<string> {
-  return (await selectFfmpeg(explicit ? { explicit } : {})).path;
-}
-
 export interface FfmpegResult {
   code: number | null;
   stderr: string;
@@ -226,13 +221,4 @@ export function parseInput(stderr: string): MediaInfo | undefined {
 export function parseOutputs(stderr: string): MediaInfo[] {
   const sections = stderr.split(/^Output #/m).slice(1);
   return sections.map((s) => streams(s.split(/^(?:Stream mapping|Press \[q\]|Input #)/m)[0] ?? ''));
-}
-
-/** Properties of what ffmpeg wrote: the output stream description and the last progress line's `time=`. */
-export function parseOutput(stderr: string): MediaInfo {
-  const start = stderr.indexOf('Output #0');
-  const info = streams(start < 0 ? '' : stderr.slice(start));
-  const times = [...stderr.matchAll(/time=\s*(\d+:\d{2}:\d{2}(?:\.\d+)?)/g)];
-  const last = times.at(-1)?.[1];
-  return { ...info, ...(last ? { durationMillis: clockToMillis(last) } : {}) };
 }

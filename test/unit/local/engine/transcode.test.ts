@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { shrinkToFit } from '../../../../local/transcoder/transcode.js';
+import { shrinkToFit } from '../../../../local/engine/transcode.js';
 import { seeded } from '../../../support/openssl.js';
 
 describe('shrinkToFit', () => {

@@ -3,7 +3,7 @@
  * table that maps the REST-JSON paths (under `/2012-09-25`) to them. `server.ts` reads, guards and dispatches.
  */
 import type { Job, JobOutput, Pipeline, Preset } from '@aws-sdk/client-elastic-transcoder';
-import type { Reply, Route, RouteRequest } from '../http/server.js';
+import type { Reply, Route, RouteRequest } from '../http/index.js';
 import { EtError, invalid } from './errors.js';
 import type { JobRunner } from './runner.js';
 import { newId, type TranscoderStore } from './store.js';

@@ -9,30 +9,37 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import type { Job, JobOutput, Pipeline, Preset } from '@aws-sdk/client-elastic-transcoder';
+import type { Job, JobOutput, Pipeline } from '@aws-sdk/client-elastic-transcoder';
 import { GenerateDataKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import { ELASTIC_TRANSCODER_CONTEXT } from '../../lib/kms/contexts.js';
 import { logger } from '../../lib/logger.js';
-import { JobFailure } from './errors.js';
-import { type MediaInfo, parseInput, runFfmpeg } from './ffmpeg.js';
-import { masterPlaylist, relativeUri, type Variant } from './hls.js';
-import { decryptFile, keyMd5, unwrapKey } from './keys.js';
-import { type NotificationError, type NotificationState, publishNotification } from './notify.js';
-import { renditionFromPreset } from './presets.js';
-import { downloadInput, uploadFile } from './s3io.js';
-import type { TranscoderStore } from './store.js';
 import {
+  type DecryptionMode,
+  EngineError,
+  JobQueue,
   type LadderProgress,
+  masterPlaylist,
+  type PreparedInput,
+  prepareInput,
   type RenditionPlan,
   type RenditionResult,
+  type RenditionSettings,
+  relativeUri,
   transcodeLadder,
-} from './transcode.js';
+  uploadFile,
+  type Variant,
+} from '../engine/index.js';
+import { fromEngine, JobFailure } from './errors.js';
+import { keyMd5, unwrapKey } from './keys.js';
+import { type NotificationError, type NotificationState, publishNotification } from './notify.js';
+import type { TranscoderStore } from './store.js';
 
 export interface RunnerDeps {
   store: TranscoderStore;
-  presets: ReadonlyMap<string, Preset>;
+  /** Each preset's engine settings, translated once when the server starts (presets.ts). */
+  settings: ReadonlyMap<string, RenditionSettings>;
   s3: S3Client;
   kms: KMSClient;
   sns: SNSClient;
@@ -40,7 +47,7 @@ export interface RunnerDeps {
   concurrency: number;
   /** Sees each running job's progress (ffmpeg's own, a few times a second). */
   onProgress?: (jobId: string, progress: LadderProgress) => void;
-  /** Parent of each job's private directory (see workspace.ts). */
+  /** Parent of each job's private directory (local/engine/workspace.ts). */
   workDir: string;
 }
 
@@ -66,46 +73,27 @@ function errorCodeOf(detail: string | undefined): number {
 }
 
 export class JobRunner {
-  private readonly queue: string[] = [];
-  private readonly running = new Set<Promise<void>>();
-  private readonly abort = new AbortController();
-  private stopping = false;
+  private readonly queue: JobQueue;
 
-  constructor(private readonly deps: RunnerDeps) {}
+  constructor(private readonly deps: RunnerDeps) {
+    this.queue = new JobQueue({
+      concurrency: deps.concurrency,
+      service: 'local Elastic Transcoder',
+      run: (jobId, signal) => this.execute(jobId, signal),
+    });
+  }
 
   enqueue(jobId: string): void {
-    this.queue.push(jobId);
-    this.pump();
+    this.queue.enqueue(jobId);
   }
 
+  /** Takes a job that has not started off the queue. */
   dequeue(jobId: string): void {
-    const i = this.queue.indexOf(jobId);
-    if (i >= 0) this.queue.splice(i, 1);
+    this.queue.cancel(jobId);
   }
 
-  async stop(): Promise<void> {
-    this.stopping = true;
-    this.queue.length = 0;
-    this.abort.abort();
-    await Promise.allSettled([...this.running]);
-  }
-
-  private pump(): void {
-    while (!this.stopping && this.running.size < this.deps.concurrency && this.queue.length > 0) {
-      const jobId = this.queue.shift() as string;
-      const run: Promise<void> = this.execute(jobId)
-        .catch((e: unknown) => {
-          logger.error('transcoder job crashed', {
-            jobId,
-            error: e instanceof Error ? e.message : String(e),
-          });
-        })
-        .finally(() => {
-          this.running.delete(run);
-          this.pump();
-        });
-      this.running.add(run);
-    }
+  stop(): Promise<void> {
+    return this.queue.stop();
   }
 
   private save(job: Job): Promise<void> {
@@ -116,7 +104,7 @@ export class JobRunner {
     return publishNotification(this.deps.sns, pipeline, job, state, failure);
   }
 
-  private async execute(jobId: string): Promise<void> {
+  private async execute(jobId: string, signal: AbortSignal): Promise<void> {
     const job = this.deps.store.jobs.get(jobId);
     if (job?.Status !== 'Submitted') return;
     const pipeline = this.deps.store.pipelines.get(job.PipelineId ?? '');
@@ -131,11 +119,11 @@ export class JobRunner {
     const work = await mkdtemp(join(this.deps.workDir, 'job-'));
     let failure: JobFailure | undefined;
     try {
-      await this.process(job, pipeline, work);
+      await this.process(job, pipeline, work, signal);
     } catch (e) {
-      if (this.stopping) return;
-      failure = e instanceof JobFailure ? e : new JobFailure(9000);
-      if (!(e instanceof JobFailure)) {
+      if (this.queue.stopped) return;
+      failure = e instanceof JobFailure ? e : e instanceof EngineError ? fromEngine(e) : new JobFailure(9000);
+      if (!(e instanceof JobFailure || e instanceof EngineError)) {
         logger.error('transcoder job failed', { jobId, error: e instanceof Error ? e.message : String(e) });
       }
     } finally {
@@ -174,9 +162,7 @@ export class JobRunner {
     }
   }
 
-  private async process(job: Job, pipeline: Pipeline, work: string): Promise<void> {
-    const { s3, kms, ffmpeg } = this.deps;
-    const signal = this.abort.signal;
+  private async process(job: Job, pipeline: Pipeline, work: string, signal: AbortSignal): Promise<void> {
     const input = job.Input ?? {};
     const encryption = input.Encryption;
     const clientSide = encryption?.Mode !== undefined && CLIENT_SIDE.has(encryption.Mode);
@@ -185,34 +171,42 @@ export class JobRunner {
     try {
       if (clientSide) {
         inputKey = await unwrapKey(
-          kms,
+          this.deps.kms,
           { key: encryption?.Key ?? '', keyMd5: encryption?.KeyMd5 ?? '' },
           pipeline.AwsKmsKeyArn,
         );
       }
       protections = await this.protections(job, pipeline);
-      const source = join(work, 'input.src');
-      await downloadInput(s3, pipeline.InputBucket ?? '', input.Key ?? '', source, signal);
-      let file = source;
-      if (inputKey) {
-        file = join(work, 'input.dec');
-        const iv = Buffer.from(encryption?.InitializationVector ?? '', 'base64');
-        await decryptFile(source, file, encryption?.Mode ?? '', inputKey, iv);
-        inputKey.fill(0);
-        await rm(source);
-      }
-      const info = parseInput((await runFfmpeg(ffmpeg, ['-i', file], signal)).stderr);
-      if (!info) throw new JobFailure(4000);
+      const key = inputKey;
+      const prepared = await prepareInput(
+        { s3: this.deps.s3, ffmpeg: this.deps.ffmpeg },
+        {
+          bucket: pipeline.InputBucket ?? '',
+          key: input.Key ?? '',
+          ...(key
+            ? {
+                decryption: {
+                  mode: encryption?.Mode as DecryptionMode,
+                  iv: Buffer.from(encryption?.InitializationVector ?? '', 'base64'),
+                  key: async () => key,
+                },
+              }
+            : {}),
+        },
+        work,
+        signal,
+      );
+      const { info } = prepared;
       input.DetectedProperties = {
         ...(info.video ? { Width: info.video.width, Height: info.video.height } : {}),
         ...(info.video?.frameRate ? { FrameRate: info.video.frameRate } : {}),
-        FileSize: (await stat(file)).size,
+        FileSize: (await stat(prepared.file)).size,
         ...(info.durationMillis !== undefined ? { DurationMillis: info.durationMillis } : {}),
       };
       await this.save(job);
 
-      const variants = await this.runLadder(job, pipeline, { file, info, work, protections });
-      await this.writePlaylists(job, pipeline, variants, protections, work);
+      const variants = await this.runLadder(job, pipeline, { prepared, work, protections, signal });
+      await this.writePlaylists(job, pipeline, variants, protections, { work, signal });
     } finally {
       inputKey?.fill(0);
       for (const p of protections.values()) p.key.fill(0);
@@ -295,19 +289,19 @@ export class JobRunner {
   private async runLadder(
     job: Job,
     pipeline: Pipeline,
-    ctx: { file: string; info: MediaInfo; work: string; protections: Map<string, Protection> },
+    ctx: { prepared: PreparedInput; work: string; protections: Map<string, Protection>; signal: AbortSignal },
   ): Promise<Map<string, Variant>> {
     const outputs = job.Outputs ?? [];
     const renditions: RenditionPlan[] = await Promise.all(
       outputs.map(async (output, index) => {
-        const preset = this.deps.presets.get(output.PresetId ?? '') as Preset;
+        const settings = this.deps.settings.get(output.PresetId ?? '') as RenditionSettings;
         const dir = join(ctx.work, `output-${index}`);
         await mkdir(dir, { mode: 0o700 });
         const key = output.Key ?? '';
         const segmentDuration = output.SegmentDuration ? Number(output.SegmentDuration) : undefined;
         const protection = this.protectionOf(job, output, ctx.protections);
         return {
-          settings: renditionFromPreset(preset),
+          settings,
           dir,
           base: posix.basename(key),
           ...(segmentDuration ? { segmentDuration } : {}),
@@ -329,14 +323,14 @@ export class JobRunner {
     const results = await transcodeLadder(
       this.deps.ffmpeg,
       {
-        inputFile: ctx.file,
-        input: ctx.info,
+        inputFile: ctx.prepared.file,
+        input: ctx.prepared.info,
         renditions,
         ...(startSeconds ? { startSeconds } : {}),
         ...(durationSeconds ? { durationSeconds } : {}),
       },
       {
-        signal: this.abort.signal,
+        signal: ctx.signal,
         tempDir: ctx.work,
         onProgress: (progress) => this.deps.onProgress?.(jobId, progress),
       },
@@ -353,7 +347,7 @@ export class JobRunner {
       );
       for (const f of files) {
         const objectKey = `${job.OutputKeyPrefix ?? ''}${folder === '.' ? f : `${folder}/${f}`}`;
-        await this.upload(pipeline, objectKey, join(plan.dir, f));
+        await this.upload(pipeline, objectKey, join(plan.dir, f), ctx.signal);
       }
       output.Duration = Math.round(result.durationMillis / 1000);
       output.DurationMillis = result.durationMillis;
@@ -365,7 +359,7 @@ export class JobRunner {
       await this.save(job);
       variants.set(key, {
         key,
-        preset: this.deps.presets.get(output.PresetId ?? '') as Preset,
+        settings: plan.settings,
         width: result.width,
         height: result.height,
         bandwidth: result.bandwidth ?? 0,
@@ -375,10 +369,15 @@ export class JobRunner {
     return variants;
   }
 
-  private async upload(pipeline: Pipeline, objectKey: string, file: string): Promise<void> {
+  private async upload(
+    pipeline: Pipeline,
+    objectKey: string,
+    file: string,
+    signal: AbortSignal,
+  ): Promise<void> {
     const bucket = pipeline.OutputBucket || pipeline.ContentConfig?.Bucket || '';
-    await uploadFile(this.deps.s3, bucket, objectKey, file, this.abort.signal).catch((e: unknown) => {
-      if (this.stopping) throw e;
+    await uploadFile(this.deps.s3, bucket, objectKey, file, signal).catch((e: unknown) => {
+      if (this.queue.stopped) throw e;
       throw new JobFailure(9001, `bucket=${bucket}, key=${objectKey}`);
     });
   }
@@ -388,7 +387,7 @@ export class JobRunner {
     pipeline: Pipeline,
     variants: Map<string, Variant>,
     protections: Map<string, Protection>,
-    work: string,
+    { work, signal }: { work: string; signal: AbortSignal },
   ): Promise<void> {
     const prefix = job.OutputKeyPrefix ?? '';
     for (const [index, playlist] of (job.Playlists ?? []).entries()) {
@@ -399,11 +398,11 @@ export class JobRunner {
       if (protection?.keyObject) {
         const keyFile = join(work, `playlist-${index}.key`);
         await writeFile(keyFile, protection.key, { mode: 0o600 });
-        await this.upload(pipeline, `${prefix}${protection.keyObject}`, keyFile);
+        await this.upload(pipeline, `${prefix}${protection.keyObject}`, keyFile, signal);
       }
       const file = join(work, `playlist-${index}.m3u8`);
       await writeFile(file, masterPlaylist(name, members as Variant[]));
-      await this.upload(pipeline, `${prefix}${name}.m3u8`, file);
+      await this.upload(pipeline, `${prefix}${name}.m3u8`, file, signal);
       playlist.Status = 'Complete';
     }
   }

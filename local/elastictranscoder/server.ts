@@ -4,50 +4,31 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { logger } from '../../lib/logger.js';
-import type { FaultInjector } from '../faults.js';
-import { sendRestJsonError } from '../http/errors.js';
-import { createRequestGuard } from '../http/request-guard.js';
-import { handleRestJson, type RestJsonErrors } from '../http/rest-json.js';
-import { serveOnLoopback } from '../http/server.js';
+import {
+  DEFAULT_JOB_CONCURRENCY,
+  type FfmpegBinary,
+  ffmpegDyingWithParent,
+  type JobProgress,
+  type LocalTranscoderOptions,
+  ProgressListeners,
+  prepareWorkspace,
+  selectFfmpeg,
+} from '../engine/index.js';
+import {
+  createRequestGuard,
+  handleRestJson,
+  type RestJsonErrors,
+  sendRestJsonError,
+  serveOnLoopback,
+} from '../http/index.js';
 import { EtError, invalid } from './errors.js';
-import { type FfmpegBinary, selectFfmpeg } from './ffmpeg.js';
-import { systemPresets } from './presets.js';
+import { renditionFromPreset, systemPresets } from './presets.js';
 import { ROUTES, type TranscoderContext } from './routes.js';
 import { JobRunner } from './runner.js';
 import { TranscoderStore } from './store.js';
-import type { LadderProgress } from './transcode.js';
-import { ffmpegDyingWithParent, prepareWorkspace } from './workspace.js';
-
-/** What both local transcoders (Elastic Transcoder here, MediaConvert in local/mediaconvert) are started with. */
-export interface LocalTranscoderOptions {
-  dataDir: string;
-  host?: string;
-  port?: number;
-  region?: string;
-  s3: { endpoint: string };
-  kms: { endpoint: string };
-  /** The stack's credentials: the transcoder signs its own calls with them and accepts only requests signed so. */
-  credentials: { accessKeyId: string; secretAccessKey: string };
-  faults?: FaultInjector;
-  /** Defaults to env FFMPEG_PATH, then an ffmpeg ≥ 5 on PATH, then the binary of `@ffmpeg-installer/ffmpeg`. */
-  ffmpegPath?: string;
-  /** An ffmpeg already chosen by the caller (takes precedence over `ffmpegPath`): one choice for the whole stack. */
-  ffmpeg?: FfmpegBinary;
-  /** Jobs transcoded at the same time (default DEFAULT_JOB_CONCURRENCY). */
-  concurrency?: number;
-}
 
 export interface TranscoderServerOptions extends LocalTranscoderOptions {
   sns: { endpoint: string };
-}
-
-/** A running job's progress: the job, and where its ladder is (transcode.ts). */
-export interface JobProgress extends LadderProgress {
-  jobId: string;
-  /** The job's `UserMetadata` (the workflow puts its execution name there). */
-  userMetadata: Record<string, string>;
-  /** Output keys, in the order of `renditions`. */
-  outputKeys: string[];
 }
 
 export interface TranscoderServer {
@@ -61,8 +42,6 @@ export interface TranscoderServer {
 }
 
 const ACCOUNT_ID = '000000000000';
-/** Jobs transcoded at the same time unless told otherwise; each job's ffmpeg already uses every core. */
-export const DEFAULT_JOB_CONCURRENCY = 2;
 const API = '/2012-09-25';
 
 function sendError(res: ServerResponse, e: EtError): void {
@@ -124,7 +103,7 @@ async function resumeJobs({ store, runner }: TranscoderContext): Promise<void> {
 export async function startTranscoderServer(opts: TranscoderServerOptions): Promise<TranscoderServer> {
   const region = opts.region ?? 'us-east-1';
   const store = await TranscoderStore.open(opts.dataDir);
-  const workDir = prepareWorkspace(opts.dataDir);
+  const workDir = prepareWorkspace(opts.dataDir, 'transcoder');
   const ffmpeg = opts.ffmpeg ?? (await selectFfmpeg(opts.ffmpegPath ? { explicit: opts.ffmpegPath } : {}));
   const common = { region, credentials: opts.credentials, maxAttempts: 3 };
   const s3 = new S3Client({ ...common, endpoint: opts.s3.endpoint, forcePathStyle: true });
@@ -132,25 +111,24 @@ export async function startTranscoderServer(opts: TranscoderServerOptions): Prom
   const sns = new SNSClient({ ...common, endpoint: opts.sns.endpoint });
   const presetList = systemPresets(region, ACCOUNT_ID);
   const presets = new Map(presetList.map((p): [string, Preset] => [p.Id ?? '', p]));
-  const progressListeners = new Set<(progress: JobProgress) => void>();
+  const progress = new ProgressListeners();
   const runner = new JobRunner({
     store,
-    presets,
+    settings: new Map(presetList.map((p) => [p.Id ?? '', renditionFromPreset(p)])),
     s3,
     kms,
     sns,
-    ffmpeg: ffmpegDyingWithParent(opts.dataDir, ffmpeg.path),
+    ffmpeg: ffmpegDyingWithParent(opts.dataDir, ffmpeg.path, 'transcoder'),
     workDir,
     concurrency: opts.concurrency ?? DEFAULT_JOB_CONCURRENCY,
-    onProgress: (jobId, progress) => {
+    onProgress: (jobId, ladder) => {
       const job = store.jobs.get(jobId);
-      const event: JobProgress = {
-        ...progress,
+      progress.publish({
+        ...ladder,
         jobId,
         userMetadata: { ...(job?.UserMetadata ?? {}) },
         outputKeys: (job?.Outputs ?? []).map((o) => o.Key ?? ''),
-      };
-      for (const listener of progressListeners) listener(event);
+      });
     },
   });
 
@@ -176,10 +154,7 @@ export async function startTranscoderServer(opts: TranscoderServerOptions): Prom
     endpoint: served.endpoint,
     port: served.port,
     ffmpeg,
-    onProgress(listener) {
-      progressListeners.add(listener);
-      return () => progressListeners.delete(listener);
-    },
+    onProgress: (listener) => progress.subscribe(listener),
     async stop() {
       await served.stop();
       await runner.stop();

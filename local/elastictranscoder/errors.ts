@@ -4,6 +4,7 @@
  * notifications.
  */
 import { randomUUID } from 'node:crypto';
+import type { EngineError, EngineErrorKind } from '../engine/index.js';
 
 export type EtErrorType =
   | 'AccessDeniedException'
@@ -72,4 +73,21 @@ export class JobFailure extends Error {
   statusDetail(): string {
     return `${this.code} ${randomUUID()}: ${this.message}`;
   }
+}
+
+/** The developer guide's code for each engine failure. */
+const ENGINE_CODES: Record<EngineErrorKind, JobErrorCode> = {
+  InputNotFound: 3001,
+  InputAccessDenied: 3003,
+  NotMedia: 4000,
+  NothingToEncode: 4000,
+  DecryptionFailed: 4016,
+  InvalidKeySize: 4017,
+  EncodeFailed: 9000,
+  OutputWriteFailed: 9001,
+};
+
+/** An engine failure as the job error Elastic Transcoder reports. */
+export function fromEngine(e: EngineError): JobFailure {
+  return new JobFailure(ENGINE_CODES[e.kind], e.detail);
 }

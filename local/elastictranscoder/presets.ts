@@ -4,7 +4,7 @@
  * fixed GOP of 90 frames, ShrinkToFit within the maximum size, AAC audio at 44.1 kHz.
  */
 import type { AudioParameters, Preset, VideoParameters } from '@aws-sdk/client-elastic-transcoder';
-import type { RenditionSettings } from './transcode.js';
+import type { RenditionSettings } from '../engine/index.js';
 
 interface VideoSpec {
   profile: 'baseline' | 'main' | 'high';
@@ -131,7 +131,7 @@ const positive = (value: string | undefined) => {
   return Number.isFinite(n) && n > 0 ? n : undefined;
 };
 
-/** An Elastic Transcoder preset as engine settings (transcode.ts); `auto` values keep the source's. */
+/** An Elastic Transcoder preset as engine settings, the front-end's one translation; `auto` values keep the source's. */
 export function renditionFromPreset(preset: Preset): RenditionSettings {
   const v = preset.Video;
   const a = preset.Audio;

@@ -1,48 +1,22 @@
 /**
- * The ffmpeg engine shared by the local transcoders: `transcodeLadder` encodes every rendition of a job in ONE
+ * The ffmpeg ladder of the local media engine: `transcodeLadder` encodes every rendition of a job in ONE
  * ffmpeg process, from one decode of the input (a `split` filter feeds one scaler and one x264 encoder per
  * rendition), each rendition with its own settings, segments and AES-128 key. Measured against one run per
  * rendition in README.md "Transcode performance".
  *
- * The engine knows nothing of Elastic Transcoder or MediaConvert: callers map their presets to `RenditionSettings`
- * (presets.ts `renditionFromPreset` does it for Elastic Transcoder system presets), supply the output directory and
- * base name of each rendition and its key, and upload the files afterwards. It favours speed over fidelity: x264
+ * The engine knows nothing of Elastic Transcoder or MediaConvert: each front-end maps its job settings to
+ * `RenditionSettings` once, supplies the output directory and base name of each rendition and its key, and uploads
+ * the files afterwards (groups.ts does the HLS packaging and upload for a whole output group). It favours speed over fidelity: x264
  * `veryfast`, the bitrate as a VBV cap, and ShrinkToFit within the maximum size (never upscaled, aspect kept).
  */
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { JobFailure } from './errors.js';
+import { EngineError } from './errors.js';
 import { type FfmpegProgress, type MediaInfo, parseInput, parseOutputs, runFfmpeg } from './ffmpeg.js';
 import { peakBandwidth, segmentUris } from './hls.js';
 import { codecsAttribute, probeTransportStream, readSegmentPrefix } from './probe.js';
-
-export interface VideoSettings {
-  /** ShrinkToFit box; the picture keeps its aspect ratio and is never scaled up. */
-  maxWidth?: number;
-  maxHeight?: number;
-  kbps: number;
-  profile: 'baseline' | 'main' | 'high';
-  level: string;
-  keyframesMaxDist: number;
-  /** No scene-cut keyframes: segments line up across renditions. */
-  fixedGop: boolean;
-  /** Frames per second; undefined keeps the source's, capped at `maxFrameRate`. */
-  frameRate?: number;
-  maxFrameRate?: number;
-}
-
-export interface AudioSettings {
-  kbps: number;
-  sampleRate?: number;
-  channels?: number;
-}
-
-export interface RenditionSettings {
-  container: 'ts' | 'fmp4';
-  video?: VideoSettings;
-  audio?: AudioSettings;
-}
+import type { AudioSettings, RenditionSettings, VideoSettings } from './settings.js';
 
 export interface RenditionPlan {
   settings: RenditionSettings;
@@ -185,7 +159,7 @@ export function ladderArgs(plan: LadderPlan, keyInfoFiles: (string | undefined)[
     audio: Boolean(r.settings.audio && plan.input.hasAudio),
   }));
   if (plan.renditions.length === 0 || uses.some((u) => !u.video && !u.audio))
-    throw new JobFailure(4000, 'The input has no stream that the preset can encode.');
+    throw new EngineError('NothingToEncode', 'The input has no stream that the preset can encode.');
   const args = [
     ...(plan.startSeconds ? ['-ss', String(plan.startSeconds)] : []),
     ...(plan.durationSeconds ? ['-t', String(plan.durationSeconds)] : []),
@@ -293,7 +267,7 @@ async function collect(ffmpeg: string, r: RenditionPlan, signal?: AbortSignal): 
   const uris = segmentUris(playlist);
   const missing = uris.filter((uri) => !sizes.has(uri));
   if (missing.length > 0 || uris.length === 0)
-    throw new JobFailure(9000, `ffmpeg did not write ${missing.join(', ') || 'any segment'}`);
+    throw new EngineError('EncodeFailed', `ffmpeg did not write ${missing.join(', ') || 'any segment'}`);
   const first = uris[0] as string;
   const streams = probeTransportStream(
     await readSegmentPrefix(
@@ -315,7 +289,7 @@ async function collect(ffmpeg: string, r: RenditionPlan, signal?: AbortSignal): 
 /**
  * The engine's entry point: encodes `plan.renditions` from `plan.inputFile` in one ffmpeg process and returns what
  * each rendition wrote (same order). Keys are written 0600 to a private temp directory for ffmpeg and removed when
- * it exits; the caller zeroes its key buffers. Throws JobFailure (4000 nothing to encode, 9000 ffmpeg failed).
+ * it exits; the caller zeroes its key buffers. Throws EngineError (NothingToEncode, EncodeFailed).
  */
 export async function transcodeLadder(
   ffmpeg: string,
@@ -334,7 +308,7 @@ export async function transcodeLadder(
   }
   if (code !== 0) {
     const reason = stderr.trim().split('\n').at(-1)?.slice(0, 200) ?? 'unknown error';
-    throw new JobFailure(9000, `ffmpeg failed: ${reason}`);
+    throw new EngineError('EncodeFailed', `ffmpeg failed: ${reason}`);
   }
   const written = parseOutputs(stderr);
   const results = await Promise.all(plan.renditions.map((r) => collect(ffmpeg, r, options.signal)));

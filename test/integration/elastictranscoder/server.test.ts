@@ -26,14 +26,14 @@ import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import ffmpegInstaller from '@ffmpeg-installer/ffmpeg';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type FauxqsServer, startFauxqs } from 'fauxqs';
-import { ELASTIC_TRANSCODER_CONTEXT } from '../../lib/kms/contexts.js';
-import { generateSampleClip } from '../../local/cli/sample.js';
-import { FaultInjector } from '../../local/faults.js';
-import { type KmsServer, startKmsServer } from '../../local/kms/index.js';
-import { runFfmpeg } from '../../local/transcoder/ffmpeg.js';
-import { startTranscoderServer, type TranscoderServer } from '../../local/transcoder/index.js';
-import { dataDirCredentials } from '../support/credentials.js';
-import { opensslDecrypt, opensslEncrypt } from '../support/openssl.js';
+import { ELASTIC_TRANSCODER_CONTEXT } from '../../../lib/kms/contexts.js';
+import { generateSampleClip } from '../../../local/cli/sample.js';
+import { startTranscoderServer, type TranscoderServer } from '../../../local/elastictranscoder/index.js';
+import { runFfmpeg } from '../../../local/engine/index.js';
+import { FaultInjector } from '../../../local/faults.js';
+import { type KmsServer, startKmsServer } from '../../../local/kms/index.js';
+import { dataDirCredentials } from '../../support/credentials.js';
+import { opensslDecrypt, opensslEncrypt } from '../../support/openssl.js';
 
 const region = 'us-east-1';
 // The transcoder and KMS accept only these, read from a data directory as the stack reads its own.

@@ -5,17 +5,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { generateSampleClip } from '../../local/cli/sample.js';
-import { type FfmpegBinary, parseInput, runFfmpeg, selectFfmpeg } from '../../local/transcoder/ffmpeg.js';
+import { generateSampleClip } from '../../../local/cli/sample.js';
 import {
+  type FfmpegBinary,
   type LadderPlan,
   type LadderProgress,
   ladderArgs,
+  parseInput,
   type RenditionPlan,
   type RenditionSettings,
+  runFfmpeg,
+  selectFfmpeg,
   transcodeLadder,
-} from '../../local/transcoder/transcode.js';
-import { opensslDecrypt } from '../support/openssl.js';
+} from '../../../local/engine/index.js';
+import { opensslDecrypt } from '../../support/openssl.js';
 
 const run = promisify(execFile);
 

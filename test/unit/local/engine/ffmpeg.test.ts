@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ffmpegInstaller from '@ffmpeg-installer/ffmpeg';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { describeFfmpeg, parseVersion, selectFfmpeg } from '../../../../local/transcoder/ffmpeg.js';
+import { describeFfmpeg, parseVersion, selectFfmpeg } from '../../../../local/engine/ffmpeg.js';
 
 /** A fake `ffmpeg` that only answers `-version`, in a directory of its own. */
 async function fakeFfmpeg(root: string, name: string, versionLine: string): Promise<string> {
