@@ -98,7 +98,9 @@ export async function runUpCommand(
   const backend = backendFrom(values.backend);
   process.env.LOG_LEVEL ??= values.verbose ? 'INFO' : 'WARN';
   const ffmpeg = await selectFfmpegOrExplain();
-  const { startStack, StackAlreadyRunningError, PortInUseError } = await import('../stack/index.js');
+  const { startStack, StackAlreadyRunningError, PortInUseError, UnsafeDataDirError } = await import(
+    '../stack/index.js'
+  );
   const log = (line: string) => io.stdout.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
   const stack = await startStack({
     dataDir,
@@ -110,7 +112,11 @@ export async function runUpCommand(
     log,
     rotateCredentials: values['rotate-credentials'],
   }).catch((e: unknown) => {
-    if (e instanceof StackAlreadyRunningError || e instanceof PortInUseError)
+    if (
+      e instanceof StackAlreadyRunningError ||
+      e instanceof PortInUseError ||
+      e instanceof UnsafeDataDirError
+    )
       throw new CommandError(e.message);
     throw e;
   });

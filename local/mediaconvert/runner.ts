@@ -390,6 +390,7 @@ export class JobRunner {
         posix.basename(plan.destination.base),
         results.map((r) => r.variant),
       ),
+      { mode: 0o600 },
     );
     await upload(`${plan.destination.base}.m3u8`, master);
   }

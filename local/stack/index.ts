@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { FaultInjector } from '../faults.js';
 import { type Booted, bootStack } from './boot.js';
 import { Cleanups } from './cleanups.js';
-import { ensurePrivateDir, loadOrCreateCredentials } from './credentials.js';
+import { credentialsIn } from './credentials.js';
 import { endpointsJsonOf, writeEndpointsFile } from './endpoints-file.js';
 import { applyBaseEnv } from './environment.js';
 import { type ExecutionTracker, trackExecutions } from './executions.js';
@@ -22,6 +22,7 @@ import { type NotificationInbox, openNotificationInbox } from './inbox.js';
 import { resumeUnfinished, startIngest } from './ingest.js';
 import { acquireLock } from './lock.js';
 import { planPorts } from './ports.js';
+import { openPrivateDataDir, ownerOnlyUmask } from './private-dir.js';
 import type { ServerContext } from './servers.js';
 import { migrateSnapshot } from './snapshot.js';
 import { type EndpointsJson, LOCAL_BUCKET, LOCAL_REGION, type Stack, type StackOptions } from './types.js';
@@ -29,6 +30,7 @@ import { type EndpointsJson, LOCAL_BUCKET, LOCAL_REGION, type Stack, type StackO
 export { StackAlreadyRunningError } from './lock.js';
 export type { Notification } from './notifications.js';
 export { PortInUseError } from './ports.js';
+export { UnsafeDataDirError } from './private-dir.js';
 export * from './types.js';
 
 const REPO_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -96,11 +98,12 @@ function stackHandle(parts: {
 }
 
 export async function startStack(options: StackOptions): Promise<Stack> {
-  const dataDir = resolve(options.dataDir);
+  // Refused before anything in it is read when another user could have prepared it; its real path from here on.
+  const dataDir = openPrivateDataDir(options.dataDir);
   const root = options.root ?? REPO_ROOT;
   const log = options.quiet ? () => undefined : (options.log ?? ((line: string) => console.log(line)));
-  ensurePrivateDir(dataDir);
   const cleanups = new Cleanups();
+  cleanups.push(ownerOnlyUmask());
   cleanups.push(acquireLock(dataDir));
   const ports = planPorts(dataDir, options.ports ?? {});
   try {
@@ -109,7 +112,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     cleanups.push(resumeFaults);
     const region = LOCAL_REGION;
     // Per data directory, random, 0600: every endpoint below accepts only requests signed with these.
-    const credentials = loadOrCreateCredentials(dataDir, { rotate: options.rotateCredentials ?? false });
+    const credentials = credentialsIn(dataDir, { rotate: options.rotateCredentials ?? false });
     cleanups.push(applyBaseEnv(region, credentials, options.quiet ?? false));
     const auth = { credentials: { ...credentials }, region };
     const ctx: ServerContext = {
