@@ -116,7 +116,7 @@ function tree(root: string): Array<{ path: string; kind: 'dir' | 'file'; mode: n
         expect(outcome.code).toBe(1);
         expect(outcome.stdout).not.toContain(PLANTED.secretAccessKey);
       }
-    });
+    }, 180_000);
 
     it('refuses keys planted in a directory the owner made world-writable, and works once the owner cleans it', async () => {
       // Prepare
@@ -145,7 +145,7 @@ function tree(root: string): Array<{ path: string; kind: 'dir' | 'file'; mode: n
       const keys = JSON.parse(cleaned.stdout) as { accessKeyId: string; secretAccessKey: string };
       expect(keys.accessKeyId).toMatch(/^AKIA/);
       expect(keys.secretAccessKey).not.toBe(PLANTED.secretAccessKey);
-    });
+    }, 180_000);
 
     it('refuses a data directory inside a directory the other user owns, and creates nothing there', async () => {
       // Prepare
@@ -163,7 +163,7 @@ function tree(root: string): Array<{ path: string; kind: 'dir' | 'file'; mode: n
       );
       expect(outcome.stderr).toContain('Use a data directory under one that only you (or root) can change');
       expect(existsSync(dataDir)).toBe(false);
-    });
+    }, 180_000);
 
     it("runs on the owner's own directory under /tmp, writing files 0600 and directories 0700", async () => {
       // Prepare
@@ -194,6 +194,6 @@ function tree(root: string): Array<{ path: string; kind: 'dir' | 'file'; mode: n
       const executable = (e: { path: string }) => e.path.endsWith('/ffmpeg-pdeathsig.sh');
       expect(entries.filter((e) => e.kind === 'file' && !executable(e) && e.mode !== 0o600)).toEqual([]);
       expect(entries.filter((e) => executable(e) && e.mode !== 0o700)).toEqual([]);
-    });
+    }, 180_000);
   },
 );

@@ -59,7 +59,11 @@ export async function createSecondUser(prefix: string): Promise<SecondUser> {
     name,
     uid,
     run: (argv) =>
-      execFileSync('runuser', ['-u', name, '--', ...argv], { env: withSbin(), encoding: 'utf8', stdio: 'pipe' }),
+      execFileSync('runuser', ['-u', name, '--', ...argv], {
+        env: withSbin(),
+        encoding: 'utf8',
+        stdio: 'pipe',
+      }),
     remove: () => {
       spawnSync('userdel', [name], { env: withSbin() });
     },

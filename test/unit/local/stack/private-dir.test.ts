@@ -66,9 +66,12 @@ describe('the private data directory check', () => {
 
     // Assess
     expect(
-      [dataDir, join(dataDir, 'kms'), join(dataDir, 'kms', 'keys', 'k.json'), join(dataDir, 'ports.json')].map(
-        mode,
-      ),
+      [
+        dataDir,
+        join(dataDir, 'kms'),
+        join(dataDir, 'kms', 'keys', 'k.json'),
+        join(dataDir, 'ports.json'),
+      ].map(mode),
     ).toEqual([0o700, 0o700, 0o600, 0o600]);
   });
 
