@@ -31,7 +31,8 @@ the results. With no file, a 5-second sample clip is generated with ffmpeg. Exit
 
 Options:
   --backend NAME     mediaconvert (default, as deployed) or elastictranscoder
-  --data-dir DIR     state directory (default ./.secure-transcode/)
+  --data-dir DIR     state directory (default ./.secure-transcode/); refused if another user owns it, can write
+                     to it or could swap it
   --fast             shorten Wait states and retry intervals
   --faults SPEC      inject faults, e.g. kms:*:throttle:0.2,s3:GetObject:slowdown:0.2 (see local/faults.ts)
   --profile NAME     upload under incoming/NAME/ to select an encoding profile (default, ctr, mobile, or one

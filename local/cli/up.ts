@@ -22,6 +22,7 @@ Runs the local stack in the foreground until Ctrl-C and writes <data-dir>/endpoi
 s3://<bucket>/incoming/ with any S3 client starts the workflow; notifications are printed and appended to
 <data-dir>/notifications.jsonl. The console URL (executions, graph, history, notifications, assets, player) is
 printed and is "console" in endpoints.json. State in the data dir (keys, executions, jobs, objects) survives a restart.
+A data dir another user owns, can write to or could swap is refused (exit 1); what the stack writes is owner-only.
 
 Options:
   --backend NAME           mediaconvert (default, as deployed) or elastictranscoder
