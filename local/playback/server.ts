@@ -46,6 +46,7 @@ import { createRequestGuard, type RequestGuard, sendRefusal } from '../http/requ
 import { type LocalServer, readBody, sendJson, serveOnLoopback } from '../http/server.js';
 import { createSigV4Verifier } from '../http/sigv4-verifier.js';
 import { lambdaContext } from '../lambda/invoke.js';
+import { checkPrivateFile } from '../stack/private-dir.js';
 import {
   type LocalRoute,
   MALFORMED_PATH,
@@ -349,6 +350,9 @@ export async function startKeyService(options: StartKeyServiceOptions): Promise<
   const secretFile = join(options.dataDir, TOKEN_SECRET_FILE_NAME);
   await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
   await ensureSecretFile(secretFile);
+  // A secret someone else created or can rewrite is one they can mint tokens with (the stack checks its whole data
+  // directory first; a key service started on its own directory gets the same refusal).
+  checkPrivateFile(secretFile);
   const auth = { credentials: settings.credentials, region: settings.region };
   const tokenStore = await startTokenStore(options.dataDir, auth, options.dynamodbPort);
   const clients = createClients(settings, tokenStore.endpoint);
