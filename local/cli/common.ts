@@ -2,8 +2,8 @@
 import { access, constants, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-import { checkPrivateDataDir, openPrivateDataDir, UnsafeDataDirError } from '../stack/private-dir.js';
-import type { FfmpegBinary } from '../transcoder/ffmpeg.js';
+import { checkPrivateDataDir, openPrivateDataDir, UnsafeDataDirError } from '../private-dir.js';
+import type { FfmpegBinary } from '../transcoder/index.js';
 
 export interface CliIo {
   stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
@@ -48,7 +48,7 @@ export function dataDirFrom(value: string | undefined): string {
 }
 
 /**
- * The data directory's real path once no other user can have prepared it (`local/stack/private-dir.ts`): created
+ * The data directory's real path once no other user can have prepared it (`local/private-dir.ts`): created
  * when a command writes there (`create`), left missing when it only reads. A refusal is a CommandError saying what
  * to do.
  */

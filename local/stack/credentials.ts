@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { openPrivateDataDir } from './private-dir.js';
+import { openPrivateDataDir } from '../private-dir.js';
 
 export interface StackCredentials {
   accessKeyId: string;

@@ -9,16 +9,16 @@ import { GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
-import { runEncryptCommand } from '../../local/cli/encrypt.js';
-import type { S3Gateway } from '../../local/s3/index.js';
-import { captureIo } from '../support/cli-io.js';
-import { startTestGateway } from '../support/gateway.js';
-import { opensslEncrypt } from '../support/openssl.js';
-import { exited } from '../support/stack-process.js';
+import { runEncryptCommand } from '../../../local/cli/encrypt.js';
+import type { S3Gateway } from '../../../local/s3/index.js';
+import { captureIo } from '../../support/cli-io.js';
+import { startTestGateway } from '../../support/gateway.js';
+import { opensslEncrypt } from '../../support/openssl.js';
+import { exited } from '../../support/stack-process.js';
 
 const TUTORIAL_KEY = '6b65796b65796b65796b65796b65796b';
 const TUTORIAL_IV = '31323334353637383930313233343536';
-const CLI = resolve(import.meta.dirname, '..', '..', 'bin', 'secure-transcode.js');
+const CLI = resolve(import.meta.dirname, '..', '..', '..', 'bin', 'secure-transcode.js');
 
 /** The command lines of every process on the machine, as any local user can read them (what `ps` shows). */
 function allCommandLines(): string[] {

@@ -8,10 +8,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createSecondUser, type SecondUser, secondUserUnavailable } from '../support/second-user.js';
-import { exited, startUp, stopUp, until } from '../support/stack-process.js';
+import { createSecondUser, type SecondUser, secondUserUnavailable } from '../../support/second-user.js';
+import { exited, startUp, stopUp, until } from '../../support/stack-process.js';
 
-const CLI = resolve(import.meta.dirname, '..', '..', 'bin', 'secure-transcode.js');
+const CLI = resolve(import.meta.dirname, '..', '..', '..', 'bin', 'secure-transcode.js');
 const unavailable = secondUserUnavailable();
 
 /** The planted keys: valid in shape, so only the ownership check can refuse them. */

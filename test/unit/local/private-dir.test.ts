@@ -22,7 +22,7 @@ import {
   checkPrivateFile,
   openPrivateDataDir,
   UnsafeDataDirError,
-} from '../../../../local/stack/private-dir.js';
+} from '../../../local/private-dir.js';
 
 const mode = (p: string) => statSync(p).mode & 0o7777;
 /** A uid no account uses: only root can give a file to it. */
