@@ -84,7 +84,7 @@ export function formatChaosTable(r: ChaosReport): string {
     ['leaks', r.leaks, '= 0'],
     ['keys recovered for the scan', r.keysRecovered, `≥ ${2 * r.succeeded}`],
     ['open multipart uploads', r.openMultipartUploads, '= 0'],
-    ['objects left by failed jobs', r.leftovers.length, '= 0'],
+    ['objects left (failed, sources)', r.leftovers.length, '= 0'],
     ['ingest DLQ depth', r.ingestDlqDepth, '= 0'],
     ['wall time (s)', r.wallSeconds, ''],
   ];

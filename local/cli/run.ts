@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { chmod, mkdir } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
+import type { SourceRetentionPolicy } from '../../lib/contracts.js';
 import type { Stack, StackOptions } from '../stack/index.js';
 import { describeFfmpeg } from '../transcoder/ffmpeg.js';
 import {
@@ -21,6 +22,7 @@ import {
   untilInterrupted,
 } from './common.js';
 import { ProgressView } from './progress.js';
+import { describeSourceRetention, sourceRetentionFrom } from './retention.js';
 import { printResults, printSummary } from './run-report.js';
 import { generateSampleClip } from './sample.js';
 
@@ -28,6 +30,9 @@ export const RUN_USAGE = `Usage: secure-transcode run [files…] [options]
 
 Starts the local stack, uploads each file to s3://<bucket>/incoming/, follows each workflow execution and prints
 the results. With no file, a 5-second sample clip is generated with ffmpeg. Exits 0 only if every job succeeded.
+Your files are only read: the stack works on the copies it uploads, and SOURCE_RETENTION=delete (the default)
+deletes those uploaded copies from the bucket once their jobs succeed, never your local files
+(SOURCE_RETENTION=keep leaves the copies under incoming/).
 
 Options:
   --backend NAME     mediaconvert (default, as deployed) or elastictranscoder
@@ -147,6 +152,7 @@ export async function runRunCommand(
   if (values.profile !== undefined) await requireKnownProfile(values.profile);
   const backend = backendFrom(values.backend);
   for (const file of files) await requireReadableFile(file);
+  const sourceRetention = await sourceRetentionFrom(process.env);
   // Checked before the sample clip is written into it; the stack checks again when it starts.
   const dataDir = privateDataDirFrom(values['data-dir'], 'create');
 
@@ -163,6 +169,7 @@ export async function runRunCommand(
     faults: await faultsFrom(values.faults),
     quiet: true,
     ffmpeg,
+    env: { SOURCE_RETENTION: sourceRetention },
   });
   const interruption = untilInterrupted(io, options.signal);
   let stopped: Promise<void> | undefined;
@@ -174,7 +181,7 @@ export async function runRunCommand(
     const code = await runOnStack(
       io,
       stack,
-      { values, files, timeoutSeconds, dataDir },
+      { values, files, timeoutSeconds, dataDir, sourceRetention },
       interruption.promise,
     );
     // Stopped while Ctrl-C is still handled, so a second one cannot cut the stop short.
@@ -190,7 +197,7 @@ export async function runRunCommand(
 async function runOnStack(
   io: CliIo,
   stack: Stack,
-  run: RunOptions & { dataDir: string },
+  run: RunOptions & { dataDir: string; sourceRetention: SourceRetentionPolicy },
   interrupted: Promise<unknown>,
 ): Promise<number> {
   const { values, dataDir } = run;
@@ -200,7 +207,7 @@ async function runOnStack(
   const prefix = `${stack.config.inputPrefix}${values.profile ? `${values.profile}/` : ''}`;
   const jobs = uniqueKeys(run.files, prefix);
   io.stdout.write(
-    `Local stack up (data dir ${dataDir}${values.fast ? ', fast' : ''}), transcoding with ${describeFfmpeg(stack.ffmpeg)}.\nUploading ${jobs.length} file(s) to s3://${stack.config.bucket}/${prefix}\n`,
+    `Local stack up (data dir ${dataDir}${values.fast ? ', fast' : ''}), transcoding with ${describeFfmpeg(stack.ffmpeg)}.\nUploading a copy of ${jobs.length} file(s) to s3://${stack.config.bucket}/${prefix} (your files are left as they are; ${describeSourceRetention(run.sourceRetention)})\n`,
   );
   const unfollow = followJobs(stack, view, jobs);
   const startedAt = Date.now();

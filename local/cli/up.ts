@@ -15,6 +15,7 @@ import {
   selectFfmpegOrExplain,
   untilInterrupted,
 } from './common.js';
+import { describeSourceRetention, sourceRetentionFrom } from './retention.js';
 
 export const UP_USAGE = `Usage: secure-transcode up [options]
 
@@ -23,6 +24,11 @@ s3://<bucket>/incoming/ with any S3 client starts the workflow; notifications ar
 <data-dir>/notifications.jsonl. The console URL (executions, graph, history, notifications, assets, player) is
 printed and is "console" in endpoints.json. State in the data dir (keys, executions, jobs, objects) survives a restart.
 A data dir another user owns, can write to or could swap is refused (exit 1); what the stack writes is owner-only.
+
+Environment:
+  SOURCE_RETENTION=delete  (default) once a job has succeeded, the exact uploaded version is deleted from the
+                           bucket; a failed job keeps its upload
+  SOURCE_RETENTION=keep    uploads stay under incoming/
 
 Options:
   --backend NAME           mediaconvert (default, as deployed) or elastictranscoder
@@ -97,6 +103,7 @@ export async function runUpCommand(
   };
   const dataDir = dataDirFrom(values['data-dir']);
   const backend = backendFrom(values.backend);
+  const sourceRetention = await sourceRetentionFrom(process.env);
   process.env.LOG_LEVEL ??= values.verbose ? 'INFO' : 'WARN';
   const ffmpeg = await selectFfmpegOrExplain();
   const { startStack, StackAlreadyRunningError, PortInUseError, UnsafeDataDirError } = await import(
@@ -112,6 +119,7 @@ export async function runUpCommand(
     ffmpeg,
     log,
     rotateCredentials: values['rotate-credentials'],
+    env: { SOURCE_RETENTION: sourceRetention },
   }).catch((e: unknown) => {
     if (
       e instanceof StackAlreadyRunningError ||
@@ -128,6 +136,7 @@ export async function runUpCommand(
     [
       `secure-transcode local stack is up (data dir ${dataDir}${values.fast ? ', fast' : ''}, transcoder ${c.transcoderBackend})`,
       `  S3 / SQS / SNS     ${c.endpoints.s3}   bucket ${c.bucket}, uploads under ${c.inputPrefix}`,
+      `                     ${describeSourceRetention(sourceRetention)}`,
       `  KMS                ${c.endpoints.kms}   key ${c.kmsKeyArn} (alias/secure-transcode)`,
       `                     playback key ${c.playbackKmsKeyArn} (alias/secure-transcode-playback)`,
       `  MediaConvert       ${c.endpoints.mediaconvert}   role ${c.mediaConvertRoleArn}`,

@@ -36,6 +36,8 @@ export interface SpekeServerOptions {
   assetPrefix: string;
   /** The key service's base URL (URIExtXKey). */
   keyServiceUrl: string;
+  /** The playback KMS key (PLAYBACK_KMS_KEY_ID): the only key the provider decrypts with. */
+  playbackKmsKeyId: string;
 }
 
 export interface SpekeServer {
@@ -157,6 +159,7 @@ export async function startSpekeServer(opts: SpekeServerOptions): Promise<SpekeS
     bucket: opts.bucket,
     assetPrefix: opts.assetPrefix,
     keyServiceUrl: opts.keyServiceUrl.replace(/\/+$/, ''),
+    playbackKmsKeyId: opts.playbackKmsKeyId,
   });
   const ctx: SpekeContext = {
     handler: httpFunction(createSpekeHttpHandler(async () => provider)),

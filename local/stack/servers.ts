@@ -117,6 +117,12 @@ export interface WorkflowServers {
   serverlessPath: string;
 }
 
+function requiredEnv(env: Record<string, string>, name: string): string {
+  const value = env[name];
+  if (!value) throw new Error(`The stack's service environment has no ${name}`);
+  return value;
+}
+
 export async function startWorkflowServers(
   ctx: ServerContext,
   services: ServiceServers,
@@ -151,6 +157,7 @@ export async function startWorkflowServers(
       bucket: LOCAL_BUCKET,
       assetPrefix: options.env?.ASSET_PREFIX ?? 'assets/',
       keyServiceUrl: keyService.endpoint,
+      playbackKmsKeyId: requiredEnv(serviceEnv, 'PLAYBACK_KMS_KEY_ID'),
     }),
   );
   cleanups.push(() => speke.stop());

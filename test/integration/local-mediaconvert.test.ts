@@ -130,6 +130,7 @@ describe('local MediaConvert and SPEKE key provider', () => {
       bucket,
       assetPrefix: 'assets/',
       keyServiceUrl: KEY_SERVICE,
+      playbackKmsKeyId: playbackKmsKey,
     });
     mediaconvert = await startMediaConvertServer({
       dataDir: work,

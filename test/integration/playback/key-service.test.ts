@@ -128,7 +128,7 @@ describe('local key service over HTTP (fauxqs S3, local KMS, dynalite)', () => {
     expect(variant).toContain(`#EXT-X-KEY:METHOD=AES-128,URI="${h.keyService.keyUrl(ASSET_ID)}${q}"`);
     expect(segmentUrl).toMatch(
       new RegExp(
-        `^${h.keyService.endpoint}/s3/${ASSET_ID}/${BUCKET}/outputs/clip/${ASSET_ID}/hls_400k00000\\.ts\\?.*X-Amz-Signature=`,
+        `^${h.keyService.endpoint}/s3/${ASSET_ID}/${BUCKET}/outputs/${ASSET_ID}/clip/hls_400k00000\\.ts\\?.*X-Amz-Signature=`,
       ),
     );
     expect(segment.status).toBe(200);
