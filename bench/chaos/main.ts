@@ -108,11 +108,12 @@ export function formatChaosTable(r: ChaosReport): string {
 
 /** Sends everything written to stdout/stderr (the handlers' Powertools logs) to `file`; returns the real writers. */
 function captureProcessOutput(file: string) {
-  mkdirSync(dirname(file), { recursive: true });
+  // The handlers' logs sit in the data directory, owner-only like everything else there.
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   const out = process.stdout.write.bind(process.stdout);
   const err = process.stderr.write.bind(process.stderr);
   const sink = (chunk: string | Uint8Array, ...rest: unknown[]) => {
-    appendFileSync(file, chunk);
+    appendFileSync(file, chunk, { mode: 0o600 });
     const callback = rest.find((r) => typeof r === 'function') as (() => void) | undefined;
     callback?.();
     return true;

@@ -4,7 +4,7 @@
  * locations, exported files and a player URL. Exit code 0 only if every job succeeded.
  */
 import { readFileSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
 import type { SourceRetentionPolicy } from '../../lib/contracts.js';
 import { describeFfmpeg } from '../engine/index.js';
@@ -13,9 +13,9 @@ import {
   backendFrom,
   type CliIo,
   CommandError,
-  dataDirFrom,
   faultsFrom,
   parseCliArgs,
+  privateDataDirFrom,
   requireReadableFile,
   selectFfmpegOrExplain,
   UsageError,
@@ -36,7 +36,8 @@ deletes those uploaded copies from the bucket once their jobs succeed, never you
 
 Options:
   --backend NAME     mediaconvert (default, as deployed) or elastictranscoder
-  --data-dir DIR     state directory (default ./.secure-transcode/)
+  --data-dir DIR     state directory (default ./.secure-transcode/); refused if another user owns it, can write
+                     to it or could swap it
   --fast             shorten Wait states and retry intervals
   --faults SPEC      inject faults, e.g. kms:*:throttle:0.2,s3:GetObject:slowdown:0.2 (see local/faults.ts)
   --profile NAME     upload under incoming/NAME/ to select an encoding profile (default, ctr, mobile, or one
@@ -115,16 +116,24 @@ async function requireAcceptedExtensions(files: string[]): Promise<void> {
 async function generateSampleIfNone(io: CliIo, files: string[], dataDir: string, ffmpegPath: string) {
   if (files.length > 0) return;
   const sample = join(dataDir, 'samples', 'sample.mp4');
-  await mkdir(join(dataDir, 'samples'), { recursive: true });
+  await mkdir(join(dataDir, 'samples'), { recursive: true, mode: 0o700 });
   io.stdout.write(`No file given: generating a 5 s sample clip at ${sample}\n`);
   await generateSampleClip(ffmpegPath, sample, 5);
+  // ffmpeg creates it with the shell's umask; everything in the data directory is the owner's alone.
+  await chmod(sample, 0o600);
   files.push(sample);
 }
 
 async function startStackOrExplain(options: StackOptions): Promise<Stack> {
-  const { startStack, StackAlreadyRunningError, PortInUseError } = await import('../stack/index.js');
+  const { startStack, StackAlreadyRunningError, PortInUseError, UnsafeDataDirError } = await import(
+    '../stack/index.js'
+  );
   return startStack(options).catch((e: unknown) => {
-    if (e instanceof StackAlreadyRunningError || e instanceof PortInUseError)
+    if (
+      e instanceof StackAlreadyRunningError ||
+      e instanceof PortInUseError ||
+      e instanceof UnsafeDataDirError
+    )
       throw new CommandError(e.message);
     throw e;
   });
@@ -141,10 +150,11 @@ export async function runRunCommand(
     return 0;
   }
   if (values.profile !== undefined) await requireKnownProfile(values.profile);
-  const dataDir = dataDirFrom(values['data-dir']);
   const backend = backendFrom(values.backend);
   for (const file of files) await requireReadableFile(file);
   const sourceRetention = await sourceRetentionFrom(process.env);
+  // Checked before the sample clip is written into it; the stack checks again when it starts.
+  const dataDir = privateDataDirFrom(values['data-dir'], 'create');
 
   // Handlers log through Powertools at import time: choose the level before anything loads them.
   process.env.LOG_LEVEL ??= values.verbose ? 'INFO' : 'SILENT';

@@ -23,6 +23,7 @@ Runs the local stack in the foreground until Ctrl-C and writes <data-dir>/endpoi
 s3://<bucket>/incoming/ with any S3 client starts the workflow; notifications are printed and appended to
 <data-dir>/notifications.jsonl. The console URL (executions, graph, history, notifications, assets, player) is
 printed and is "console" in endpoints.json. State in the data dir (keys, executions, jobs, objects) survives a restart.
+A data dir another user owns, can write to or could swap is refused (exit 1); what the stack writes is owner-only.
 
 Environment:
   SOURCE_RETENTION=delete  (default) once a job has succeeded, the exact uploaded version is deleted from the
@@ -105,7 +106,9 @@ export async function runUpCommand(
   const sourceRetention = await sourceRetentionFrom(process.env);
   process.env.LOG_LEVEL ??= values.verbose ? 'INFO' : 'WARN';
   const ffmpeg = await selectFfmpegOrExplain();
-  const { startStack, StackAlreadyRunningError, PortInUseError } = await import('../stack/index.js');
+  const { startStack, StackAlreadyRunningError, PortInUseError, UnsafeDataDirError } = await import(
+    '../stack/index.js'
+  );
   const log = (line: string) => io.stdout.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
   const stack = await startStack({
     dataDir,
@@ -118,7 +121,11 @@ export async function runUpCommand(
     rotateCredentials: values['rotate-credentials'],
     env: { SOURCE_RETENTION: sourceRetention },
   }).catch((e: unknown) => {
-    if (e instanceof StackAlreadyRunningError || e instanceof PortInUseError)
+    if (
+      e instanceof StackAlreadyRunningError ||
+      e instanceof PortInUseError ||
+      e instanceof UnsafeDataDirError
+    )
       throw new CommandError(e.message);
     throw e;
   });

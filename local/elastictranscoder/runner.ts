@@ -401,7 +401,7 @@ export class JobRunner {
         await this.upload(pipeline, `${prefix}${protection.keyObject}`, keyFile, signal);
       }
       const file = join(work, `playlist-${index}.m3u8`);
-      await writeFile(file, masterPlaylist(name, members as Variant[]));
+      await writeFile(file, masterPlaylist(name, members as Variant[]), { mode: 0o600 });
       await this.upload(pipeline, `${prefix}${name}.m3u8`, file, signal);
       playlist.Status = 'Complete';
     }

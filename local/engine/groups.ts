@@ -204,6 +204,7 @@ export async function uploadGroups(
         group.master,
         outputs.map((o) => o.variant),
       ),
+      { mode: 0o600 },
     );
     await upload(masterKey, master);
   }

@@ -113,7 +113,7 @@ function appendEvent(ctx: EventBridgeContext, e: Entry): { EventId: string } {
     detail: JSON.parse(e.Detail ?? '{}'),
     'event-bus-name': e.EventBusName ?? 'default',
   };
-  appendFileSync(ctx.eventsFile, `${JSON.stringify(event)}\n`);
+  appendFileSync(ctx.eventsFile, `${JSON.stringify(event)}\n`, { mode: 0o600 });
   return { EventId: id };
 }
 

@@ -54,6 +54,7 @@ import {
   serveOnLoopback,
 } from '../http/index.js';
 import { lambdaContext } from '../lambda/index.js';
+import { checkPrivateFile } from '../private-dir.js';
 import {
   type LocalRoute,
   MALFORMED_PATH,
@@ -388,6 +389,9 @@ export async function startKeyService(options: StartKeyServiceOptions): Promise<
   const secretFile = join(options.dataDir, TOKEN_SECRET_FILE_NAME);
   await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
   await ensureSecretFile(secretFile);
+  // A secret someone else created or can rewrite is one they can mint tokens with (the stack checks its whole data
+  // directory first; a key service started on its own directory gets the same refusal).
+  checkPrivateFile(secretFile);
   const auth = { credentials: settings.credentials, region: settings.region };
   const tokenStore = await startTokenStore(options.dataDir, auth, options.dynamodbPort);
   const clients = createClients(settings, tokenStore.endpoint);

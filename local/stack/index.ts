@@ -12,9 +12,10 @@
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FaultInjector } from '../faults.js';
+import { openPrivateDataDir, ownerOnlyUmask } from '../private-dir.js';
 import { type Booted, bootStack } from './boot.js';
 import { Cleanups } from './cleanups.js';
-import { ensurePrivateDir, loadOrCreateCredentials } from './credentials.js';
+import { credentialsIn } from './credentials.js';
 import { endpointsJsonOf, writeEndpointsFile } from './endpoints-file.js';
 import { applyBaseEnv } from './environment.js';
 import { type ExecutionTracker, trackExecutions } from './executions.js';
@@ -26,7 +27,13 @@ import { type ServerContext, startConsole } from './servers.js';
 import { migrateSnapshot } from './snapshot.js';
 import { type EndpointsJson, LOCAL_BUCKET, LOCAL_REGION, type Stack, type StackOptions } from './types.js';
 
-export { LOCAL_REGION_NAME, loadOrCreateCredentials, type StackCredentials } from './credentials.js';
+export { UnsafeDataDirError } from '../private-dir.js';
+export {
+  credentialsIn,
+  LOCAL_REGION_NAME,
+  loadOrCreateCredentials,
+  type StackCredentials,
+} from './credentials.js';
 export { readLock, StackAlreadyRunningError } from './lock.js';
 export type { Notification } from './notifications.js';
 export { PortInUseError } from './ports.js';
@@ -81,11 +88,12 @@ function stackHandle(parts: {
 }
 
 export async function startStack(options: StackOptions): Promise<Stack> {
-  const dataDir = resolve(options.dataDir);
+  // Refused before anything in it is read when another user could have prepared it; its real path from here on.
+  const dataDir = openPrivateDataDir(options.dataDir);
   const root = options.root ?? REPO_ROOT;
   const log = options.quiet ? () => undefined : (options.log ?? ((line: string) => console.log(line)));
-  ensurePrivateDir(dataDir);
   const cleanups = new Cleanups();
+  cleanups.push(ownerOnlyUmask());
   cleanups.push(acquireLock(dataDir));
   const ports = planPorts(dataDir, options.ports ?? {});
   try {
@@ -94,7 +102,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     cleanups.push(resumeFaults);
     const region = LOCAL_REGION;
     // Per data directory, random, 0600: every endpoint below accepts only requests signed with these.
-    const credentials = loadOrCreateCredentials(dataDir, { rotate: options.rotateCredentials ?? false });
+    const credentials = credentialsIn(dataDir, { rotate: options.rotateCredentials ?? false });
     cleanups.push(applyBaseEnv(region, credentials, options.quiet ?? false));
     const auth = { credentials: { ...credentials }, region };
     const ctx: ServerContext = {

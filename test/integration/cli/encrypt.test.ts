@@ -1,7 +1,10 @@
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { Readable } from 'node:stream';
 import { GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -11,9 +14,24 @@ import type { S3Gateway } from '../../../local/s3/index.js';
 import { captureIo } from '../../support/cli-io.js';
 import { startTestGateway } from '../../support/gateway.js';
 import { opensslEncrypt } from '../../support/openssl.js';
+import { exited } from '../../support/stack-process.js';
 
 const TUTORIAL_KEY = '6b65796b65796b65796b65796b65796b';
 const TUTORIAL_IV = '31323334353637383930313233343536';
+const CLI = resolve(import.meta.dirname, '..', '..', '..', 'bin', 'secure-transcode.js');
+
+/** The command lines of every process on the machine, as any local user can read them (what `ps` shows). */
+function allCommandLines(): string[] {
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .map((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+      } catch {
+        return '';
+      }
+    });
+}
 
 describe('secure-transcode encrypt', () => {
   let dir: string;
@@ -38,6 +56,7 @@ describe('secure-transcode encrypt', () => {
     // Prepare
     const data = randomBytes(6 * 1024 * 1024 + 3);
     await writeFile(join(dir, 'in.mp4'), data);
+    await writeFile(join(dir, 'tutorial.key'), `${TUTORIAL_KEY}\n`, { mode: 0o600 });
     const cap = captureIo();
     // Act
     const code = await runEncryptCommand(
@@ -45,8 +64,8 @@ describe('secure-transcode encrypt', () => {
         'encrypt',
         join(dir, 'in.mp4'),
         join(dir, 'out.enc'),
-        '--key-hex',
-        TUTORIAL_KEY,
+        '--key-file',
+        join(dir, 'tutorial.key'),
         '--iv-hex',
         TUTORIAL_IV,
         '--part-size-mib',
@@ -102,14 +121,14 @@ describe('secure-transcode encrypt', () => {
         's3://media/encrypted/twice.enc',
         '--mode',
         'aes-ctr',
-        '--key-hex',
-        plaintextKey.toString('hex'),
+        '--key-file',
+        '-',
         '--iv-hex',
         envelope.initializationVectorHex,
         '--endpoint-url',
         gateway.endpoint,
       ],
-      copy.io,
+      { ...copy.io, stdin: Readable.from([Buffer.from(`${plaintextKey.toString('hex')}\n`)]) },
     );
     // Assess
     expect([first, second]).toEqual([0, 0]);
@@ -152,5 +171,105 @@ describe('secure-transcode encrypt', () => {
     // Assess
     expect(code).toBe(2);
     expect(cap.err()).toContain('Run `secure-transcode encrypt --help` for usage.');
+  });
+
+  it('refuses --key-hex unless --unsafe-key-on-command-line accepts the exposure', async () => {
+    // Prepare
+    await writeFile(join(dir, 'hex.mp4'), randomBytes(1000));
+    const refused = captureIo();
+    const accepted = captureIo();
+    const args = [
+      join(dir, 'hex.mp4'),
+      join(dir, 'hex.enc'),
+      '--key-hex',
+      TUTORIAL_KEY,
+      '--iv-hex',
+      TUTORIAL_IV,
+    ];
+    // Act
+    const refusedCode = await runEncryptCommand(args, refused.io);
+    const acceptedCode = await runEncryptCommand([...args, '--unsafe-key-on-command-line'], accepted.io);
+    // Assess
+    expect(refusedCode).toBe(2);
+    expect(refused.err()).toContain(
+      '--key-hex puts the key on the command line, where every local user can read it',
+    );
+    expect(refused.err()).toContain('Use --key-file PATH');
+    expect(acceptedCode).toBe(0);
+    expect(await readFile(join(dir, 'hex.enc'))).toEqual(
+      opensslEncrypt(
+        'aes-cbc-pkcs7',
+        Buffer.from(TUTORIAL_KEY, 'hex'),
+        Buffer.from(TUTORIAL_IV, 'hex'),
+        await readFile(join(dir, 'hex.mp4')),
+      ),
+    );
+  });
+
+  it.each([
+    ['too short', '6b65796b'],
+    ['not hex', 'zz65796b65796b65796b65796b65796b'],
+    ['two keys', `${TUTORIAL_KEY} ${TUTORIAL_KEY}`],
+  ])('refuses a key file whose key is %s, without echoing it', async (_what, content) => {
+    // Prepare
+    await writeFile(join(dir, 'bad.key'), content, { mode: 0o600 });
+    const cap = captureIo();
+    // Act
+    const code = await runEncryptCommand(
+      [
+        join(dir, 'in.mp4'),
+        join(dir, 'bad.enc'),
+        '--key-file',
+        join(dir, 'bad.key'),
+        '--iv-hex',
+        TUTORIAL_IV,
+      ],
+      cap.io,
+    );
+    // Assess
+    expect(code).toBe(2);
+    expect(cap.err()).toContain(`--key-file ${join(dir, 'bad.key')} must hold a 16, 24, 32-byte key`);
+    expect(cap.err()).not.toContain(content);
+  });
+
+  it('takes the key from standard input, so no process command line on the machine ever shows it', async () => {
+    // Prepare
+    const data = randomBytes(100_000);
+    await writeFile(join(dir, 'stdin.mp4'), data);
+    const key = randomBytes(16);
+    const child = spawn(
+      process.execPath,
+      [
+        CLI,
+        'encrypt',
+        join(dir, 'stdin.mp4'),
+        join(dir, 'stdin.enc'),
+        '--key-file',
+        '-',
+        '--iv-hex',
+        TUTORIAL_IV,
+      ],
+      { stdio: ['pipe', 'pipe', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
+    // Act: look at every command line while the command runs, as another user would with ps.
+    const seen: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      seen.push(...allCommandLines());
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    child.stdin.end(`${key.toString('hex')}\n`);
+    await exited(child);
+    // Assess
+    expect(seen.some((line) => line.includes('--key-file -'))).toBe(true);
+    for (const form of [key.toString('hex'), key.toString('hex').toUpperCase(), key.toString('base64')])
+      expect(seen.filter((line) => line.includes(form))).toEqual([]);
+    expect([child.exitCode, stderr]).toEqual([0, '']);
+    expect(await readFile(join(dir, 'stdin.enc'))).toEqual(
+      opensslEncrypt('aes-cbc-pkcs7', key, Buffer.from(TUTORIAL_IV, 'hex'), data),
+    );
   });
 });

@@ -22,6 +22,7 @@ describe('the secure-transcode CLI', () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'st-cli-traps-'));
     await writeFile(join(dir, 'clip.mp4'), Buffer.alloc(1000, 7));
+    await writeFile(join(dir, 'key.hex'), KEY, { mode: 0o600 });
   });
 
   afterAll(async () => {
@@ -55,7 +56,10 @@ describe('the secure-transcode CLI', () => {
     // Prepare
     const cap = captureIo();
     // Act
-    const code = await main(['encrypt', ...paths(), '--key-hex', KEY, '--iv-hex', IV], cap.io);
+    const code = await main(
+      ['encrypt', ...paths(), '--key-file', join(dir, 'key.hex'), '--iv-hex', IV],
+      cap.io,
+    );
     // Assess
     expect(code).toBe(1);
     expect(cap.err()).toContain(message);

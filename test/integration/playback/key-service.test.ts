@@ -1,4 +1,5 @@
-import { stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GenerateDataKeyCommand, KMSClient, ReEncryptCommand } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -11,6 +12,8 @@ import { logger } from '../../../lib/logger.js';
 import { type AssetRecord, writeAssetRecord } from '../../../lib/playback/asset-record.js';
 import { runPlayCommand } from '../../../local/cli/play.js';
 import { runTokenCommand } from '../../../local/cli/token.js';
+import { startKeyService } from '../../../local/playback/index.js';
+import { UnsafeDataDirError } from '../../../local/private-dir.js';
 import { captureIo } from '../../support/cli-io.js';
 import {
   BUCKET,
@@ -69,6 +72,21 @@ describe('local key service over HTTP (fauxqs S3, local KMS, dynalite)', () => {
 
     // Assess
     expect(statuses).toEqual([200, 200, 200, 403, 403]);
+  });
+
+  it('refuses to start on a token secret that others can rewrite (they could mint tokens with it)', async () => {
+    // Prepare
+    const dataDir = await mkdtemp(join(tmpdir(), 'st-loose-secret-'));
+    await writeFile(join(dataDir, 'token-secret'), `${'s'.repeat(44)}\n`, { mode: 0o600 });
+    await chmod(join(dataDir, 'token-secret'), 0o666);
+
+    // Act
+    const started = startKeyService({ dataDir, env: h.keyServiceEnv });
+
+    // Assess
+    await expect(started).rejects.toThrow(UnsafeDataDirError);
+    await expect(started).rejects.toThrow(/token-secret is writable by group or others \(mode 0666\)/);
+    await rm(dataDir, { recursive: true, force: true });
   });
 
   it('remembers a used token across a restart of the key service', async () => {
