@@ -6,6 +6,7 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Preset } from '@aws-sdk/client-elastic-transcoder';
+import { sequenceIv } from '../transcoder/transcode.js';
 import type { RenditionPlan } from './wire.js';
 
 /** An Elastic Transcoder preset with the rendition's bounding box and bitrates (MediaConvert bitrates are bit/s). */
@@ -39,8 +40,51 @@ export function presetFor(r: RenditionPlan): Preset {
   };
 }
 
-/** Engine segment `<name>00000.ts` → MediaConvert's `<name>_00001.ts`, in the files and in the playlist. */
-export async function renameSegments(dir: string, name: string, files: string[]): Promise<string[]> {
+const IV_ATTRIBUTE = /,IV=0x[0-9a-fA-F]{32}/;
+
+/** Where a job's segment IVs come from and whether the playlist names them (`InitializationVectorInManifest`). */
+export interface SegmentIvs {
+  include: boolean;
+  /** `ConstantInitializationVector` (hex); without it each segment's IV is its media sequence number. */
+  constant?: string;
+}
+
+/**
+ * The EXT-X-KEY tags of a variant playlist as MediaConvert writes them: with INCLUDE each segment's IV (so one tag
+ * per segment unless the IV is constant), otherwise one tag naming no IV. ffmpeg's own tags (some versions name
+ * the IVs, some do not) are replaced.
+ */
+export function placeIvs(playlist: string, ivs: SegmentIvs): string {
+  const lines = playlist.split('\n');
+  const keyLine = lines.find((l) => l.startsWith('#EXT-X-KEY:'));
+  if (!keyLine) return playlist;
+  const key = keyLine.replace(IV_ATTRIBUTE, '');
+  let sequence = Number(/^#EXT-X-MEDIA-SEQUENCE:(\d+)/m.exec(playlist)?.[1] ?? 0);
+  let current: string | undefined;
+  return lines
+    .flatMap((line) => {
+      if (line.startsWith('#EXT-X-KEY:')) return [];
+      if (!line.startsWith('#EXTINF:')) return [line];
+      const iv = ivs.constant ?? sequenceIv(sequence).toString('hex');
+      sequence += 1;
+      const tag = ivs.include ? `${key},IV=0x${iv}` : key;
+      if (tag === current) return [line];
+      current = tag;
+      return [tag, line];
+    })
+    .join('\n');
+}
+
+/**
+ * Engine segment `<name>00000.ts` → MediaConvert's `<name>_00001.ts`, in the files and in the playlist, whose
+ * EXT-X-KEY tags `placeIvs` then writes.
+ */
+export async function renameSegments(
+  dir: string,
+  name: string,
+  files: string[],
+  ivs: SegmentIvs,
+): Promise<string[]> {
   const pattern = new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(\\d{5})\\.ts$`);
   const renamed = new Map<string, string>();
   for (const f of files) {
@@ -54,10 +98,13 @@ export async function renameSegments(dir: string, name: string, files: string[])
   const text = await readFile(playlist, 'utf8');
   await writeFile(
     playlist,
-    text
-      .split('\n')
-      .map((line) => renamed.get(line.trim()) ?? line)
-      .join('\n'),
+    placeIvs(
+      text
+        .split('\n')
+        .map((line) => renamed.get(line.trim()) ?? line)
+        .join('\n'),
+      ivs,
+    ),
   );
   return files.map((f) => renamed.get(f) ?? f);
 }

@@ -5,7 +5,6 @@
  * SPEKE server and lives in memory and, while ffmpeg needs it, in a 0600 file in the job's directory. Neither ever
  * reaches the job record or an event. The whole ladder is one run of the shared engine (one decode).
  */
-import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
@@ -304,7 +303,7 @@ export class JobRunner {
     signal: AbortSignal,
   ): Promise<RenditionOutput[]> {
     const base = posix.basename(plan.destination.base);
-    const iv = randomBytes(16);
+    const constantIv = plan.speke?.constantIv ? Buffer.from(plan.speke.constantIv, 'hex') : undefined;
     const names = plan.renditions.map((r) => `${base}${r.nameModifier}`);
     const presets = plan.renditions.map((r) => presetFor(r));
     const engine: EnginePlan[] = [];
@@ -316,7 +315,11 @@ export class JobRunner {
         dir,
         base: name,
         segmentDuration: plan.segmentLength,
-        ...(spekeKey ? { encryption: { key: spekeKey.key, iv, uri: spekeKey.uri } } : {}),
+        ...(spekeKey
+          ? {
+              encryption: { key: spekeKey.key, ...(constantIv ? { iv: constantIv } : {}), uri: spekeKey.uri },
+            }
+          : {}),
       });
     }
     const ladder = await transcodeLadder(
@@ -342,7 +345,10 @@ export class JobRunner {
     for (const [index, name] of names.entries()) {
       const result = ladder[index] as RenditionResult;
       const dir = (engine[index] as EnginePlan).dir;
-      const files = await renameSegments(dir, name, result.files);
+      const files = await renameSegments(dir, name, result.files, {
+        include: plan.speke?.ivInManifest ?? false,
+        ...(plan.speke?.constantIv ? { constant: plan.speke.constantIv } : {}),
+      });
       results.push({
         dir,
         files,

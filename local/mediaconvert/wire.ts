@@ -120,6 +120,11 @@ const CreateJobBody = z
                             encryptionMethod: z.literal('AES128'),
                             type: z.literal('SPEKE'),
                             spekeKeyProvider: Speke,
+                            constantInitializationVector: z
+                              .string()
+                              .regex(/^[0-9a-fA-F]{32}$/, 'must be 32 hexadecimal characters')
+                              .optional(),
+                            initializationVectorInManifest: z.enum(['INCLUDE', 'EXCLUDE']).optional(),
                           })
                           .passthrough()
                           .optional(),
@@ -157,7 +162,11 @@ export interface JobPlan {
   /** `s3://bucket/base`: playlists are `<base><nameModifier>.m3u8`, the master `<base>.m3u8`. */
   destination: { bucket: string; base: string };
   segmentLength: number;
-  speke?: { url: string; resourceId: string };
+  /**
+   * `constantIv` (hex): one IV for every segment; without it each segment's IV is its media sequence number.
+   * `ivInManifest`: INCLUDE writes the IV of each segment into the playlist; anything else leaves it out.
+   */
+  speke?: { url: string; resourceId: string; constantIv?: string; ivInManifest: boolean };
   renditions: RenditionPlan[];
 }
 
@@ -243,7 +252,18 @@ export function parseCreateJob(body: unknown): { request: CreateJobRequest; plan
       },
       destination: { bucket: destination.bucket, base: destination.key },
       segmentLength: hls.segmentLength ?? 10,
-      ...(speke ? { speke: { url: speke.url, resourceId: speke.resourceId } } : {}),
+      ...(speke && hls.encryption
+        ? {
+            speke: {
+              url: speke.url,
+              resourceId: speke.resourceId,
+              ...(hls.encryption.constantInitializationVector
+                ? { constantIv: hls.encryption.constantInitializationVector }
+                : {}),
+              ivInManifest: hls.encryption.initializationVectorInManifest === 'INCLUDE',
+            },
+          }
+        : {}),
       renditions,
     },
   };
