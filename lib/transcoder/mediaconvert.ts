@@ -338,6 +338,8 @@ export class MediaConvertAdapter implements CancellableTranscoder {
                 Encryption: {
                   EncryptionMethod: 'AES128',
                   Type: 'SPEKE',
+                  // No ConstantInitializationVector: MediaConvert then encrypts each segment under its segment
+                  // number, so no two segments of a rendition share an IV; INCLUDE names each one in the playlist.
                   InitializationVectorInManifest: 'INCLUDE',
                   SpekeKeyProvider: {
                     Url: this.spekeUrl,

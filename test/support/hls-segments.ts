@@ -27,15 +27,23 @@ export interface SegmentIv {
 
 export const sequenceIvHex = (sequence: number) => sequence.toString(16).padStart(32, '0');
 
-function parse(playlist: string): { uri: string; sequence: number; listedIv?: string }[] {
+/** A variant playlist's segments in order, each with the IV a player decrypts it with (hex). */
+export function playlistSegments(
+  playlist: string,
+): { uri: string; sequence: number; iv: string; listedIv?: string }[] {
   let sequence = Number(/^#EXT-X-MEDIA-SEQUENCE:(\d+)/m.exec(playlist)?.[1] ?? 0);
   let listedIv: string | undefined;
-  const segments: { uri: string; sequence: number; listedIv?: string }[] = [];
+  const segments: { uri: string; sequence: number; iv: string; listedIv?: string }[] = [];
   for (const raw of playlist.split('\n')) {
     const line = raw.trim();
     if (line.startsWith('#EXT-X-KEY:')) listedIv = /IV=0x([0-9a-f]{32})/i.exec(line)?.[1]?.toLowerCase();
     if (line === '' || line.startsWith('#')) continue;
-    segments.push({ uri: line, sequence, ...(listedIv ? { listedIv } : {}) });
+    segments.push({
+      uri: line,
+      sequence,
+      iv: listedIv ?? sequenceIvHex(sequence),
+      ...(listedIv ? { listedIv } : {}),
+    });
     sequence += 1;
   }
   return segments;
@@ -63,15 +71,13 @@ export async function segmentIvs(
 ): Promise<SegmentIv[]> {
   const rows: SegmentIv[] = [];
   for (const [rendition, { playlist, read }] of renditions.entries()) {
-    for (const segment of parse(playlist)) {
+    for (const segment of playlistSegments(playlist)) {
       const bytes = await read(segment.uri);
-      const iv = segment.listedIv ?? sequenceIvHex(segment.sequence);
       rows.push({
         rendition,
         ...segment,
-        iv,
         firstBlock: bytes.subarray(0, 16).toString('hex'),
-        ...decrypt(key, iv, bytes),
+        ...decrypt(key, segment.iv, bytes),
       });
     }
   }

@@ -26,6 +26,7 @@ import {
 } from '../../local/stack/index.js';
 import { uploadFile } from '../../local/stack/upload.js';
 import { FFMPEG } from './ffmpeg.js';
+import { playlistSegments, segmentIvs, sequenceIvHex } from './hls-segments.js';
 import { opensslDecrypt } from './openssl.js';
 
 const ROOT = resolve('.');
@@ -65,7 +66,8 @@ export function describeWorkflow(backend: TranscoderBackend): void {
     beforeAll(async () => {
       work = mkdtempSync(join(tmpdir(), 'st-e2e-'));
       const clipFile = join(work, 'clip.mp4');
-      await generateSampleClip(FFMPEG, clipFile, 2, '160x120');
+      // Seven seconds in the default profile's 6 s segments: two segments per rendition.
+      await generateSampleClip(FFMPEG, clipFile, 7, '160x120');
       clip = readFileSync(clipFile);
       stack = await startStack({ dataDir: join(work, 'data'), backend, fast: true, quiet: true });
       kms = new KMSClient({
@@ -182,8 +184,9 @@ export function describeWorkflow(backend: TranscoderBackend): void {
       const variant = readdirSync(exportDir).find((f) => /\.m3u8$/.test(f) && f !== 'index.m3u8') ?? '';
       const playlist = readFileSync(join(exportDir, variant), 'utf8');
       const keyLine = playlist.split('\n').find((l) => l.startsWith('#EXT-X-KEY')) ?? '';
-      const iv = /IV=0x([0-9a-fA-F]{32})/.exec(keyLine)?.[1] ?? '';
-      const segment = playlist.split('\n').find((l) => l.endsWith('.ts')) ?? '';
+      const [first] = playlistSegments(playlist);
+      const iv = first?.iv ?? '';
+      const segment = first?.uri ?? '';
       const encryptedSegment = readFileSync(join(exportDir, segment));
       const token = await stack.issueToken(assetId);
       const keyUrl = success.notification.playback?.keyUrl ?? '';
@@ -213,6 +216,38 @@ export function describeWorkflow(backend: TranscoderBackend): void {
       expect(key).toHaveLength(16);
       expect(looksLikeTransportStream(decrypted)).toBe(true);
       expect(probe).toBe('');
+    });
+
+    it('encrypts each segment of every rendition under its own IV, its media sequence number', async () => {
+      // Prepare
+      const assetId = success.notification.playback?.assetId ?? '';
+      const exportDir = stack.exportDirFor(assetId) ?? '';
+      const variants = readdirSync(exportDir).filter((f) => /\.m3u8$/.test(f) && f !== 'index.m3u8');
+      const token = await stack.issueToken(assetId);
+      const served = await fetch(
+        `${success.notification.playback?.keyUrl}?token=${encodeURIComponent(token)}`,
+      );
+      const key = Buffer.from(await served.arrayBuffer());
+
+      // Act
+      const rows = await segmentIvs(
+        variants.map((v) => ({
+          playlist: readFileSync(join(exportDir, v), 'utf8'),
+          read: async (uri: string) => readFileSync(join(exportDir, uri)),
+        })),
+        key,
+      );
+
+      // Assess
+      expect(variants.length).toBeGreaterThanOrEqual(2);
+      for (const [rendition] of variants.entries()) {
+        const mine = rows.filter((r) => r.rendition === rendition);
+        expect(mine.length).toBeGreaterThanOrEqual(2);
+        expect(new Set(mine.map((r) => r.iv)).size).toBe(mine.length);
+        expect(new Set(mine.map((r) => r.firstBlock)).size).toBe(mine.length);
+      }
+      for (const row of rows) expect(row).toMatchObject({ iv: sequenceIvHex(row.sequence), decrypts: true });
+      expect(new Set(rows.map((r) => r.head)).size).toBe(1);
     });
 
     it('ends a corrupt input in a failure notification instead of hanging', () => {

@@ -152,6 +152,20 @@ describe('MediaConvertAdapter.submit', () => {
     });
   });
 
+  it('sets no constant IV, so each segment is encrypted under its own segment number, named in the playlist', async () => {
+    // Prepare
+    mcMock.on(SearchJobsCommand).resolves({ Jobs: [] });
+    mcMock.on(CreateJobCommand).resolves({ Job: submitted() });
+    // Act
+    await submitJob(input(), { transcoder, config, s3, now });
+    // Assess
+    const request = mcMock.commandCalls(CreateJobCommand)[0]?.args[0].input ?? {};
+    const encryption = request.Settings?.OutputGroups?.[0]?.OutputGroupSettings?.HlsGroupSettings?.Encryption;
+    expect(encryption).not.toHaveProperty('ConstantInitializationVector');
+    expect(encryption?.InitializationVectorInManifest).toBe('INCLUDE');
+    expect(JSON.stringify(request)).not.toMatch(/ConstantInitializationVector/);
+  });
+
   it('puts no plaintext key, static key or playback key anywhere in the request', async () => {
     // Prepare
     mcMock.on(CreateJobCommand).resolves({ Job: submitted() });
