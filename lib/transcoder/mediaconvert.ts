@@ -333,6 +333,11 @@ export class MediaConvertAdapter implements CancellableTranscoder {
               Type: 'HLS_GROUP_SETTINGS',
               HlsGroupSettings: {
                 Destination: `s3://${asset.outputBucket}/${asset.outputKeyPrefix}${profile.masterPlaylistName}`,
+                // SSE-S3, not the bucket's SSE-KMS default: the segments are AES-128 encrypted already, and the
+                // CloudFront distribution reads SSE-S3 objects without a grant on the workflow key.
+                DestinationSettings: {
+                  S3Settings: { Encryption: { EncryptionType: 'SERVER_SIDE_ENCRYPTION_S3' } },
+                },
                 SegmentLength: profile.segmentDurationSeconds,
                 MinSegmentLength: 0,
                 Encryption: {

@@ -376,7 +376,14 @@ export class JobRunner {
     signal: AbortSignal,
   ): Promise<void> {
     const upload = (key: string, path: string) =>
-      uploadFile(this.deps.s3, plan.destination.bucket, key, path, signal).catch((e: unknown) => {
+      uploadFile(
+        this.deps.s3,
+        plan.destination.bucket,
+        key,
+        path,
+        signal,
+        plan.destination.serverSideEncryption,
+      ).catch((e: unknown) => {
         if (signal.aborted) throw e;
         throw new JobError(
           JOB_ERRORS.permission,

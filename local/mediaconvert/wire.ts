@@ -114,6 +114,24 @@ const CreateJobBody = z
                     hlsGroupSettings: z
                       .object({
                         destination: z.string().regex(S3_URL, 'must be an s3:// URL'),
+                        destinationSettings: z
+                          .object({
+                            s3Settings: z
+                              .object({
+                                encryption: z
+                                  .object({
+                                    encryptionType: z
+                                      .enum(['SERVER_SIDE_ENCRYPTION_S3', 'SERVER_SIDE_ENCRYPTION_KMS'])
+                                      .optional(),
+                                  })
+                                  .passthrough()
+                                  .optional(),
+                              })
+                              .passthrough()
+                              .optional(),
+                          })
+                          .passthrough()
+                          .optional(),
                         segmentLength: z.number().int().min(1).max(2_147_483_647).optional(),
                         encryption: z
                           .object({
@@ -159,8 +177,11 @@ export interface JobPlan {
       iv: string;
     };
   };
-  /** `s3://bucket/base`: playlists are `<base><nameModifier>.m3u8`, the master `<base>.m3u8`. */
-  destination: { bucket: string; base: string };
+  /**
+   * `s3://bucket/base`: playlists are `<base><nameModifier>.m3u8`, the master `<base>.m3u8`. `serverSideEncryption`:
+   * what every output is written with (S3Settings.Encryption); none leaves the bucket's default.
+   */
+  destination: { bucket: string; base: string; serverSideEncryption?: 'AES256' | 'aws:kms' };
   segmentLength: number;
   /**
    * `constantIv` (hex): one IV for every segment; without it each segment's IV is its media sequence number.
@@ -171,6 +192,11 @@ export interface JobPlan {
 }
 
 export type CreateJobRequest = z.infer<typeof CreateJobBody>;
+
+const SERVER_SIDE_ENCRYPTION: Record<string, 'AES256' | 'aws:kms' | undefined> = {
+  SERVER_SIDE_ENCRYPTION_S3: 'AES256',
+  SERVER_SIDE_ENCRYPTION_KMS: 'aws:kms',
+};
 
 function s3Of(url: string): { bucket: string; key: string } {
   const m = S3_URL.exec(url);
@@ -234,6 +260,8 @@ export function parseCreateJob(body: unknown): { request: CreateJobRequest; plan
     };
   });
   const decryption = input.decryptionSettings;
+  const serverSideEncryption =
+    SERVER_SIDE_ENCRYPTION[hls.destinationSettings?.s3Settings?.encryption?.encryptionType ?? ''];
   return {
     request,
     plan: {
@@ -250,7 +278,11 @@ export function parseCreateJob(body: unknown): { request: CreateJobRequest; plan
             }
           : {}),
       },
-      destination: { bucket: destination.bucket, base: destination.key },
+      destination: {
+        bucket: destination.bucket,
+        base: destination.key,
+        ...(serverSideEncryption ? { serverSideEncryption } : {}),
+      },
       segmentLength: hls.segmentLength ?? 10,
       ...(speke && hls.encryption
         ? {

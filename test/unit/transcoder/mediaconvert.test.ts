@@ -166,6 +166,20 @@ describe('MediaConvertAdapter.submit', () => {
     expect(JSON.stringify(request)).not.toMatch(/ConstantInitializationVector/);
   });
 
+  it('writes the outputs with SSE-S3, which CloudFront reads without a grant on the workflow key', async () => {
+    // Prepare
+    mcMock.on(SearchJobsCommand).resolves({ Jobs: [] });
+    mcMock.on(CreateJobCommand).resolves({ Job: submitted() });
+    // Act
+    await submitJob(input(), { transcoder, config, s3, now });
+    // Assess
+    const request = mcMock.commandCalls(CreateJobCommand)[0]?.args[0].input;
+    const group = request?.Settings?.OutputGroups?.[0]?.OutputGroupSettings?.HlsGroupSettings;
+    expect(group?.DestinationSettings).toEqual({
+      S3Settings: { Encryption: { EncryptionType: 'SERVER_SIDE_ENCRYPTION_S3' } },
+    });
+  });
+
   it('puts no plaintext key, static key or playback key anywhere in the request', async () => {
     // Prepare
     mcMock.on(CreateJobCommand).resolves({ Job: submitted() });
