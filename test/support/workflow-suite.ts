@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { DecryptCommand, KMSClient } from '@aws-sdk/client-kms';
-import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
@@ -256,6 +256,26 @@ export function describeWorkflow(backend: TranscoderBackend): void {
       for (const row of rows) expect(row).toMatchObject({ iv: sequenceIvHex(row.sequence), decrypts: true });
       expect(new Set(rows.map((r) => r.head)).size).toBe(1);
     }, 150_000);
+
+    it('stores the outputs with SSE-S3 when MediaConvert writes them (Elastic Transcoder: the bucket default)', async () => {
+      // Prepare
+      const prefix = success.notification.playlists[0]?.key.replace(/[^/]*$/, '') ?? '';
+      const listed = await stack.s3.send(
+        new ListObjectsV2Command({ Bucket: stack.config.bucket, Prefix: prefix }),
+      );
+      const keys = (listed.Contents ?? []).map((o) => o.Key ?? '');
+
+      // Act
+      const heads = await Promise.all(
+        keys.map((Key) => stack.s3.send(new HeadObjectCommand({ Bucket: stack.config.bucket, Key }))),
+      );
+
+      // Assess
+      expect(keys.filter((k) => k.endsWith('.ts')).length).toBeGreaterThanOrEqual(3);
+      expect(new Set(heads.map((h) => h.ServerSideEncryption))).toEqual(
+        new Set([backend === 'mediaconvert' ? 'AES256' : undefined]),
+      );
+    });
 
     it('ends a corrupt input in a failure notification instead of hanging', () => {
       // Assess
