@@ -53,8 +53,8 @@ export interface RenditionPlan {
   segmentDuration?: number;
   /**
    * HLS AES-128: the 16-byte key, the EXT-X-KEY URI written into the variant playlist and, optionally, one IV for
-   * every segment. Without `iv` each segment is encrypted under its media sequence number and the playlist names no
-   * IV, which HLS then derives the same way: no two segments of a rendition share an IV.
+   * every segment. Without `iv` each segment is encrypted under its media sequence number, so no two segments of a
+   * rendition share an IV; ffmpeg 5 names each IV in the playlist, older ones leave it to HLS, which derives the same.
    */
   encryption?: { key: Buffer; iv?: Buffer; uri: string };
 }

@@ -159,8 +159,10 @@ describe('MediaConvertAdapter.submit', () => {
     // Act
     await submitJob(input(), { transcoder, config, s3, now });
     // Assess
-    const request = mcMock.commandCalls(CreateJobCommand)[0]?.args[0].input ?? {};
-    const encryption = request.Settings?.OutputGroups?.[0]?.OutputGroupSettings?.HlsGroupSettings?.Encryption;
+    const request = mcMock.commandCalls(CreateJobCommand)[0]?.args[0].input;
+    const encryption =
+      request?.Settings?.OutputGroups?.[0]?.OutputGroupSettings?.HlsGroupSettings?.Encryption;
+    expect(encryption).toBeDefined();
     expect(encryption).not.toHaveProperty('ConstantInitializationVector');
     expect(encryption?.InitializationVectorInManifest).toBe('INCLUDE');
     expect(JSON.stringify(request)).not.toMatch(/ConstantInitializationVector/);
