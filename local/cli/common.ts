@@ -2,7 +2,7 @@
 import { access, constants, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-import type { FfmpegBinary } from '../transcoder/ffmpeg.js';
+import type { FfmpegBinary } from '../transcoder/index.js';
 
 export interface CliIo {
   stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };

@@ -6,7 +6,7 @@
  * keys; a running stack keeps the keys it started with, so rotation refuses while one holds the data directory
  * (`up --rotate-credentials` rotates and starts in one step).
  */
-import { LOCAL_REGION_NAME } from '../stack/credentials.js';
+import { LOCAL_REGION_NAME } from '../stack/index.js';
 import { type CliIo, CommandError, dataDirFrom, parseCliArgs } from './common.js';
 
 export const CREDENTIALS_USAGE = `Usage: secure-transcode credentials [--rotate] [--json] [--data-dir DIR]
@@ -39,8 +39,7 @@ export async function runCredentialsCommand(argv: string[], io: CliIo): Promise<
     return 0;
   }
   const dataDir = dataDirFrom(values['data-dir']);
-  const { readLock } = await import('../stack/lock.js');
-  const { loadOrCreateCredentials } = await import('../stack/credentials.js');
+  const { readLock, loadOrCreateCredentials } = await import('../stack/index.js');
   if (values.rotate && readLock(dataDir)) {
     throw new CommandError(
       `a stack is running on ${dataDir} (pid ${readLock(dataDir)?.pid}); stop it first, or start it with \`up --rotate-credentials\``,

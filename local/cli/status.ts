@@ -4,9 +4,8 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ExecutionStore } from '../sfn/store.js';
-import { summarizeExecution } from '../sfn/summary.js';
-import { readLock } from '../stack/lock.js';
+import { ExecutionStore, summarizeExecution } from '../sfn/index.js';
+import { readLock } from '../stack/index.js';
 import { type CliIo, dataDirFrom, formatDuration, parseCliArgs, UsageError } from './common.js';
 
 export const STATUS_USAGE = `Usage: secure-transcode status [options]

@@ -15,7 +15,7 @@ import { ssm } from '../../lib/clients.js';
 import { PlaybackDeniedError } from '../../lib/playback/errors.js';
 import { type IssuedPlayback, TokenIssuer } from '../../lib/playback/issuer.js';
 import { loadTokenSecret } from '../../lib/playback/secret.js';
-import { TOKEN_SECRET_FILE_NAME } from '../playback/server.js';
+import { TOKEN_SECRET_FILE_NAME } from '../playback/index.js';
 import { type CliIo, CommandError, dataDirFrom, parseCliArgs, UsageError } from './common.js';
 
 export type { CliIo } from './common.js';

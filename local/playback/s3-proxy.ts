@@ -14,8 +14,7 @@ import { request as httpRequest, type IncomingMessage, type ServerResponse } fro
 import type { S3Client } from '@aws-sdk/client-s3';
 import { type AssetRecord, readAssetRecord } from '../../lib/playback/asset-record.js';
 import type { UrlSigner } from '../../lib/playback/signed-urls.js';
-import { sendJson } from '../http/server.js';
-import { parseRawQuery, type SigV4Verifier } from '../http/sigv4-verifier.js';
+import { parseRawQuery, type SigV4Verifier, sendJson } from '../http/index.js';
 
 export interface S3ProxyOptions {
   s3: S3Client;

@@ -41,11 +41,18 @@ import { S3PresignedUrlSigner } from '../../lib/playback/signed-urls.js';
 import { ensureTokenTable } from '../../lib/playback/token-store.js';
 import { keyUrl as keyUrlOf, playUrl } from '../../lib/playback/urls.js';
 import type { FaultInjector } from '../faults.js';
-import { sendApiGatewayError } from '../http/errors.js';
-import { createRequestGuard, type RequestGuard, sendRefusal } from '../http/request-guard.js';
-import { type LocalServer, readBody, sendJson, serveOnLoopback } from '../http/server.js';
-import { createSigV4Verifier } from '../http/sigv4-verifier.js';
-import { lambdaContext } from '../lambda/invoke.js';
+import {
+  createRequestGuard,
+  createSigV4Verifier,
+  type LocalServer,
+  type RequestGuard,
+  readBody,
+  sendApiGatewayError,
+  sendJson,
+  sendRefusal,
+  serveOnLoopback,
+} from '../http/index.js';
+import { lambdaContext } from '../lambda/index.js';
 import {
   type LocalRoute,
   MALFORMED_PATH,

@@ -15,10 +15,14 @@ import { logger } from '../../lib/logger.js';
 import { MAX_CPIX_BYTES } from '../../lib/speke/cpix.js';
 import { createSpekeHttpHandler } from '../../lib/speke/http.js';
 import { SpekeKeyProvider } from '../../lib/speke/key-provider.js';
-import { sendApiGatewayError } from '../http/errors.js';
-import { createRequestGuard, type RequestGuard } from '../http/request-guard.js';
-import { readAdmittedBody, serveOnLoopback } from '../http/server.js';
-import { lambdaContext } from '../lambda/invoke.js';
+import {
+  createRequestGuard,
+  type RequestGuard,
+  readAdmittedBody,
+  sendApiGatewayError,
+  serveOnLoopback,
+} from '../http/index.js';
+import { lambdaContext } from '../lambda/index.js';
 
 export interface SpekeServerOptions {
   host?: string;

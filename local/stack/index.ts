@@ -4,8 +4,8 @@
  * variables, which is why this module sets process.env before any handler loads — and why one process runs at most
  * one stack (SDK clients resolve their endpoint once, on first use).
  *
- * `startStack` composes the modules beside it: ports (`ports.ts`), environment (`environment.ts`), servers
- * (`servers.ts`), provisioning (`clients.ts`, `resources.ts`; all three in order in `boot.ts`), execution tracking
+ * `startStack` composes the modules beside it: ports (`ports.ts`), environment (`environment.ts`), servers and the
+ * console (`servers.ts`), provisioning (`clients.ts`, `resources.ts`; all three in order in `boot.ts`), execution tracking
  * (`executions.ts`), the notification inbox (`inbox.ts`), the S3 → SQS → starter path (`ingest.ts`) and
  * `endpoints.json` (`endpoints-file.ts`).
  */
@@ -22,14 +22,16 @@ import { type NotificationInbox, openNotificationInbox } from './inbox.js';
 import { resumeUnfinished, startIngest } from './ingest.js';
 import { acquireLock } from './lock.js';
 import { planPorts } from './ports.js';
-import type { ServerContext } from './servers.js';
+import { type ServerContext, startConsole } from './servers.js';
 import { migrateSnapshot } from './snapshot.js';
 import { type EndpointsJson, LOCAL_BUCKET, LOCAL_REGION, type Stack, type StackOptions } from './types.js';
 
-export { StackAlreadyRunningError } from './lock.js';
+export { LOCAL_REGION_NAME, loadOrCreateCredentials, type StackCredentials } from './credentials.js';
+export { readLock, StackAlreadyRunningError } from './lock.js';
 export type { Notification } from './notifications.js';
 export { PortInUseError } from './ports.js';
 export * from './types.js';
+export { uploadFile } from './upload.js';
 
 const REPO_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
@@ -37,23 +39,6 @@ function faultsOf(options: StackOptions): FaultInjector {
   return options.faults instanceof FaultInjector
     ? options.faults
     : new FaultInjector(FaultInjector.parse(options.faults ?? process.env.SECURE_TRANSCODE_FAULTS));
-}
-
-/** The console, mounted under `/console` on the key service's server; returns its URL. */
-async function mountConsole(booted: Booted, inbox: NotificationInbox, dataDir: string, root: string) {
-  const { keyService, sfnServer, definitionPath } = booted.workflow;
-  const { createConsole } = await import('../console/server.js');
-  const consoleApp = createConsole({
-    dataDir,
-    definitionPath,
-    schemaPath: join(root, 'schemas', 'notification.v1.schema.json'),
-    notificationsFile: inbox.notificationsFile,
-    eventsFile: booted.services.eventsFile,
-    sfn: sfnServer.engine,
-    keyService,
-  });
-  keyService.mount('/console', consoleApp.handle);
-  return consoleApp.url;
 }
 
 function stackHandle(parts: {
@@ -154,7 +139,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       log,
       cleanups,
     });
-    const consoleUrl = await mountConsole(booted, inbox, dataDir, root);
+    const consoleUrl = await startConsole(ctx, booted, inbox.notificationsFile, root);
 
     const config = endpointsJsonOf({
       ...booted,

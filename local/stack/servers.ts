@@ -1,15 +1,15 @@
 /**
  * Boots the local servers, in two phases: the AWS services (S3/SQS/SNS, KMS, Elastic Transcoder, EventBridge,
  * MediaConvert), then, once the resources exist and the service endpoints are in the environment, the servers that
- * load workflow code (the key service, the SPEKE key provider, Step Functions). Server modules load on first use,
- * after the environment they read is in place. Each server's stop is registered as soon as it is up.
+ * load workflow code (the key service, the SPEKE key provider, Step Functions), and the console on the key service's
+ * server. Server modules load on first use, after the environment they read is in place. Each server's stop is registered as soon as it is up.
  */
 import { join } from 'node:path';
+import { type LocalEventBridge, startLocalEventBridge } from '../eventbridge/index.js';
 import type { FaultInjector } from '../faults.js';
-import type { LocalAuth } from '../http/request-guard.js';
+import type { LocalAuth } from '../http/index.js';
 import type { Cleanups } from './cleanups.js';
 import type { StackCredentials } from './credentials.js';
-import { type LocalEventBridge, startLocalEventBridge } from './eventbridge.js';
 import type { OnPort } from './ports.js';
 import { EVENT_BUS_NAME, LOCAL_ACCOUNT, LOCAL_BUCKET, type StackOptions } from './types.js';
 
@@ -18,7 +18,7 @@ type S3Gateway = Started<typeof import('../s3/index.js'), 'startS3Gateway'>;
 type KmsServer = Started<typeof import('../kms/index.js'), 'startKmsServer'>;
 type TranscoderServer = Started<typeof import('../transcoder/index.js'), 'startTranscoderServer'>;
 type MediaConvertServer = Started<typeof import('../mediaconvert/index.js'), 'startMediaConvertServer'>;
-type KeyService = Started<typeof import('../playback/server.js'), 'startKeyService'>;
+type KeyService = Started<typeof import('../playback/index.js'), 'startKeyService'>;
 type SpekeServer = Started<typeof import('../speke/index.js'), 'startSpekeServer'>;
 type SfnServer = Started<typeof import('../sfn/index.js'), 'startSfnServer'>;
 
@@ -124,7 +124,7 @@ export async function startWorkflowServers(
   root: string,
 ): Promise<WorkflowServers> {
   const { dataDir, region, auth, credentials, faults, onPort, cleanups, options } = ctx;
-  const { startKeyService } = await import('../playback/server.js');
+  const { startKeyService } = await import('../playback/index.js');
   const keyService = await onPort('the key service', 'keyService', (port) =>
     startKeyService({
       dataDir: join(dataDir, 'playback'),
@@ -175,4 +175,24 @@ export async function startWorkflowServers(
   );
   cleanups.push(() => sfnServer.stop());
   return { keyService, speke, sfnServer, definitionPath, serverlessPath };
+}
+
+/** The console, mounted under `/console` on the key service's server; returns its URL. */
+export async function startConsole(
+  ctx: ServerContext,
+  servers: { services: ServiceServers; workflow: WorkflowServers },
+  notificationsFile: string,
+  root: string,
+): Promise<string> {
+  const { keyService, sfnServer, definitionPath } = servers.workflow;
+  const { mountConsole } = await import('../console/index.js');
+  return mountConsole({
+    dataDir: ctx.dataDir,
+    definitionPath,
+    schemaPath: join(root, 'schemas', 'notification.v1.schema.json'),
+    notificationsFile,
+    eventsFile: servers.services.eventsFile,
+    sfn: sfnServer.engine,
+    keyService,
+  });
 }

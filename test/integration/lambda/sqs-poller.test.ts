@@ -8,9 +8,9 @@ import {
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { SQSEvent } from 'aws-lambda';
-import { type S3Gateway, startS3Gateway } from '../../local/s3/index.js';
-import { type BatchReport, type SqsPollerOptions, startSqsPoller } from '../../local/stack/sqs-poller.js';
-import { dataDirCredentials } from '../support/credentials.js';
+import { type BatchReport, type SqsPollerOptions, startSqsPoller } from '../../../local/lambda/index.js';
+import { type S3Gateway, startS3Gateway } from '../../../local/s3/index.js';
+import { dataDirCredentials } from '../../support/credentials.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { runCredentialsCommand } from '../../local/cli/credentials.js';
-import { CredentialsFileError, loadOrCreateCredentials } from '../../local/stack/credentials.js';
-import { captureIo } from '../support/cli-io.js';
+import { runCredentialsCommand } from '../../../local/cli/credentials.js';
+import { CredentialsFileError, loadOrCreateCredentials } from '../../../local/stack/credentials.js';
+import { captureIo } from '../../support/cli-io.js';
 
 const run = promisify(execFile);
 

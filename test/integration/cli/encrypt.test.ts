@@ -6,11 +6,11 @@ import { GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
-import { runEncryptCommand } from '../../local/cli/encrypt.js';
-import type { S3Gateway } from '../../local/s3/index.js';
-import { captureIo } from '../support/cli-io.js';
-import { startTestGateway } from '../support/gateway.js';
-import { opensslEncrypt } from '../support/openssl.js';
+import { runEncryptCommand } from '../../../local/cli/encrypt.js';
+import type { S3Gateway } from '../../../local/s3/index.js';
+import { captureIo } from '../../support/cli-io.js';
+import { startTestGateway } from '../../support/gateway.js';
+import { opensslEncrypt } from '../../support/openssl.js';
 
 const TUTORIAL_KEY = '6b65796b65796b65796b65796b65796b';
 const TUTORIAL_IV = '31323334353637383930313233343536';

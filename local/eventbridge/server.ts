@@ -11,11 +11,13 @@ import {
   type AwsJsonEndpoint,
   type AwsJsonErrors,
   type AwsJsonInput,
+  AwsServiceError,
+  createRequestGuard,
   handleAwsJson,
-} from '../http/aws-json.js';
-import { AwsServiceError, sendAwsJsonError } from '../http/errors.js';
-import { createRequestGuard, type LocalAuth } from '../http/request-guard.js';
-import { serveOnLoopback } from '../http/server.js';
+  type LocalAuth,
+  sendAwsJsonError,
+  serveOnLoopback,
+} from '../http/index.js';
 
 export interface LocalEventBridgeOptions {
   eventsFile: string;

@@ -1,5 +1,5 @@
 /**
- * The gateway's forwarding half: SQS and SNS requests go to an in-process fauxqs, with SQS's query protocol and
+ * The S3 gateway's forwarding half: SQS and SNS requests go to an in-process fauxqs, with SQS's query protocol and
  * 127.0.0.1 queue URLs added (sqs-protocol.ts); their bodies are small and read whole. fauxqs answers only the
  * gateway: it requires a per-process secret header that the gateway adds, so another user of the machine who finds
  * fauxqs's own loopback port cannot go around the gateway's request guard.
@@ -11,19 +11,21 @@
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, existsSync } from 'node:fs';
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import net from 'node:net';
 import { join } from 'node:path';
 import { type FauxqsServer, startFauxqs } from 'fauxqs';
-import { sendAwsError, sendAwsJsonError, sendQueryError } from '../http/errors.js';
 import {
   createRequestGuard,
   type LocalAuth,
   type Refusal,
   type RequestGuard,
+  readBody,
+  sendAwsError,
+  sendAwsJsonError,
+  sendQueryError,
   sendRefusal,
-} from '../http/request-guard.js';
-import { readBody } from '../http/server.js';
+} from '../http/index.js';
 import {
   formAction,
   QueueUrls,
@@ -201,6 +203,25 @@ async function readForwardedBody(req: IncomingMessage, res: ServerResponse, json
     sendAwsError(res, protocol, 413, 'RequestEntityTooLarge', e.message, { jsonVersion: '1.0' });
     return undefined;
   }
+}
+
+/**
+ * Tells SQS/SNS from S3 on the shared endpoint. SQS JSON comes with the `application/x-amz-json-1.0` content type
+ * (X-Amz-Target names the action), SNS and SQS's query protocol as a form-encoded POST; every other request is S3.
+ */
+export function isQueueOrTopicRequest(
+  method: string,
+  pathname: string,
+  headers: IncomingHttpHeaders,
+): boolean {
+  const contentType = String(headers['content-type'] ?? '');
+  if (headers['x-amz-target'] || contentType.includes('application/x-amz-json')) return true;
+  // The query protocol posts to `/`, or (some SQS clients) to the queue URL `/<account>/<queue>`.
+  return (
+    method === 'POST' &&
+    (pathname === '/' || /^\/\d{12}\/[\w.-]+$/.test(pathname)) &&
+    contentType.includes('application/x-www-form-urlencoded')
+  );
 }
 
 /** SQS JSON passes through with queue URLs mapped; SQS query is translated; SNS (query) passes through. */

@@ -11,9 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import type { EndpointsJson } from '../../local/stack/index.js';
-import { awsCliEnv } from '../support/credentials.js';
-import { exited, startUp, stopUp, until } from '../support/stack-process.js';
+import type { EndpointsJson } from '../../../local/stack/index.js';
+import { awsCliEnv } from '../../support/credentials.js';
+import { exited, startUp, stopUp, until } from '../../support/stack-process.js';
 
 jest.setTimeout(180_000);
 

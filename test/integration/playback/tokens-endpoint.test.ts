@@ -9,10 +9,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Hash } from '@smithy/hash-node';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { logger } from '../../lib/logger.js';
-import { FaultInjector } from '../../local/faults.js';
-import { type LocalKeyService, startKeyService } from '../../local/playback/server.js';
-import { type PlaybackHarness, REGION, startPlaybackHarness } from '../support/playback-harness.js';
+import { logger } from '../../../lib/logger.js';
+import { FaultInjector } from '../../../local/faults.js';
+import { type LocalKeyService, startKeyService } from '../../../local/playback/server.js';
+import { type PlaybackHarness, REGION, startPlaybackHarness } from '../../support/playback-harness.js';
 
 const ASSET_ID = 'a00000000000000000000002';
 

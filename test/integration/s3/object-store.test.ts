@@ -20,8 +20,8 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Hash } from '@smithy/hash-node';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { type ObjectCreatedEvent, type S3Gateway, startS3Gateway } from '../../local/s3/index.js';
-import { dataDirCredentials, TEST_REGION } from '../support/credentials.js';
+import { type ObjectCreatedEvent, type S3Gateway, startS3Gateway } from '../../../local/s3/index.js';
+import { dataDirCredentials, TEST_REGION } from '../../support/credentials.js';
 
 const { dataDir, credentials, auth } = dataDirCredentials();
 

@@ -22,10 +22,10 @@ import {
   ReEncryptCommand,
 } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { ELASTIC_TRANSCODER_CONTEXT } from '../../lib/kms/contexts.js';
-import { FaultInjector } from '../../local/faults.js';
-import { type KmsServer, startKmsServer } from '../../local/kms/index.js';
-import { awsCliEnv, dataDirCredentials } from '../support/credentials.js';
+import { ELASTIC_TRANSCODER_CONTEXT } from '../../../lib/kms/contexts.js';
+import { FaultInjector } from '../../../local/faults.js';
+import { type KmsServer, startKmsServer } from '../../../local/kms/index.js';
+import { awsCliEnv, dataDirCredentials } from '../../support/credentials.js';
 
 const run = promisify(execFile);
 // Every server below accepts only these, read from a data directory as the stack reads its own.

@@ -8,8 +8,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { main } from '../../local/cli/main.js';
-import { captureIo } from '../support/cli-io.js';
+import { main } from '../../../local/cli/main.js';
+import { captureIo } from '../../support/cli-io.js';
 
 const BIN = resolve('bin', 'secure-transcode.js');
 

@@ -4,7 +4,7 @@ import {
   queryErrorFromJson,
   queryResponseXml,
   queryToJson,
-} from '../../../../local/s3/sqs-protocol.js';
+} from '../../../../local/queues/sqs-protocol.js';
 
 describe('SQS query protocol translation', () => {
   it('turns a SendMessageBatch form into the JSON request, attributes and all', () => {

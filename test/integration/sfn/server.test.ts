@@ -10,8 +10,8 @@ import {
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { type SfnServer, startSfnServer } from '../../local/sfn/index.js';
-import { dataDirCredentials } from '../support/credentials.js';
+import { type SfnServer, startSfnServer } from '../../../local/sfn/index.js';
+import { dataDirCredentials } from '../../support/credentials.js';
 
 const fixtures = resolve('test/fixtures/sfn');
 // The endpoint accepts only these, read from a data directory as the stack reads its own.

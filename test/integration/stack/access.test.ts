@@ -17,11 +17,11 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { Hash } from '@smithy/hash-node';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { keyServiceContext, spekeKeyProviderContext } from '../../lib/kms/contexts.js';
-import { writeAssetRecord } from '../../lib/playback/asset-record.js';
-import { runCredentialsCommand } from '../../local/cli/credentials.js';
-import { type Stack, startStack } from '../../local/stack/index.js';
-import { awsCliEnv, dataDirCredentials } from '../support/credentials.js';
+import { keyServiceContext, spekeKeyProviderContext } from '../../../lib/kms/contexts.js';
+import { writeAssetRecord } from '../../../lib/playback/asset-record.js';
+import { runCredentialsCommand } from '../../../local/cli/credentials.js';
+import { type Stack, startStack } from '../../../local/stack/index.js';
+import { awsCliEnv, dataDirCredentials } from '../../support/credentials.js';
 
 // Generous: these spawn processes (the AWS CLI, boto3) whose speed depends on the machine's load.
 jest.setTimeout(180_000);

@@ -22,9 +22,9 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { FaultInjector } from '../../local/faults.js';
-import type { ObjectCreatedEvent, S3Gateway } from '../../local/s3/index.js';
-import { clientFor, gatewayCredentials, startTestGateway } from '../support/gateway.js';
+import { FaultInjector } from '../../../local/faults.js';
+import type { ObjectCreatedEvent, S3Gateway } from '../../../local/s3/index.js';
+import { clientFor, gatewayCredentials, startTestGateway } from '../../support/gateway.js';
 
 const MiB = 1024 * 1024;
 

@@ -11,10 +11,10 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { type S3Gateway, startS3Gateway } from '../../local/s3/index.js';
-import { type Notification, startNotificationSink } from '../../local/stack/notifications.js';
-import type { SqsPoller } from '../../local/stack/sqs-poller.js';
-import { dataDirCredentials } from '../support/credentials.js';
+import type { SqsPoller } from '../../../local/lambda/index.js';
+import { type S3Gateway, startS3Gateway } from '../../../local/s3/index.js';
+import { type Notification, startNotificationSink } from '../../../local/stack/notifications.js';
+import { dataDirCredentials } from '../../support/credentials.js';
 
 const notification = (name: string) => ({
   version: '1.0',

@@ -6,13 +6,18 @@ import {
   ELASTIC_TRANSCODER_CONTEXT,
   keyServiceContext,
   spekeKeyProviderContext,
-} from '../../lib/kms/contexts.js';
-import { logger } from '../../lib/logger.js';
-import { type AssetRecord, writeAssetRecord } from '../../lib/playback/asset-record.js';
-import { runPlayCommand } from '../../local/cli/play.js';
-import { runTokenCommand } from '../../local/cli/token.js';
-import { captureIo } from '../support/cli-io.js';
-import { BUCKET, type PlaybackHarness, REGION, startPlaybackHarness } from '../support/playback-harness.js';
+} from '../../../lib/kms/contexts.js';
+import { logger } from '../../../lib/logger.js';
+import { type AssetRecord, writeAssetRecord } from '../../../lib/playback/asset-record.js';
+import { runPlayCommand } from '../../../local/cli/play.js';
+import { runTokenCommand } from '../../../local/cli/token.js';
+import { captureIo } from '../../support/cli-io.js';
+import {
+  BUCKET,
+  type PlaybackHarness,
+  REGION,
+  startPlaybackHarness,
+} from '../../support/playback-harness.js';
 
 const ASSET_ID = 'a00000000000000000000001';
 

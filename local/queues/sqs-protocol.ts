@@ -8,8 +8,7 @@
  *    naming the same account and queue is mapped back to fauxqs's form on the way in.
  */
 import { randomUUID } from 'node:crypto';
-import { queryErrorDocument } from '../http/errors.js';
-import { parseRawQuery } from '../http/sigv4-verifier.js';
+import { parseRawQuery, queryErrorDocument } from '../http/index.js';
 
 export const SQS_XML_NAMESPACE = 'http://queue.amazonaws.com/doc/2012-11-05/';
 

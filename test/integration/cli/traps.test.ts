@@ -7,11 +7,11 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { main } from '../../local/cli/main.js';
-import { sourceOf } from '../../local/cli/up.js';
-import { exportDirName } from '../../local/stack/exports.js';
-import type { Notification } from '../../local/stack/index.js';
-import { captureIo } from '../support/cli-io.js';
+import { main } from '../../../local/cli/main.js';
+import { sourceOf } from '../../../local/cli/up.js';
+import { exportDirName } from '../../../local/stack/exports.js';
+import type { Notification } from '../../../local/stack/index.js';
+import { captureIo } from '../../support/cli-io.js';
 
 const KEY = '000102030405060708090a0b0c0d0e0f';
 const IV = '0f0e0d0c0b0a09080706050403020100';
