@@ -6,7 +6,6 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Preset } from '@aws-sdk/client-elastic-transcoder';
-import { sequenceIv } from '../transcoder/transcode.js';
 import type { RenditionPlan } from './wire.js';
 
 /** An Elastic Transcoder preset with the rendition's bounding box and bitrates (MediaConvert bitrates are bit/s). */
@@ -65,7 +64,8 @@ export function placeIvs(playlist: string, ivs: SegmentIvs): string {
     .flatMap((line) => {
       if (line.startsWith('#EXT-X-KEY:')) return [];
       if (!line.startsWith('#EXTINF:')) return [line];
-      const iv = ivs.constant ?? sequenceIv(sequence).toString('hex');
+      // HLS's IV for a segment: its media sequence number as a 128-bit big-endian integer.
+      const iv = ivs.constant ?? sequence.toString(16).padStart(32, '0');
       sequence += 1;
       const tag = ivs.include ? `${key},IV=0x${iv}` : key;
       if (tag === current) return [line];

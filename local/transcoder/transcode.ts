@@ -228,7 +228,7 @@ export function ladderArgs(plan: LadderPlan, keyInfoFiles: (string | undefined)[
 }
 
 /** The IV HLS gives a segment whose EXT-X-KEY has none: its media sequence number, big-endian in 16 bytes. */
-export function sequenceIv(sequence: number): Buffer {
+function sequenceIv(sequence: number): Buffer {
   const iv = Buffer.alloc(16);
   iv.writeBigUInt64BE(BigInt(sequence), 8);
   return iv;
