@@ -211,7 +211,8 @@ async function bareLadder(ffmpeg: string, plan: LadderPlan, work: string): Promi
       const keyFile = join(work, `${basename(r.dir)}-${i}.key`);
       await writeFile(keyFile, r.encryption.key);
       const info = `${keyFile}info`;
-      await writeFile(info, `${r.encryption.uri}\n${keyFile}\n${r.encryption.iv.toString('hex')}\n`);
+      const ivLine = r.encryption.iv ? `${r.encryption.iv.toString('hex')}\n` : '';
+      await writeFile(info, `${r.encryption.uri}\n${keyFile}\n${ivLine}`);
       return info;
     }),
   );

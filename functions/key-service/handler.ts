@@ -7,7 +7,7 @@
 import { dynamodb, kms, s3, ssm } from '../../lib/clients.js';
 import { playbackConfig } from '../../lib/config/playback.js';
 import { httpFunction } from '../../lib/handler.js';
-import { buildKeyService, lazy } from '../../lib/playback/deps.js';
+import { buildKeyService, lazy, loadOriginSecret } from '../../lib/playback/deps.js';
 import { createKeyServiceHttpHandler } from '../../lib/playback/http.js';
 
 const config = playbackConfig();
@@ -16,5 +16,6 @@ export const handler = httpFunction(
   createKeyServiceHttpHandler(
     config,
     lazy(() => buildKeyService(config, { s3, kms, dynamodb, ssm })),
+    lazy(() => loadOriginSecret(config, ssm)),
   ),
 );

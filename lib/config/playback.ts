@@ -25,6 +25,7 @@ const PlaybackSchema = z.object({
   THROTTLE_TOKEN_PER_SECOND: z.coerce.number().positive().default(1),
   THROTTLE_CLIENT_BURST: intFrom(60, 1),
   THROTTLE_CLIENT_PER_SECOND: z.coerce.number().positive().default(10),
+  ORIGIN_VERIFY_PARAM: optionalText,
 });
 
 export type TokenSecretSource = { kind: 'ssm'; name: string } | { kind: 'file'; path: string };
@@ -60,6 +61,11 @@ export interface PlaybackConfig {
     token: { burst: number; perSecond: number };
     client: { burst: number; perSecond: number };
   };
+  /**
+   * SSM parameter holding the secret the CloudFront distribution sends to the key service with every request; only
+   * a request carrying it is throttled by its CloudFront-Viewer-Address. Absent: always by API Gateway's sourceIp.
+   */
+  originVerifyParam: string | undefined;
 }
 
 export function playbackConfig(env: NodeJS.ProcessEnv = process.env): PlaybackConfig {
@@ -108,6 +114,7 @@ export function playbackConfig(env: NodeJS.ProcessEnv = process.env): PlaybackCo
       token: { burst: c.THROTTLE_TOKEN_BURST, perSecond: c.THROTTLE_TOKEN_PER_SECOND },
       client: { burst: c.THROTTLE_CLIENT_BURST, perSecond: c.THROTTLE_CLIENT_PER_SECOND },
     },
+    originVerifyParam: c.ORIGIN_VERIFY_PARAM,
   };
 }
 

@@ -91,6 +91,15 @@ export async function buildTokenIssuer(
   });
 }
 
+/** The distribution's origin secret (client-address.ts), when the deployment configures one. */
+export async function loadOriginSecret(
+  config: Pick<PlaybackConfig, 'originVerifyParam'>,
+  ssm: SSMClient,
+): Promise<Buffer | undefined> {
+  if (!config.originVerifyParam) return undefined;
+  return Buffer.from(await loadSecretParameter(ssm, config.originVerifyParam), 'utf8');
+}
+
 /** A once-per-process async initialiser that retries after a failed attempt instead of caching the failure. */
 export function lazy<T>(init: () => Promise<T>): () => Promise<T> {
   let pending: Promise<T> | undefined;

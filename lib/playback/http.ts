@@ -8,6 +8,7 @@ import { z } from 'zod';
 import type { PlaybackConfig } from '../config/playback.js';
 import { isWorkflowError, KmsThrottledError } from '../errors.js';
 import { logger } from '../logger.js';
+import { clientAddressOf } from './client-address.js';
 import { PlaybackDeniedError } from './errors.js';
 import type { TokenIssuer } from './issuer.js';
 import type { KeyService } from './key-service.js';
@@ -66,9 +67,11 @@ function failure(e: unknown, context: Record<string, unknown>): APIGatewayProxyS
   return json(500, { error: 'internal' });
 }
 
+/** `originSecret`: the distribution's origin secret (deps.ts `loadOriginSecret`); none outside the cloud. */
 export function createKeyServiceHttpHandler(
   config: PlaybackConfig,
   service: () => Promise<KeyService>,
+  originSecret: () => Promise<Buffer | undefined> = async () => undefined,
 ): HttpHandler {
   return async (event) => {
     const cors = corsHeaders(config, event);
@@ -82,6 +85,8 @@ export function createKeyServiceHttpHandler(
     if (event.requestContext.http.method === 'OPTIONS')
       return { statusCode: 204, headers: { ...NO_STORE, ...cors } };
     try {
+      request.clientId = clientAddressOf(event, await originSecret());
+      context.clientIp = request.clientId;
       if (event.routeKey === KEY_ROUTE) {
         const delivered = await (await service()).deliverKey(request);
         logger.info('key delivered', { ...context, tokenId: delivered.claims.jti, uses: delivered.uses });

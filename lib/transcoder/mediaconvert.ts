@@ -337,11 +337,18 @@ export class MediaConvertAdapter implements CancellableTranscoder {
               Type: 'HLS_GROUP_SETTINGS',
               HlsGroupSettings: {
                 Destination: `s3://${asset.outputBucket}/${asset.outputKeyPrefix}${profile.masterPlaylistName}`,
+                // SSE-S3, not the bucket's SSE-KMS default: the segments are AES-128 encrypted already, and the
+                // CloudFront distribution reads SSE-S3 objects without a grant on the workflow key.
+                DestinationSettings: {
+                  S3Settings: { Encryption: { EncryptionType: 'SERVER_SIDE_ENCRYPTION_S3' } },
+                },
                 SegmentLength: profile.segmentDurationSeconds,
                 MinSegmentLength: 0,
                 Encryption: {
                   EncryptionMethod: 'AES128',
                   Type: 'SPEKE',
+                  // No ConstantInitializationVector: MediaConvert then encrypts each segment under its segment
+                  // number, so no two segments of a rendition share an IV; INCLUDE names each one in the playlist.
                   InitializationVectorInManifest: 'INCLUDE',
                   SpekeKeyProvider: {
                     Url: this.spekeUrl,

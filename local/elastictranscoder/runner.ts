@@ -6,7 +6,6 @@
  * On stop, running ffmpeg processes are killed and their jobs stay `Progressing` on disk; the next start re-runs
  * them from the beginning (outputs are overwritten, so a re-run is idempotent).
  */
-import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { Job, JobOutput, Pipeline } from '@aws-sdk/client-elastic-transcoder';
@@ -53,7 +52,8 @@ export interface RunnerDeps {
 
 interface Protection {
   key: Buffer;
-  ivHex: string;
+  /** The job's one IV for every segment; none: each segment's media sequence number. */
+  ivHex?: string;
   /** EXT-X-KEY URI as written into the variant playlist of `variantKey`. */
   uriFor(variantKey: string): string;
   /** Set with KeyStoragePolicy WithVariantPlaylists: where the key itself is written, relative to the prefix. */
@@ -245,13 +245,17 @@ export class JobRunner {
         } else {
           key = await this.generateKey(pipeline, hls);
         }
-        hls.InitializationVector ||= randomBytes(16).toString('base64');
         const name = playlist.Name ?? '';
         const keyObject = hls.KeyStoragePolicy === 'WithVariantPlaylists' ? `${name}.key` : undefined;
         const url = hls.LicenseAcquisitionUrl ?? '';
+        // What Elastic Transcoder did without an IV is undocumented. One random IV for the whole job would start
+        // segment N of every rendition, and every segment, under the same IV; HLS's default, the media sequence
+        // number, gives each segment of a rendition its own and is what MediaConvert does.
         out.set(name, {
           key,
-          ivHex: Buffer.from(hls.InitializationVector, 'base64').toString('hex'),
+          ...(hls.InitializationVector
+            ? { ivHex: Buffer.from(hls.InitializationVector, 'base64').toString('hex') }
+            : {}),
           uriFor: (variantKey) => (keyObject ? relativeUri(`${variantKey}.m3u8`, keyObject) : url),
           ...(keyObject ? { keyObject } : {}),
         });
@@ -309,7 +313,7 @@ export class JobRunner {
             ? {
                 encryption: {
                   key: protection.key,
-                  iv: Buffer.from(protection.ivHex, 'hex'),
+                  ...(protection.ivHex ? { iv: Buffer.from(protection.ivHex, 'hex') } : {}),
                   uri: protection.uriFor(key),
                 },
               }

@@ -8,7 +8,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { EngineError } from './errors.js';
-import { masterPlaylist, type Variant } from './hls.js';
+import { masterPlaylist, placeIvs, type Variant } from './hls.js';
 import type { PreparedInput } from './input.js';
 import { uploadFile } from './s3io.js';
 import type { RenditionSettings } from './settings.js';
@@ -28,12 +28,17 @@ export interface GroupOutput {
 /** An HLS group: one variant playlist per output, a master playlist over them, all in one folder. */
 export interface HlsGroup {
   type: 'hls';
-  destination: { bucket: string; folder: string };
+  /** `serverSideEncryption`: what every object is written with; none leaves the bucket's default. */
+  destination: { bucket: string; folder: string; serverSideEncryption?: 'AES256' | 'aws:kms' };
   /** The master playlist's name without `.m3u8`. */
   master: string;
   segmentSeconds: number;
-  /** AES-128 for every output of the group: the 16-byte key, its IV and the EXT-X-KEY URI. */
-  encryption?: { key: Buffer; iv: Buffer; uri: string };
+  /**
+   * AES-128 for every output of the group: the 16-byte key, the EXT-X-KEY URI and, optionally, one IV for every
+   * segment (without it each segment's IV is its media sequence number). `ivInPlaylist`: whether the playlist names
+   * each segment's IV; unset leaves ffmpeg's tags as written.
+   */
+  encryption?: { key: Buffer; iv?: Buffer; uri: string; ivInPlaylist?: boolean };
   /** Segment names `<name><separator><n>.ts`, n five digits counted from `first` (ffmpeg writes `<name>00000.ts`). */
   segmentNames: { separator: string; first: number };
   outputs: GroupOutput[];
@@ -129,6 +134,12 @@ async function hlsFiles(
   result: RenditionResult,
 ): Promise<EncodedOutput> {
   const files = await renameSegments(plan.dir, output.name, result.files, group.segmentNames);
+  const ivInPlaylist = group.encryption?.ivInPlaylist;
+  if (ivInPlaylist !== undefined) {
+    const playlist = join(plan.dir, `${output.name}.m3u8`);
+    const ivs = { include: ivInPlaylist, ...(group.encryption?.iv ? { constant: group.encryption.iv } : {}) };
+    await writeFile(playlist, placeIvs(await readFile(playlist, 'utf8'), ivs));
+  }
   const size = result.width !== undefined && result.height !== undefined;
   return {
     name: output.name,
@@ -188,10 +199,12 @@ export async function uploadGroups(
   for (const [g, { group, masterKey, outputs }] of encoded.entries()) {
     const bucket = group.destination.bucket;
     const upload = (key: string, path: string) =>
-      uploadFile(s3, bucket, key, path, options.signal).catch((e: unknown) => {
-        if (options.signal?.aborted) throw e;
-        throw new EngineError('OutputWriteFailed', `bucket=${bucket}, key=${key}`, { bucket, key });
-      });
+      uploadFile(s3, bucket, key, path, options.signal, group.destination.serverSideEncryption).catch(
+        (e: unknown) => {
+          if (options.signal?.aborted) throw e;
+          throw new EngineError('OutputWriteFailed', `bucket=${bucket}, key=${key}`, { bucket, key });
+        },
+      );
     for (const o of outputs) {
       for (const f of o.files.filter((f) => !f.endsWith('.m3u8')))
         await upload(groupKey(group, f), join(o.dir, f));

@@ -67,3 +67,32 @@ export function masterPlaylist(playlistName: string, variants: Variant[]): strin
   }
   return `${lines.join('\n')}\n`;
 }
+
+const IV_ATTRIBUTE = /,IV=0x[0-9a-fA-F]{32}/;
+
+/**
+ * A variant playlist's EXT-X-KEY tags: with `include`, each segment's IV (so one tag per segment unless the IV is
+ * constant), otherwise one tag naming no IV, which HLS reads as each segment's media sequence number. ffmpeg's own
+ * tags (some versions name the IVs, some do not) are replaced.
+ */
+export function placeIvs(playlist: string, ivs: { include: boolean; constant?: Buffer }): string {
+  const lines = playlist.split('\n');
+  const keyLine = lines.find((l) => l.startsWith('#EXT-X-KEY:'));
+  if (!keyLine) return playlist;
+  const key = keyLine.replace(IV_ATTRIBUTE, '');
+  let sequence = Number(/^#EXT-X-MEDIA-SEQUENCE:(\d+)/m.exec(playlist)?.[1] ?? 0);
+  let current: string | undefined;
+  return lines
+    .flatMap((line) => {
+      if (line.startsWith('#EXT-X-KEY:')) return [];
+      if (!line.startsWith('#EXTINF:')) return [line];
+      // HLS's IV for a segment: its media sequence number as a 128-bit big-endian integer.
+      const iv = ivs.constant?.toString('hex') ?? sequence.toString(16).padStart(32, '0');
+      sequence += 1;
+      const tag = ivs.include ? `${key},IV=0x${iv}` : key;
+      if (tag === current) return [line];
+      current = tag;
+      return [tag, line];
+    })
+    .join('\n');
+}

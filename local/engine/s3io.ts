@@ -50,13 +50,20 @@ export async function uploadFile(
   key: string,
   file: string,
   signal?: AbortSignal,
+  serverSideEncryption?: 'AES256' | 'aws:kms',
 ) {
   signal?.throwIfAborted();
   const upload = new Upload({
     client: s3,
     partSize: PART_SIZE,
     queueSize: 2,
-    params: { Bucket: bucket, Key: key, Body: createReadStream(file), ContentType: contentTypeOf(key) },
+    params: {
+      Bucket: bucket,
+      Key: key,
+      Body: createReadStream(file),
+      ContentType: contentTypeOf(key),
+      ...(serverSideEncryption ? { ServerSideEncryption: serverSideEncryption } : {}),
+    },
   });
   const abort = () => void upload.abort();
   signal?.addEventListener('abort', abort, { once: true });

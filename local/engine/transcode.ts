@@ -25,8 +25,12 @@ export interface RenditionPlan {
   base: string;
   /** Seconds; set for HLS renditions: `<base>.m3u8` and `<base>00000.ts`, … in `dir`. */
   segmentDuration?: number;
-  /** HLS AES-128: the 16-byte key, its IV and the EXT-X-KEY URI written into the variant playlist. */
-  encryption?: { key: Buffer; iv: Buffer; uri: string };
+  /**
+   * HLS AES-128: the 16-byte key, the EXT-X-KEY URI written into the variant playlist and, optionally, one IV for
+   * every segment. Without `iv` each segment is encrypted under its media sequence number, so no two segments of a
+   * rendition share an IV; ffmpeg 5 names each IV in the playlist, older ones leave it to HLS, which derives the same.
+   */
+  encryption?: { key: Buffer; iv?: Buffer; uri: string };
 }
 
 export interface LadderPlan {
@@ -135,8 +139,9 @@ function containerArgs(plan: RenditionPlan, keyInfoFile: string | undefined): st
       '-hls_list_size',
       '0',
       // A segment is written as <name>.tmp and renamed when complete: progress counts finished `.ts` files.
+      // periodic_rekey without an IV: ffmpeg 5 otherwise keeps the first segment's sequence number as every IV.
       '-hls_flags',
-      'temp_file',
+      plan.encryption && !plan.encryption.iv ? 'temp_file+periodic_rekey' : 'temp_file',
       '-hls_segment_filename',
       join(plan.dir, `${plan.base}%05d.ts`),
       ...(keyInfoFile ? ['-hls_key_info_file', keyInfoFile] : []),
@@ -150,7 +155,7 @@ function containerArgs(plan: RenditionPlan, keyInfoFile: string | undefined): st
 
 /**
  * The whole ladder as one ffmpeg command line. `keyInfoFiles[i]` is rendition i's `-hls_key_info_file` (URI, key
- * file, IV hex), when it is encrypted.
+ * file and, for one IV for all segments, its hex), when it is encrypted.
  */
 export function ladderArgs(plan: LadderPlan, keyInfoFiles: (string | undefined)[] = []): string[] {
   const source = plan.input.video;
@@ -196,6 +201,13 @@ export function ladderArgs(plan: LadderPlan, keyInfoFiles: (string | undefined)[
   return args;
 }
 
+/** The IV HLS gives a segment whose EXT-X-KEY has none: its media sequence number, big-endian in 16 bytes. */
+function sequenceIv(sequence: number): Buffer {
+  const iv = Buffer.alloc(16);
+  iv.writeBigUInt64BE(BigInt(sequence), 8);
+  return iv;
+}
+
 /** Writes each encrypted rendition's key and key info file (0600) into a private directory. */
 async function writeKeyInfo(dir: string, plan: LadderPlan): Promise<(string | undefined)[]> {
   return Promise.all(
@@ -204,9 +216,9 @@ async function writeKeyInfo(dir: string, plan: LadderPlan): Promise<(string | un
       const keyFile = join(dir, `key-${i}`);
       await writeFile(keyFile, r.encryption.key, { mode: 0o600 });
       const info = join(dir, `keyinfo-${i}`);
-      await writeFile(info, `${r.encryption.uri}\n${keyFile}\n${r.encryption.iv.toString('hex')}\n`, {
-        mode: 0o600,
-      });
+      // Without an IV line ffmpeg encrypts each segment under its media sequence number (sequenceIv).
+      const ivLine = r.encryption.iv ? `${r.encryption.iv.toString('hex')}\n` : '';
+      await writeFile(info, `${r.encryption.uri}\n${keyFile}\n${ivLine}`, { mode: 0o600 });
       return info;
     }),
   );
@@ -272,7 +284,13 @@ async function collect(ffmpeg: string, r: RenditionPlan, signal?: AbortSignal): 
   const streams = probeTransportStream(
     await readSegmentPrefix(
       join(r.dir, first),
-      r.encryption ? { key: r.encryption.key, iv: r.encryption.iv } : undefined,
+      r.encryption
+        ? {
+            key: r.encryption.key,
+            iv:
+              r.encryption.iv ?? sequenceIv(Number(/^#EXT-X-MEDIA-SEQUENCE:(\d+)/m.exec(playlist)?.[1] ?? 0)),
+          }
+        : undefined,
     ),
   );
   const seconds = [...playlist.matchAll(/^#EXTINF:([\d.]+)/gm)].reduce((t, m) => t + Number(m[1]), 0);

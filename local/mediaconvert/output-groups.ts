@@ -41,25 +41,40 @@ export function settingsFor(r: RenditionPlan): RenditionSettings {
   };
 }
 
-/** Each of the job's output groups as an engine group; `keys[i]` is group i's SPEKE key, `iv` the IV every segment uses. */
-export function outputGroupsFor(
-  plan: JobPlan,
-  keys: readonly (SpekeKey | undefined)[] = [],
-  iv: Buffer = Buffer.alloc(16),
-): OutputGroup[] {
-  return plan.outputGroups.map((group, i) => hlsGroup(group, keys[i], iv));
+/**
+ * Each of the job's output groups as an engine group; `keys[i]` is group i's SPEKE key. Without a
+ * `ConstantInitializationVector` each segment's IV is its media sequence number, as MediaConvert does.
+ */
+export function outputGroupsFor(plan: JobPlan, keys: readonly (SpekeKey | undefined)[] = []): OutputGroup[] {
+  return plan.outputGroups.map((group, i) => hlsGroup(group, keys[i]));
 }
 
-function hlsGroup(group: HlsGroupPlan, key: SpekeKey | undefined, iv: Buffer): HlsGroup {
+function hlsGroup(group: HlsGroupPlan, key: SpekeKey | undefined): HlsGroup {
   const base = posix.basename(group.destination.base);
   const folder = posix.dirname(group.destination.base);
+  const constantIv = group.speke?.constantIv;
   return {
     type: 'hls',
-    destination: { bucket: group.destination.bucket, folder: folder === '.' ? '' : folder },
+    destination: {
+      bucket: group.destination.bucket,
+      folder: folder === '.' ? '' : folder,
+      ...(group.destination.serverSideEncryption
+        ? { serverSideEncryption: group.destination.serverSideEncryption }
+        : {}),
+    },
     master: base,
     segmentSeconds: group.segmentLength,
     segmentNames: { separator: '_', first: 1 },
-    ...(key ? { encryption: { key: key.key, iv, uri: key.uri } } : {}),
+    ...(key
+      ? {
+          encryption: {
+            key: key.key,
+            ...(constantIv ? { iv: Buffer.from(constantIv, 'hex') } : {}),
+            uri: key.uri,
+            ivInPlaylist: group.speke?.ivInManifest ?? false,
+          },
+        }
+      : {}),
     outputs: group.outputs.map((r) => ({ name: `${base}${r.nameModifier}`, settings: settingsFor(r) })),
   };
 }

@@ -6,7 +6,6 @@
  * reaches the job record or an event. The job's settings become engine output groups once (output-groups.ts); the
  * engine (local/engine) runs the whole ladder in one ffmpeg process (one decode) and uploads it.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
@@ -198,7 +197,7 @@ export class JobRunner {
       }
       job.currentPhase = 'TRANSCODING';
       await this.deps.store.save(job);
-      const groups = outputGroupsFor(plan, keys, randomBytes(16));
+      const groups = outputGroupsFor(plan, keys);
       const names = outputKeys(groups);
       const encoded = await encodeGroups(this.deps.ffmpeg, input, groups, {
         work,

@@ -114,12 +114,35 @@ const CreateJobBody = z
                     hlsGroupSettings: z
                       .object({
                         destination: z.string().regex(S3_URL, 'must be an s3:// URL'),
+                        destinationSettings: z
+                          .object({
+                            s3Settings: z
+                              .object({
+                                encryption: z
+                                  .object({
+                                    encryptionType: z
+                                      .enum(['SERVER_SIDE_ENCRYPTION_S3', 'SERVER_SIDE_ENCRYPTION_KMS'])
+                                      .optional(),
+                                  })
+                                  .passthrough()
+                                  .optional(),
+                              })
+                              .passthrough()
+                              .optional(),
+                          })
+                          .passthrough()
+                          .optional(),
                         segmentLength: z.number().int().min(1).max(2_147_483_647).optional(),
                         encryption: z
                           .object({
                             encryptionMethod: z.literal('AES128'),
                             type: z.literal('SPEKE'),
                             spekeKeyProvider: Speke,
+                            constantInitializationVector: z
+                              .string()
+                              .regex(/^[0-9a-fA-F]{32}$/, 'must be 32 hexadecimal characters')
+                              .optional(),
+                            initializationVectorInManifest: z.enum(['INCLUDE', 'EXCLUDE']).optional(),
                           })
                           .passthrough()
                           .optional(),
@@ -146,10 +169,17 @@ export interface RenditionPlan {
 /** An HLS output group as the local service runs it. */
 export interface HlsGroupPlan {
   type: 'HLS_GROUP_SETTINGS';
-  /** `s3://bucket/base`: playlists are `<base><nameModifier>.m3u8`, the master `<base>.m3u8`. */
-  destination: { bucket: string; base: string };
+  /**
+   * `s3://bucket/base`: playlists are `<base><nameModifier>.m3u8`, the master `<base>.m3u8`. `serverSideEncryption`:
+   * what every output is written with (S3Settings.Encryption); none leaves the bucket's default.
+   */
+  destination: { bucket: string; base: string; serverSideEncryption?: 'AES256' | 'aws:kms' };
   segmentLength: number;
-  speke?: { url: string; resourceId: string };
+  /**
+   * `constantIv` (hex): one IV for every segment; without it each segment's IV is its media sequence number.
+   * `ivInManifest`: INCLUDE writes the IV of each segment into the playlist; anything else leaves it out.
+   */
+  speke?: { url: string; resourceId: string; constantIv?: string; ivInManifest: boolean };
   outputs: RenditionPlan[];
 }
 
@@ -172,6 +202,11 @@ export interface JobPlan {
 }
 
 export type CreateJobRequest = z.infer<typeof CreateJobBody>;
+
+const SERVER_SIDE_ENCRYPTION: Record<string, 'AES256' | 'aws:kms' | undefined> = {
+  SERVER_SIDE_ENCRYPTION_S3: 'AES256',
+  SERVER_SIDE_ENCRYPTION_KMS: 'aws:kms',
+};
 
 function s3Of(url: string): { bucket: string; key: string } {
   const m = S3_URL.exec(url);
@@ -235,6 +270,8 @@ export function parseCreateJob(body: unknown): { request: CreateJobRequest; plan
     };
   });
   const decryption = input.decryptionSettings;
+  const serverSideEncryption =
+    SERVER_SIDE_ENCRYPTION[hls.destinationSettings?.s3Settings?.encryption?.encryptionType ?? ''];
   return {
     request,
     plan: {
@@ -254,9 +291,24 @@ export function parseCreateJob(body: unknown): { request: CreateJobRequest; plan
       outputGroups: [
         {
           type: 'HLS_GROUP_SETTINGS',
-          destination: { bucket: destination.bucket, base: destination.key },
+          destination: {
+            bucket: destination.bucket,
+            base: destination.key,
+            ...(serverSideEncryption ? { serverSideEncryption } : {}),
+          },
           segmentLength: hls.segmentLength ?? 10,
-          ...(speke ? { speke: { url: speke.url, resourceId: speke.resourceId } } : {}),
+          ...(speke && hls.encryption
+            ? {
+                speke: {
+                  url: speke.url,
+                  resourceId: speke.resourceId,
+                  ...(hls.encryption.constantInitializationVector
+                    ? { constantIv: hls.encryption.constantInitializationVector }
+                    : {}),
+                  ivInManifest: hls.encryption.initializationVectorInManifest === 'INCLUDE',
+                },
+              }
+            : {}),
           outputs: renditions,
         },
       ],

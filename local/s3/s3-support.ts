@@ -35,6 +35,8 @@ export const STORED_HEADERS = [
   'content-language',
   'cache-control',
   'expires',
+  // Recorded and answered as S3 does; the local store itself is plaintext on disk under a private directory.
+  'x-amz-server-side-encryption',
 ];
 export const RESPONSE_OVERRIDES: Record<string, string> = {
   'response-content-type': 'content-type',

@@ -469,6 +469,32 @@ describe('KMS key custody in the packaged template', () => {
     );
   });
 
+  it('gives CloudFront no grant on the workflow key, and lets only this distribution read outputs/ (SSE-S3)', () => {
+    // Prepare
+    const keyPolicy = JSON.stringify(resources.WorkflowKey?.Properties.KeyPolicy);
+    const bucketPolicy = resources.MediaBucketPolicy?.Properties.PolicyDocument as {
+      Statement: Array<Record<string, unknown>>;
+    };
+    const cloudFront = bucketPolicy.Statement.flatMap((st) =>
+      'Fn::If' in st ? [(st['Fn::If'] as unknown[])[1] as Record<string, unknown>] : [st],
+    ).filter((st) => JSON.stringify(st.Principal ?? null).includes('cloudfront.amazonaws.com'));
+    // Assess
+    expect(keyPolicy).not.toContain('cloudfront');
+    expect(JSON.stringify(resources)).not.toContain(':distribution/*');
+    expect(cloudFront).toEqual([
+      expect.objectContaining({
+        Action: 's3:GetObject',
+        Condition: {
+          StringEquals: {
+            'aws:SourceArn': {
+              'Fn::Sub': `arn:${'$'}{AWS::Partition}:cloudfront::${'$'}{AWS::AccountId}:distribution/${'$'}{MediaDistribution}`,
+            },
+          },
+        },
+      }),
+    ]);
+  });
+
   it('gives every function the playback key id as PLAYBACK_KMS_KEY_ID', () => {
     // Assess
     for (const [name, fn] of ofType('AWS::Lambda::Function')) {
@@ -680,6 +706,49 @@ describe('the packaged template: MediaConvert by default', () => {
       IgnorePublicAcls: true,
       RestrictPublicBuckets: true,
     });
+  });
+
+  it("sends the key service the distribution's origin secret and the viewer's address", () => {
+    // Prepare
+    const config = resources.MediaDistribution?.Properties.DistributionConfig as {
+      Origins: Array<{
+        Id: string;
+        OriginCustomHeaders?: Array<{ HeaderName: string; HeaderValue: unknown }>;
+      }>;
+      CacheBehaviors: Array<{ OriginRequestPolicyId: unknown }>;
+    };
+    const policy = resources.KeyServiceOriginRequestPolicy?.Properties.OriginRequestPolicyConfig as {
+      HeadersConfig: { HeaderBehavior: string; Headers: string[] };
+      QueryStringsConfig: { QueryStringBehavior: string };
+    };
+    const keyService = resources.KeyServiceLambdaFunction?.Properties.Environment as {
+      Variables: Record<string, unknown>;
+    };
+    const role = JSON.stringify(resources.KeyServiceRole?.Properties.Policies);
+    // Assess
+    expect(config.Origins.find((o) => o.Id === 'keyService')?.OriginCustomHeaders).toEqual([
+      {
+        HeaderName: 'X-Origin-Verify',
+        HeaderValue: { 'Fn::Sub': `{{resolve:secretsmanager:${'$'}{OriginVerifySecret}:SecretString}}` },
+      },
+    ]);
+    expect(resources.OriginVerifySecret?.Properties).toMatchObject({
+      Name: 'secure-transcode-dev-origin-verify',
+      GenerateSecretString: { PasswordLength: 48 },
+    });
+    expect(config.CacheBehaviors.map((b) => b.OriginRequestPolicyId)).toEqual([
+      { Ref: 'KeyServiceOriginRequestPolicy' },
+      { Ref: 'KeyServiceOriginRequestPolicy' },
+    ]);
+    expect(policy.HeadersConfig.HeaderBehavior).toBe('whitelist');
+    expect(policy.HeadersConfig.Headers).toContain('CloudFront-Viewer-Address');
+    expect(policy.HeadersConfig.Headers).not.toContain('Host');
+    expect(policy.QueryStringsConfig.QueryStringBehavior).toBe('all');
+    expect(keyService.Variables.ORIGIN_VERIFY_PARAM).toBe(
+      '/aws/reference/secretsmanager/secure-transcode-dev-origin-verify',
+    );
+    expect(role).toContain('{"Ref":"OriginVerifySecret"}');
+    expect(role).toContain('parameter/aws/reference/secretsmanager/secure-transcode-dev-origin-verify');
   });
 
   it('signs segments with a key group only when a public key is given, and refuses them at the edge otherwise', () => {

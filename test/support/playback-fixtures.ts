@@ -5,7 +5,7 @@ import type { GetObjectCommandOutput } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { AssetRecord } from '../../lib/playback/asset-record.js';
 
-type EventName = 'get-key' | 'get-playlist' | 'issue-token' | 'issue-token.invalid';
+type EventName = 'get-key' | 'get-key.cloudfront' | 'get-playlist' | 'issue-token' | 'issue-token.invalid';
 
 const cache = new Map<EventName, APIGatewayProxyEventV2>();
 

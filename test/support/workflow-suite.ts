@@ -10,7 +10,12 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { DecryptCommand, KMSClient } from '@aws-sdk/client-kms';
-import { GetObjectCommand, HeadObjectCommand, ListObjectVersionsCommand } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  ListObjectVersionsCommand,
+} from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
@@ -28,6 +33,7 @@ import {
 import { uploadFile } from '../../local/stack/upload.js';
 import { untilQueueDrained } from './e2e-checks.js';
 import { FFMPEG } from './ffmpeg.js';
+import { playlistSegments, segmentIvs, sequenceIvHex } from './hls-segments.js';
 import { opensslDecrypt } from './openssl.js';
 
 const ROOT = resolve('.');
@@ -198,8 +204,9 @@ export function describeWorkflow(backend: TranscoderBackend): void {
       const variant = readdirSync(exportDir).find((f) => /\.m3u8$/.test(f) && f !== 'index.m3u8') ?? '';
       const playlist = readFileSync(join(exportDir, variant), 'utf8');
       const keyLine = playlist.split('\n').find((l) => l.startsWith('#EXT-X-KEY')) ?? '';
-      const iv = /IV=0x([0-9a-fA-F]{32})/.exec(keyLine)?.[1] ?? '';
-      const segment = playlist.split('\n').find((l) => l.endsWith('.ts')) ?? '';
+      const [first] = playlistSegments(playlist);
+      const iv = first?.iv ?? '';
+      const segment = first?.uri ?? '';
       const encryptedSegment = readFileSync(join(exportDir, segment));
       const token = await stack.issueToken(assetId);
       const keyUrl = success.notification.playback?.keyUrl ?? '';
@@ -229,6 +236,66 @@ export function describeWorkflow(backend: TranscoderBackend): void {
       expect(key).toHaveLength(16);
       expect(looksLikeTransportStream(decrypted)).toBe(true);
       expect(probe).toBe('');
+    });
+
+    it('encrypts each segment of every rendition under its own IV, its media sequence number', async () => {
+      // Prepare: five seconds in the mobile profile's 4 s segments, two renditions of two segments each
+      const since = Date.now();
+      const clipFile = join(work, 'segments.mp4');
+      await generateSampleClip(FFMPEG, clipFile, 5, '160x120');
+      await uploadFile(stack.s3, {
+        bucket: stack.config.bucket,
+        key: 'incoming/mobile/segments.mp4',
+        body: readFileSync(clipFile),
+      });
+      const record = await stack.waitForExecution('incoming/mobile/segments.mp4', 90_000, since);
+      const notification = await stack.waitForNotification(record.name, 30_000);
+      const assetId = notification.playback?.assetId ?? '';
+      const exportDir = stack.exportDirFor(assetId) ?? '';
+      const variants = readdirSync(exportDir).filter((f) => /\.m3u8$/.test(f) && f !== 'index.m3u8');
+      const token = await stack.issueToken(assetId);
+      const served = await fetch(`${notification.playback?.keyUrl}?token=${encodeURIComponent(token)}`);
+      const key = Buffer.from(await served.arrayBuffer());
+
+      // Act
+      const rows = await segmentIvs(
+        variants.map((v) => ({
+          playlist: readFileSync(join(exportDir, v), 'utf8'),
+          read: async (uri: string) => readFileSync(join(exportDir, uri)),
+        })),
+        key,
+      );
+
+      // Assess
+      expect(variants).toHaveLength(2);
+      for (const [rendition] of variants.entries()) {
+        const mine = rows.filter((r) => r.rendition === rendition);
+        expect(mine.length).toBeGreaterThanOrEqual(2);
+        expect(new Set(mine.map((r) => r.iv)).size).toBe(mine.length);
+        expect(new Set(mine.map((r) => r.firstBlock)).size).toBe(mine.length);
+      }
+      for (const row of rows) expect(row).toMatchObject({ iv: sequenceIvHex(row.sequence), decrypts: true });
+      expect(new Set(rows.map((r) => r.head)).size).toBe(1);
+    }, 150_000);
+
+    it('stores the outputs with SSE-S3 when MediaConvert writes them (Elastic Transcoder: the bucket default)', async () => {
+      // Prepare
+      const prefix = success.notification.playlists[0]?.key.replace(/[^/]*$/, '') ?? '';
+      const listed = await stack.s3.send(
+        new ListObjectsV2Command({ Bucket: stack.config.bucket, Prefix: prefix }),
+      );
+      const keys = (listed.Contents ?? []).map((o) => o.Key ?? '');
+
+      // Act
+      const heads = await Promise.all(
+        keys.map((Key) => stack.s3.send(new HeadObjectCommand({ Bucket: stack.config.bucket, Key }))),
+      );
+
+      // Assess
+      expect(keys.filter((k) => k.endsWith('.ts')).length).toBeGreaterThanOrEqual(3);
+      expect(new Set(heads.map((h) => h.ServerSideEncryption))).toEqual(
+        new Set([backend === 'mediaconvert' ? 'AES256' : undefined]),
+      );
     });
 
     it('ends a corrupt input in a failure notification instead of hanging', () => {

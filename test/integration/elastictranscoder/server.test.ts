@@ -33,6 +33,7 @@ import { runFfmpeg } from '../../../local/engine/index.js';
 import { FaultInjector } from '../../../local/faults.js';
 import { type KmsServer, startKmsServer } from '../../../local/kms/index.js';
 import { dataDirCredentials } from '../../support/credentials.js';
+import { segmentIvs, sequenceIvHex } from '../../support/hls-segments.js';
 import { opensslDecrypt, opensslEncrypt } from '../../support/openssl.js';
 
 const region = 'us-east-1';
@@ -338,6 +339,45 @@ describe('local Elastic Transcoder server', () => {
     });
   });
 
+  it('without an InitializationVector, encrypts each segment under its media sequence number', async () => {
+    // Prepare: what the workflow's adapter sends, a playlist key and no IV
+    const base = jobRequest();
+    const protection = base.Playlists?.[0]?.HlsContentProtection;
+    const request = jobRequest({
+      Playlists: [
+        {
+          ...base.Playlists?.[0],
+          HlsContentProtection: { ...protection, InitializationVector: undefined },
+        },
+      ],
+    });
+
+    // Act
+    const job = await runJob(request);
+    const renditions = await Promise.all(
+      ['hls/400k', 'hls/600k'].map(async (key) => ({
+        playlist: (await body(s3, `${request.OutputKeyPrefix}${key}.m3u8`)).toString(),
+        read: (uri: string) => body(s3, `${request.OutputKeyPrefix}hls/${uri}`),
+      })),
+    );
+    const rows = await segmentIvs(renditions, playback.key);
+
+    // Assess
+    expect(job.Status).toBe('Complete');
+    expect(renditions[0]?.playlist).toContain(`#EXT-X-KEY:METHOD=AES-128,URI="${LICENSE_URL}"`);
+    expect(rows.filter((r) => r.rendition === 0).length).toBeGreaterThanOrEqual(2);
+    expect(rows.filter((r) => r.rendition === 1).length).toBeGreaterThanOrEqual(2);
+    for (const row of rows) {
+      // Some ffmpeg versions name each IV, some leave it to the player: either way it is the sequence number.
+      expect(row).toMatchObject({ iv: sequenceIvHex(row.sequence), decrypts: true });
+    }
+    expect(new Set(rows.map((r) => r.head)).size).toBe(1);
+    for (const rendition of [0, 1]) {
+      const mine = rows.filter((r) => r.rendition === rendition);
+      expect(new Set(mine.map((r) => r.firstBlock)).size).toBe(mine.length);
+    }
+  });
+
   it('decrypts an aes-ctr input and writes an unprotected segmented output', async () => {
     // Prepare
     const clip = join(work, 'clip.mp4');
@@ -599,7 +639,7 @@ describe('local Elastic Transcoder server', () => {
       });
       expect(after.map((j) => [j.Id, j.Status])).toEqual(before.map((j) => [j.Id, j.Status]));
       const completeBefore = before.filter((j) => j.Status === 'Complete').map((j) => j.Id);
-      expect(completeBefore).toHaveLength(2);
+      expect(completeBefore).toHaveLength(3);
       expect(complete.map((j) => j.Id)).toEqual(completeBefore);
     });
   });

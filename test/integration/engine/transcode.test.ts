@@ -150,7 +150,7 @@ describe('the ffmpeg engine (transcodeLadder)', () => {
     it('encrypts each rendition under its own key and IV, byte-compatible with openssl', async () => {
       for (const [i, rendition] of plan.renditions.entries()) {
         // Prepare
-        const { key, iv, uri } = rendition.encryption as NonNullable<RenditionPlan['encryption']>;
+        const { key, iv, uri } = rendition.encryption as Required<NonNullable<RenditionPlan['encryption']>>;
         const playlist = await readFile(join(rendition.dir, `r${i}.m3u8`), 'utf8');
         const segments = (await readdir(rendition.dir)).filter((f) => f.endsWith('.ts'));
         const plain = join(work, `plain-${i}.ts`);

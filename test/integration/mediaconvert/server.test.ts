@@ -37,6 +37,7 @@ import {
 } from '../../../local/mediaconvert/index.js';
 import { type SpekeServer, startSpekeServer } from '../../../local/speke/index.js';
 import { awsCliEnv } from '../../support/credentials.js';
+import { segmentIvs, sequenceIvHex } from '../../support/hls-segments.js';
 import { sampleAsset, sampleEncrypted, sampleKeys, sampleTranscoderKey } from '../../support/state.js';
 
 const run = promisify(execFile);
@@ -149,7 +150,8 @@ describe('local MediaConvert and SPEKE key provider', () => {
     adapter = new MediaConvertAdapter({ roleArn: ROLE, spekeUrl: speke.url }, mc);
 
     const clip = join(work, 'clip.mp4');
-    await generateSampleClip(ffmpegInstaller.path, clip, 3, '320x180');
+    // Six seconds in the profile's 4 s segments: two segments per rendition.
+    await generateSampleClip(ffmpegInstaller.path, clip, 6, '320x180');
     const enc = createCipheriv('aes-128-cbc', SOURCE_KEY, SOURCE_IV);
     const plain = await readFile(clip);
     await s3.send(
@@ -246,6 +248,31 @@ describe('local MediaConvert and SPEKE key provider', () => {
     expect(keyLine).toContain(`URI="${KEY_SERVICE}/keys/${assetId}"`);
     expect(plain[0]).toBe(0x47);
     expect(plain.length % 188).toBe(0);
+  });
+
+  it('encrypts each segment under its own IV, its media sequence number, and lists it in the playlist', async () => {
+    // Prepare
+    const prefix = `outputs/${assetId}/exec-1/`;
+    const renditions = await Promise.all(
+      ['index_hls-600k.m3u8', 'index_hls-400k.m3u8'].map(async (name) => ({
+        playlist: (await object(`${prefix}${name}`)).toString(),
+        read: (uri: string) => object(`${prefix}${uri}`),
+      })),
+    );
+    // Act
+    const rows = await segmentIvs(renditions, playbackKey);
+    // Assess
+    expect(rows.filter((r) => r.rendition === 0).length).toBeGreaterThanOrEqual(2);
+    expect(rows.filter((r) => r.rendition === 1).length).toBeGreaterThanOrEqual(2);
+    for (const row of rows) {
+      expect(row).toMatchObject({ listedIv: sequenceIvHex(row.sequence), decrypts: true });
+    }
+    expect(new Set(rows.map((r) => r.head)).size).toBe(1);
+    for (const rendition of [0, 1]) {
+      const mine = rows.filter((r) => r.rendition === rendition);
+      expect(new Set(mine.map((r) => r.iv)).size).toBe(mine.length);
+      expect(new Set(mine.map((r) => r.firstBlock)).size).toBe(mine.length);
+    }
   });
 
   it('keeps every key out of GetJob, ListJobs and the events, and sends job state changes', async () => {

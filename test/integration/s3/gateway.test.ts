@@ -199,6 +199,25 @@ describe('local S3 gateway (real HTTP on 127.0.0.1)', () => {
     await expect(other).rejects.toMatchObject({ $metadata: { httpStatusCode: 412 } });
   });
 
+  it('records the server-side encryption a PUT asks for and answers it on HEAD and GET', async () => {
+    // Prepare
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: 'media',
+        Key: 'sse-s3',
+        Body: 'segment',
+        ServerSideEncryption: 'AES256',
+      }),
+    );
+    // Act
+    const head = await s3.send(new HeadObjectCommand({ Bucket: 'media', Key: 'sse-s3' }));
+    const got = await s3.send(new GetObjectCommand({ Bucket: 'media', Key: 'sse-s3' }));
+    // Assess
+    expect(head.ServerSideEncryption).toBe('AES256');
+    expect(got.ServerSideEncryption).toBe('AES256');
+    expect(await got.Body?.transformToString()).toBe('segment');
+  });
+
   it('stores tags beside the object instead of overwriting it', async () => {
     // Prepare
     await s3.send(new PutObjectCommand({ Bucket: 'media', Key: 'tagged', Body: 'payload' }));

@@ -152,6 +152,36 @@ describe('MediaConvertAdapter.submit', () => {
     });
   });
 
+  it('sets no constant IV, so each segment is encrypted under its own segment number, named in the playlist', async () => {
+    // Prepare
+    mcMock.on(SearchJobsCommand).resolves({ Jobs: [] });
+    mcMock.on(CreateJobCommand).resolves({ Job: submitted() });
+    // Act
+    await submitJob(input(), { transcoder, config, s3, now });
+    // Assess
+    const request = mcMock.commandCalls(CreateJobCommand)[0]?.args[0].input;
+    const encryption =
+      request?.Settings?.OutputGroups?.[0]?.OutputGroupSettings?.HlsGroupSettings?.Encryption;
+    expect(encryption).toBeDefined();
+    expect(encryption).not.toHaveProperty('ConstantInitializationVector');
+    expect(encryption?.InitializationVectorInManifest).toBe('INCLUDE');
+    expect(JSON.stringify(request)).not.toMatch(/ConstantInitializationVector/);
+  });
+
+  it('writes the outputs with SSE-S3, which CloudFront reads without a grant on the workflow key', async () => {
+    // Prepare
+    mcMock.on(SearchJobsCommand).resolves({ Jobs: [] });
+    mcMock.on(CreateJobCommand).resolves({ Job: submitted() });
+    // Act
+    await submitJob(input(), { transcoder, config, s3, now });
+    // Assess
+    const request = mcMock.commandCalls(CreateJobCommand)[0]?.args[0].input;
+    const group = request?.Settings?.OutputGroups?.[0]?.OutputGroupSettings?.HlsGroupSettings;
+    expect(group?.DestinationSettings).toEqual({
+      S3Settings: { Encryption: { EncryptionType: 'SERVER_SIDE_ENCRYPTION_S3' } },
+    });
+  });
+
   it('puts no plaintext key, static key or playback key anywhere in the request', async () => {
     // Prepare
     mcMock.on(CreateJobCommand).resolves({ Job: submitted() });

@@ -76,15 +76,43 @@ describe('outputGroupsFor', () => {
   });
 
   it('puts a destination without a folder at the top of the bucket, and encrypts every output with the SPEKE key', () => {
-    // Prepare
+    // Prepare: no ConstantInitializationVector, IVs in the manifest.
     const key = Buffer.alloc(16, 7);
-    const iv = Buffer.alloc(16, 9);
+    const job = plan('clip');
+    const group0 = job.outputGroups[0] as JobPlan['outputGroups'][number];
+    group0.speke = { url: 'https://speke.example', resourceId: 'a1', ivInManifest: true };
 
     // Act
-    const [group] = outputGroupsFor(plan('clip'), [{ key, uri: 'https://keys.example/a1' }], iv);
+    const [group] = outputGroupsFor(job, [{ key, uri: 'https://keys.example/a1' }]);
+
+    // Assess: no IV, so each segment's IV is its media sequence number.
+    expect(group?.destination.folder).toBe('');
+    expect(group?.encryption).toEqual({ key, uri: 'https://keys.example/a1', ivInPlaylist: true });
+  });
+
+  it("uses the job's constant IV for every segment and writes outputs with the requested server-side encryption", () => {
+    // Prepare
+    const key = Buffer.alloc(16, 7);
+    const job = plan('videos/clip');
+    const group0 = job.outputGroups[0] as JobPlan['outputGroups'][number];
+    group0.destination.serverSideEncryption = 'AES256';
+    group0.speke = {
+      url: 'https://speke.example',
+      resourceId: 'a1',
+      constantIv: '0123456789abcdef0123456789abcdef',
+      ivInManifest: false,
+    };
+
+    // Act
+    const [group] = outputGroupsFor(job, [{ key, uri: 'https://keys.example/a1' }]);
 
     // Assess
-    expect(group?.destination.folder).toBe('');
-    expect(group?.encryption).toEqual({ key, iv, uri: 'https://keys.example/a1' });
+    expect(group?.destination).toEqual({ bucket: 'out', folder: 'videos', serverSideEncryption: 'AES256' });
+    expect(group?.encryption).toEqual({
+      key,
+      iv: Buffer.from('0123456789abcdef0123456789abcdef', 'hex'),
+      uri: 'https://keys.example/a1',
+      ivInPlaylist: false,
+    });
   });
 });
