@@ -20,11 +20,11 @@ import {
   readable,
   readSmallBody,
   type S3Context,
-  seconds,
   send,
   sendError,
   versioned,
   versionHeader,
+  wholeEpochSeconds,
   writeConditionFailure,
 } from './s3-support.js';
 import { doc, el, unescapeXml, xmlValue } from './xml.js';
@@ -194,7 +194,10 @@ function checkDeleteCondition(target: VersionRecord | undefined, c: DeleteCondit
   if (c.etag !== undefined && !etagMatches(c.etag, target.etag)) throw preconditionFailed();
   if (c.size !== undefined && c.size !== target.size) throw preconditionFailed();
   // HTTP dates and S3's XML timestamps are compared to the second, the precision a client was shown.
-  if (c.lastModified !== undefined && seconds(c.lastModified) !== seconds(target.lastModified))
+  if (
+    c.lastModified !== undefined &&
+    wholeEpochSeconds(c.lastModified) !== wholeEpochSeconds(target.lastModified)
+  )
     throw preconditionFailed();
 }
 

@@ -145,7 +145,8 @@ export function writeConditionFailure(
   return undefined;
 }
 
-export const seconds = (iso: string) => Math.floor(Date.parse(iso) / 1000);
+/** HTTP dates (Last-Modified, If-Modified-Since) carry whole seconds: times are compared at that precision. */
+export const wholeEpochSeconds = (iso: string) => Math.floor(Date.parse(iso) / 1000);
 export const httpDate = (iso: string) => new Date(iso).toUTCString();
 
 /** Writes name the version they created; the `null` version of an unversioned or suspended bucket goes unnamed. */
@@ -168,7 +169,7 @@ export function precondition(
   const ifNoneMatch = h[names.noneMatch];
   const ifModified = h[names.modified];
   const ifUnmodified = h[names.unmodified];
-  const modified = seconds(v.lastModified);
+  const modified = wholeEpochSeconds(v.lastModified);
   if (typeof ifMatch === 'string') {
     if (!etagMatches(ifMatch, v.etag)) return 412;
   } else if (typeof ifUnmodified === 'string') {
