@@ -5,7 +5,7 @@ import { sendRestXmlError } from '../http/errors.js';
 import { fromHeaderBytes, toHeaderBytes } from '../http/header-bytes.js';
 import { readBody } from '../http/server.js';
 import { type ObjectStore, S3StoreError, type VersionRecord } from './object-store.js';
-import { newRequestId } from './xml.js';
+import { MalformedXmlError, newRequestId, parseXmlBody, type XmlNode } from './xml.js';
 
 export type ObjectCreatedEventName =
   | 'ObjectCreated:Put'
@@ -75,6 +75,22 @@ export const UNSUPPORTED = [
 ];
 
 export const err = (code: string, message: string, status = 400) => new S3StoreError(code, message, status);
+
+export const malformedXml = () =>
+  err(
+    'MalformedXML',
+    'The XML you provided was not well-formed or did not validate against our published schema.',
+  );
+
+/** A request body as XML, or S3's MalformedXML when it is not well-formed. */
+export function parseS3XmlBody(body: string): XmlNode {
+  try {
+    return parseXmlBody(body);
+  } catch (e) {
+    if (e instanceof MalformedXmlError) throw malformedXml();
+    throw e;
+  }
+}
 export const noSuchKey = () => err('NoSuchKey', 'The specified key does not exist.', 404);
 
 export function send(
