@@ -30,17 +30,20 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { BUILT_IN_PROFILES } from '../lib/profiles.js';
 import { AAC_SAMPLE_RATE, PRESET_EQUIVALENTS } from '../lib/transcoder/mediaconvert.js';
-import { presetFor } from '../local/mediaconvert/engine.js';
+import { renditionFromPreset, systemPresets } from '../local/elastictranscoder/index.js';
 import {
+  DEFAULT_JOB_CONCURRENCY,
   type FfmpegBinary,
   ffmpegVersion,
+  type LadderPlan,
+  ladderArgs,
   parseInput,
+  type RenditionPlan,
+  type RenditionSettings,
   runFfmpeg,
   selectFfmpeg,
-} from '../local/transcoder/ffmpeg.js';
-import { renditionFromPreset, systemPresets } from '../local/transcoder/presets.js';
-import { DEFAULT_JOB_CONCURRENCY } from '../local/transcoder/server.js';
-import { type LadderPlan, ladderArgs, type RenditionPlan } from '../local/transcoder/transcode.js';
+} from '../local/engine/index.js';
+import { settingsFor } from '../local/mediaconvert/index.js';
 
 const RESULT_MARK = 'BENCH_RESULT ';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -164,18 +167,20 @@ async function ladderPlan(
 ): Promise<LadderPlan> {
   const profile = BUILT_IN_PROFILES.find((p) => p.name === 'default');
   if (!profile) throw new Error('no default profile');
-  const presets = new Map(systemPresets('us-east-1', '000000000000').map((p) => [p.Id, p]));
+  const presets = new Map(
+    systemPresets('us-east-1', '000000000000').map((p) => [p.Id, renditionFromPreset(p)]),
+  );
   const input = parseInput((await runFfmpeg(ffmpeg, ['-i', clip])).stderr);
   if (!input) throw new Error(`${clip} is not media ffmpeg can read`);
   const renditions: RenditionPlan[] = [];
   for (const output of profile.outputs) {
-    const preset =
-      backend === 'mediaconvert' ? mediaConvertPreset(output.presetId) : presets.get(output.presetId);
-    if (!preset) throw new Error(`unknown preset ${output.presetId}`);
+    const settings =
+      backend === 'mediaconvert' ? mediaConvertSettings(output.presetId) : presets.get(output.presetId);
+    if (!settings) throw new Error(`unknown preset ${output.presetId}`);
     const dir = join(work, tag, output.key);
     await mkdir(dir, { recursive: true });
     renditions.push({
-      settings: renditionFromPreset(preset),
+      settings,
       dir,
       base: output.key,
       segmentDuration: profile.segmentDurationSeconds,
@@ -186,10 +191,10 @@ async function ladderPlan(
 }
 
 /** What the local MediaConvert hands the engine for this preset's MediaConvert equivalent (lib/transcoder). */
-function mediaConvertPreset(presetId: string) {
+function mediaConvertSettings(presetId: string): RenditionSettings | undefined {
   const r = PRESET_EQUIVALENTS[presetId];
   if (!r) return undefined;
-  return presetFor({
+  return settingsFor({
     nameModifier: '',
     ...(r.video ? { video: r.video } : {}),
     ...(r.audio

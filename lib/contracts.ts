@@ -171,6 +171,18 @@ export const PollSchema = z.object({
 });
 export type Poll = z.infer<typeof PollSchema>;
 
+/** What happens to the plaintext upload once its job has succeeded (`SOURCE_RETENTION`). */
+export const SourceRetentionPolicySchema = z.enum(['delete', 'keep']);
+export type SourceRetentionPolicy = z.infer<typeof SourceRetentionPolicySchema>;
+
+/** `$.sourceRetention` after DisposeSource: what became of the exact source version the job processed. */
+export const SourceRetentionSchema = z.object({
+  policy: SourceRetentionPolicySchema,
+  deleted: z.boolean(),
+  versionId: z.string().nullable(),
+});
+export type SourceRetention = z.infer<typeof SourceRetentionSchema>;
+
 /** `$.error` as Step Functions' Catch writes it. */
 export const CaughtErrorSchema = z.object({ Error: z.string(), Cause: z.string().optional() });
 export type CaughtError = z.infer<typeof CaughtErrorSchema>;
@@ -236,4 +248,9 @@ export const CleanupInputSchema = z.looseObject({
   encrypt: CheckpointSchema.optional(),
   encrypted: EncryptedObjectSchema.optional(),
   job: JobSchema.optional(),
+});
+export const DisposeSourceInputSchema = z.looseObject({
+  source: SourceSchema,
+  encrypted: EncryptedObjectSchema,
+  job: JobSchema,
 });

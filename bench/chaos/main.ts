@@ -84,7 +84,7 @@ export function formatChaosTable(r: ChaosReport): string {
     ['leaks', r.leaks, '= 0'],
     ['keys recovered for the scan', r.keysRecovered, `≥ ${2 * r.succeeded}`],
     ['open multipart uploads', r.openMultipartUploads, '= 0'],
-    ['objects left by failed jobs', r.leftovers.length, '= 0'],
+    ['objects left (failed, sources)', r.leftovers.length, '= 0'],
     ['ingest DLQ depth', r.ingestDlqDepth, '= 0'],
     ['wall time (s)', r.wallSeconds, ''],
   ];
@@ -108,11 +108,12 @@ export function formatChaosTable(r: ChaosReport): string {
 
 /** Sends everything written to stdout/stderr (the handlers' Powertools logs) to `file`; returns the real writers. */
 function captureProcessOutput(file: string) {
-  mkdirSync(dirname(file), { recursive: true });
+  // The handlers' logs sit in the data directory, owner-only like everything else there.
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   const out = process.stdout.write.bind(process.stdout);
   const err = process.stderr.write.bind(process.stderr);
   const sink = (chunk: string | Uint8Array, ...rest: unknown[]) => {
-    appendFileSync(file, chunk);
+    appendFileSync(file, chunk, { mode: 0o600 });
     const callback = rest.find((r) => typeof r === 'function') as (() => void) | undefined;
     callback?.();
     return true;

@@ -7,17 +7,19 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KMSClient } from '@aws-sdk/client-kms';
-import { HeadObjectCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
-import { GetQueueAttributesCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { TranscoderBackend } from '../../lib/config/transcoder.js';
 import { FaultInjector, type FaultRule, type FaultStat } from '../../local/faults.js';
 import type { Notification, Stack } from '../../local/stack/index.js';
-import { toS3EventNotification } from '../../local/stack/s3-events.js';
 import { uploadFile } from '../../local/stack/upload.js';
 import { badInputs, type ChaosInput, generateClip, goodInputs } from './corpus.js';
 import type { LeakHit } from './leaks.js';
-import { listKeys, scanForLeaks } from './scan.js';
+import { s3EventFor, sendCopies } from './redelivery.js';
+import { listKeys, scanForLeaks, sourcesLeft } from './scan.js';
 import { assessInputs } from './verify.js';
+
+export { s3EventFor, sendCopies };
 
 export const DEFAULT_RATE_FAULTS =
   'kms:*:throttle:0.2,s3:GetObject:slowdown:0.2,s3:UploadPart:internal:0.2,transcoder:CreateJob:throttle:0.2,transcoder:ReadJob:throttle:0.2';
@@ -119,7 +121,7 @@ export interface ChaosReport {
   undecryptableBlobs: number;
   scanned: { files: number; bytes: number; objects: number };
   openMultipartUploads: number;
-  /** Objects under this run's encrypted/ and outputs/ prefixes that belong to no successful asset. */
+  /** This run's encrypted/ and outputs/ objects of no successful asset, and source versions a success left. */
   leftovers: string[];
   ingestDlqDepth: number;
   results: InputResult[];
@@ -138,62 +140,6 @@ export async function queueDepth(sqs: SQSClient, queueUrl: string): Promise<numb
   );
   const a = out.Attributes ?? {};
   return Number(a.ApproximateNumberOfMessages ?? 0) + Number(a.ApproximateNumberOfMessagesNotVisible ?? 0);
-}
-
-/** The S3 event of the object version an execution was started for, rebuilt from its input (what a redelivery carries). */
-export async function s3EventFor(stack: Stack, executionArn: string): Promise<string> {
-  const record = stack.sfn.describeExecution(executionArn);
-  const input = JSON.parse(record.input) as {
-    source: { bucket: string; key: string; versionId?: string; sequencer?: string; eventName?: string };
-    requestedAt: string;
-  };
-  const head = await stack.s3.send(
-    new HeadObjectCommand({
-      Bucket: input.source.bucket,
-      Key: input.source.key,
-      ...(input.source.versionId ? { VersionId: input.source.versionId } : {}),
-    }),
-  );
-  const event = toS3EventNotification(
-    {
-      bucket: input.source.bucket,
-      key: input.source.key,
-      size: head.ContentLength ?? 0,
-      etag: head.ETag ?? '',
-      eventName: (input.source.eventName ?? 'ObjectCreated:Put') as 'ObjectCreated:Put',
-      sequencer: input.source.sequencer ?? '',
-      // A versioned bucket's events name the version, as the original did.
-      ...(input.source.versionId ? { versionId: input.source.versionId } : {}),
-      eventTime: input.requestedAt,
-    },
-    { region: stack.config.region },
-  );
-  return JSON.stringify(event);
-}
-
-/** Sends `copies` identical messages to the ingest queue, all batches in flight at once. */
-export async function sendCopies(
-  sqs: SQSClient,
-  queueUrl: string,
-  body: string,
-  copies: number,
-): Promise<void> {
-  const batches: Promise<unknown>[] = [];
-  for (let start = 0; start < copies; start += 10) {
-    const entries = Array.from({ length: Math.min(10, copies - start) }, (_, i) => ({
-      Id: `m${start + i}`,
-      MessageBody: body,
-    }));
-    batches.push(
-      sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries })).then((out) => {
-        if (out.Failed?.length)
-          throw new Error(
-            `SendMessageBatch refused ${out.Failed.length} message(s): ${out.Failed[0]?.Message}`,
-          );
-      }),
-    );
-  }
-  await Promise.all(batches);
 }
 
 export function sqsClientFor(stack: Stack): SQSClient {
@@ -243,7 +189,12 @@ async function driveWorkload(
               .waitForExecutionStart(input.key, Math.max(1, deadline - Date.now()), runStart)
               .catch(() => undefined);
             if (arn)
-              await sendCopies(sqs, stack.config.queueUrl, await s3EventFor(stack, arn), options.duplicates);
+              await sendCopies(
+                sqs,
+                stack.config.queueUrl,
+                s3EventFor(stack, arn, input.body.length),
+                options.duplicates,
+              );
           }),
         )
       : Promise.resolve([]);
@@ -272,7 +223,10 @@ async function driveWorkload(
   return { runStart, notifications };
 }
 
-/** Multipart uploads left open, the ingest DLQ's depth, and this run's objects that belong to no successful asset. */
+/**
+ * Multipart uploads left open, the ingest DLQ's depth, and this run's objects that belong to no successful asset or
+ * are the plaintext source of a successful one.
+ */
 async function leftoversOf(
   stack: Stack,
   sqs: SQSClient,
@@ -297,6 +251,11 @@ async function leftoversOf(
     .flat()
     .filter((key) => key.includes(`chaos-${runId}/`))
     .filter((key) => !assetIds.some((id) => key.includes(`/${id}/`) || key.endsWith(`.${id}.enc`)));
+  const succeeded = [...notifications].filter(([, list]) => list.every((n) => n.status === 'SUCCEEDED'));
+  const prefix = `${stack.config.inputPrefix}chaos-${runId}/`;
+  leftovers.push(
+    ...(await sourcesLeft(stack.s3, stack.config.bucket, prefix, new Set(succeeded.map(([k]) => k)))),
+  );
   return { openMultipartUploads, ingestDlqDepth, leftovers };
 }
 
@@ -446,7 +405,7 @@ export function chaosProblems(r: ChaosReport): string[] {
     problems.push(`${r.undecryptableBlobs} wrapped key(s) could not be unwrapped for the scan`);
   if (r.openMultipartUploads !== 0) problems.push(`${r.openMultipartUploads} multipart upload(s) left open`);
   if (r.leftovers.length > 0)
-    problems.push(`${r.leftovers.length} object(s) left by failed jobs, e.g. ${r.leftovers[0]}`);
+    problems.push(`${r.leftovers.length} object(s) left behind, e.g. ${r.leftovers[0]}`);
   if (r.ingestDlqDepth !== 0) problems.push(`ingest DLQ holds ${r.ingestDlqDepth} message(s)`);
   return problems;
 }

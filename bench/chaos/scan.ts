@@ -8,8 +8,10 @@ import {
   GetObjectCommand,
   GetObjectTaggingCommand,
   ListObjectsV2Command,
+  ListObjectVersionsCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { sourceRetentionConfig } from '../../lib/config/workflow.js';
 import { MEDIACONVERT_CONTEXT } from '../../lib/kms/contexts.js';
 import type { Notification, Stack } from '../../local/stack/index.js';
 import {
@@ -34,6 +36,37 @@ export async function listKeys(s3: S3Client, bucket: string, prefix: string): Pr
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
   return keys;
+}
+
+/**
+ * Versions of succeeded uploads still under `prefix` — current or noncurrent, since a delete marker would hide the
+ * plaintext from a listing without removing it — when the workflow runs with SOURCE_RETENTION=delete.
+ */
+export async function sourcesLeft(
+  s3: S3Client,
+  bucket: string,
+  prefix: string,
+  succeeded: ReadonlySet<string>,
+): Promise<string[]> {
+  if (sourceRetentionConfig().policy !== 'delete') return [];
+  const left: string[] = [];
+  let keyMarker: string | undefined;
+  let versionIdMarker: string | undefined;
+  do {
+    const page = await s3.send(
+      new ListObjectVersionsCommand({
+        Bucket: bucket,
+        Prefix: prefix,
+        KeyMarker: keyMarker,
+        VersionIdMarker: versionIdMarker,
+      }),
+    );
+    for (const v of page.Versions ?? [])
+      if (v.Key && succeeded.has(v.Key)) left.push(`${v.Key} (version ${v.VersionId})`);
+    keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
+    versionIdMarker = page.IsTruncated ? page.NextVersionIdMarker : undefined;
+  } while (keyMarker);
+  return left;
 }
 
 /** Every object in the bucket: body, user metadata and tags — where a careless step could have written a key. */

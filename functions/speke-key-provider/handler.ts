@@ -16,6 +16,7 @@ const provider = new SpekeKeyProvider({
   bucket: config.outputBucket,
   assetPrefix: config.assetPrefix,
   keyServiceUrl: config.keyServiceUrl,
+  playbackKmsKeyId: config.playbackKmsKeyId,
 });
 
 export const handler = httpFunction(createSpekeHttpHandler(async () => provider));

@@ -17,6 +17,7 @@ const PlaybackSchema = z.object({
   KEY_CACHE_TTL_SECONDS: intFrom(300, 1).pipe(z.number().max(3600)),
   KEY_CACHE_MAX_ENTRIES: intFrom(500, 1),
   ASSET_PREFIX: prefix.default('assets/'),
+  OUTPUT_PREFIX: prefix.default('outputs/'),
   OUTPUT_BUCKET: z.string().min(1),
   PLAYBACK_KMS_KEY_ID: optionalText,
   KEY_SERVICE_URL: baseUrl.optional(),
@@ -45,6 +46,8 @@ export interface PlaybackConfig {
   keyCacheTtlSeconds: number;
   keyCacheMaxEntries: number;
   assetPrefix: string;
+  /** The workflow's OUTPUT_PREFIX: an asset's objects are signed only under `<outputPrefix><assetId>/`. */
+  outputPrefix: string;
   outputBucket: string;
   /**
    * The playback KMS key. The key service decrypts with this KeyId, never the one an asset record names, so a record
@@ -97,6 +100,7 @@ export function playbackConfig(env: NodeJS.ProcessEnv = process.env): PlaybackCo
     keyCacheTtlSeconds: c.KEY_CACHE_TTL_SECONDS,
     keyCacheMaxEntries: c.KEY_CACHE_MAX_ENTRIES,
     assetPrefix: c.ASSET_PREFIX,
+    outputPrefix: c.OUTPUT_PREFIX,
     outputBucket: c.OUTPUT_BUCKET,
     playbackKmsKeyId: c.PLAYBACK_KMS_KEY_ID,
     keyServiceUrl: c.KEY_SERVICE_URL,
@@ -111,6 +115,7 @@ export function playbackConfig(env: NodeJS.ProcessEnv = process.env): PlaybackCo
 
 const SpekeSchema = z.object({
   OUTPUT_BUCKET: z.string().min(1),
+  PLAYBACK_KMS_KEY_ID: z.string().min(1),
   ASSET_PREFIX: prefix.default('assets/'),
   KEY_SERVICE_URL: baseUrl,
 });
@@ -121,6 +126,8 @@ export interface SpekeConfig {
   assetPrefix: string;
   /** The key service's public base URL, written as each asset's EXT-X-KEY URI. */
   keyServiceUrl: string;
+  /** The playback KMS key: the only KeyId the provider decrypts with, whatever the record names. */
+  playbackKmsKeyId: string;
 }
 
 export function spekeConfig(env: NodeJS.ProcessEnv = process.env): SpekeConfig {
@@ -129,5 +136,6 @@ export function spekeConfig(env: NodeJS.ProcessEnv = process.env): SpekeConfig {
     outputBucket: c.OUTPUT_BUCKET,
     assetPrefix: c.ASSET_PREFIX,
     keyServiceUrl: c.KEY_SERVICE_URL,
+    playbackKmsKeyId: c.PLAYBACK_KMS_KEY_ID,
   };
 }

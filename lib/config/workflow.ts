@@ -1,5 +1,6 @@
 /** The workflow Lambdas' section (ValidateSource … CleanUp), and Notify's. */
 import { z } from 'zod';
+import { type SourceRetentionPolicy, SourceRetentionPolicySchema } from '../contracts.js';
 import { ConfigurationError } from '../errors.js';
 import { transcoderContext } from '../kms/contexts.js';
 import { baseUrl, intFrom, load, optionalText, optionalUrl, prefix } from './env.js';
@@ -42,7 +43,16 @@ const WorkflowSchema = z.object({
   POLL_DEADLINE_SECONDS: intFrom(6 * 3600, 1),
 });
 
+// An unset deploy parameter arrives as ''; it means the default, which removes the plaintext.
+const sourceRetention = z.preprocess(
+  (v) => (v === '' ? undefined : v),
+  SourceRetentionPolicySchema.default('delete'),
+);
+
+const SourceRetentionSchema = z.object({ SOURCE_RETENTION: sourceRetention });
+
 const NotifySchema = z.object({
+  SOURCE_RETENTION: sourceRetention,
   TOPIC_ARN: z.string().min(1),
   EVENT_BUS_NAME: z.string().min(1),
   KEY_SERVICE_URL: baseUrl,
@@ -137,6 +147,8 @@ export interface NotifyConfig {
   cdnDomain: string | undefined;
   /** Whether subscribers receive `encrypted.wrappedKey` (README.md, "Notification contract"). */
   includeWrappedKey: boolean;
+  /** The deployment's source policy, which a failure notification reports beside `deleted: false`. */
+  sourceRetention: SourceRetentionPolicy;
 }
 
 export function notifyConfig(env: NodeJS.ProcessEnv = process.env): NotifyConfig {
@@ -147,5 +159,16 @@ export function notifyConfig(env: NodeJS.ProcessEnv = process.env): NotifyConfig
     keyServiceUrl: c.KEY_SERVICE_URL,
     cdnDomain: c.CDN_DOMAIN || undefined,
     includeWrappedKey: c.NOTIFY_INCLUDE_WRAPPED_KEY === 'true',
+    sourceRetention: c.SOURCE_RETENTION,
   };
+}
+
+/**
+ * `SOURCE_RETENTION`: `delete` (the default) removes the exact source version once the job has succeeded, `keep`
+ * leaves it. Read by DisposeSource, and by the local CLI before a stack starts, so a typo fails at once.
+ */
+export function sourceRetentionConfig(env: NodeJS.ProcessEnv = process.env): {
+  policy: SourceRetentionPolicy;
+} {
+  return { policy: load(SourceRetentionSchema, env).SOURCE_RETENTION };
 }

@@ -95,6 +95,9 @@ export function decideRecord(
   if (!filter.allowedExtensions.includes(ext)) {
     return { accept: false, reason: `extension "${ext || '(none)'}" is not in the allow-list`, key };
   }
+  // A key with an empty, `.` or `..` segment is accepted here on purpose: ValidateSource refuses it first thing
+  // (lib/paths.ts, KEY_SEGMENT_RULE), so the uploader gets a failure notification naming the key and the rule, and
+  // the message leaves the queue like any started execution instead of being retried into the DLQ.
   const o = record.s3.object;
   return {
     accept: true,

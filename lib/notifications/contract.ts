@@ -1,6 +1,6 @@
 /**
- * Notification contract v1.1 (JSON Schema: schemas/notification.v1.schema.json; v1.1 only adds fields, so every v1.0
- * message still validates). One message per execution, on SNS (message attributes `status` and `profile` for filter
+ * Notification contract v1.2 (JSON Schema: schemas/notification.v1.schema.json; each minor only adds fields, so every
+ * v1.0 and v1.1 message still validates). One message per execution, on SNS (message attributes `status` and `profile` for filter
  * policies) and on EventBridge (source `secure-transcode`). It never carries a plaintext key; the wrapped (KMS
  * ciphertext) key only when the deployment opts in (`NOTIFY_INCLUDE_WRAPPED_KEY`), because a subscriber who also
  * holds a KMS grant could unwrap it.
@@ -12,11 +12,13 @@ import type {
   ExecutionRef,
   Job,
   Source,
+  SourceRetention,
+  SourceRetentionPolicy,
   TranscoderKey,
 } from '../contracts.js';
 import { knownErrorCode, knownStep } from './error-codes.js';
 
-export const NOTIFICATION_VERSION = '1.1';
+export const NOTIFICATION_VERSION = '1.2';
 export const EVENT_SOURCE = 'secure-transcode';
 export const DETAIL_TYPES = { SUCCEEDED: 'Transcode Succeeded', FAILED: 'Transcode Failed' } as const;
 
@@ -36,7 +38,7 @@ export interface VariantInfo {
 }
 
 export interface Notification {
-  version: typeof NOTIFICATION_VERSION | '1.0';
+  version: typeof NOTIFICATION_VERSION | '1.1' | '1.0';
   status: 'SUCCEEDED' | 'FAILED';
   timestamp: string;
   profile: string | null;
@@ -50,6 +52,8 @@ export interface Notification {
     uri?: string | null;
     durationMillis?: number | null;
     metadata?: Record<string, string>;
+    /** What became of this source version (v1.2). */
+    retention?: SourceRetention;
   };
   encrypted: {
     bucket: string;
@@ -91,6 +95,8 @@ export interface NotificationOptions {
   includeWrappedKey?: boolean;
   /** Variant facts by output key, read from the master playlist (lib/notifications/variants.ts). */
   variants?: Map<string, VariantInfo>;
+  /** The deployment's `SOURCE_RETENTION`, reported on failure (a failed job never deletes its source). */
+  sourceRetention?: SourceRetentionPolicy;
 }
 
 /** The workflow state as the notify task receives it: any prefix of the pipeline may be present. */
@@ -103,6 +109,8 @@ export interface NotifyState {
   encrypted?: EncryptedObject;
   transcoderKey?: TranscoderKey;
   job?: Job;
+  /** Set by DisposeSource on the success path. */
+  sourceRetention?: SourceRetention;
   error?: CaughtError;
   failedStep?: string;
 }
@@ -130,6 +138,20 @@ function locate(bucket: string, key: string, cdnDomain: string | undefined): Obj
     uri: `s3://${bucket}/${key}`,
     url: cdnDomain ? `https://${cdnDomain}/${path}` : null,
   };
+}
+
+/**
+ * On success, what DisposeSource did. On failure the source is always kept, whatever the policy, and only the policy
+ * comes from the configuration: a failure input may not hold a `sourceRetention` to trust.
+ */
+function retentionOf(
+  state: NotifyState,
+  failed: boolean,
+  policy: SourceRetentionPolicy | undefined,
+): { retention?: SourceRetention } {
+  if (!failed) return state.sourceRetention ? { retention: { ...state.sourceRetention } } : {};
+  if (!policy) return {};
+  return { retention: { policy, deleted: false, versionId: text(state.source?.versionId) } };
 }
 
 const text = (v: unknown) => (typeof v === 'string' && v !== '' ? v : null);
@@ -162,6 +184,7 @@ export function buildNotification(
       uri: sourceBucket && sourceKey ? `s3://${sourceBucket}/${sourceKey}` : null,
       durationMillis: job?.sourceDurationMillis ?? null,
       ...(src.metadata && Object.keys(src.metadata).length > 0 ? { metadata: { ...src.metadata } } : {}),
+      ...retentionOf(state, failed, options.sourceRetention),
     },
     encrypted: enc
       ? {

@@ -50,6 +50,7 @@ export const ERROR_STEPS: readonly string[] = [
   'WrapKey',
   'SubmitJob',
   'PollJob',
+  'DisposeSource',
   'Unknown',
 ];
 

@@ -9,10 +9,10 @@
  * checks here only keep the workflow from publishing a record its consumers would refuse anyway.
  */
 
-import { posix } from 'node:path';
 import { GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { keyServiceContext, sameContext, spekeKeyProviderContext } from '../kms/contexts.js';
+import { assetOutputRoot, isSafeKey, KEY_SEGMENT_RULE } from '../paths.js';
 import { PlaybackDeniedError } from './errors.js';
 import { ASSET_ID_PATTERN } from './tokens.js';
 
@@ -22,10 +22,7 @@ const relativePlaylist = z
   .string()
   .min(1)
   .max(512)
-  .refine(
-    (p) => p.endsWith('.m3u8') && !p.startsWith('/') && !p.split('/').includes('..'),
-    'must be a relative .m3u8 key',
-  );
+  .refine((p) => p.endsWith('.m3u8') && isSafeKey(p), `must be a relative .m3u8 key; ${KEY_SEGMENT_RULE}`);
 
 /** A KMS blob as a record carries it: ciphertext, the KMS key it was made under, and its encryption context. */
 export const RecordKeySchema = z.object({
@@ -41,7 +38,14 @@ export const AssetRecordSchema = z.object({
   /** The SPEKE key provider's copy of the same playback key. */
   spekeKey: RecordKeySchema,
   outputBucket: z.string().min(3),
-  outputKeyPrefix: z.string(),
+  /** Ends with `/`; keys under it are built by concatenation, never by a path join that would normalise `..`. */
+  outputKeyPrefix: z
+    .string()
+    .min(1)
+    .refine(
+      (p) => p.endsWith('/') && isSafeKey(p, { prefix: true }),
+      `must end with "/"; ${KEY_SEGMENT_RULE}`,
+    ),
   /** e.g. `index.m3u8`, relative to outputKeyPrefix. */
   masterPlaylist: relativePlaylist,
   /** Variant playlists, relative to outputKeyPrefix. */
@@ -103,5 +107,20 @@ export async function writeAssetRecord(
 /** The S3 key of a playlist the record lists, or undefined for anything else (no arbitrary object reads). */
 export function playlistObjectKey(record: AssetRecord, playlist: string): string | undefined {
   const known = playlist === record.masterPlaylist || record.playlists.includes(playlist);
-  return known ? posix.join(record.outputKeyPrefix, playlist) : undefined;
+  return known ? `${record.outputKeyPrefix}${playlist}` : undefined;
+}
+
+/**
+ * The S3 key of `relative` under the asset's outputs, or undefined when it would name anything else: the record's
+ * prefix must lie under `<outputPrefix><assetId>/` (so a record, even a tampered one, cannot point at another asset's
+ * outputs) and the key must follow KEY_SEGMENT_RULE (so nothing downstream can normalise it into another object).
+ */
+export function assetObjectKey(
+  record: AssetRecord,
+  outputPrefix: string,
+  relative: string,
+): string | undefined {
+  if (!record.outputKeyPrefix.startsWith(assetOutputRoot(outputPrefix, record.assetId))) return undefined;
+  const key = `${record.outputKeyPrefix}${relative}`;
+  return relative !== '' && isSafeKey(key) ? key : undefined;
 }

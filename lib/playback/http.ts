@@ -79,7 +79,8 @@ export function createKeyServiceHttpHandler(
       clientId: event.requestContext.http.sourceIp,
     };
     const context = { route: event.routeKey, assetId, clientIp: request.clientId };
-    if (event.requestContext.http.method === 'OPTIONS') return { statusCode: 204, headers: { ...cors } };
+    if (event.requestContext.http.method === 'OPTIONS')
+      return { statusCode: 204, headers: { ...NO_STORE, ...cors } };
     try {
       if (event.routeKey === KEY_ROUTE) {
         const delivered = await (await service()).deliverKey(request);

@@ -5,13 +5,12 @@
  * concurrent reuse the conditional write alone decides the single winner.
  */
 
-import { posix } from 'node:path';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { PlaybackConfig } from '../config/playback.js';
-import { type AssetRecord, playlistObjectKey, readAssetRecord } from './asset-record.js';
+import { type AssetRecord, assetObjectKey, playlistObjectKey, readAssetRecord } from './asset-record.js';
 import { PlaybackDeniedError } from './errors.js';
 import type { PlaybackKeyProvider } from './key-delivery.js';
-import { rewritePlaylist } from './playlist.js';
+import { PlaylistRewriteError, rewritePlaylist } from './playlist.js';
 import type { UrlSigner } from './signed-urls.js';
 import type { TokenBucketLimiter } from './throttle.js';
 import type { TokenUseStore } from './token-store.js';
@@ -81,8 +80,8 @@ export class KeyService {
   async renderPlaylist(request: PlaybackRequest & { playlist: string; baseUrl: string }): Promise<string> {
     this.admit(request);
     const record = await this.record(request.assetId);
-    const objectKey = playlistObjectKey(record, request.playlist);
-    if (!objectKey) throw new PlaybackDeniedError('playlist_not_found');
+    if (!playlistObjectKey(record, request.playlist)) throw new PlaybackDeniedError('playlist_not_found');
+    const objectKey = this.objectKey(record, request.playlist);
     const object = await this.deps.s3.send(
       new GetObjectCommand({ Bucket: record.outputBucket, Key: objectKey }),
     );
@@ -95,12 +94,15 @@ export class KeyService {
       keyUrl: keyUrl(request.baseUrl, record.assetId, token),
       playlistUrl: (p) => playUrl(request.baseUrl, record.assetId, p, token),
       signMedia: (k) =>
-        this.deps.signer.sign(
-          record.outputBucket,
-          posix.join(record.outputKeyPrefix, k),
-          expiresAt,
-          record.assetId,
-        ),
+        this.deps.signer.sign(record.outputBucket, this.objectKey(record, k), expiresAt, record.assetId),
     });
+  }
+
+  /** Only this asset's own outputs are read or signed, whatever its record or playlists say (asset-record.ts). */
+  private objectKey(record: AssetRecord, relative: string): string {
+    const key = assetObjectKey(record, this.deps.config.outputPrefix, relative);
+    if (!key)
+      throw new PlaylistRewriteError(`Asset ${record.assetId} names ${relative} outside its own outputs`);
+    return key;
   }
 }

@@ -4,7 +4,7 @@
  * token (a presigned playlist would lose its query string when the player resolves the segment URIs inside it);
  * segments and init sections become short-lived signed URLs.
  */
-import { posix } from 'node:path';
+import { isSafeKey, KEY_SEGMENT_RULE } from '../paths.js';
 
 export interface RewriteOptions {
   /** Key of the playlist being rewritten, relative to the asset's output prefix. */
@@ -24,12 +24,24 @@ export class PlaylistRewriteError extends Error {
   override readonly name = 'PlaylistRewriteError';
 }
 
-/** Resolves a playlist-relative URI to a key relative to the output prefix; refuses anything that climbs out. */
+/**
+ * Resolves a playlist-relative URI to a key relative to the output prefix by concatenation. Nothing is normalised:
+ * a URI with an empty, `.` or `..` segment is refused (the transcoders write none), so no spelling can reach past the
+ * asset's prefix or name an object other than the one S3 would store under that key.
+ */
 function resolveRelative(playlist: string, uri: string): string {
-  const path = decodeURIComponent(uri.split(/[?#]/, 1)[0] ?? '');
-  const resolved = posix.normalize(posix.join(posix.dirname(playlist), path));
-  if (resolved === '..' || resolved.startsWith('../') || resolved.startsWith('/')) {
-    throw new PlaylistRewriteError(`Playlist ${playlist} references ${uri} outside the asset`);
+  let path: string;
+  try {
+    path = decodeURIComponent(uri.split(/[?#]/, 1)[0] ?? '');
+  } catch {
+    throw new PlaylistRewriteError(
+      `Playlist ${playlist} references ${uri}, which is not valid percent-encoding`,
+    );
+  }
+  const slash = playlist.lastIndexOf('/');
+  const resolved = `${slash < 0 ? '' : playlist.slice(0, slash + 1)}${path}`;
+  if (!isSafeKey(resolved)) {
+    throw new PlaylistRewriteError(`Playlist ${playlist} references ${uri}: ${KEY_SEGMENT_RULE}`);
   }
   return resolved;
 }

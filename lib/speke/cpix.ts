@@ -5,7 +5,10 @@
  * DRMSystem's URIExtXKey, KeyFormat and KeyFormatVersions filled in base64.
  *
  * The parser never expands entities: a DOCTYPE or ENTITY declaration is refused before parsing, and entity
- * references stay as written (no billion-laughs, no external entities). Only documents up to MAX_CPIX_BYTES are read.
+ * references stay as written (no billion-laughs, no external entities). Only documents up to MAX_CPIX_BYTES are read,
+ * and only documents within MAX_CPIX_DEPTH and MAX_CPIX_ELEMENTS are parsed: the parser, the builder and the walks
+ * below recurse once per level, so a small document nested a few thousand deep would overflow the stack (a 500)
+ * instead of being refused.
  */
 import { XMLBuilder, XMLParser, XMLValidator } from 'fast-xml-parser';
 import { ASSET_ID_PATTERN } from '../playback/tokens.js';
@@ -18,6 +21,10 @@ export const CLEAR_KEY_AES_128_SYSTEM_ID = '81376844-f976-481e-a84e-cc25d39b0b33
 export const MAX_CPIX_BYTES = 64 * 1024;
 /** Key rotation is off for VOD: one key per job. A few are accepted; a flood is refused. */
 export const MAX_CONTENT_KEYS = 16;
+/** A filled CPIX document nests six deep (CPIX/ContentKeyList/ContentKey/Data/Secret/PlainValue); a request less. */
+export const MAX_CPIX_DEPTH = 32;
+/** MediaConvert's request has about fifteen elements; even MAX_CONTENT_KEYS keys with their systems need far fewer. */
+export const MAX_CPIX_ELEMENTS = 1024;
 
 const NS = {
   cpix: 'urn:dashif:org:cpix',
@@ -89,12 +96,73 @@ function find(parent: XmlNode, namespaces: Map<string, string>, ns: Namespace, l
   return childrenOf(parent).filter((c) => is(c, namespaces, ns, local));
 }
 
+/**
+ * The deepest nesting and the element count of `xml`, by one pass over its tags without recursion; stops counting
+ * once either limit is passed. Well-formedness is the validator's business: this only has to bound what it sees.
+ */
+export function xmlShape(
+  xml: string,
+  limits: { depth: number; elements: number },
+): { depth: number; elements: number } {
+  let depth = 0;
+  let deepest = 0;
+  let elements = 0;
+  let i = xml.indexOf('<');
+  while (i >= 0 && i < xml.length && deepest <= limits.depth && elements <= limits.elements) {
+    const next = xml[i + 1];
+    let end: number;
+    if (xml.startsWith('<!--', i)) end = lastIndexOfMatch(xml, '-->', i + 4);
+    else if (xml.startsWith('<![CDATA[', i)) end = lastIndexOfMatch(xml, ']]>', i + 9);
+    else if (next === '?' || next === '!') end = xml.indexOf('>', i + 2);
+    else {
+      end = tagEnd(xml, i + 1);
+      if (next === '/') depth -= 1;
+      else {
+        elements += 1;
+        if (xml[end - 1] !== '/') {
+          depth += 1;
+          deepest = Math.max(deepest, depth);
+        }
+      }
+    }
+    if (end < 0) break;
+    i = xml.indexOf('<', end + 1);
+  }
+  return { depth: deepest, elements };
+}
+
+/** The index of the last character of the first `needle` at or after `from`; -1 if there is none. */
+function lastIndexOfMatch(xml: string, needle: string, from: number): number {
+  const k = xml.indexOf(needle, from);
+  return k < 0 ? -1 : k + needle.length - 1;
+}
+
+/** The index of the `>` closing a tag that starts before `from`, skipping quoted attribute values; -1 if none. */
+function tagEnd(xml: string, from: number): number {
+  let quote: string | undefined;
+  for (let j = from; j < xml.length; j += 1) {
+    const c = xml[j];
+    if (quote) {
+      if (c === quote) quote = undefined;
+    } else if (c === '"' || c === "'") quote = c;
+    else if (c === '>') return j;
+  }
+  return -1;
+}
+
 export function parseCpixRequest(body: string): CpixRequest {
   if (Buffer.byteLength(body, 'utf8') > MAX_CPIX_BYTES) {
     throw new SpekeRequestError('too_large', `CPIX documents are limited to ${MAX_CPIX_BYTES} bytes`);
   }
   if (/<!(DOCTYPE|ENTITY)/i.test(body)) {
     throw new SpekeRequestError('entities_forbidden', 'DOCTYPE and ENTITY declarations are not accepted');
+  }
+  const shape = xmlShape(body, { depth: MAX_CPIX_DEPTH, elements: MAX_CPIX_ELEMENTS });
+  if (shape.depth > MAX_CPIX_DEPTH || shape.elements > MAX_CPIX_ELEMENTS) {
+    throw new SpekeRequestError(
+      'too_complex',
+      `CPIX documents are limited to ${MAX_CPIX_DEPTH} levels of nesting and ${MAX_CPIX_ELEMENTS} elements`,
+    );
   }
   const valid = XMLValidator.validate(body);
   if (valid !== true) {

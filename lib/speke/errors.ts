@@ -6,6 +6,7 @@
 
 export type SpekeRefusal =
   | 'too_large'
+  | 'too_complex'
   | 'entities_forbidden'
   | 'malformed_xml'
   | 'not_cpix'
@@ -22,6 +23,7 @@ export type SpekeRefusal =
 
 const STATUS: Record<SpekeRefusal, number> = {
   too_large: 413,
+  too_complex: 400,
   entities_forbidden: 400,
   malformed_xml: 400,
   not_cpix: 400,

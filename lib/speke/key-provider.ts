@@ -4,8 +4,9 @@
  *
  * Custody (docs/speke.md, "Key custody" item): it reads only the asset record's `spekeKey`, a copy of the playback
  * key wrapped under the playback KMS key with `{service: speke-key-provider.secure-transcode, assetId}`, and decrypts
- * only that. It never sees the source key, and its role can Decrypt nothing else. Every request for a content id gets
- * the same key, so MediaConvert's retries and its several calls per job agree.
+ * only that, always with the configured playback KMS key as KeyId. It never sees the source key, and its role can
+ * Decrypt nothing else. Every request for a content id gets the same key, so MediaConvert's retries and its several
+ * calls per job agree.
  */
 import type { KMSClient } from '@aws-sdk/client-kms';
 import { GetObjectCommand, NoSuchKey, type S3Client } from '@aws-sdk/client-s3';
@@ -40,6 +41,12 @@ export interface SpekeKeyProviderOptions {
   assetPrefix: string;
   /** The key service's public base URL: `URIExtXKey` is `<keyServiceUrl>/keys/<assetId>`. */
   keyServiceUrl: string;
+  /**
+   * The playback KMS key (PLAYBACK_KMS_KEY_ID), passed as KeyId on every Decrypt instead of the key id the record
+   * names: a record whose spekeKey is any other key's blob (a source key re-wrapped under the workflow key into this
+   * context, say) fails in KMS with IncorrectKeyException, as it does for the key service.
+   */
+  playbackKmsKeyId: string;
 }
 
 export interface SpekeAnswer {
@@ -90,10 +97,14 @@ export class SpekeKeyProvider {
       // Refused before KMS: this provider decrypts nothing but the SPEKE copy of this asset's playback key.
       throw new SpekeKeyCustodyError(`Asset record ${assetId} does not hold a SPEKE key bound to this asset`);
     }
-    // The key is checked against the context above and decrypted under its own KMS key: the provider's role may
-    // Decrypt only the playback KMS key under this context, so any other blob fails in KMS.
+    // Decrypted only under the configured playback KMS key, never the key id the record names: KMS refuses any
+    // other key's blob whatever IAM allows (defence in depth; the provider's role may Decrypt only that key).
     return decryptDataKey(
-      { ...wrapped, encryptionContext: { ...spekeKeyProviderContext(assetId) } },
+      {
+        wrappedKey: wrapped.wrappedKey,
+        kmsKeyId: this.options.playbackKmsKeyId,
+        encryptionContext: { ...spekeKeyProviderContext(assetId) },
+      },
       this.options.kms,
       PLAYBACK_KEY_BYTES,
     );

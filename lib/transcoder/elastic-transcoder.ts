@@ -20,6 +20,7 @@ import {
 } from '../errors.js';
 import { ELASTIC_TRANSCODER_CONTEXT } from '../kms/contexts.js';
 import type { Profile } from '../profiles.js';
+import { outputKeyOf } from './destination.js';
 import { sanitizeUserMetadata } from './metadata.js';
 import type { CancellableTranscoder, SubmitJobRequest } from './types.js';
 
@@ -161,7 +162,7 @@ export class ElasticTranscoderAdapter implements CancellableTranscoder {
               InitializationVector: encrypted.initializationVector,
             },
           },
-          OutputKeyPrefix: asset.outputKeyPrefix,
+          OutputKeyPrefix: outputKeyOf(asset),
           Outputs: profile.outputs.map((o) => ({
             Key: o.key,
             PresetId: o.presetId,

@@ -33,6 +33,7 @@ import {
 } from '../errors.js';
 import { MEDIACONVERT_CONTEXT } from '../kms/contexts.js';
 import type { Profile } from '../profiles.js';
+import { outputKeyOf } from './destination.js';
 import { sanitizeUserMetadata } from './metadata.js';
 import type { CancellableTranscoder, SubmitJobRequest } from './types.js';
 
@@ -274,8 +275,9 @@ export class MediaConvertAdapter implements CancellableTranscoder {
    */
   async findByExecution(executionName: string, input: EncryptedObject): Promise<Job | undefined> {
     const marker = sanitizeUserMetadata({ execution: executionName }).execution;
-    // SearchJobs filters by queue name; the ARN's last segment is the name.
-    const queue = this.settings.queueArn?.split('/').pop();
+    // SearchJobs filters by queue name (the ARN's last segment), and always by one: IAM then checks the grant on
+    // that queue's ARN. A CreateJob without a queue goes to the account's queue named Default.
+    const queue = this.settings.queueArn?.split('/').pop() ?? 'Default';
     let nextToken: string | undefined;
     for (let page = 0; page < this.lookupPages; page++) {
       const out = await this.client
@@ -285,7 +287,7 @@ export class MediaConvertAdapter implements CancellableTranscoder {
             Order: 'DESCENDING',
             MaxResults: 20,
             NextToken: nextToken,
-            ...(queue ? { Queue: queue } : {}),
+            Queue: queue,
           }),
         )
         .catch((e: unknown) => {
@@ -302,6 +304,8 @@ export class MediaConvertAdapter implements CancellableTranscoder {
   /** The CreateJob request; exported for inspection so tests can assert no plaintext key can appear in it. */
   createJobRequest(req: SubmitJobRequest): CreateJobRequest {
     const { encrypted, transcoderKey, profile, asset } = req;
+    // Refuses a destination that breaks the object-key rule before anything is sent.
+    outputKeyOf(asset, profile.masterPlaylistName);
     return {
       Role: this.roleArn,
       ...(this.settings.queueArn ? { Queue: this.settings.queueArn } : {}),

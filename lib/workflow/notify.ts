@@ -6,7 +6,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { s3 as defaultS3 } from '../clients.js';
 import type { NotifyConfig } from '../config/workflow.js';
-import { CaughtErrorSchema, ExecutionRefSchema, JobSchema } from '../contracts.js';
+import { CaughtErrorSchema, ExecutionRefSchema, JobSchema, SourceRetentionSchema } from '../contracts.js';
 import { logger } from '../logger.js';
 import { buildNotification, type NotifyState } from '../notifications/contract.js';
 import { publishNotification } from '../notifications/publish.js';
@@ -17,6 +17,7 @@ const SuccessInputSchema = z.looseObject({
   source: z.looseObject({ bucket: z.string(), key: z.string() }),
   execution: ExecutionRefSchema,
   job: JobSchema.optional(),
+  sourceRetention: SourceRetentionSchema.optional(),
 });
 
 /**
@@ -74,7 +75,7 @@ export async function notify(
     transcoder: Pick<TranscoderAdapter, 'read'>;
     config: Pick<
       NotifyConfig,
-      'keyServiceUrl' | 'cdnDomain' | 'includeWrappedKey' | 'topicArn' | 'eventBusName'
+      'keyServiceUrl' | 'cdnDomain' | 'includeWrappedKey' | 'topicArn' | 'eventBusName' | 'sourceRetention'
     >;
     s3?: S3Client;
   },
@@ -92,6 +93,7 @@ export async function notify(
     keyServiceUrl: config.keyServiceUrl,
     cdnDomain: config.cdnDomain,
     includeWrappedKey: config.includeWrappedKey,
+    sourceRetention: config.sourceRetention,
     ...(variants ? { variants } : {}),
   });
   const { messageId } = await publishNotification(notification, config);

@@ -1,13 +1,14 @@
 /**
  * ValidateSource: HeadObject pins the source (size, ETag, versionId) for every later read, and rejects what can
- * never succeed (missing, empty, oversized) before any key is generated or byte is copied.
+ * never succeed (a key with an empty, `.` or `..` segment; missing, empty, oversized) before any key is generated or
+ * byte is copied.
  */
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { s3 as defaultS3 } from '../clients.js';
 import type { WorkflowConfig } from '../config/workflow.js';
 import type { Asset, ExecutionInput, Source } from '../contracts.js';
-import { SourceEmptyError, SourceTooLargeError } from '../errors.js';
-import { assetPaths } from '../paths.js';
+import { InvalidTaskInputError, SourceEmptyError, SourceTooLargeError } from '../errors.js';
+import { assetPaths, keyRuleViolation } from '../paths.js';
 import { translateS3Error } from '../s3/errors.js';
 import { boundedUserMetadata } from './user-metadata.js';
 
@@ -26,6 +27,10 @@ export async function validateSource(
   client: S3Client = defaultS3,
 ): Promise<{ source: Source; asset: Asset }> {
   const { bucket, key, versionId, etag } = input.source;
+  // Refused before any read: the starter passes such keys on so that this refusal reaches the uploader as a failure
+  // notification naming the key and the rule (lib/paths.ts, KEY_SEGMENT_RULE), instead of a log line.
+  const violation = keyRuleViolation(key);
+  if (violation) throw new InvalidTaskInputError(violation, { code: 'SOURCE_KEY_REFUSED' });
   // A versioned bucket pins the version; an unversioned one can only pin the content the event announced. Without
   // it, an older event would process a newer upload (and the newer upload's own event would process it again).
   const pin = versionId

@@ -2,7 +2,8 @@
 import { access, constants, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-import type { FfmpegBinary } from '../transcoder/ffmpeg.js';
+import type { FfmpegBinary } from '../engine/index.js';
+import { checkPrivateDataDir, openPrivateDataDir, UnsafeDataDirError } from '../private-dir.js';
 
 export interface CliIo {
   stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
@@ -46,6 +47,27 @@ export function dataDirFrom(value: string | undefined): string {
   return resolve(value ?? DEFAULT_DATA_DIR);
 }
 
+/**
+ * The data directory's real path once no other user can have prepared it (`local/private-dir.ts`): created
+ * when a command writes there (`create`), left missing when it only reads. A refusal is a CommandError saying what
+ * to do.
+ */
+export function privateDataDirFrom(value: string | undefined, use: 'create' | 'read'): string {
+  return asCommandError(() =>
+    use === 'create' ? openPrivateDataDir(dataDirFrom(value)) : checkPrivateDataDir(dataDirFrom(value)),
+  );
+}
+
+/** Runs `check`, turning an unsafe data directory or secret file into a CommandError (exit 1, no stack trace). */
+export function asCommandError<T>(check: () => T): T {
+  try {
+    return check();
+  } catch (e) {
+    if (e instanceof UnsafeDataDirError) throw new CommandError(e.message);
+    throw e;
+  }
+}
+
 const BACKENDS = ['mediaconvert', 'elastictranscoder'] as const;
 /** `--backend`: the transcoder the workflow submits to. */
 export function backendFrom(value: string | undefined): (typeof BACKENDS)[number] {
@@ -75,7 +97,7 @@ export async function requireReadableFile(path: string): Promise<void> {
 
 /** The ffmpeg binary: FFMPEG_PATH, else an ffmpeg ≥ 5 on PATH, else the one inside @ffmpeg-installer/ffmpeg. */
 export async function selectFfmpegOrExplain(): Promise<FfmpegBinary> {
-  const { selectFfmpeg } = await import('../transcoder/ffmpeg.js');
+  const { selectFfmpeg } = await import('../engine/index.js');
   return selectFfmpeg().catch((e: unknown) => {
     throw new CommandError(`ffmpeg is missing: ${(e as Error).message}`);
   });

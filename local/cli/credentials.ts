@@ -6,13 +6,14 @@
  * keys; a running stack keeps the keys it started with, so rotation refuses while one holds the data directory
  * (`up --rotate-credentials` rotates and starts in one step).
  */
-import { LOCAL_REGION_NAME } from '../stack/credentials.js';
-import { type CliIo, CommandError, dataDirFrom, parseCliArgs } from './common.js';
+import { LOCAL_REGION_NAME } from '../stack/index.js';
+import { type CliIo, CommandError, parseCliArgs, privateDataDirFrom } from './common.js';
 
 export const CREDENTIALS_USAGE = `Usage: secure-transcode credentials [--rotate] [--json] [--data-dir DIR]
 
 Prints the local stack's credentials as shell exports, e.g.  eval "$(npx secure-transcode credentials)"
 Every local endpoint accepts only requests signed with them. They live in <data-dir>/credentials.json (0600).
+Refuses a data directory that another user owns or can write to, or could swap (see README, "Security model").
 
 Options:
   --rotate         replace them with new random keys (the stack must be stopped; or use \`up --rotate-credentials\`)
@@ -38,15 +39,14 @@ export async function runCredentialsCommand(argv: string[], io: CliIo): Promise<
     io.stdout.write(`${CREDENTIALS_USAGE}\n`);
     return 0;
   }
-  const dataDir = dataDirFrom(values['data-dir']);
-  const { readLock } = await import('../stack/lock.js');
-  const { loadOrCreateCredentials } = await import('../stack/credentials.js');
+  const dataDir = privateDataDirFrom(values['data-dir'], 'create');
+  const { readLock, credentialsIn } = await import('../stack/index.js');
   if (values.rotate && readLock(dataDir)) {
     throw new CommandError(
       `a stack is running on ${dataDir} (pid ${readLock(dataDir)?.pid}); stop it first, or start it with \`up --rotate-credentials\``,
     );
   }
-  const c = loadOrCreateCredentials(dataDir, { rotate: values.rotate });
+  const c = credentialsIn(dataDir, { rotate: values.rotate });
   if (values.json) {
     io.stdout.write(`${JSON.stringify({ ...c, region: LOCAL_REGION_NAME })}\n`);
   } else {

@@ -1,5 +1,5 @@
 /**
- * `secure-transcode encrypt <src> <dst> [--mode aes-cbc-pkcs7|aes-ctr] [--key-hex HEX --iv-hex HEX | --kms-key-id ID]
+ * `secure-transcode encrypt <src> <dst> [--mode aes-cbc-pkcs7|aes-ctr] [--key-file PATH --iv-hex HEX | --kms-key-id ID]
  *  [--endpoint-url URL]` — the Lambda step's engine on a workstation: reproduces the Elastic Transcoder tutorial's
  * `openssl enc` output, or re-encrypts existing files. With --kms-key-id the data key comes from KMS
  * GenerateDataKey under Elastic Transcoder's encryption context and the envelope (IV, wrapped key, KeyMd5) is
@@ -32,7 +32,8 @@ import { keyMd5, translateKmsError } from '../../lib/kms/keys.js';
 import { translateS3Error } from '../../lib/s3/errors.js';
 import { createMultipartUpload, MultipartWriter } from '../../lib/s3/multipart.js';
 import { type RangeSource, S3RangedReader } from '../../lib/s3/ranged-reader.js';
-import { CommandError, dataDirFrom, parseCliArgs, UsageError } from './common.js';
+import { CommandError, parseCliArgs, privateDataDirFrom, UsageError } from './common.js';
+import { keyFromFile, requireSafeKeyFlags, UNSAFE_KEY_FLAG } from './key-file.js';
 import { FilePartSink, FileRangeSource } from './local-files.js';
 
 export const ENCRYPT_USAGE = `Usage: secure-transcode encrypt <src> <dst> [options]
@@ -43,8 +44,12 @@ from KMS and the envelope (IV, wrapped key, KeyMd5) is printed; the plaintext ke
 
 Options:
   --mode MODE              aes-cbc-pkcs7 (default) or aes-ctr
-  --key-hex HEX            a 16/24/32-byte key in hex (with --iv-hex)
-  --iv-hex HEX             a 16-byte IV in hex (default: random)
+  --key-file PATH          a 16/24/32-byte key in hex, read from PATH ("-": standard input), with --iv-hex
+  --key-hex HEX            the key on the command line, where every local user can read it (ps,
+                           /proc/<pid>/cmdline): refused unless --unsafe-key-on-command-line is given too
+  --unsafe-key-on-command-line
+                           accept --key-hex anyway
+  --iv-hex HEX             a 16-byte IV in hex, with --key-file or --key-hex
   --kms-key-id ID          generate the data key with KMS under Elastic Transcoder's encryption context
   --key-bits N             128 (default), 192 or 256, with --kms-key-id
   --endpoint-url URL       S3 and KMS endpoint (default: the running local stack's endpoints.json, if any)
@@ -59,6 +64,8 @@ const MiB = 1024 * 1024;
 interface Io {
   stdout: Pick<Writable, 'write'>;
   stderr: Pick<Writable, 'write'>;
+  /** Where `--key-file -` reads the key (default: the process's standard input). */
+  stdin?: NodeJS.ReadableStream;
 }
 
 type Location = { kind: 's3'; bucket: string; key: string } | { kind: 'file'; path: string };
@@ -87,13 +94,19 @@ interface KeyMaterial {
 type KeyFlags = {
   'kms-key-id'?: string | undefined;
   'key-hex'?: string | undefined;
+  'key-file'?: string | undefined;
   'iv-hex'?: string | undefined;
   'key-bits'?: string | undefined;
 };
 
-async function obtainKey(values: KeyFlags, kms: () => KMSClient): Promise<KeyMaterial> {
+async function obtainKey(
+  values: KeyFlags,
+  kms: () => KMSClient,
+  stdin: NodeJS.ReadableStream,
+): Promise<KeyMaterial> {
   if (values['kms-key-id']) {
-    if (values['key-hex']) throw new UsageError('use either --key-hex/--iv-hex or --kms-key-id, not both');
+    if (values['key-hex'] || values['key-file'])
+      throw new UsageError('use either --key-file (or --key-hex) with --iv-hex, or --kms-key-id, not both');
     const bits = Number(values['key-bits'] ?? 128);
     if (![128, 192, 256].includes(bits)) throw new UsageError('--key-bits must be 128, 192 or 256');
     const out = await kms()
@@ -118,9 +131,11 @@ async function obtainKey(values: KeyFlags, kms: () => KMSClient): Promise<KeyMat
       },
     };
   }
-  if (!values['key-hex'] || !values['iv-hex'])
-    throw new UsageError('give --key-hex and --iv-hex, or --kms-key-id');
-  return { key: hexBytes('key-hex', values['key-hex'], [16, 24, 32]), envelope: {} };
+  if ((!values['key-hex'] && !values['key-file']) || !values['iv-hex'])
+    throw new UsageError('give --key-file and --iv-hex, or --kms-key-id');
+  if (values['key-file'])
+    return { key: await keyFromFile(values['key-file'], stdin, [16, 24, 32]), envelope: {} };
+  return { key: hexBytes('key-hex', values['key-hex'] ?? '', [16, 24, 32]), envelope: {} };
 }
 
 async function openSource(
@@ -190,6 +205,8 @@ function parse(args: string[]) {
     options: {
       mode: { type: 'string', default: 'aes-cbc-pkcs7' },
       'key-hex': { type: 'string' },
+      'key-file': { type: 'string' },
+      [UNSAFE_KEY_FLAG]: { type: 'boolean', default: false },
       'iv-hex': { type: 'string' },
       'kms-key-id': { type: 'string' },
       'key-bits': { type: 'string' },
@@ -216,6 +233,7 @@ export async function runEncryptCommand(
       io.stdout.write(`${ENCRYPT_USAGE}\n`);
       return 0;
     }
+    requireSafeKeyFlags(values);
     if (positionals.length !== 2) throw new UsageError('expected <src> and <dst>');
     const mode = EncryptionModeSchema.safeParse(values.mode);
     if (!mode.success) throw new UsageError('--mode must be aes-cbc-pkcs7 or aes-ctr');
@@ -233,12 +251,12 @@ export async function runEncryptCommand(
     const kmsEndpoint = values['kms-endpoint-url'] ?? explicit;
     const envEndpoint =
       process.env.AWS_ENDPOINT_URL_S3 || process.env.AWS_ENDPOINT_URL_KMS || process.env.AWS_ENDPOINT_URL;
-    const stack =
-      s3Endpoint || kmsEndpoint || envEndpoint ? undefined : stackEndpoints(dataDirFrom(values['data-dir']));
-    if (stack)
-      io.stderr.write(
-        `Using the local stack's endpoints (${join(dataDirFrom(values['data-dir']), 'endpoints.json')}).\n`,
-      );
+    // endpoints.json carries credentials and endpoints: read only from a data directory no one else can prepare.
+    const dataDir =
+      s3Endpoint || kmsEndpoint || envEndpoint ? undefined : privateDataDirFrom(values['data-dir'], 'read');
+    const stack = dataDir === undefined ? undefined : stackEndpoints(dataDir);
+    if (stack && dataDir)
+      io.stderr.write(`Using the local stack's endpoints (${join(dataDir, 'endpoints.json')}).\n`);
     const region = stack?.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
     const base = { region, ...(stack ? { credentials: { ...stack.credentials } } : {}) };
     const s3Url = s3Endpoint ?? stack?.endpoints.s3;
@@ -249,11 +267,15 @@ export async function runEncryptCommand(
       forcePathStyle: Boolean(s3Url || process.env.AWS_ENDPOINT_URL_S3 || process.env.AWS_ENDPOINT_URL),
     });
     clients.push(s3);
-    material = await obtainKey(values, () => {
-      const kms = new KMSClient({ ...base, ...(kmsUrl ? { endpoint: kmsUrl } : {}) });
-      clients.push(kms);
-      return kms;
-    });
+    material = await obtainKey(
+      values,
+      () => {
+        const kms = new KMSClient({ ...base, ...(kmsUrl ? { endpoint: kmsUrl } : {}) });
+        clients.push(kms);
+        return kms;
+      },
+      io.stdin ?? process.stdin,
+    );
     const iv = values['iv-hex'] ? hexBytes('iv-hex', values['iv-hex'], [16]) : randomBytes(16);
     const stats = await encryptBetween({
       s3,

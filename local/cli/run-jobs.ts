@@ -4,9 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
-import type { ExecutionRecord } from '../sfn/store.js';
-import type { Notification, Stack } from '../stack/index.js';
-import { uploadFile } from '../stack/upload.js';
+import type { ExecutionRecord } from '../sfn/index.js';
+import { type Notification, type Stack, uploadFile } from '../stack/index.js';
 import type { ProgressView } from './progress.js';
 
 export interface Job {

@@ -4,23 +4,25 @@
  * locations, exported files and a player URL. Exit code 0 only if every job succeeded.
  */
 import { readFileSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
+import type { SourceRetentionPolicy } from '../../lib/contracts.js';
+import { describeFfmpeg } from '../engine/index.js';
 import type { Stack, StackOptions } from '../stack/index.js';
-import { describeFfmpeg } from '../transcoder/ffmpeg.js';
 import {
   backendFrom,
   type CliIo,
   CommandError,
-  dataDirFrom,
   faultsFrom,
   parseCliArgs,
+  privateDataDirFrom,
   requireReadableFile,
   selectFfmpegOrExplain,
   UsageError,
   untilInterrupted,
 } from './common.js';
 import { ProgressView } from './progress.js';
+import { describeSourceRetention, sourceRetentionFrom } from './retention.js';
 import { printResults, printSummary } from './run-report.js';
 import { generateSampleClip } from './sample.js';
 
@@ -28,10 +30,14 @@ export const RUN_USAGE = `Usage: secure-transcode run [files…] [options]
 
 Starts the local stack, uploads each file to s3://<bucket>/incoming/, follows each workflow execution and prints
 the results. With no file, a 5-second sample clip is generated with ffmpeg. Exits 0 only if every job succeeded.
+Your files are only read: the stack works on the copies it uploads, and SOURCE_RETENTION=delete (the default)
+deletes those uploaded copies from the bucket once their jobs succeed, never your local files
+(SOURCE_RETENTION=keep leaves the copies under incoming/).
 
 Options:
   --backend NAME     mediaconvert (default, as deployed) or elastictranscoder
-  --data-dir DIR     state directory (default ./.secure-transcode/)
+  --data-dir DIR     state directory (default ./.secure-transcode/); refused if another user owns it, can write
+                     to it or could swap it
   --fast             shorten Wait states and retry intervals
   --faults SPEC      inject faults, e.g. kms:*:throttle:0.2,s3:GetObject:slowdown:0.2 (see local/faults.ts)
   --profile NAME     upload under incoming/NAME/ to select an encoding profile (default, ctr, mobile, or one
@@ -110,16 +116,24 @@ async function requireAcceptedExtensions(files: string[]): Promise<void> {
 async function generateSampleIfNone(io: CliIo, files: string[], dataDir: string, ffmpegPath: string) {
   if (files.length > 0) return;
   const sample = join(dataDir, 'samples', 'sample.mp4');
-  await mkdir(join(dataDir, 'samples'), { recursive: true });
+  await mkdir(join(dataDir, 'samples'), { recursive: true, mode: 0o700 });
   io.stdout.write(`No file given: generating a 5 s sample clip at ${sample}\n`);
   await generateSampleClip(ffmpegPath, sample, 5);
+  // ffmpeg creates it with the shell's umask; everything in the data directory is the owner's alone.
+  await chmod(sample, 0o600);
   files.push(sample);
 }
 
 async function startStackOrExplain(options: StackOptions): Promise<Stack> {
-  const { startStack, StackAlreadyRunningError, PortInUseError } = await import('../stack/index.js');
+  const { startStack, StackAlreadyRunningError, PortInUseError, UnsafeDataDirError } = await import(
+    '../stack/index.js'
+  );
   return startStack(options).catch((e: unknown) => {
-    if (e instanceof StackAlreadyRunningError || e instanceof PortInUseError)
+    if (
+      e instanceof StackAlreadyRunningError ||
+      e instanceof PortInUseError ||
+      e instanceof UnsafeDataDirError
+    )
       throw new CommandError(e.message);
     throw e;
   });
@@ -136,9 +150,11 @@ export async function runRunCommand(
     return 0;
   }
   if (values.profile !== undefined) await requireKnownProfile(values.profile);
-  const dataDir = dataDirFrom(values['data-dir']);
   const backend = backendFrom(values.backend);
   for (const file of files) await requireReadableFile(file);
+  const sourceRetention = await sourceRetentionFrom(process.env);
+  // Checked before the sample clip is written into it; the stack checks again when it starts.
+  const dataDir = privateDataDirFrom(values['data-dir'], 'create');
 
   // Handlers log through Powertools at import time: choose the level before anything loads them.
   process.env.LOG_LEVEL ??= values.verbose ? 'INFO' : 'SILENT';
@@ -153,6 +169,7 @@ export async function runRunCommand(
     faults: await faultsFrom(values.faults),
     quiet: true,
     ffmpeg,
+    env: { SOURCE_RETENTION: sourceRetention },
   });
   const interruption = untilInterrupted(io, options.signal);
   let stopped: Promise<void> | undefined;
@@ -164,7 +181,7 @@ export async function runRunCommand(
     const code = await runOnStack(
       io,
       stack,
-      { values, files, timeoutSeconds, dataDir },
+      { values, files, timeoutSeconds, dataDir, sourceRetention },
       interruption.promise,
     );
     // Stopped while Ctrl-C is still handled, so a second one cannot cut the stop short.
@@ -180,7 +197,7 @@ export async function runRunCommand(
 async function runOnStack(
   io: CliIo,
   stack: Stack,
-  run: RunOptions & { dataDir: string },
+  run: RunOptions & { dataDir: string; sourceRetention: SourceRetentionPolicy },
   interrupted: Promise<unknown>,
 ): Promise<number> {
   const { values, dataDir } = run;
@@ -190,7 +207,7 @@ async function runOnStack(
   const prefix = `${stack.config.inputPrefix}${values.profile ? `${values.profile}/` : ''}`;
   const jobs = uniqueKeys(run.files, prefix);
   io.stdout.write(
-    `Local stack up (data dir ${dataDir}${values.fast ? ', fast' : ''}), transcoding with ${describeFfmpeg(stack.ffmpeg)}.\nUploading ${jobs.length} file(s) to s3://${stack.config.bucket}/${prefix}\n`,
+    `Local stack up (data dir ${dataDir}${values.fast ? ', fast' : ''}), transcoding with ${describeFfmpeg(stack.ffmpeg)}.\nUploading a copy of ${jobs.length} file(s) to s3://${stack.config.bucket}/${prefix} (your files are left as they are; ${describeSourceRetention(run.sourceRetention)})\n`,
   );
   const unfollow = followJobs(stack, view, jobs);
   const startedAt = Date.now();

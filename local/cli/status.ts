@@ -4,10 +4,9 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ExecutionStore } from '../sfn/store.js';
-import { summarizeExecution } from '../sfn/summary.js';
-import { readLock } from '../stack/lock.js';
-import { type CliIo, dataDirFrom, formatDuration, parseCliArgs, UsageError } from './common.js';
+import { ExecutionStore, summarizeExecution } from '../sfn/index.js';
+import { readLock } from '../stack/index.js';
+import { type CliIo, formatDuration, parseCliArgs, privateDataDirFrom, UsageError } from './common.js';
 
 export const STATUS_USAGE = `Usage: secure-transcode status [options]
 
@@ -42,7 +41,7 @@ export async function runStatusCommand(argv: string[], io: CliIo): Promise<numbe
   const limit = values.limit === undefined ? 20 : Number(values.limit);
   if (!Number.isInteger(limit) || limit < 1)
     throw new UsageError(`--limit must be a positive whole number, got "${values.limit}"`);
-  const dataDir = dataDirFrom(values['data-dir']);
+  const dataDir = privateDataDirFrom(values['data-dir'], 'read');
   const root = join(dataDir, 'executions');
   const machines = existsSync(root)
     ? readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory())

@@ -15,8 +15,9 @@ import { ssm } from '../../lib/clients.js';
 import { PlaybackDeniedError } from '../../lib/playback/errors.js';
 import { type IssuedPlayback, TokenIssuer } from '../../lib/playback/issuer.js';
 import { loadTokenSecret } from '../../lib/playback/secret.js';
-import { TOKEN_SECRET_FILE_NAME } from '../playback/server.js';
-import { type CliIo, CommandError, dataDirFrom, parseCliArgs, UsageError } from './common.js';
+import { TOKEN_SECRET_FILE_NAME } from '../playback/index.js';
+import { checkPrivateDataDir, checkPrivateFile } from '../private-dir.js';
+import { asCommandError, type CliIo, CommandError, dataDirFrom, parseCliArgs, UsageError } from './common.js';
 
 export type { CliIo } from './common.js';
 
@@ -149,8 +150,11 @@ export function tokenSecretPath(dataDir: string, endpoints: EndpointsFile): stri
 export async function issueLocalPlayback(
   options: PlaybackCommandOptions,
 ): Promise<{ issued: IssuedPlayback; endpoints: EndpointsFile }> {
-  const endpoints = await readEndpoints(options.dataDir);
-  const secretPath = tokenSecretPath(options.dataDir, endpoints);
+  // endpoints.json and the secret decide which keys sign: refused when another user could have written them.
+  const dataDir = asCommandError(() => checkPrivateDataDir(options.dataDir));
+  const endpoints = await readEndpoints(dataDir);
+  const secretPath = tokenSecretPath(dataDir, endpoints);
+  asCommandError(() => checkPrivateFile(secretPath));
   const secret = await loadTokenSecret({ kind: 'file', path: secretPath }, ssm).catch(
     (e: NodeJS.ErrnoException) => {
       if (e.code === 'ENOENT')

@@ -2,7 +2,7 @@
  * `secure-transcode up`: the stack in the foreground until Ctrl-C. Any S3 client that uploads under the input prefix
  * starts the workflow — the AWS CLI included — and each notification is printed as it arrives.
  */
-import { describeFfmpeg } from '../transcoder/ffmpeg.js';
+import { describeFfmpeg } from '../engine/index.js';
 import {
   backendFrom,
   type CliIo,
@@ -15,6 +15,7 @@ import {
   selectFfmpegOrExplain,
   untilInterrupted,
 } from './common.js';
+import { describeSourceRetention, sourceRetentionFrom } from './retention.js';
 
 export const UP_USAGE = `Usage: secure-transcode up [options]
 
@@ -22,6 +23,12 @@ Runs the local stack in the foreground until Ctrl-C and writes <data-dir>/endpoi
 s3://<bucket>/incoming/ with any S3 client starts the workflow; notifications are printed and appended to
 <data-dir>/notifications.jsonl. The console URL (executions, graph, history, notifications, assets, player) is
 printed and is "console" in endpoints.json. State in the data dir (keys, executions, jobs, objects) survives a restart.
+A data dir another user owns, can write to or could swap is refused (exit 1); what the stack writes is owner-only.
+
+Environment:
+  SOURCE_RETENTION=delete  (default) once a job has succeeded, the exact uploaded version is deleted from the
+                           bucket; a failed job keeps its upload
+  SOURCE_RETENTION=keep    uploads stay under incoming/
 
 Options:
   --backend NAME           mediaconvert (default, as deployed) or elastictranscoder
@@ -96,9 +103,12 @@ export async function runUpCommand(
   };
   const dataDir = dataDirFrom(values['data-dir']);
   const backend = backendFrom(values.backend);
+  const sourceRetention = await sourceRetentionFrom(process.env);
   process.env.LOG_LEVEL ??= values.verbose ? 'INFO' : 'WARN';
   const ffmpeg = await selectFfmpegOrExplain();
-  const { startStack, StackAlreadyRunningError, PortInUseError } = await import('../stack/index.js');
+  const { startStack, StackAlreadyRunningError, PortInUseError, UnsafeDataDirError } = await import(
+    '../stack/index.js'
+  );
   const log = (line: string) => io.stdout.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
   const stack = await startStack({
     dataDir,
@@ -109,8 +119,13 @@ export async function runUpCommand(
     ffmpeg,
     log,
     rotateCredentials: values['rotate-credentials'],
+    env: { SOURCE_RETENTION: sourceRetention },
   }).catch((e: unknown) => {
-    if (e instanceof StackAlreadyRunningError || e instanceof PortInUseError)
+    if (
+      e instanceof StackAlreadyRunningError ||
+      e instanceof PortInUseError ||
+      e instanceof UnsafeDataDirError
+    )
       throw new CommandError(e.message);
     throw e;
   });
@@ -121,6 +136,7 @@ export async function runUpCommand(
     [
       `secure-transcode local stack is up (data dir ${dataDir}${values.fast ? ', fast' : ''}, transcoder ${c.transcoderBackend})`,
       `  S3 / SQS / SNS     ${c.endpoints.s3}   bucket ${c.bucket}, uploads under ${c.inputPrefix}`,
+      `                     ${describeSourceRetention(sourceRetention)}`,
       `  KMS                ${c.endpoints.kms}   key ${c.kmsKeyArn} (alias/secure-transcode)`,
       `                     playback key ${c.playbackKmsKeyArn} (alias/secure-transcode-playback)`,
       `  MediaConvert       ${c.endpoints.mediaconvert}   role ${c.mediaConvertRoleArn}`,

@@ -3,8 +3,8 @@
  * table that maps methods and paths to them. `server.ts` checks the Host and the console token first.
  */
 import { PlaybackDeniedError } from '../../lib/playback/errors.js';
-import type { Reply, Route, RouteRequest } from '../http/server.js';
-import type { LocalKeyService } from '../playback/server.js';
+import type { Reply, Route, RouteRequest } from '../http/index.js';
+import type { LocalKeyService } from '../playback/index.js';
 import type { LocalStepFunctions } from '../sfn/index.js';
 import { type createNotificationReader, executionDetail, listExecutions } from './data.js';
 import type { StateGraph } from './graph.js';

@@ -6,10 +6,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
-import { EVENT_SOURCE } from '../../lib/notifications/contract.js';
-import type { ExecutionRecord, HistoryEvent, LocalStepFunctions } from '../sfn/index.js';
-import { summarizeExecution } from '../sfn/summary.js';
-import type { Notification } from '../stack/notifications.js';
+import { EVENT_SOURCE, type Notification } from '../../lib/notifications/contract.js';
+import {
+  type ExecutionRecord,
+  type HistoryEvent,
+  type LocalStepFunctions,
+  summarizeExecution,
+} from '../sfn/index.js';
 import { shortenPayload } from './redact.js';
 
 export interface ExecutionRow {

@@ -11,9 +11,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isLoopbackHost, localPortOf } from '../http/request-guard.js';
-import { matchRoute, parseJsonBody, readBody, sendJson } from '../http/server.js';
-import type { LocalKeyService } from '../playback/server.js';
+import { isLoopbackHost, localPortOf, matchRoute, parseJsonBody, readBody, sendJson } from '../http/index.js';
+import type { LocalKeyService } from '../playback/index.js';
 import type { LocalStepFunctions } from '../sfn/index.js';
 import { API_ROUTES, type ConsoleContext, MAX_API_BODY } from './api.js';
 import { createNotificationReader } from './data.js';
@@ -183,4 +182,11 @@ export function createConsole(options: ConsoleOptions) {
     handle: (req: IncomingMessage, res: ServerResponse, url: URL) =>
       handle(ctx, req, res, url).catch((e: unknown) => fail(e, res)),
   };
+}
+
+/** Mounts the console under `/console` on the key service's server; returns its URL (token included). */
+export function mountConsole(options: ConsoleOptions): string {
+  const consoleApp = createConsole(options);
+  options.keyService.mount(CONSOLE_PREFIX, consoleApp.handle);
+  return consoleApp.url;
 }

@@ -1,10 +1,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { logger } from '../../lib/logger.js';
 import type { FaultInjector } from '../faults.js';
-import { type AwsJsonEndpoint, type AwsJsonErrors, handleAwsJson } from '../http/aws-json.js';
-import { sendAwsJsonError } from '../http/errors.js';
-import { createRequestGuard, type LocalAuth } from '../http/request-guard.js';
-import { serveOnLoopback } from '../http/server.js';
+import {
+  type AwsJsonEndpoint,
+  type AwsJsonErrors,
+  createRequestGuard,
+  handleAwsJson,
+  type LocalAuth,
+  sendAwsJsonError,
+  serveOnLoopback,
+} from '../http/index.js';
 import { KmsError } from './errors.js';
 import { KeyStore } from './keystore.js';
 import { OPERATIONS } from './operations.js';

@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import type { Context } from 'aws-lambda';
 import type { FaultInjector } from '../faults.js';
-import type { FunctionSpec } from '../sfn/functions.js';
+import type { FunctionSpec } from './function-catalog.js';
 
 export type HandlerFn = (event: unknown, context: Context) => Promise<unknown>;
 

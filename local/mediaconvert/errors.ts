@@ -3,6 +3,7 @@
  * errors (a job that ends `ERROR` with an integer `errorCode` and an `errorMessage`), with the codes the service
  * documents (docs/speke.md, "The local MediaConvert").
  */
+import type { EngineError } from '../engine/index.js';
 
 export type McErrorType =
   | 'BadRequestException'
@@ -60,5 +61,32 @@ export class JobError extends Error {
     message: string,
   ) {
     super(message);
+  }
+}
+
+const s3Url = (object: { bucket: string; key: string } | undefined) =>
+  object ? `s3://${object.bucket}/${object.key}` : 'the input';
+
+/** An engine failure in MediaConvert's codes and words: a job's errorMessage talks about MediaConvert only. */
+export function fromEngine(e: EngineError): JobError {
+  const said = (text: string) => (e.detail ? `${text} ${e.detail}` : text);
+  switch (e.kind) {
+    case 'InputNotFound':
+      return new JobError(JOB_ERRORS.inputNotFound, said('Unable to open input file: not found.'));
+    case 'InputAccessDenied':
+      return new JobError(JOB_ERRORS.permission, said('Access denied: the input file could not be read.'));
+    case 'NotMedia':
+      return new JobError(JOB_ERRORS.badInput, `Unable to open input file [${s3Url(e.object)}]`);
+    case 'InvalidKeySize':
+    case 'DecryptionFailed':
+    case 'NothingToEncode':
+      return new JobError(
+        JOB_ERRORS.badInput,
+        said('Unable to open input file: not media that can be read with the given decryption settings.'),
+      );
+    case 'OutputWriteFailed':
+      return new JobError(JOB_ERRORS.permission, `Unable to write to output [${s3Url(e.object)}]`);
+    case 'EncodeFailed':
+      return new JobError(JOB_ERRORS.unknown, said('An internal error occurred.'));
   }
 }

@@ -2,7 +2,7 @@
  * The local MediaConvert's operations, one named function each over a `MediaConvertContext`, and the route table
  * that maps the REST-JSON paths (under `/2017-08-29`) to them. `server.ts` reads, guards and dispatches.
  */
-import type { Reply, Route, RouteRequest } from '../http/server.js';
+import type { Reply, Route, RouteRequest } from '../http/index.js';
 import { badRequest, McError } from './errors.js';
 import type { JobRunner } from './runner.js';
 import { type JobStore, newJobId } from './store.js';

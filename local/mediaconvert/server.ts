@@ -3,14 +3,22 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
 import { logger } from '../../lib/logger.js';
-import { sendRestJsonError } from '../http/errors.js';
-import { createRequestGuard } from '../http/request-guard.js';
-import { handleRestJson, type RestJsonErrors } from '../http/rest-json.js';
-import { serveOnLoopback } from '../http/server.js';
-import { resolveFfmpeg } from '../transcoder/ffmpeg.js';
-import type { JobProgress } from '../transcoder/server.js';
-import { DEFAULT_JOB_CONCURRENCY, type LocalTranscoderOptions } from '../transcoder/server.js';
-import { ffmpegDyingWithParent, prepareWorkspace } from '../transcoder/workspace.js';
+import {
+  DEFAULT_JOB_CONCURRENCY,
+  ffmpegDyingWithParent,
+  type JobProgress,
+  type LocalTranscoderOptions,
+  ProgressListeners,
+  prepareWorkspace,
+  selectFfmpeg,
+} from '../engine/index.js';
+import {
+  createRequestGuard,
+  handleRestJson,
+  type RestJsonErrors,
+  sendRestJsonError,
+  serveOnLoopback,
+} from '../http/index.js';
 import { badRequest, McError } from './errors.js';
 import { ACCOUNT_ID, type MediaConvertContext, ROUTES } from './routes.js';
 import { JobRunner } from './runner.js';
@@ -69,14 +77,15 @@ export async function startMediaConvertServer(opts: MediaConvertServerOptions): 
   const region = opts.region ?? 'us-east-1';
   const store = await JobStore.open(opts.dataDir);
   const plans = new Map<string, JobPlan>();
-  const ffmpeg = opts.ffmpeg?.path ?? (await resolveFfmpeg(opts.ffmpegPath ?? process.env.FFMPEG_PATH));
+  const ffmpeg =
+    opts.ffmpeg?.path ?? (await selectFfmpeg(opts.ffmpegPath ? { explicit: opts.ffmpegPath } : {})).path;
   const workDir = prepareWorkspace(opts.dataDir, 'mediaconvert');
   const common = { region, credentials: opts.credentials, maxAttempts: 3 };
   const s3 = new S3Client({ ...common, endpoint: opts.s3.endpoint, forcePathStyle: true });
   const kms = new KMSClient({ ...common, endpoint: opts.kms.endpoint });
   const events = new EventBridgeClient({ ...common, endpoint: opts.eventbridge.endpoint });
   const speke = new SpekeClient({ region, credentials: opts.credentials });
-  const progressListeners = new Set<(progress: JobProgress) => void>();
+  const progress = new ProgressListeners();
   const runner = new JobRunner({
     store,
     plans,
@@ -89,9 +98,7 @@ export async function startMediaConvertServer(opts: MediaConvertServerOptions): 
     concurrency: opts.concurrency ?? DEFAULT_JOB_CONCURRENCY,
     accountId: ACCOUNT_ID,
     region,
-    onProgress: (progress) => {
-      for (const listener of progressListeners) listener(progress);
-    },
+    onProgress: (p) => progress.publish(p),
   });
   const defaultQueue = `arn:aws:mediaconvert:${region}:${ACCOUNT_ID}:queues/Default`;
 
@@ -116,10 +123,7 @@ export async function startMediaConvertServer(opts: MediaConvertServerOptions): 
   return {
     endpoint: served.endpoint,
     port: served.port,
-    onProgress(listener) {
-      progressListeners.add(listener);
-      return () => progressListeners.delete(listener);
-    },
+    onProgress: (listener) => progress.subscribe(listener),
     async stop() {
       await served.stop();
       await runner.stop();

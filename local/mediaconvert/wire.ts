@@ -143,6 +143,19 @@ export interface RenditionPlan {
   audio?: { bitrate: number; sampleRate?: number; selector: string };
 }
 
+/** An HLS output group as the local service runs it. */
+export interface HlsGroupPlan {
+  type: 'HLS_GROUP_SETTINGS';
+  /** `s3://bucket/base`: playlists are `<base><nameModifier>.m3u8`, the master `<base>.m3u8`. */
+  destination: { bucket: string; base: string };
+  segmentLength: number;
+  speke?: { url: string; resourceId: string };
+  outputs: RenditionPlan[];
+}
+
+/** The output groups the local service takes; DASH and CMAF groups (`DASH_ISO_GROUP_SETTINGS`, `CMAF_GROUP_SETTINGS`) join here. */
+export type OutputGroupPlan = HlsGroupPlan;
+
 export interface JobPlan {
   input: {
     bucket: string;
@@ -154,11 +167,8 @@ export interface JobPlan {
       iv: string;
     };
   };
-  /** `s3://bucket/base`: playlists are `<base><nameModifier>.m3u8`, the master `<base>.m3u8`. */
-  destination: { bucket: string; base: string };
-  segmentLength: number;
-  speke?: { url: string; resourceId: string };
-  renditions: RenditionPlan[];
+  /** In the order of the request's `outputGroups`; each maps onto one engine output group (output-groups.ts). */
+  outputGroups: OutputGroupPlan[];
 }
 
 export type CreateJobRequest = z.infer<typeof CreateJobBody>;
@@ -241,10 +251,15 @@ export function parseCreateJob(body: unknown): { request: CreateJobRequest; plan
             }
           : {}),
       },
-      destination: { bucket: destination.bucket, base: destination.key },
-      segmentLength: hls.segmentLength ?? 10,
-      ...(speke ? { speke: { url: speke.url, resourceId: speke.resourceId } } : {}),
-      renditions,
+      outputGroups: [
+        {
+          type: 'HLS_GROUP_SETTINGS',
+          destination: { bucket: destination.bucket, base: destination.key },
+          segmentLength: hls.segmentLength ?? 10,
+          ...(speke ? { speke: { url: speke.url, resourceId: speke.resourceId } } : {}),
+          outputs: renditions,
+        },
+      ],
     },
   };
 }

@@ -9,9 +9,17 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import dynalite from 'dynalite';
-import { sendAwsJsonError } from '../http/errors.js';
-import { createRequestGuard, type LocalAuth, type RequestGuard, sendRefusal } from '../http/request-guard.js';
-import { type LocalServer, listenOnLoopback, readBody, stopServer } from '../http/server.js';
+import {
+  createRequestGuard,
+  type LocalAuth,
+  type LocalServer,
+  listenOnLoopback,
+  type RequestGuard,
+  readBody,
+  sendAwsJsonError,
+  sendRefusal,
+  stopServer,
+} from '../http/index.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 

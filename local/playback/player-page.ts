@@ -4,8 +4,8 @@
  */
 
 export interface PlayerPageOptions {
-  /** Play-route URL of the master playlist, token included; undefined when the asset is unknown. */
-  src: string | undefined;
+  /** Play-route URL of the master playlist, token included (the play route decides whether it plays). */
+  src: string;
   hlsScriptPath: string;
 }
 
@@ -21,9 +21,7 @@ function fail(entry) {
   status.errors.push(entry);
   if (entry.fatal) { status.state = 'failed'; status.fatal = entry.details; show('Playback failed: ' + entry.details + (entry.status ? ' (HTTP ' + entry.status + ')' : '')); }
 }
-if (!config.src) {
-  fail({ fatal: true, type: 'setup', details: 'assetNotFound' });
-} else if (!window.Hls || !Hls.isSupported()) {
+if (!window.Hls || !Hls.isSupported()) {
   fail({ fatal: true, type: 'setup', details: 'mseUnsupported' });
 } else {
   // A refused token does not become valid by asking again; retrying 4xx key loads would only spend the throttle budget.

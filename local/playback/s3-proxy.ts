@@ -12,10 +12,9 @@
  */
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { type AssetRecord, readAssetRecord } from '../../lib/playback/asset-record.js';
+import { type AssetRecord, assetObjectKey, readAssetRecord } from '../../lib/playback/asset-record.js';
 import type { UrlSigner } from '../../lib/playback/signed-urls.js';
-import { sendJson } from '../http/server.js';
-import { parseRawQuery, type SigV4Verifier } from '../http/sigv4-verifier.js';
+import { parseRawQuery, type SigV4Verifier, sendJson } from '../http/index.js';
 
 export interface S3ProxyOptions {
   s3: S3Client;
@@ -23,8 +22,8 @@ export interface S3ProxyOptions {
   s3Origin: string;
   /** A verifier for the stack's credentials, accepting service `s3`. */
   verifier: SigV4Verifier;
-  /** Where asset records live (the playback config's output bucket and asset prefix). */
-  assets: () => { bucket: string; assetPrefix: string } | undefined;
+  /** Where asset records and outputs live (the playback config's output bucket, asset and output prefixes). */
+  assets: () => { bucket: string; assetPrefix: string; outputPrefix: string } | undefined;
 }
 
 /**
@@ -66,12 +65,20 @@ function decode(segment: string): string | undefined {
   }
 }
 
-/** Why `key` in `bucket` is not one of the asset's media objects, or undefined when it is. */
-export function outsideAsset(record: AssetRecord, bucket: string, key: string): string | undefined {
+/**
+ * Why `key` in `bucket` is not one of the asset's media objects, or undefined when it is: the same test the key
+ * service signs by (assetObjectKey), so the proxy forwards nothing the key service would not have signed.
+ */
+export function outsideAsset(
+  record: AssetRecord,
+  outputPrefix: string,
+  bucket: string,
+  key: string,
+): string | undefined {
   if (bucket !== record.outputBucket) return 'not_asset_bucket';
   if (!key.startsWith(record.outputKeyPrefix)) return 'not_asset_output';
-  const rest = key.slice(record.outputKeyPrefix.length).split('/');
-  if (rest.some((s) => s === '' || s === '.' || s === '..')) return 'not_asset_output';
+  if (assetObjectKey(record, outputPrefix, key.slice(record.outputKeyPrefix.length)) !== key)
+    return 'not_asset_output';
   if (!MEDIA_OBJECT.test(key)) return 'not_media_object';
   return undefined;
 }
@@ -124,8 +131,9 @@ export function createS3Proxy(options: S3ProxyOptions) {
       return deny(res, 'signature_invalid_or_expired');
 
     const record = await recordOf(assetId);
-    if (!record) return deny(res, 'unknown_asset');
-    const outside = outsideAsset(record, bucket, key);
+    const where = options.assets();
+    if (!record || !where) return deny(res, 'unknown_asset');
+    const outside = outsideAsset(record, where.outputPrefix, bucket, key);
     if (outside) return deny(res, outside);
 
     const headers: Record<string, string> = {};

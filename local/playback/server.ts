@@ -36,16 +36,25 @@ import {
   PLAY_ROUTE,
 } from '../../lib/playback/http.js';
 import type { IssuedPlayback } from '../../lib/playback/issuer.js';
-import { ensureSecretFile } from '../../lib/playback/secret.js';
+import { ensureSecretFile, loadTokenSecret } from '../../lib/playback/secret.js';
 import { S3PresignedUrlSigner } from '../../lib/playback/signed-urls.js';
 import { ensureTokenTable } from '../../lib/playback/token-store.js';
+import { verifyToken } from '../../lib/playback/tokens.js';
 import { keyUrl as keyUrlOf, playUrl } from '../../lib/playback/urls.js';
 import type { FaultInjector } from '../faults.js';
-import { sendApiGatewayError } from '../http/errors.js';
-import { createRequestGuard, type RequestGuard, sendRefusal } from '../http/request-guard.js';
-import { type LocalServer, readBody, sendJson, serveOnLoopback } from '../http/server.js';
-import { createSigV4Verifier } from '../http/sigv4-verifier.js';
-import { lambdaContext } from '../lambda/invoke.js';
+import {
+  createRequestGuard,
+  createSigV4Verifier,
+  type LocalServer,
+  type RequestGuard,
+  readBody,
+  sendApiGatewayError,
+  sendJson,
+  sendRefusal,
+  serveOnLoopback,
+} from '../http/index.js';
+import { lambdaContext } from '../lambda/index.js';
+import { checkPrivateFile } from '../private-dir.js';
 import {
   type LocalRoute,
   MALFORMED_PATH,
@@ -140,12 +149,20 @@ class PayloadTooLargeError extends Error {
 const readRouteBody = (req: IncomingMessage) =>
   readBody(req, MAX_BODY, () => new PayloadTooLargeError('Request Entity Too Large'));
 
-/** The router's own answers carry the same no-store headers as the handler's (lib/playback/http.ts). */
+/**
+ * Every answer of this server carries these, whoever writes it (the router, the handler, the player page, the `/s3`
+ * proxy, a mounted console): set before routing, so an answer that forgets them still has them. Only a proxied
+ * segment replaces Cache-Control, with `private, max-age=60`.
+ */
+const SECURITY_HEADERS = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' } as const;
+
+/** The router's own answers carry the same headers as the handler's (lib/playback/http.ts). */
 function sendRouterJson(res: ServerResponse, status: number, body: unknown): void {
-  sendJson(res, status, body, {
-    headers: { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' },
-  });
+  sendJson(res, status, body, { headers: { ...SECURITY_HEADERS } });
 }
+
+/** The master playlist's name under the default profile: the player page's guess when it may not read the record. */
+const DEFAULT_MASTER_PLAYLIST = 'index.m3u8';
 
 type LocalHttpFunction<E> = (event: E, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 
@@ -170,9 +187,12 @@ interface KeyServiceContext {
   hlsScript: string;
   mounts: Map<string, MountedHandler>;
   faults?: FaultInjector;
+  /** The token-signing secret, for the player page's check; set once the server knows its URL. */
+  tokenSecret?: () => Promise<Buffer>;
 }
 
 async function route(ctx: KeyServiceContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
   const method = req.method ?? 'GET';
   const foreignHost = ctx.tokensGuard.hostRefusal(req);
   if (foreignHost) {
@@ -185,7 +205,7 @@ async function route(ctx: KeyServiceContext, req: IncomingMessage, res: ServerRe
   }
   if (url.pathname.startsWith('/s3/')) return ctx.proxyToS3(req, res);
   if (url.pathname === '/player/hls.min.js' && method === 'GET') {
-    res.writeHead(200, { 'Content-Type': 'text/javascript; charset=utf-8', 'Cache-Control': 'max-age=3600' });
+    res.writeHead(200, { 'Content-Type': 'text/javascript; charset=utf-8' });
     createReadStream(ctx.hlsScript).pipe(res);
     return;
   }
@@ -249,23 +269,36 @@ async function issue(
   );
 }
 
+/**
+ * The page answers 200 with the same page for every asset id. The record (for the master playlist's name) is read
+ * only for a genuine, unexpired token for this asset, so without one an asset that exists and one that does not get
+ * the same bytes; the play route then refuses the token before it looks at the asset.
+ */
 async function servePlayer(ctx: KeyServiceContext, url: URL, res: ServerResponse): Promise<void> {
   const assetId = url.searchParams.get('asset') ?? '';
   const token = url.searchParams.get('token') ?? '';
-  const { config } = ctx;
-  const record = config
-    ? await readAssetRecord(
-        { s3: ctx.clients.s3, bucket: config.outputBucket, assetPrefix: config.assetPrefix },
-        assetId,
-      ).catch(() => undefined)
-    : undefined;
-  const src = record ? playUrl(ctx.endpoint, record.assetId, record.masterPlaylist, token) : undefined;
-  res.writeHead(record ? 200 : 404, {
-    'Content-Type': 'text/html; charset=utf-8',
-    'Cache-Control': 'no-store',
-    'Referrer-Policy': 'no-referrer',
-  });
-  res.end(playerPage({ src, hlsScriptPath: '/player/hls.min.js' }));
+  const { config, tokenSecret } = ctx;
+  let master = DEFAULT_MASTER_PLAYLIST;
+  if (config && tokenSecret && genuineToken(token, await tokenSecret(), assetId)) {
+    const record = await readAssetRecord(
+      { s3: ctx.clients.s3, bucket: config.outputBucket, assetPrefix: config.assetPrefix },
+      assetId,
+    ).catch(() => undefined);
+    if (record) master = record.masterPlaylist;
+  }
+  res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Referrer-Policy': 'no-referrer' });
+  res.end(
+    playerPage({ src: playUrl(ctx.endpoint, assetId, master, token), hlsScriptPath: '/player/hls.min.js' }),
+  );
+}
+
+function genuineToken(token: string, secret: Buffer, assetId: string): boolean {
+  try {
+    verifyToken(token, secret, { assetId });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function fail(e: unknown, _req: IncomingMessage, res: ServerResponse): void {
@@ -295,7 +328,13 @@ function createContext(
       s3Origin: new URL(settings.s3Endpoint).origin,
       verifier: createSigV4Verifier({ credentials, region, services: ['s3'] }),
       assets: () =>
-        ctx.config ? { bucket: ctx.config.outputBucket, assetPrefix: ctx.config.assetPrefix } : undefined,
+        ctx.config
+          ? {
+              bucket: ctx.config.outputBucket,
+              assetPrefix: ctx.config.assetPrefix,
+              outputPrefix: ctx.config.outputPrefix,
+            }
+          : undefined,
     }),
     hlsScript: createRequire(import.meta.url).resolve('hls.js/dist/hls.min.js'),
     mounts: new Map(),
@@ -314,6 +353,7 @@ async function configure(
   const { endpoint, clients } = ctx;
   const cfg = localPlaybackConfig(env, endpoint, secretFile);
   ctx.config = cfg;
+  ctx.tokenSecret = lazy(() => loadTokenSecret(cfg.tokenSecret, clients.ssm));
   await ensureTokenTable(clients.dynamodb, cfg.tokenTable);
   const s3Origin = new URL(parts.s3Endpoint).origin;
   const signer = new LoopbackProxySigner(new S3PresignedUrlSigner(clients.s3), s3Origin, () => endpoint);
@@ -349,6 +389,9 @@ export async function startKeyService(options: StartKeyServiceOptions): Promise<
   const secretFile = join(options.dataDir, TOKEN_SECRET_FILE_NAME);
   await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
   await ensureSecretFile(secretFile);
+  // A secret someone else created or can rewrite is one they can mint tokens with (the stack checks its whole data
+  // directory first; a key service started on its own directory gets the same refusal).
+  checkPrivateFile(secretFile);
   const auth = { credentials: settings.credentials, region: settings.region };
   const tokenStore = await startTokenStore(options.dataDir, auth, options.dynamodbPort);
   const clients = createClients(settings, tokenStore.endpoint);

@@ -2,10 +2,10 @@
  * The local S3 (+ SQS + SNS) endpoint on 127.0.0.1. S3 requests are answered here, from objects stored as files
  * under the data directory (`object-store.ts`, `s3-api.ts`): streamed, durable before acknowledged, versioned, with
  * ObjectCreated events (`events.ts`) and fault injection. SQS and SNS are forwarded to an in-process fauxqs 2.4.1
- * (`upstream.ts`), whose queues, messages, topics and subscriptions persist under `<dataDir>/queues/`.
+ * (local/queues), whose queues, messages, topics and subscriptions persist under `<dataDir>/queues/`.
  *
  * Every request enters through `handle()` and passes the stack's request guard first (loopback Host, SigV4 with the
- * stack's credentials); fauxqs answers only the gateway (see `upstream.ts`).
+ * stack's credentials); fauxqs answers only the gateway (see local/queues/upstream.ts).
  */
 import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -13,14 +13,24 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FauxqsServer } from 'fauxqs';
 import type { FaultInjector, FaultKind } from '../faults.js';
-import { sendRestXmlError } from '../http/errors.js';
-import { createRequestGuard, type LocalAuth, type RequestGuard } from '../http/request-guard.js';
-import { serveOnLoopback } from '../http/server.js';
+import {
+  createRequestGuard,
+  type LocalAuth,
+  type RequestGuard,
+  sendRestXmlError,
+  serveOnLoopback,
+} from '../http/index.js';
+import {
+  forwardQueueOrTopic,
+  isQueueOrTopicRequest,
+  startUpstream,
+  stopUpstream,
+  type Upstream,
+} from '../queues/index.js';
 import { currentObjects, type ObjectCreatedEvent, ObjectCreatedEvents } from './events.js';
 import { ObjectStore } from './object-store.js';
-import { classifyS3, isQueueOrTopicRequest, rawPathOf, type S3Request } from './operations.js';
+import { classifyS3, rawPathOf, type S3Request } from './operations.js';
 import { type CreatedObject, drain, type ObjectCreatedEventName, S3Api } from './s3-api.js';
-import { forwardQueueOrTopic, startUpstream, stopUpstream, type Upstream } from './upstream.js';
 
 export type { ObjectCreatedEvent, ObjectCreatedEventName };
 

@@ -1,7 +1,6 @@
 /**
- * Tells S3 from SQS/SNS on the shared endpoint and names the S3 operation. SQS JSON comes with the
- * `application/x-amz-json-1.0` content type (X-Amz-Target names the action), SNS and SQS's query protocol as a
- * form-encoded POST; every other request is S3 (path-style: the SDK uses path-style for an IP endpoint).
+ * Names the S3 operation of a request the gateway answers itself (path-style: the SDK uses path-style for an IP
+ * endpoint). SQS and SNS requests were told apart before this (`isQueueOrTopicRequest`, local/queues).
  */
 import type { IncomingHttpHeaders } from 'node:http';
 
@@ -10,21 +9,6 @@ export interface S3Request {
   bucket: string | undefined;
   key: string | undefined;
   query: URLSearchParams;
-}
-
-export function isQueueOrTopicRequest(
-  method: string,
-  pathname: string,
-  headers: IncomingHttpHeaders,
-): boolean {
-  const contentType = String(headers['content-type'] ?? '');
-  if (headers['x-amz-target'] || contentType.includes('application/x-amz-json')) return true;
-  // The query protocol posts to `/`, or (some SQS clients) to the queue URL `/<account>/<queue>`.
-  return (
-    method === 'POST' &&
-    (pathname === '/' || /^\/\d{12}\/[\w.-]+$/.test(pathname)) &&
-    contentType.includes('application/x-www-form-urlencoded')
-  );
 }
 
 function objectOperation(method: string, q: URLSearchParams, headers: IncomingHttpHeaders): string {

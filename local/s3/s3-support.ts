@@ -1,9 +1,7 @@
 /** Helpers shared by the local S3's operations: S3 answers and errors, body reading, conditional and header rules. */
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { sendRestXmlError } from '../http/errors.js';
-import { fromHeaderBytes, toHeaderBytes } from '../http/header-bytes.js';
-import { readBody } from '../http/server.js';
+import { fromHeaderBytes, readBody, sendRestXmlError, toHeaderBytes } from '../http/index.js';
 import { type ObjectStore, S3StoreError, type VersionRecord } from './object-store.js';
 import { MalformedXmlError, newRequestId, parseXmlBody, type XmlNode } from './xml.js';
 

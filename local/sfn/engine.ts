@@ -7,12 +7,12 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ExecutionAbortedError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import type { FaultInjector } from '../faults.js';
-import { createLambdaInvoker } from '../lambda/invoke.js';
+import { createLambdaInvoker, loadFunctionCatalog } from '../lambda/index.js';
 import { type FastOptions, fastOverrides, type TimingOverrides } from './fast-overrides.js';
-import { type AslMachine, loadFunctionCatalog, resolveTaskFunctions } from './functions.js';
 import { type EventLog, HistoryRecorder } from './history.js';
 import { type MachineDates, machineDates } from './machine-dates.js';
 import { type ExecutionRecord, ExecutionStore, type HistoryEvent } from './store.js';
+import { type AslMachine, resolveTaskFunctions } from './task-functions.js';
 import { MAX_PAYLOAD_BYTES, type TaskHandlerContext, taskHandlers } from './task-handlers.js';
 import { endedBy, succeeded, type TerminalEvent } from './terminal-event.js';
 

@@ -1,4 +1,4 @@
-import type { AslMachine } from './functions.js';
+import type { AslMachine } from './task-functions.js';
 
 export interface FastOptions {
   /** Every Wait state pauses this long instead of its Seconds/SecondsPath. */

@@ -4,6 +4,6 @@ export {
   type LocalStepFunctionsOptions,
   SfnApiError,
 } from './engine.js';
-export { type FunctionSpec, loadFunctionCatalog, resolveTaskFunctions } from './functions.js';
 export { type SfnServer, type SfnServerOptions, startSfnServer } from './server.js';
-export type { ExecutionRecord, ExecutionStatus, HistoryEvent } from './store.js';
+export { type ExecutionRecord, type ExecutionStatus, ExecutionStore, type HistoryEvent } from './store.js';
+export { type ExecutionSummary, summarizeExecution } from './summary.js';

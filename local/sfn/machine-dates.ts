@@ -25,7 +25,7 @@ export function machineDates(dataDir: string, name: string, definition: string):
   if (saved && saved.sha256 === sha256 && Number.isFinite(saved.createdAt)) return saved;
   const now = Date.now();
   const dates = { createdAt: saved?.createdAt ?? now, updatedAt: now, sha256 };
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(file, `${JSON.stringify(dates)}\n`);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  writeFileSync(file, `${JSON.stringify(dates)}\n`, { mode: 0o600 });
   return dates;
 }

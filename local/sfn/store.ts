@@ -64,7 +64,7 @@ export class ExecutionStore {
 
   constructor(dataDir: string, stateMachineName: string) {
     this.dir = join(dataDir, 'executions', safeName(stateMachineName));
-    mkdirSync(this.dir, { recursive: true });
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
   }
 
   private summaryPath(name: string) {
@@ -78,12 +78,12 @@ export class ExecutionStore {
   save(record: ExecutionRecord): void {
     const path = this.summaryPath(record.name);
     const tmp = `${path}.${process.pid}.tmp`;
-    writeFileSync(tmp, `${JSON.stringify(record, null, 2)}\n`);
+    writeFileSync(tmp, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
     renameSync(tmp, path);
   }
 
   append(name: string, event: HistoryEvent): void {
-    appendFileSync(this.historyPath(name), `${JSON.stringify(event)}\n`);
+    appendFileSync(this.historyPath(name), `${JSON.stringify(event)}\n`, { mode: 0o600 });
   }
 
   loadAll(): ExecutionRecord[] {

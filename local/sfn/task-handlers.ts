@@ -3,12 +3,12 @@
  * for the history, and turns its failure into the error name and cause Step Functions would report.
  */
 import {
+  type FunctionSpec,
   LambdaCrashError,
   LambdaFunctionError,
   type LambdaInvoker,
   LambdaTimeoutError,
-} from '../lambda/invoke.js';
-import type { FunctionSpec } from './functions.js';
+} from '../lambda/index.js';
 import type { HistoryRecorder, InvocationRecord } from './history.js';
 
 // The Step Functions payload quota: 256 KiB of UTF-8 JSON per state input/output.

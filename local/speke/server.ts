@@ -15,10 +15,14 @@ import { logger } from '../../lib/logger.js';
 import { MAX_CPIX_BYTES } from '../../lib/speke/cpix.js';
 import { createSpekeHttpHandler } from '../../lib/speke/http.js';
 import { SpekeKeyProvider } from '../../lib/speke/key-provider.js';
-import { sendApiGatewayError } from '../http/errors.js';
-import { createRequestGuard, type RequestGuard } from '../http/request-guard.js';
-import { readAdmittedBody, serveOnLoopback } from '../http/server.js';
-import { lambdaContext } from '../lambda/invoke.js';
+import {
+  createRequestGuard,
+  type RequestGuard,
+  readAdmittedBody,
+  sendApiGatewayError,
+  serveOnLoopback,
+} from '../http/index.js';
+import { lambdaContext } from '../lambda/index.js';
 
 export interface SpekeServerOptions {
   host?: string;
@@ -32,6 +36,8 @@ export interface SpekeServerOptions {
   assetPrefix: string;
   /** The key service's base URL (URIExtXKey). */
   keyServiceUrl: string;
+  /** The playback KMS key (PLAYBACK_KMS_KEY_ID): the only key the provider decrypts with. */
+  playbackKmsKeyId: string;
 }
 
 export interface SpekeServer {
@@ -153,6 +159,7 @@ export async function startSpekeServer(opts: SpekeServerOptions): Promise<SpekeS
     bucket: opts.bucket,
     assetPrefix: opts.assetPrefix,
     keyServiceUrl: opts.keyServiceUrl.replace(/\/+$/, ''),
+    playbackKmsKeyId: opts.playbackKmsKeyId,
   });
   const ctx: SpekeContext = {
     handler: httpFunction(createSpekeHttpHandler(async () => provider)),

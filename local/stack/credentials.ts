@@ -1,13 +1,15 @@
 /**
  * The stack's own access and secret keys. Every local endpoint verifies SigV4 against them, so they are the only
  * thing standing between the stack and other users of the machine (loopback is shared): they are random per data
- * directory, created on first use, and stored 0600 in a 0700 directory. Rotation replaces them; running stacks hold
+ * directory, created on first use, and stored 0600 in a 0700 directory that no other user can have prepared (see
+ * `private-dir.ts`). Rotation replaces them; running stacks hold
  * theirs in memory, so a rotation takes effect when the stack next starts.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { openPrivateDataDir } from '../private-dir.js';
 
 export interface StackCredentials {
   accessKeyId: string;
@@ -51,19 +53,20 @@ export function writePrivateFile(path: string, content: string): void {
   renameSync(tmp, path);
 }
 
-/** Makes the data directory private (0700): it holds the credentials, KMS keys and the token secret. */
-export function ensurePrivateDir(dataDir: string): void {
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  if ((statSync(dataDir).mode & 0o077) !== 0) chmodSync(dataDir, 0o700);
-}
-
-/** Reads the data directory's credentials, creating them on first use (or new ones when `rotate`). */
+/**
+ * Reads the data directory's credentials, creating them on first use (or new ones when `rotate`), after checking that
+ * no other user can have prepared the directory (UnsafeDataDirError otherwise).
+ */
 export function loadOrCreateCredentials(
   dataDir: string,
   options: { rotate?: boolean } = {},
 ): StackCredentials {
-  ensurePrivateDir(dataDir);
-  const path = credentialsPath(dataDir);
+  return credentialsIn(openPrivateDataDir(dataDir), options);
+}
+
+/** `loadOrCreateCredentials` for a data directory `openPrivateDataDir` has already checked (the stack's start). */
+export function credentialsIn(checkedDataDir: string, options: { rotate?: boolean } = {}): StackCredentials {
+  const path = credentialsPath(checkedDataDir);
   if (!options.rotate) {
     let text: string | undefined;
     try {
@@ -80,8 +83,6 @@ export function loadOrCreateCredentials(
           `${path} is not a valid credentials file (${(e as Error).message.split('\n')[0]}); rotate to replace it.`,
         );
       }
-      // Keys readable by others are keys others have: tighten a file whose mode was loosened.
-      if ((statSync(path).mode & 0o077) !== 0) chmodSync(path, 0o600);
       return { accessKeyId: parsed.accessKeyId, secretAccessKey: parsed.secretAccessKey };
     }
   }

@@ -53,16 +53,17 @@ export async function exportAsset(
       // Keys are data: never let one write outside the export directory.
       if (relative(dir, target).startsWith('..')) continue;
       const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: object.Key }));
-      mkdirSync(dirname(target), { recursive: true });
+      mkdirSync(dirname(target), { recursive: true, mode: 0o700 });
       writeFileSync(
         target,
         await (got.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray(),
+        { mode: 0o600 },
       );
       files.push(target);
     }
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'notification.json'), `${JSON.stringify(n, null, 2)}\n`);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  writeFileSync(join(dir, 'notification.json'), `${JSON.stringify(n, null, 2)}\n`, { mode: 0o600 });
   return { dir, files };
 }

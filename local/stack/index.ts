@@ -4,17 +4,18 @@
  * variables, which is why this module sets process.env before any handler loads — and why one process runs at most
  * one stack (SDK clients resolve their endpoint once, on first use).
  *
- * `startStack` composes the modules beside it: ports (`ports.ts`), environment (`environment.ts`), servers
- * (`servers.ts`), provisioning (`clients.ts`, `resources.ts`; all three in order in `boot.ts`), execution tracking
+ * `startStack` composes the modules beside it: ports (`ports.ts`), environment (`environment.ts`), servers and the
+ * console (`servers.ts`), provisioning (`clients.ts`, `resources.ts`; all three in order in `boot.ts`), execution tracking
  * (`executions.ts`), the notification inbox (`inbox.ts`), the S3 → SQS → starter path (`ingest.ts`) and
  * `endpoints.json` (`endpoints-file.ts`).
  */
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FaultInjector } from '../faults.js';
+import { openPrivateDataDir, ownerOnlyUmask } from '../private-dir.js';
 import { type Booted, bootStack } from './boot.js';
 import { Cleanups } from './cleanups.js';
-import { ensurePrivateDir, loadOrCreateCredentials } from './credentials.js';
+import { credentialsIn } from './credentials.js';
 import { endpointsJsonOf, writeEndpointsFile } from './endpoints-file.js';
 import { applyBaseEnv } from './environment.js';
 import { type ExecutionTracker, trackExecutions } from './executions.js';
@@ -22,13 +23,21 @@ import { type NotificationInbox, openNotificationInbox } from './inbox.js';
 import { resumeUnfinished, startIngest } from './ingest.js';
 import { acquireLock } from './lock.js';
 import { planPorts } from './ports.js';
-import type { ServerContext } from './servers.js';
+import { type ServerContext, startConsole } from './servers.js';
 import { type EndpointsJson, LOCAL_REGION, type Stack, type StackOptions } from './types.js';
 
-export { StackAlreadyRunningError } from './lock.js';
+export { UnsafeDataDirError } from '../private-dir.js';
+export {
+  credentialsIn,
+  LOCAL_REGION_NAME,
+  loadOrCreateCredentials,
+  type StackCredentials,
+} from './credentials.js';
+export { readLock, StackAlreadyRunningError } from './lock.js';
 export type { Notification } from './notifications.js';
 export { PortInUseError } from './ports.js';
 export * from './types.js';
+export { uploadFile } from './upload.js';
 
 const REPO_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
@@ -36,23 +45,6 @@ function faultsOf(options: StackOptions): FaultInjector {
   return options.faults instanceof FaultInjector
     ? options.faults
     : new FaultInjector(FaultInjector.parse(options.faults ?? process.env.SECURE_TRANSCODE_FAULTS));
-}
-
-/** The console, mounted under `/console` on the key service's server; returns its URL. */
-async function mountConsole(booted: Booted, inbox: NotificationInbox, dataDir: string, root: string) {
-  const { keyService, sfnServer, definitionPath } = booted.workflow;
-  const { createConsole } = await import('../console/server.js');
-  const consoleApp = createConsole({
-    dataDir,
-    definitionPath,
-    schemaPath: join(root, 'schemas', 'notification.v1.schema.json'),
-    notificationsFile: inbox.notificationsFile,
-    eventsFile: booted.services.eventsFile,
-    sfn: sfnServer.engine,
-    keyService,
-  });
-  keyService.mount('/console', consoleApp.handle);
-  return consoleApp.url;
 }
 
 function stackHandle(parts: {
@@ -95,11 +87,12 @@ function stackHandle(parts: {
 }
 
 export async function startStack(options: StackOptions): Promise<Stack> {
-  const dataDir = resolve(options.dataDir);
+  // Refused before anything in it is read when another user could have prepared it; its real path from here on.
+  const dataDir = openPrivateDataDir(options.dataDir);
   const root = options.root ?? REPO_ROOT;
   const log = options.quiet ? () => undefined : (options.log ?? ((line: string) => console.log(line)));
-  ensurePrivateDir(dataDir);
   const cleanups = new Cleanups();
+  cleanups.push(ownerOnlyUmask());
   cleanups.push(acquireLock(dataDir));
   const ports = planPorts(dataDir, options.ports ?? {});
   try {
@@ -108,7 +101,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     cleanups.push(resumeFaults);
     const region = LOCAL_REGION;
     // Per data directory, random, 0600: every endpoint below accepts only requests signed with these.
-    const credentials = loadOrCreateCredentials(dataDir, { rotate: options.rotateCredentials ?? false });
+    const credentials = credentialsIn(dataDir, { rotate: options.rotateCredentials ?? false });
     cleanups.push(applyBaseEnv(region, credentials, options.quiet ?? false));
     const auth = { credentials: { ...credentials }, region };
     const ctx: ServerContext = {
@@ -148,7 +141,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       log,
       cleanups,
     });
-    const consoleUrl = await mountConsole(booted, inbox, dataDir, root);
+    const consoleUrl = await startConsole(ctx, booted, inbox.notificationsFile, root);
 
     const config = endpointsJsonOf({
       ...booted,

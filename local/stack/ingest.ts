@@ -6,15 +6,13 @@
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import type { FaultInjector } from '../faults.js';
-import { createLambdaInvoker } from '../lambda/invoke.js';
+import { createLambdaInvoker, loadFunctionCatalog, startSqsPoller } from '../lambda/index.js';
 import type { ObjectCreatedEvent } from '../s3/index.js';
 import type { LocalStepFunctions } from '../sfn/index.js';
-import { loadFunctionCatalog } from '../sfn/index.js';
 import type { Cleanups } from './cleanups.js';
 import type { QueueRef } from './resources.js';
 import { toS3EventNotification } from './s3-events.js';
 import type { ServiceServers } from './servers.js';
-import { startSqsPoller } from './sqs-poller.js';
 import { LOCAL_ACCOUNT, LOCAL_BUCKET } from './types.js';
 
 type Gateway = ServiceServers['gateway'];

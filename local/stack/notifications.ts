@@ -13,7 +13,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, truncateSync, writeSync } from 'node:fs';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { type SqsPoller, startSqsPoller } from './sqs-poller.js';
+import { type SqsPoller, startSqsPoller } from '../lambda/index.js';
 
 export type { Notification } from '../../lib/notifications/contract.js';
 

@@ -3,8 +3,9 @@
  * is tried first, so endpoints (and player URLs, AWS CLI profiles) stay the same across restarts of `up`; a free port
  * is taken if it is busy.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { writePrivateFile } from './credentials.js';
 import type { StackPorts } from './types.js';
 
 export class PortInUseError extends Error {
@@ -61,6 +62,6 @@ export function planPorts(dataDir: string, ports: StackPorts): PortPlan {
   };
   return {
     onPort,
-    save: () => writeFileSync(portsPath, `${JSON.stringify(chosenPorts)}\n`),
+    save: () => writePrivateFile(portsPath, `${JSON.stringify(chosenPorts)}\n`),
   };
 }

@@ -6,7 +6,7 @@
  * must survive a restart (key, pipeline) are kept in `<dataDir>/stack-state.json` and reused when the servers still
  * know them.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   CreatePipelineCommand,
@@ -27,6 +27,7 @@ import {
   SetQueueAttributesCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import { writePrivateFile } from './credentials.js';
 
 export interface QueueRef {
   url: string;
@@ -163,7 +164,7 @@ export async function provision(options: {
   const pipelineId = await ensurePipeline(options.et, saved, options.bucket, key.arn, options.accountId);
 
   const state: SavedState = { kmsKeyArn: key.arn, playbackKmsKeyArn: playbackKey.arn, pipelineId };
-  writeFileSync(statePath, `${JSON.stringify(state, null, 2)}\n`);
+  writePrivateFile(statePath, `${JSON.stringify(state, null, 2)}\n`);
   return {
     ingest,
     dlq,

@@ -1,24 +1,24 @@
 /**
  * Boots the local servers, in two phases: the AWS services (S3/SQS/SNS, KMS, Elastic Transcoder, EventBridge,
  * MediaConvert), then, once the resources exist and the service endpoints are in the environment, the servers that
- * load workflow code (the key service, the SPEKE key provider, Step Functions). Server modules load on first use,
- * after the environment they read is in place. Each server's stop is registered as soon as it is up.
+ * load workflow code (the key service, the SPEKE key provider, Step Functions), and the console on the key service's
+ * server. Server modules load on first use, after the environment they read is in place. Each server's stop is registered as soon as it is up.
  */
 import { join } from 'node:path';
+import { type LocalEventBridge, startLocalEventBridge } from '../eventbridge/index.js';
 import type { FaultInjector } from '../faults.js';
-import type { LocalAuth } from '../http/request-guard.js';
+import type { LocalAuth } from '../http/index.js';
 import type { Cleanups } from './cleanups.js';
 import type { StackCredentials } from './credentials.js';
-import { type LocalEventBridge, startLocalEventBridge } from './eventbridge.js';
 import type { OnPort } from './ports.js';
 import { EVENT_BUS_NAME, LOCAL_ACCOUNT, LOCAL_BUCKET, type StackOptions } from './types.js';
 
 type Started<M, K extends keyof M> = M[K] extends (...args: never[]) => Promise<infer T> ? T : never;
 type S3Gateway = Started<typeof import('../s3/index.js'), 'startS3Gateway'>;
 type KmsServer = Started<typeof import('../kms/index.js'), 'startKmsServer'>;
-type TranscoderServer = Started<typeof import('../transcoder/index.js'), 'startTranscoderServer'>;
+type TranscoderServer = Started<typeof import('../elastictranscoder/index.js'), 'startTranscoderServer'>;
 type MediaConvertServer = Started<typeof import('../mediaconvert/index.js'), 'startMediaConvertServer'>;
-type KeyService = Started<typeof import('../playback/server.js'), 'startKeyService'>;
+type KeyService = Started<typeof import('../playback/index.js'), 'startKeyService'>;
 type SpekeServer = Started<typeof import('../speke/index.js'), 'startSpekeServer'>;
 type SfnServer = Started<typeof import('../sfn/index.js'), 'startSfnServer'>;
 
@@ -67,7 +67,7 @@ export async function startServiceServers(ctx: ServerContext): Promise<ServiceSe
   const kms = await onPort('KMS', 'kms', (port) => startKmsServer({ dataDir, auth, port, region, faults }));
   cleanups.push(() => kms.stop());
 
-  const { startTranscoderServer } = await import('../transcoder/index.js');
+  const { startTranscoderServer } = await import('../elastictranscoder/index.js');
   const transcoder = await onPort('Elastic Transcoder', 'transcoder', (port) =>
     startTranscoderServer({
       dataDir,
@@ -117,6 +117,12 @@ export interface WorkflowServers {
   serverlessPath: string;
 }
 
+function requiredEnv(env: Record<string, string>, name: string): string {
+  const value = env[name];
+  if (!value) throw new Error(`The stack's service environment has no ${name}`);
+  return value;
+}
+
 export async function startWorkflowServers(
   ctx: ServerContext,
   services: ServiceServers,
@@ -124,7 +130,7 @@ export async function startWorkflowServers(
   root: string,
 ): Promise<WorkflowServers> {
   const { dataDir, region, auth, credentials, faults, onPort, cleanups, options } = ctx;
-  const { startKeyService } = await import('../playback/server.js');
+  const { startKeyService } = await import('../playback/index.js');
   const keyService = await onPort('the key service', 'keyService', (port) =>
     startKeyService({
       dataDir: join(dataDir, 'playback'),
@@ -151,6 +157,7 @@ export async function startWorkflowServers(
       bucket: LOCAL_BUCKET,
       assetPrefix: options.env?.ASSET_PREFIX ?? 'assets/',
       keyServiceUrl: keyService.endpoint,
+      playbackKmsKeyId: requiredEnv(serviceEnv, 'PLAYBACK_KMS_KEY_ID'),
     }),
   );
   cleanups.push(() => speke.stop());
@@ -175,4 +182,24 @@ export async function startWorkflowServers(
   );
   cleanups.push(() => sfnServer.stop());
   return { keyService, speke, sfnServer, definitionPath, serverlessPath };
+}
+
+/** The console, mounted under `/console` on the key service's server; returns its URL. */
+export async function startConsole(
+  ctx: ServerContext,
+  servers: { services: ServiceServers; workflow: WorkflowServers },
+  notificationsFile: string,
+  root: string,
+): Promise<string> {
+  const { keyService, sfnServer, definitionPath } = servers.workflow;
+  const { mountConsole } = await import('../console/index.js');
+  return mountConsole({
+    dataDir: ctx.dataDir,
+    definitionPath,
+    schemaPath: join(root, 'schemas', 'notification.v1.schema.json'),
+    notificationsFile,
+    eventsFile: servers.services.eventsFile,
+    sfn: sfnServer.engine,
+    keyService,
+  });
 }

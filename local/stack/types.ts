@@ -4,10 +4,10 @@
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { TranscoderBackend } from '../../lib/config/transcoder.js';
+import type { FfmpegBinary, JobProgress } from '../engine/index.js';
 import type { FaultInjector } from '../faults.js';
 import type { S3RequestRecord } from '../s3/index.js';
 import type { ExecutionRecord, HistoryEvent, LocalStepFunctions } from '../sfn/index.js';
-import type { FfmpegBinary, JobProgress } from '../transcoder/index.js';
 import type { Notification } from './notifications.js';
 
 export const LOCAL_BUCKET = 'secure-transcode-local';

@@ -7,7 +7,12 @@
  * bad-inputs-slow-transcoder.e2e.test.ts.
  */
 import { DisableKeyCommand, EnableKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
-import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectCommand,
+  HeadObjectCommand,
+  ListObjectVersionsCommand,
+  PutObjectCommand,
+} from '@aws-sdk/client-s3';
 import {
   DeleteMessageCommand,
   ReceiveMessageCommand,
@@ -143,6 +148,15 @@ describe('bad inputs on the local stack', () => {
     expect(first.notification.source.size).toBeGreaterThan(clip.length);
     expect(second.name).not.toBe(first.record.name);
     expect(secondNotification).toMatchObject({ status: 'SUCCEEDED', source: { key, size: clip.length } });
+    // Each execution deleted its own version, by id: the other's job was not disturbed and no delete marker is left.
+    const versions = await stack.s3.send(
+      new ListObjectVersionsCommand({ Bucket: stack.config.bucket, Prefix: key }),
+    );
+    expect([versions.Versions ?? [], versions.DeleteMarkers ?? []]).toEqual([[], []]);
+    expect([first.notification, secondNotification].map((n) => n.source.retention)).toEqual([
+      { policy: 'delete', deleted: true, versionId: first.notification.source.versionId },
+      { policy: 'delete', deleted: true, versionId: secondNotification.source.versionId },
+    ]);
   });
 
   it('fails at GenerateKeys while the KMS key is disabled', async () => {

@@ -55,7 +55,7 @@ describe('reliability on the local stack', () => {
       const since = Date.now();
       await uploadFile(stack.s3, { bucket: stack.config.bucket, key, body: clip });
       const arn = await stack.waitForExecutionStart(key, 30_000, since);
-      const event = await s3EventFor(stack, arn);
+      const event = s3EventFor(stack, arn, clip.length);
 
       // Act
       await sendCopies(sqs, stack.config.queueUrl, event, COPIES);

@@ -1,15 +1,15 @@
 /**
  * The embedded stack SIGKILLed — its whole process group, ffmpeg included — while jobs are in flight, then started
  * again on the same data directory, as a user would after a crash. Whatever the stack acknowledged must still be
- * there byte for byte, every job must end with exactly one notification, and no playback key or decrypted media may
- * be left on disk. The stack runs as the CLI (`secure-transcode up --fast`) in its own process group.
+ * there byte for byte (but a job's upload, which SOURCE_RETENTION=delete removes once the job succeeds), every job
+ * must end with exactly one notification, and no playback key or decrypted media may be left on disk. The stack runs as the CLI (`secure-transcode up --fast`) in its own process group.
  */
 import type { ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectVersionsCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { generateClip } from '../../bench/chaos/corpus.js';
@@ -47,6 +47,7 @@ describe('a stack killed mid-job and started again', () => {
   let notifications: Notification[] = [];
   let config: EndpointsJson;
   let stateAtKill: string[] = [];
+  let sourcesLeft: string[] = [];
 
   const connect = async () => {
     const endpointsPath = join(dataDir, 'endpoints.json');
@@ -79,8 +80,8 @@ describe('a stack killed mid-job and started again', () => {
     }
     for (const n of [1, 2, 3]) {
       const key = `incoming/kill/clip-${n}.mp4`;
+      // A job's source is not read back: SOURCE_RETENTION=delete removes it once the job succeeds.
       await first.s3.send(new PutObjectCommand({ Bucket: config.bucket, Key: key, Body: clip }));
-      acknowledged.set(key, sha256(clip));
       jobs.push(key);
     }
     // Act: kill the whole group once every job has started and some are still running.
@@ -126,6 +127,10 @@ describe('a stack killed mid-job and started again', () => {
       const bytes = (await got.Body?.transformToByteArray()) ?? new Uint8Array();
       acknowledged.set(key, sha256(bytes) === digest ? 'identical' : `differs (${bytes.length} bytes)`);
     }
+    const versions = await second.s3.send(
+      new ListObjectVersionsCommand({ Bucket: config.bucket, Prefix: 'incoming/kill/' }),
+    );
+    sourcesLeft = [...(versions.Versions ?? []), ...(versions.DeleteMarkers ?? [])].map((v) => v.Key ?? '');
     second.s3.destroy();
     second.sfn.destroy();
   });
@@ -153,6 +158,18 @@ describe('a stack killed mid-job and started again', () => {
       jobs.map((k) => [k, notifications.filter((n) => n.source.key === k).map((n) => n.status)]),
     );
     expect(perJob).toEqual(Object.fromEntries(jobs.map((k) => [k, ['SUCCEEDED']])));
+  });
+
+  it("deletes each job's source version once it succeeded, a resumed job included, and lays no delete marker", () => {
+    // Assess
+    expect(sourcesLeft).toEqual([]);
+    for (const key of jobs) {
+      const n = notifications.find((x) => x.source.key === key);
+      expect({ key, retention: n?.source.retention }).toEqual({
+        key,
+        retention: { policy: 'delete', deleted: true, versionId: n?.source.versionId },
+      });
+    }
   });
 
   it('leaves no playback key or decrypted media on disk', () => {

@@ -3,7 +3,8 @@
  * workflow-elastictranscoder.e2e.test.ts runs the same suite on Elastic Transcoder.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -37,6 +38,14 @@ describe('secure-transcode run', () => {
   }
 
   let work: string;
+  const fileState = (path: string) => {
+    const st = statSync(path);
+    return {
+      sha256: createHash('sha256').update(readFileSync(path)).digest('hex'),
+      size: st.size,
+      mtimeMs: st.mtimeMs,
+    };
+  };
 
   beforeAll(() => {
     work = mkdtempSync(join(tmpdir(), 'st-run-'));
@@ -50,6 +59,7 @@ describe('secure-transcode run', () => {
     // Prepare
     const corrupt = join(work, 'corrupt.mp4');
     writeFileSync(corrupt, Buffer.alloc(200_000, 0x33));
+    const before = fileState(corrupt);
 
     // Act
     const result = await runCli(['run', '--fast', corrupt, '--data-dir', join(work, 'data')]);
@@ -57,14 +67,16 @@ describe('secure-transcode run', () => {
     // Assess
     expect(result.code).toBe(1);
     expect(result.stdout).toContain('✖ corrupt.mp4  FAILED');
+    expect(fileState(corrupt)).toEqual(before);
   }, 120_000);
 
-  it('keeps the KMS key, executions and objects of the data directory for the next run', async () => {
+  it('keeps the KMS key, executions and objects of the data directory for the next run, and the user files as they were', async () => {
     // Prepare
     const dataDir = join(work, 'data');
     const keyBefore = JSON.parse(readFileSync(join(dataDir, 'stack-state.json'), 'utf8')).kmsKeyArn;
     const clipFile = join(work, 'good.mp4');
     await generateSampleClip(FFMPEG, clipFile, 1, '160x120');
+    const before = fileState(clipFile);
 
     // Act
     const result = await runCli(['run', '--fast', clipFile, '--data-dir', dataDir]);
@@ -95,7 +107,12 @@ describe('secure-transcode run', () => {
           ),
       ),
     );
-    expect(storedKeys).toEqual(expect.arrayContaining(['incoming/corrupt.mp4', 'incoming/good.mp4']));
+    // The uploaded copy of the good file is gone (SOURCE_RETENTION=delete), the failed one's copy stays; the user's
+    // own files are untouched either way.
+    expect(storedKeys).toContain('incoming/corrupt.mp4');
+    expect(storedKeys).not.toContain('incoming/good.mp4');
+    expect(fileState(clipFile)).toEqual(before);
+    expect(result.stdout).toContain('your files are left as they are; SOURCE_RETENTION=delete');
   }, 120_000);
 
   it('exits with a clear error for a file that does not exist', async () => {

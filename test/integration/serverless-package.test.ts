@@ -1,11 +1,6 @@
-/**
- * `serverless package` runs offline with no AWS credentials; the generated CloudFormation template is asserted on
- * without deploying (the approach of serverless-step-functions fixture tests).
- */
+/** Assertions on the packaged CloudFormation template (test/support/packaged-template.ts packages it offline). */
 
-import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { parse } from 'yaml';
@@ -20,6 +15,7 @@ import {
   kmsPermissionsByRole,
   type Via,
 } from '../support/kms-custody.js';
+import { packageTemplate } from '../support/packaged-template.js';
 
 type Resource = {
   Type: string;
@@ -33,49 +29,19 @@ let parameters: Record<string, unknown>;
 const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
 
 beforeAll(() => {
-  // Package from a copy so parallel test runs never race on .serverless/ in the working tree.
-  const dir = mkdtempSync(join(tmpdir(), 'st-sls-'));
-  for (const entry of [
-    'serverless.yml',
-    'package.json',
-    'tsconfig.json',
-    'functions',
-    'lib',
-    'statemachines',
-  ]) {
-    cpSync(join(projectRoot, entry), join(dir, entry), { recursive: true });
-  }
-  symlinkSync(join(projectRoot, 'node_modules'), join(dir, 'node_modules'));
-  const env = {
-    ...process.env,
-    SLS_TELEMETRY_DISABLED: '1',
-    AWS_ACCESS_KEY_ID: '',
-    AWS_SECRET_ACCESS_KEY: '',
-    AWS_PROFILE: 'none',
-    HOME: dir,
-  };
-  execFileSync(process.execPath, [join(projectRoot, 'node_modules/osls/bin/serverless.js'), 'package'], {
-    cwd: dir,
-    env,
-    stdio: 'pipe',
-  });
-  const template = JSON.parse(
-    readFileSync(join(dir, '.serverless/cloudformation-template-update-stack.json'), 'utf8'),
-  ) as { Resources: Record<string, Resource> };
-  resources = template.Resources;
+  resources = packageTemplate().Resources as Record<string, Resource>;
   parameters = (
     parse(readFileSync(join(projectRoot, 'serverless.yml'), 'utf8')) as {
       params: { default: Record<string, unknown> };
     }
   ).params.default;
-  rmSync(dir, { recursive: true, force: true });
 }, 180_000);
 
 describe('the packaged CloudFormation template', () => {
   it('runs every function on nodejs22.x', () => {
     // Assess
     const fns = ofType('AWS::Lambda::Function');
-    expect(fns.length).toBe(13);
+    expect(fns.length).toBe(14);
     for (const [, fn] of fns) expect(fn.Properties.Runtime).toBe('nodejs22.x');
   });
 
@@ -105,6 +71,57 @@ describe('the packaged CloudFormation template', () => {
     expect(policy.Statement).toContainEqual(
       expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
     );
+  });
+
+  it('expires what is left under the input prefix, and its noncurrent versions, after sourceExpirationDays', () => {
+    // Prepare
+    const bucket = resources.MediaBucket?.Properties as { LifecycleConfiguration: { Rules: unknown[] } };
+    const rules = bucket.LifecycleConfiguration.Rules;
+    // Assess
+    expect(parameters.sourceExpirationDays).toBe('7');
+    expect(rules).toContainEqual({
+      Id: 'expire-unprocessed-sources',
+      Status: 'Enabled',
+      Prefix: 'incoming/',
+      ExpirationInDays: '7',
+      NoncurrentVersionExpiration: { NoncurrentDays: '7' },
+    });
+    expect(rules).toContainEqual(
+      expect.objectContaining({ Prefix: 'incoming/', ExpiredObjectDeleteMarker: true }),
+    );
+  });
+
+  it('deletes sources by default, and lets DisposeSource delete only source versions under the input prefix', () => {
+    // Prepare
+    const env = (name: string) =>
+      (resources[name]?.Properties.Environment as { Variables: Record<string, unknown> } | undefined)
+        ?.Variables ?? {};
+    const policies = resources.DisposeSourceRole?.Properties.Policies as Array<{
+      PolicyDocument: { Statement: Array<{ Action: string[]; Resource: unknown }> };
+    }>;
+    const statements = policies.flatMap((p) => p.PolicyDocument.Statement);
+    const deleting = statements.filter((st) => st.Action.some((a) => a.startsWith('s3:Delete')));
+    // Assess
+    expect(parameters.sourceRetention).toBe('delete');
+    for (const fn of ['DisposeSourceLambdaFunction', 'NotifyLambdaFunction'])
+      expect({ fn, retention: env(fn).SOURCE_RETENTION }).toEqual({ fn, retention: 'delete' });
+    expect(resources.DisposeSourceLambdaFunction?.Properties.Role).toEqual({
+      'Fn::GetAtt': ['DisposeSourceRole', 'Arn'],
+    });
+    expect(deleting.map((st) => st.Action)).toEqual([['s3:DeleteObjectVersion', 's3:DeleteObject']]);
+    expect(JSON.stringify(deleting[0]?.Resource)).toContain('/incoming/*');
+    expect(statements.flatMap((st) => st.Action).sort()).toEqual([
+      's3:DeleteObject',
+      's3:DeleteObjectVersion',
+      's3:GetObject',
+    ]);
+    for (const [name, role] of ofType('AWS::IAM::Role').filter(([k]) => k !== 'DisposeSourceRole')) {
+      const actions = JSON.stringify(role.Properties.Policies ?? []);
+      expect({ name, deletesVersions: actions.includes('s3:DeleteObjectVersion') }).toEqual({
+        name,
+        deletesVersions: false,
+      });
+    }
   });
 
   it('lets each existing resource be swapped in through a parameter condition', () => {
@@ -141,6 +158,7 @@ describe('the packaged CloudFormation template', () => {
       'WrapKey',
       'SubmitJob',
       'PollJob',
+      'DisposeSource',
       'Notify',
       'Cleanup',
     ]) {
@@ -151,7 +169,7 @@ describe('the packaged CloudFormation template', () => {
   it('grants no wildcard actions to any function role, and conditions KMS use on the encryption context', () => {
     // Assess
     const roles = ofType('AWS::IAM::Role').filter(([k]) => k !== 'TranscodeStateMachineRole');
-    expect(roles.length).toBe(14);
+    expect(roles.length).toBe(15);
     for (const [name, role] of roles) {
       const statements = (
         role.Properties.Policies as Array<{
@@ -480,7 +498,9 @@ describe('the key service limits in the packaged template', () => {
     });
     expect(Number(stage.DefaultRouteSettings.ThrottlingRateLimit)).toBe(50);
     expect(Number(stage.DefaultRouteSettings.ThrottlingBurstLimit)).toBe(100);
-    expect(Number(resources.KeyServiceLambdaFunction?.Properties.ReservedConcurrentExecutions)).toBe(20);
+    expect(resources.KeyServiceLambdaFunction?.Properties.ReservedConcurrentExecutions).toEqual({
+      'Fn::If': ['ReserveKeyServiceConcurrency', '20', { Ref: 'AWS::NoValue' }],
+    });
   });
 
   it('names only the configured bucket as the starter source bucket', () => {

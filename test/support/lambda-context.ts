@@ -1,5 +1,5 @@
 import type { Context } from 'aws-lambda';
-import { lambdaContext as localLambdaContext } from '../../local/lambda/invoke.js';
+import { lambdaContext as localLambdaContext } from '../../local/lambda/index.js';
 
 /** The context Lambda hands a function (the local runtime's own builder): what injectLambdaContext puts on log lines. */
 export function lambdaContext(

@@ -43,7 +43,7 @@ export const RECORD: AssetRecord = {
     encryptionContext: { service: 'speke-key-provider.secure-transcode', assetId: ASSET_ID },
   },
   outputBucket: 'media-out',
-  outputKeyPrefix: `outputs/clip/${ASSET_ID}/`,
+  outputKeyPrefix: `outputs/${ASSET_ID}/clip/`,
   masterPlaylist: 'index.m3u8',
   playlists: ['hls_1000k.m3u8'],
 };

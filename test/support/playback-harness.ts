@@ -112,7 +112,7 @@ export async function startPlaybackHarness(options: HarnessOptions): Promise<Pla
   };
   let keyService = await startKeyService({ dataDir, env: keyServiceEnv });
 
-  const outputKeyPrefix = `outputs/clip/${options.assetId}/`;
+  const outputKeyPrefix = `outputs/${options.assetId}/clip/`;
   const objects = syntheticHls(keyService.keyUrl(options.assetId));
   for (const [name, body] of objects) {
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${outputKeyPrefix}${name}`, Body: body }));

@@ -10,10 +10,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { DecryptCommand, KMSClient } from '@aws-sdk/client-kms';
-import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, ListObjectVersionsCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
+import { s3EventFor, sendCopies, sqsClientFor } from '../../bench/chaos/run.js';
 import type { TranscoderBackend } from '../../lib/config/transcoder.js';
 import { EncryptionModeSchema } from '../../lib/contracts.js';
 import { generateSampleClip } from '../../local/cli/sample.js';
@@ -25,6 +26,7 @@ import {
   startStack,
 } from '../../local/stack/index.js';
 import { uploadFile } from '../../local/stack/upload.js';
+import { untilQueueDrained } from './e2e-checks.js';
 import { FFMPEG } from './ffmpeg.js';
 import { opensslDecrypt } from './openssl.js';
 
@@ -46,6 +48,20 @@ async function bodyOf(
     await (got.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray(),
   );
   return { bytes, metadata: got.Metadata ?? {} };
+}
+
+/** Every version and delete marker the bucket holds for exactly `key`. */
+async function versionsOf(
+  stack: Stack,
+  key: string,
+): Promise<{ versions: string[]; deleteMarkers: string[] }> {
+  const out = await stack.s3.send(
+    new ListObjectVersionsCommand({ Bucket: stack.config.bucket, Prefix: key }),
+  );
+  return {
+    versions: (out.Versions ?? []).filter((v) => v.Key === key).map((v) => v.VersionId ?? ''),
+    deleteMarkers: (out.DeleteMarkers ?? []).filter((m) => m.Key === key).map((m) => m.VersionId ?? ''),
+  };
 }
 
 /** MPEG-TS packets are 188 bytes, each starting with the sync byte 0x47. */
@@ -225,6 +241,64 @@ export function describeWorkflow(backend: TranscoderBackend): void {
         error: { code: expect.any(String), step: expect.any(String) },
       });
       expect(failure.tookMs).toBeLessThan(60_000);
+    });
+
+    it('deletes exactly the processed source version once the job succeeded, and says so', async () => {
+      // Act
+      const left = await versionsOf(stack, 'incoming/e2e clip.mp4');
+
+      // Assess
+      expect(success.notification.source.versionId).toEqual(expect.any(String));
+      expect(success.notification.source.retention).toEqual({
+        policy: 'delete',
+        deleted: true,
+        versionId: success.notification.source.versionId,
+      });
+      expect(left).toEqual({ versions: [], deleteMarkers: [] });
+    });
+
+    it('keeps the source of a failed job', async () => {
+      // Prepare
+      const versionId = failure.notification.source.versionId ?? '';
+
+      // Act
+      const head = await stack.s3.send(
+        new HeadObjectCommand({
+          Bucket: stack.config.bucket,
+          Key: 'incoming/corrupt.mp4',
+          VersionId: versionId,
+        }),
+      );
+
+      // Assess
+      expect(head.ContentLength).toBe(300_000);
+      expect(failure.notification.source.retention).toEqual({ policy: 'delete', deleted: false, versionId });
+      expect(await versionsOf(stack, 'incoming/corrupt.mp4')).toEqual({
+        versions: [versionId],
+        deleteMarkers: [],
+      });
+    });
+
+    it('treats a redelivered event for the deleted source version as a duplicate: no execution, no notification', async () => {
+      // Prepare
+      const sqs = sqsClientFor(stack);
+      const notified = readFileSync(stack.config.notificationsFile, 'utf8').trim().split('\n').length;
+
+      // Act
+      await sendCopies(
+        sqs,
+        stack.config.queueUrl,
+        s3EventFor(stack, success.record.executionArn, clip.length),
+        5,
+      );
+      const depth = await untilQueueDrained(sqs, stack.config.queueUrl, 30_000);
+      const dlq = await untilQueueDrained(sqs, stack.config.dlqUrl, 1_000);
+      sqs.destroy();
+
+      // Assess
+      expect([depth, dlq]).toEqual([0, 0]);
+      expect(stack.executionsFor('incoming/e2e clip.mp4').map((r) => r.name)).toEqual([success.record.name]);
+      expect(readFileSync(stack.config.notificationsFile, 'utf8').trim().split('\n')).toHaveLength(notified);
     });
 
     it('starts the workflow for an upload made with the AWS CLI', async () => {

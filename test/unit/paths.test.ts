@@ -1,5 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
-import { assetPaths, executionNameFor, truncateUtf8 } from '../../lib/paths.js';
+import {
+  assetPaths,
+  executionNameFor,
+  isSafeKey,
+  KEY_SEGMENT_RULE,
+  keyRuleViolation,
+  truncateUtf8,
+} from '../../lib/paths.js';
 
 const prefixes = {
   inputPrefix: 'incoming/',
@@ -75,5 +82,67 @@ describe('truncateUtf8', () => {
   it('never splits a multi-byte character', () => {
     // Assess
     expect(truncateUtf8('ééé', 3)).toBe('é');
+  });
+});
+
+describe('the object-key rule', () => {
+  it.each([
+    ['incoming/../a0123/clip.mp4', '".."'],
+    ['incoming/./x.mp4', '"."'],
+    ['incoming//x.mp4', 'empty'],
+    ['incoming/../assets/x.mp4', '".."'],
+    ['/incoming/x.mp4', 'empty'],
+    ['incoming/x.mp4/', 'empty'],
+    ['incoming/..', '".."'],
+  ])('refuses %s, naming the key, the segment and the rule', (key, segment) => {
+    // Act
+    const violation = keyRuleViolation(key);
+
+    // Assess
+    expect(isSafeKey(key)).toBe(false);
+    expect(violation).toContain(`"${key}"`);
+    expect(violation).toContain(segment);
+    expect(violation).toContain(KEY_SEGMENT_RULE);
+  });
+
+  it.each([
+    'incoming/x.mp4',
+    'incoming/..x.mp4',
+    'incoming/.hidden.mp4',
+    'incoming/a..b/c...mp4',
+    'incoming/with spaces & ampersand.mp4',
+  ])('accepts %s', (key) => {
+    // Assess
+    expect(keyRuleViolation(key)).toBeUndefined();
+  });
+
+  it('takes one trailing slash as the end of a prefix, not as an empty segment', () => {
+    // Assess
+    expect(isSafeKey('outputs/a1/clip/', { prefix: true })).toBe(true);
+    expect(isSafeKey('outputs/a1/clip//', { prefix: true })).toBe(false);
+    expect(isSafeKey('outputs/a1/../clip/', { prefix: true })).toBe(false);
+  });
+
+  it('refuses to derive asset paths from a key that breaks it', () => {
+    // Act
+    const derive = () =>
+      assetPaths({ bucket: 'b', key: 'incoming/../a1/clip.mp4', sequencer: '01' }, prefixes);
+
+    // Assess
+    expect(derive).toThrow(KEY_SEGMENT_RULE);
+  });
+
+  it.each([
+    'incoming/show/...mp4',
+    'incoming/show/..mp4',
+    `incoming/${'x'.repeat(158)}/..${'y'.repeat(40)}.mp4`,
+  ])('derives an output prefix with no dot-only segment from %s', (key) => {
+    // Act
+    const p = assetPaths({ bucket: 'b', key, sequencer: '01' }, prefixes);
+
+    // Assess
+    expect(p.outputKeyPrefix.startsWith(`outputs/${p.assetId}/`)).toBe(true);
+    expect(isSafeKey(p.outputKeyPrefix, { prefix: true })).toBe(true);
+    expect(isSafeKey(p.encryptedKey)).toBe(true);
   });
 });

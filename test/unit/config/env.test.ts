@@ -42,7 +42,12 @@ describe('KEY_SERVICE_URL', () => {
     ],
     [
       'spekeConfig',
-      () => spekeConfig({ OUTPUT_BUCKET: 'media-out', KEY_SERVICE_URL: URL_WITH_SLASHES }).keyServiceUrl,
+      () =>
+        spekeConfig({
+          OUTPUT_BUCKET: 'media-out',
+          PLAYBACK_KMS_KEY_ID: 'k',
+          KEY_SERVICE_URL: URL_WITH_SLASHES,
+        }).keyServiceUrl,
     ],
   ])('loses its trailing slashes in %s', (_section, read) => {
     // Act
@@ -54,7 +59,12 @@ describe('KEY_SERVICE_URL', () => {
 
   it('is refused when it is not a URL', () => {
     // Act
-    const read = () => spekeConfig({ OUTPUT_BUCKET: 'media-out', KEY_SERVICE_URL: 'keys.example.com' });
+    const read = () =>
+      spekeConfig({
+        OUTPUT_BUCKET: 'media-out',
+        PLAYBACK_KMS_KEY_ID: 'k',
+        KEY_SERVICE_URL: 'keys.example.com',
+      });
 
     // Assess
     expect(read).toThrow('Environment variable KEY_SERVICE_URL is invalid');

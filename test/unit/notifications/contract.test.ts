@@ -1,6 +1,7 @@
 /**
- * Notification contract v1.1: additive over v1.0 (stored v1.0 messages still validate), documented field by field,
- * with enumerated error codes and steps, object locations, rendition facts, user metadata and an opt-in wrapped key.
+ * Notification contract v1.2: additive over v1.0 and v1.1 (stored messages still validate), documented field by
+ * field, with enumerated error codes and steps, object locations, rendition facts, user metadata, an opt-in wrapped
+ * key, and what became of the source (v1.2).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -71,7 +72,7 @@ function propertiesOf(node: unknown, at = ''): Array<[string, Record<string, unk
   return out;
 }
 
-describe('notification contract v1.1', () => {
+describe('notification contract v1.2', () => {
   it.each(['v1.0-succeeded.json', 'v1.0-failed.json'])('still accepts the v1.0 message %s', (file) => {
     // Prepare
     const message = loadEvent(`notifications/${file}`);
@@ -90,6 +91,7 @@ describe('notification contract v1.1', () => {
     // Assess
     expect(undocumented).toEqual([]);
     expect(schema.$comment).toMatch(/1\.1 \(additive/);
+    expect(schema.$comment).toMatch(/1\.2 \(additive/);
     expect(schema.description).toMatch(/dedupe key is execution\.name \+ status/);
   });
 
@@ -116,7 +118,7 @@ describe('notification contract v1.1', () => {
     });
     // Assess
     expect(validate(n)).toBe(true);
-    expect(n.version).toBe('1.1');
+    expect(n.version).toBe('1.2');
     expect(n.outputs[0]).toMatchObject({
       bucket: sampleAsset().outputBucket,
       uri: `s3://${sampleAsset().outputBucket}/outputs/x/hls-2000k.m3u8`,
@@ -175,6 +177,52 @@ describe('notification contract v1.1', () => {
       message: 'TypeError: x is undefined',
       step: 'Unknown',
     });
+  });
+
+  it('reports what DisposeSource did with the source on success', () => {
+    // Prepare
+    const sourceRetention = { policy: 'delete' as const, deleted: true, versionId: 'v-17' };
+    // Act
+    const n = buildNotification(
+      { ...success(), sourceRetention },
+      { keyServiceUrl: 'https://k', sourceRetention: 'keep' },
+    );
+    // Assess
+    expect(validate.errors ?? []).toEqual([]);
+    expect(validate(n)).toBe(true);
+    expect(n.source.retention).toEqual(sourceRetention);
+  });
+
+  it('reports the source of a failed job as kept, whatever its input claims', () => {
+    // Prepare
+    const failed: NotifyState = {
+      ...success(),
+      source: { ...sampleSource(), versionId: 'v-3' },
+      sourceRetention: { policy: 'delete', deleted: true, versionId: 'v-3' },
+      error: { Error: 'TranscodeJobFailedError', Cause: '4018' },
+      failedStep: 'PollJob',
+    };
+    // Act
+    const n = buildNotification(failed, { keyServiceUrl: 'https://k', sourceRetention: 'delete' });
+    // Assess
+    expect(validate(n)).toBe(true);
+    expect(n.source.retention).toEqual({ policy: 'delete', deleted: false, versionId: 'v-3' });
+  });
+
+  it('still accepts a v1.1 message without source.retention, and refuses an unknown policy', () => {
+    // Prepare
+    const v11 = { ...buildNotification(success(), { keyServiceUrl: 'https://k' }), version: '1.1' };
+    const unknownPolicy = buildNotification(
+      { ...success(), sourceRetention: { policy: 'archive' as never, deleted: false, versionId: null } },
+      { keyServiceUrl: 'https://k' },
+    );
+    // Act
+    const accepted = validate(v11);
+    const refused = validate(unknownPolicy);
+    // Assess
+    expect(v11.source).not.toHaveProperty('retention');
+    expect(accepted).toBe(true);
+    expect(refused).toBe(false);
   });
 
   it('bounds user metadata in count, length and size, dropping rather than cutting', () => {

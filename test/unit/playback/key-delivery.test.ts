@@ -45,7 +45,7 @@ async function recordWithKey(
     ...RECORD,
     assetId,
     playbackKey: { wrappedKey: blob.toString('base64'), kmsKeyId: keyId, encryptionContext: { ...context } },
-    outputKeyPrefix: `outputs/clip/${assetId}/`,
+    outputKeyPrefix: `outputs/${assetId}/clip/`,
   };
 }
 

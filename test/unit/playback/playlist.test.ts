@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { type AssetRecord, playlistObjectKey } from '../../../lib/playback/asset-record.js';
+import { type AssetRecord, assetObjectKey, playlistObjectKey } from '../../../lib/playback/asset-record.js';
 import { PlaylistRewriteError, rewritePlaylist } from '../../../lib/playback/playlist.js';
 
 // Shaped like Elastic Transcoder HLSv3 output with HlsContentProtection (LicenseAcquisitionUrl as the key URI).
@@ -108,5 +108,73 @@ describe('rewritePlaylist', () => {
     expect(playlistObjectKey(record, 'hls-2000k.m3u8')).toBeUndefined();
     expect(v).toContain('#EXT-X-KEY:METHOD=AES-128,URI="https://ks.example.com/keys/a1?token=T.S",IV=0x');
     expect(v).toContain('https://bucket.s3.example.com/out/index_hls-2000k_00001.ts?X-Amz-Signature=sig');
+  });
+});
+
+describe('rewritePlaylist and the object-key rule', () => {
+  it.each([
+    ['a .. that stays inside the asset once normalised', 'sub/../hls_1000k00000.ts'],
+    ['a . segment', './hls_1000k00000.ts'],
+    ['an empty segment', 'sub//hls_1000k00000.ts'],
+    ['a percent-encoded ..', '%2E%2E/other-asset/seg0.ts'],
+    ['a root-relative path', '/outputs/other-asset/seg0.ts'],
+  ])('refuses a segment URI with %s, signing nothing', async (_what, uri) => {
+    // Prepare
+    const signed: string[] = [];
+    const text = `#EXTM3U\n#EXTINF:3.0,\n${uri}\n`;
+
+    // Act
+    const p = rewritePlaylist(text, {
+      ...options,
+      playlist: 'sub/hls_1000k.m3u8',
+      signMedia: async (k) => {
+        signed.push(k);
+        return k;
+      },
+    });
+
+    // Assess
+    await expect(p).rejects.toThrow(PlaylistRewriteError);
+    expect(signed).toEqual([]);
+  });
+
+  it('resolves a URI by concatenation with the playlist folder', async () => {
+    // Act
+    const out = await rewritePlaylist('#EXTM3U\n#EXTINF:3.0,\nseg.ts\n', {
+      ...options,
+      playlist: 'a/b/v.m3u8',
+      signMedia: async (k) => `signed:${k}`,
+    });
+
+    // Assess
+    expect(out).toContain('signed:a/b/seg.ts');
+  });
+});
+
+describe('assetObjectKey', () => {
+  const record = (outputKeyPrefix: string) =>
+    ({
+      assetId: 'a1',
+      outputKeyPrefix,
+      masterPlaylist: 'index.m3u8',
+      playlists: [],
+    }) as unknown as AssetRecord;
+
+  it('joins a safe key under the asset root by concatenation', () => {
+    // Assess
+    expect(assetObjectKey(record('outputs/a1/clip/'), 'outputs/', 'hls/seg.ts')).toBe(
+      'outputs/a1/clip/hls/seg.ts',
+    );
+  });
+
+  it.each([
+    ['a prefix of another asset', 'outputs/a2/clip/', 'seg.ts'],
+    ['a prefix that climbs into another asset', 'outputs/a1/../a2/clip/', 'seg.ts'],
+    ['a relative key with ..', 'outputs/a1/clip/', '../../a2/clip/seg.ts'],
+    ['a relative key with .', 'outputs/a1/clip/', './seg.ts'],
+    ['an empty relative key', 'outputs/a1/clip/', ''],
+  ])('names nothing for %s', (_what, prefix, relative) => {
+    // Assess
+    expect(assetObjectKey(record(prefix), 'outputs/', relative)).toBeUndefined();
   });
 });

@@ -5,7 +5,10 @@ import {
   CLEAR_KEY_AES_128_SYSTEM_ID,
   fillCpixResponse,
   MAX_CPIX_BYTES,
+  MAX_CPIX_DEPTH,
+  MAX_CPIX_ELEMENTS,
   parseCpixRequest,
+  xmlShape,
 } from '../../../lib/speke/cpix.js';
 import { SpekeRequestError } from '../../../lib/speke/errors.js';
 import { loadEvent } from '../../support/events.js';
@@ -187,5 +190,42 @@ describe('fillCpixResponse', () => {
     // Assess
     expect(out.match(/PlainValue>/g)).toHaveLength(2);
     expect(out).not.toContain('AAAA');
+  });
+});
+
+describe('CPIX shape limits', () => {
+  const limits = { depth: MAX_CPIX_DEPTH, elements: MAX_CPIX_ELEMENTS };
+  const inContentKey = (inside: string) =>
+    request().replace('</cpix:ContentKey>', `${inside}</cpix:ContentKey>`);
+
+  it('measures a MediaConvert request well inside the limits', () => {
+    // Act
+    const shape = xmlShape(request(), limits);
+
+    // Assess
+    expect(shape.depth).toBeGreaterThanOrEqual(3);
+    expect(shape.depth).toBeLessThan(MAX_CPIX_DEPTH);
+    expect(shape.elements).toBeLessThan(MAX_CPIX_ELEMENTS);
+  });
+
+  it('ignores tags inside comments, CDATA and quoted attribute values', () => {
+    // Act
+    const shape = xmlShape('<a x="<b><c>" y=\'>\'><!-- <d><e> --><![CDATA[<f><g>]]><h/></a>', limits);
+
+    // Assess
+    expect(shape).toEqual({ depth: 1, elements: 2 });
+  });
+
+  it.each([
+    ['nested past the depth limit', inContentKey(`${'<a>'.repeat(2000)}${'</a>'.repeat(2000)}`)],
+    ['with more elements than the limit', inContentKey('<b/>'.repeat(MAX_CPIX_ELEMENTS + 1))],
+    ['nested past the depth limit and never closed', inContentKey('<a>'.repeat(MAX_CPIX_DEPTH + 1))],
+  ])('refuses a document %s as too_complex before parsing it', (_what, xml) => {
+    // Act
+    const parse = () => parseCpixRequest(xml);
+
+    // Assess
+    expect(parse).toThrow(SpekeRequestError);
+    expect(parse).toThrow(expect.objectContaining({ reason: 'too_complex', status: 400 }));
   });
 });

@@ -28,6 +28,7 @@ const TASK_STATES = [
   'WrapKey',
   'SubmitJob',
   'PollJob',
+  'DisposeSource',
   'NotifySuccess',
   'CleanUp',
   'NotifyFailure',

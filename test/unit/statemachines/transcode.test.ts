@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/client-elastic-transcoder';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { KMSClient, ReEncryptCommand } from '@aws-sdk/client-kms';
-import { S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { Ajv2020 } from 'ajv/dist/2020.js';
@@ -97,9 +97,9 @@ beforeAll(async () => {
   }
 });
 
-it('loads a handler for each of the ten Task states', () => {
+it('loads a handler for each of the eleven Task states', () => {
   // Assess
-  expect(Object.keys(handlers)).toHaveLength(10);
+  expect(Object.keys(handlers)).toHaveLength(11);
 });
 
 beforeEach(() => {
@@ -228,6 +228,12 @@ describe('the transcode state machine', () => {
     const plain = opensslDecrypt('aes-cbc-pkcs7', key, iv, stored?.body ?? Buffer.alloc(0));
     expect(plain.equals(body)).toBe(true);
     expect(openUploads()).toBe(0);
+    expect(fakeS3.get(BUCKET, 'incoming/show/ep 1 & é.mp4')).toBeUndefined();
+    expect((outcome.notification.source as { retention?: unknown }).retention).toEqual({
+      policy: 'delete',
+      deleted: true,
+      versionId: null,
+    });
     expectNoPlaintextKeys(outcome);
   });
 
@@ -420,6 +426,19 @@ describe('the transcode state machine', () => {
       step: 'PollJob',
     },
     {
+      title: 'a source version DisposeSource may not delete (after a completed transcode)',
+      setup: () => {
+        s3Mock
+          .on(DeleteObjectCommand, { Key: 'incoming/bad input.mp4' })
+          .rejects(
+            Object.assign(new Error('denied'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } }),
+          );
+      },
+      body: randomBytes(100),
+      code: 'SourceNotFoundError',
+      step: 'DisposeSource',
+    },
+    {
       title: 'a job that never finishes (poll deadline)',
       setup: () => {
         readJobAnswers = [{ Status: 'Progressing' }];
@@ -442,6 +461,11 @@ describe('the transcode state machine', () => {
       expect(outcome.notification.error?.message.length).toBeGreaterThan(5);
       expect(openUploads()).toBe(0);
       expect(objectKeys()).toEqual([`${BUCKET}/incoming/bad input.mp4`]);
+      expect((outcome.notification.source as { retention?: unknown }).retention).toEqual({
+        policy: 'delete',
+        deleted: false,
+        versionId: null,
+      });
       expectNoPlaintextKeys(outcome, keysGenerated ?? true);
     },
   );

@@ -317,6 +317,16 @@ describe('MediaConvertAdapter.findByExecution', () => {
     expect(found).toBeUndefined();
     expect(mcMock).toHaveReceivedCommandTimes(SearchJobsCommand, 3);
   });
+
+  it('searches the Default queue when no queue is configured, so IAM checks a queue ARN', async () => {
+    // Prepare
+    mcMock.on(SearchJobsCommand).resolves({ Jobs: [] });
+    const adapter = new MediaConvertAdapter({ roleArn: ROLE_ARN, spekeUrl: SPEKE_URL }, mc, 1);
+    // Act
+    await adapter.findByExecution('never-submitted', sampleEncrypted());
+    // Assess
+    expect(mcMock).toHaveReceivedCommandWith(SearchJobsCommand, { Queue: 'Default' });
+  });
 });
 
 describe('MediaConvertAdapter.read', () => {

@@ -2,6 +2,7 @@ import { HeadObjectCommand, NotFound, S3Client } from '@aws-sdk/client-s3';
 import { beforeEach, describe, expect, it } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
 import {
+  InvalidTaskInputError,
   S3TransientError,
   SourceChangedError,
   SourceEmptyError,
@@ -28,6 +29,22 @@ beforeEach(() => {
 });
 
 describe('validateSource', () => {
+  it.each([
+    'incoming/../a0123456789abcdef0123456/clip.mp4',
+    'incoming/./x.mp4',
+    'incoming//x.mp4',
+    'incoming/../assets/x.mp4',
+  ])('refuses %s before reading it, naming the key and the rule', async (key) => {
+    // Act
+    const p = validateSource({ ...input, source: { ...input.source, key } }, config, s3);
+
+    // Assess
+    await expect(p).rejects.toThrow(InvalidTaskInputError);
+    await expect(p).rejects.toThrow(`Object key "${key}" has`);
+    await expect(p).rejects.toThrow('may not contain an empty, "." or ".." path segment');
+    expect(s3Mock).not.toHaveReceivedCommand(HeadObjectCommand);
+  });
+
   it('pins the source to its ETag and derives the asset paths', async () => {
     // Prepare
     s3Mock.on(HeadObjectCommand).resolves({ ContentLength: 500, ETag: '"e1"', ContentType: 'video/mp4' });

@@ -276,7 +276,7 @@ describe('key service handler', () => {
     );
     expect(body).toMatch(
       new RegExp(
-        `^https://media-out\\.s3\\.eu-west-1\\.amazonaws\\.com/outputs/clip/${ASSET_ID}/hls_1000k00000\\.ts\\?.*X-Amz-Expires=3600`,
+        `^https://media-out\\.s3\\.eu-west-1\\.amazonaws\\.com/outputs/${ASSET_ID}/clip/hls_1000k00000\\.ts\\?.*X-Amz-Expires=3600`,
         'm',
       ),
     );

@@ -28,7 +28,11 @@ const GOOD = record({ wrappedKey: SPEKE_BLOB, kmsKeyId: PLAYBACK_KEY_ARN, encryp
 
 const s3Mock = mockClient(S3Client);
 const kmsMock = mockClient(KMSClient);
-const config = spekeConfig({ OUTPUT_BUCKET: 'media-out', KEY_SERVICE_URL: 'https://keys.example.com/' });
+const config = spekeConfig({
+  OUTPUT_BUCKET: 'media-out',
+  KEY_SERVICE_URL: 'https://keys.example.com/',
+  PLAYBACK_KMS_KEY_ID: PLAYBACK_KEY_ARN,
+});
 const handler = createSpekeHttpHandler(
   async () =>
     new SpekeKeyProvider({
@@ -37,6 +41,7 @@ const handler = createSpekeHttpHandler(
       bucket: config.outputBucket,
       assetPrefix: config.assetPrefix,
       keyServiceUrl: config.keyServiceUrl,
+      playbackKmsKeyId: config.playbackKmsKeyId,
     }),
 );
 const event = (name = 'cpix-request') => loadEvent<APIGatewayProxyEvent>(`speke/${name}.json`);

@@ -57,6 +57,7 @@ describe('progress view', () => {
       'WrapKey',
       'SubmitJob',
       'PollJob',
+      'DisposeSource',
       'NotifySuccess',
     ]);
     expect(POLL_LOOP.map((s) => plan.stepOf.get(s))).toEqual([8, 8, 8]);
@@ -82,7 +83,7 @@ describe('progress view', () => {
     }
 
     // Assess
-    expect(new Set(lines.map((l) => /\s(\d+)\/9\s/.exec(l)?.[1]))).toEqual(new Set(['8']));
+    expect(new Set(lines.map((l) => /\s(\d+)\/10\s/.exec(l)?.[1]))).toEqual(new Set(['8']));
   });
 
   it('shows per-rendition progress, elapsed time and an ETA within 79 columns on a TTY', () => {
@@ -106,7 +107,7 @@ describe('progress view', () => {
       .map((l) => l.replace(CURSOR_CODES, ''))
       .filter(Boolean);
     expect(lines).toHaveLength(4);
-    expect(lines[0]).toMatch(/ 8\/9 transcode 40% ETA 18 s +12\.0 s$/);
+    expect(lines[0]).toMatch(/ 8\/10 transcode 40% ETA 18 s +12\.0 s$/);
     expect(lines.slice(1)).toEqual([
       expect.stringMatching(/^ {2}hls-2000k +█+░+ +38%$/),
       expect.stringMatching(/^ {2}hls-1000k +█+░+ +40%$/),
@@ -146,7 +147,7 @@ describe('progress view', () => {
       'movie.mp4: transcode 90%, ETA 1 s (hls-2000k 38%, hls-1000k 40%, hls-400k 40%)',
       'movie.mp4: transcode 100% (hls-2000k 100%, hls-1000k 100%, hls-400k 100%)',
     ]);
-    expect(text.split('\n').filter((l) => l.includes('PollJob'))).toEqual(['movie.mp4: [8/9] PollJob']);
+    expect(text.split('\n').filter((l) => l.includes('PollJob'))).toEqual(['movie.mp4: [8/10] PollJob']);
     for (const line of text.split('\n')) expect(line.length).toBeLessThanOrEqual(79);
   });
 });

@@ -1,0 +1,1 @@
+export { type ConsoleOptions, mountConsole } from './server.js';

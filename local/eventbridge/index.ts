@@ -1,0 +1,1 @@
+export { type LocalEventBridge, type LocalEventBridgeOptions, startLocalEventBridge } from './server.js';
