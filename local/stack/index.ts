@@ -9,7 +9,7 @@
  * (`executions.ts`), the notification inbox (`inbox.ts`), the S3 → SQS → starter path (`ingest.ts`) and
  * `endpoints.json` (`endpoints-file.ts`).
  */
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FaultInjector } from '../faults.js';
 import { openPrivateDataDir, ownerOnlyUmask } from '../private-dir.js';
