@@ -242,6 +242,13 @@ export const SubmitJobInputSchema = z.looseObject({
   transcoderError: CaughtErrorSchema.optional(),
 });
 export const PollJobInputSchema = z.looseObject({ job: JobSchema, poll: PollSchema });
+/** The failure path cleans up whatever the failing step left: every field is optional. */
+export const CleanupInputSchema = z.looseObject({
+  asset: AssetSchema.optional(),
+  encrypt: CheckpointSchema.optional(),
+  encrypted: EncryptedObjectSchema.optional(),
+  job: JobSchema.optional(),
+});
 export const DisposeSourceInputSchema = z.looseObject({
   source: SourceSchema,
   encrypted: EncryptedObjectSchema,

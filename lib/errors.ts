@@ -147,8 +147,6 @@ export const PERMANENT_ERRORS = [
   'PollDeadlineExceededError',
 ] as const;
 
-export type WorkflowErrorName = (typeof TRANSIENT_ERRORS)[number] | (typeof PERMANENT_ERRORS)[number];
-
 export function isWorkflowError(e: unknown): e is WorkflowError {
   return e instanceof WorkflowError;
 }

@@ -1,8 +1,9 @@
-import { CompleteUploadInputSchema, parseTaskInput } from '../../lib/contracts.js';
+import { CompleteUploadInputSchema } from '../../lib/contracts.js';
 import { task } from '../../lib/handler.js';
 import { completeUpload } from '../../lib/workflow/complete-upload.js';
 
-export const handler = task('CompleteUpload', async (event: unknown) => {
-  const state = parseTaskInput(CompleteUploadInputSchema, event, 'CompleteUpload');
-  return completeUpload(state);
+export const handler = task({
+  name: 'CompleteUpload',
+  input: CompleteUploadInputSchema,
+  run: (state) => completeUpload(state),
 });

@@ -1,11 +1,12 @@
 import { sourceRetentionConfig } from '../../lib/config/workflow.js';
-import { DisposeSourceInputSchema, parseTaskInput } from '../../lib/contracts.js';
+import { DisposeSourceInputSchema } from '../../lib/contracts.js';
 import { task } from '../../lib/handler.js';
 import { disposeSource } from '../../lib/workflow/dispose-source.js';
 
 const { policy } = sourceRetentionConfig();
 
-export const handler = task('DisposeSource', async (event: unknown) => {
-  const state = parseTaskInput(DisposeSourceInputSchema, event, 'DisposeSource');
-  return disposeSource(state, { policy });
+export const handler = task({
+  name: 'DisposeSource',
+  input: DisposeSourceInputSchema,
+  run: (state) => disposeSource(state, { policy }),
 });

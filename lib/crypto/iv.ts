@@ -10,9 +10,6 @@ import { randomBytes } from 'node:crypto';
 import type { EncryptionMode } from '../contracts.js';
 import { AES_BLOCK } from './aes.js';
 
-/** Blocks a CTR source may span before the low 32-bit counter word would wrap. */
-export const CTR_MAX_BLOCKS = 2 ** 32;
-
 export function newInitializationVector(
   mode: EncryptionMode,
   random: (size: number) => Buffer = randomBytes,

@@ -30,7 +30,6 @@ export const RecordKeySchema = z.object({
   kmsKeyId: z.string().min(1),
   encryptionContext: z.record(z.string(), z.string()),
 });
-export type RecordKey = z.infer<typeof RecordKeySchema>;
 
 export const AssetRecordSchema = z.object({
   assetId: z.string().regex(ASSET_ID_PATTERN),

@@ -9,7 +9,6 @@ import { logger } from '../logger.js';
 import { SpekeKeyCustodyError, SpekeRequestError } from './errors.js';
 import type { SpekeKeyProvider } from './key-provider.js';
 
-export const SPEKE_ROUTE = 'POST /copyProtection';
 /** SPEKE asks key providers to identify themselves in this response header. */
 export const SPEKE_USER_AGENT = 'secure-transcode SPEKE key provider';
 

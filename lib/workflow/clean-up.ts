@@ -12,6 +12,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { s3 as defaultS3 } from '../clients.js';
 import type { Asset, Checkpoint, EncryptedObject, Job } from '../contracts.js';
+import { logger } from '../logger.js';
 import { translateS3Error } from '../s3/errors.js';
 import { abortOrphanUploads } from '../s3/multipart.js';
 import type { CancellableTranscoder } from '../transcoder/types.js';
@@ -104,7 +105,10 @@ export async function cleanUp(
           });
       });
   }
-  if (!asset) return report;
+  if (!asset) {
+    logger.info('cleaned up after failure', { ...report });
+    return report;
+  }
   // Uploads no checkpoint names: an EncryptSource invocation killed before it returned its first one.
   if (!state.encrypted) {
     const orphans = await abortOrphanUploads(s3, { bucket: asset.encryptedBucket, key: asset.encryptedKey });
@@ -119,5 +123,6 @@ export async function cleanUp(
       throw translateS3Error(e, 'DeleteObject', { bucket, key });
     });
   }
+  logger.info('cleaned up after failure', { ...report, assetId: asset.assetId });
   return report;
 }

@@ -6,13 +6,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { s3 as defaultS3 } from '../clients.js';
 import type { NotifyConfig } from '../config/workflow.js';
-import {
-  CaughtErrorSchema,
-  ExecutionRefSchema,
-  JobSchema,
-  parseTaskInput,
-  SourceRetentionSchema,
-} from '../contracts.js';
+import { CaughtErrorSchema, ExecutionRefSchema, JobSchema, SourceRetentionSchema } from '../contracts.js';
 import { logger } from '../logger.js';
 import { buildNotification, type NotifyState } from '../notifications/contract.js';
 import { publishNotification } from '../notifications/publish.js';
@@ -58,17 +52,22 @@ export interface NotifyInput {
   failed: boolean;
 }
 
-/** Parses the Notify task input: the success shape, or on the failure path only `$.error`. */
-export function parseNotifyInput(event: unknown): NotifyInput {
+/**
+ * The Notify task input: the success shape, or on the failure path only `$.error`. Which one is decided by the
+ * presence of `error`, so a malformed `$.error` is an invalid input rather than a success.
+ */
+export const NotifyInputSchema = z.unknown().transform((event, ctx): NotifyInput => {
   const record = event && typeof event === 'object' ? (event as Record<string, unknown>) : {};
   const failed = record.error !== undefined;
-  if (failed) {
-    parseTaskInput(FailureInputSchema, record, 'Notify');
-    return { state: failureState(record), failed };
+  const parsed = (failed ? FailureInputSchema : SuccessInputSchema).safeParse(event);
+  if (!parsed.success) {
+    for (const { message, path } of parsed.error.issues) ctx.addIssue({ code: 'custom', message, path });
+    return z.NEVER;
   }
-  parseTaskInput(SuccessInputSchema, record, 'Notify');
-  return { state: record as unknown as NotifyState, failed };
-}
+  return failed
+    ? { state: failureState(record), failed }
+    : { state: record as unknown as NotifyState, failed };
+});
 
 export async function notify(
   { state, failed }: NotifyInput,

@@ -4,6 +4,7 @@
  * an ambiguous failure finds the job instead of doubling it.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
+import type { z } from 'zod';
 import { s3 as defaultS3 } from '../clients.js';
 import type { WorkflowConfig } from '../config/workflow.js';
 import type {
@@ -14,11 +15,12 @@ import type {
   Keys,
   Poll,
   Source,
+  SubmitJobInputSchema,
   TranscoderKey,
 } from '../contracts.js';
 import { TranscodeJobFailedError } from '../errors.js';
 import { writeAssetRecord } from '../playback/asset-record.js';
-import type { Profile } from '../profiles.js';
+import { getProfile, type Profile } from '../profiles.js';
 import type { TranscoderAdapter } from '../transcoder/types.js';
 import { deletePrefix } from './clean-up.js';
 
@@ -49,21 +51,32 @@ export function submissionMarker(executionName: string, attempt: number): string
   return attempt === 0 ? executionName : `${executionName}.r${attempt}`;
 }
 
+export interface SubmitDeps {
+  transcoder: TranscoderAdapter;
+  config: Pick<
+    WorkflowConfig,
+    'keyServiceUrl' | 'pollInitialSeconds' | 'pollDeadlineSeconds' | 'assetPrefix' | 'transcoderMaxResubmits'
+  >;
+  s3?: S3Client;
+  now?: () => Date;
+}
+
+/**
+ * The SubmitJob state on the workflow state: the profile named by the state is resolved, and the caught internal
+ * error is consumed by the resubmission (what remains of it is the attempt count).
+ */
+export async function submitJobState<S extends z.infer<typeof SubmitJobInputSchema>>(
+  state: S,
+  deps: SubmitDeps & { profiles: Map<string, Profile> },
+): Promise<Omit<S, 'transcoderError'> & { job: Job; poll: Poll; submitAttempt: number }> {
+  const submitted = await submitJob({ ...state, profile: getProfile(state.profile, deps.profiles) }, deps);
+  const { transcoderError: _consumed, ...rest } = state;
+  return { ...rest, ...submitted };
+}
+
 export async function submitJob(
   input: SubmitInput,
-  deps: {
-    transcoder: TranscoderAdapter;
-    config: Pick<
-      WorkflowConfig,
-      | 'keyServiceUrl'
-      | 'pollInitialSeconds'
-      | 'pollDeadlineSeconds'
-      | 'assetPrefix'
-      | 'transcoderMaxResubmits'
-    >;
-    s3?: S3Client;
-    now?: () => Date;
-  },
+  deps: SubmitDeps,
 ): Promise<{ job: Job; poll: Poll; submitAttempt: number }> {
   const now = deps.now ?? (() => new Date());
   const s3 = deps.s3 ?? defaultS3;

@@ -6,10 +6,10 @@
  * cannot read it, not even through DNS rebinding. The JSON API is in `api.ts`.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isLoopbackHost, localPortOf, matchRoute, parseJsonBody, readBody, sendJson } from '../http/index.js';
 import type { LocalKeyService } from '../playback/index.js';
@@ -22,10 +22,20 @@ export const CONSOLE_PREFIX = '/console';
 export const CONSOLE_TOKEN_FILE = 'console-token';
 
 const PAGE_DIR = fileURLToPath(new URL('./page/', import.meta.url));
-const STATIC: Record<string, string> = {
-  'console.js': 'text/javascript; charset=utf-8',
-  'console.css': 'text/css; charset=utf-8',
+const CONTENT_TYPES: Record<string, string> = {
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
 };
+/**
+ * The page's scripts (ES modules, which browsers refuse without a JavaScript content type) and its stylesheet, by
+ * name: listed once at start-up, so a request path is only ever looked up, never joined onto the directory.
+ */
+const STATIC = new Map(
+  readdirSync(PAGE_DIR).flatMap((name) => {
+    const type = CONTENT_TYPES[extname(name)];
+    return type ? [[name, type] as const] : [];
+  }),
+);
 const PAGE_HEADERS = {
   'Content-Type': 'text/html; charset=utf-8',
   'Cache-Control': 'no-store',
@@ -131,7 +141,7 @@ async function handle(ctx: ConsoleServerContext, req: IncomingMessage, res: Serv
   // cannot open it to DNS rebinding.
   if (!isLoopbackHost(req.headers.host, localPortOf(req))) return send(res, 421, { error: 'wrong_host' });
   const rest = url.pathname.slice(CONSOLE_PREFIX.length).replace(/^\/+/, '');
-  const file = STATIC[rest];
+  const file = STATIC.get(rest);
   if (file && req.method === 'GET') return serveFile(res, join(PAGE_DIR, rest), file, 'no-cache');
   if (rest === 'hls.min.js' && req.method === 'GET')
     return serveFile(res, ctx.hlsScript, 'text/javascript; charset=utf-8', 'max-age=3600');

@@ -35,13 +35,18 @@ export interface ErrorEnvelopeOptions {
 }
 
 /** XML text or attribute content: the five predefined entities. */
+/**
+ * Text for an XML element. A carriage return is written as a reference: a parser turns a literal one into a line
+ * feed (XML's end-of-line handling), so a key ending in `\r` would come back changed, as S3 avoids.
+ */
 export function escapeXml(s: string): string {
   return s
     .replaceAll('&', '&amp;')
     .replaceAll('<', '&lt;')
     .replaceAll('>', '&gt;')
     .replaceAll('"', '&quot;')
-    .replaceAll("'", '&apos;');
+    .replaceAll("'", '&apos;')
+    .replaceAll('\r', '&#13;');
 }
 
 /** The request id S3 writes: 16 upper-case hex digits. */

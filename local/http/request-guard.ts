@@ -3,7 +3,7 @@
  * (so a web page reached through DNS rebinding gets nothing), and the request must carry a SigV4 signature made with
  * the stack's credentials. A refused request gets 403 in the AWS error shape of the endpoint's protocol.
  *
- * Usage (see docs/ARCHITECTURE.md, "Local endpoint security"):
+ * Usage (docs/ARCHITECTURE.md, "Local stack", the `local/http` entry, says which endpoints adopt it):
  *
  *   const guard = createRequestGuard({ auth, services: ['kms'], protocol: 'json' });
  *   // in the request handler, once the body is read (or with `undefined` for a streamed body):

@@ -81,5 +81,3 @@ export function requestedChecksum(
     return { algorithm: checksumAlgorithm(declared), trailer: false };
   return undefined;
 }
-
-export const md5Base64 = (hex: string) => Buffer.from(hex, 'hex').toString('base64');

@@ -17,8 +17,6 @@ import { join } from 'node:path';
 import { Readable, type Transform } from 'node:stream';
 import { commitFile, fsyncPath, streamToTemp, tempName, writeJsonDurable } from './durable.js';
 
-export type Versioning = 'Enabled' | 'Suspended' | undefined;
-
 export interface BucketRecord {
   name: string;
   created: string;

@@ -18,7 +18,9 @@ import { copyObject, deleteObject, deleteObjects, getObject, putObject, tagging 
 import {
   drain,
   err,
+  malformedXml,
   noSuchKey,
+  parseS3XmlBody,
   readable,
   readSmallBody,
   type S3Context,
@@ -26,7 +28,7 @@ import {
   sendError,
   UNSUPPORTED,
 } from './s3-support.js';
-import { doc, el, newRequestId, OWNER, xmlValue } from './xml.js';
+import { doc, el, newRequestId, OWNER, xmlChild, xmlText } from './xml.js';
 
 export class S3Api {
   constructor(private readonly ctx: S3Context) {}
@@ -120,12 +122,8 @@ export async function bucketRequest(
 ) {
   if (method === 'PUT' && q.has('versioning')) {
     const body = await readSmallBody(req);
-    const status = xmlValue(body, 'Status');
-    if (status !== 'Enabled' && status !== 'Suspended')
-      throw err(
-        'MalformedXML',
-        'The XML you provided was not well-formed or did not validate against our published schema.',
-      );
+    const status = xmlText(xmlChild(parseS3XmlBody(body), 'VersioningConfiguration'), 'Status');
+    if (status !== 'Enabled' && status !== 'Suspended') throw malformedXml();
     await ctx.store.setVersioning(bucket, status);
     return send(res, 200);
   }

@@ -16,7 +16,9 @@ import {
   drain,
   err,
   MIN_PART_BYTES,
+  malformedXml,
   newObjectAttributes,
+  parseS3XmlBody,
   readSmallBody,
   type S3Context,
   send,
@@ -25,7 +27,7 @@ import {
   versionHeader,
   writeConditionFailure,
 } from './s3-support.js';
-import { doc, el, unescapeXml, xmlValue } from './xml.js';
+import { doc, el, xmlChild, xmlChildren, xmlText } from './xml.js';
 
 // ---- multipart ---------------------------------------------------------------------------------------------
 
@@ -165,15 +167,12 @@ export async function completeUpload(
   const upload = ctx.store.upload(uploadId, bucket, key);
   const refused = writeConditionFailure(ctx, req, bucket, key);
   if (refused) throw refused;
-  const requested = [...body.matchAll(/<Part>([\s\S]*?)<\/Part>/g)].map((m) => ({
-    partNumber: Number(xmlValue(m[1] ?? '', 'PartNumber')),
-    etag: unescapeXml(xmlValue(m[1] ?? '', 'ETag') ?? ''),
+  const request = xmlChild(parseS3XmlBody(body), 'CompleteMultipartUpload');
+  const requested = xmlChildren(request, 'Part').map((part) => ({
+    partNumber: Number(xmlText(part, 'PartNumber')),
+    etag: xmlText(part, 'ETag') ?? '',
   }));
-  if (requested.length === 0)
-    throw err(
-      'MalformedXML',
-      'The XML you provided was not well-formed or did not validate against our published schema.',
-    );
+  if (requested.length === 0) throw malformedXml();
   const parts = requested.map((r, i) => {
     if (i > 0 && r.partNumber <= (requested[i - 1]?.partNumber ?? 0))
       throw err(

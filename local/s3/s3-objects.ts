@@ -10,24 +10,26 @@ import {
   err,
   etagMatches,
   httpDate,
+  malformedXml,
   newObjectAttributes,
   noSuchKey,
   objectHeaders,
   parseCopySource,
   parseRange,
+  parseS3XmlBody,
   precondition,
   RESPONSE_OVERRIDES,
   readable,
   readSmallBody,
   type S3Context,
-  seconds,
   send,
   sendError,
   versioned,
   versionHeader,
+  wholeEpochSeconds,
   writeConditionFailure,
 } from './s3-support.js';
-import { doc, el, unescapeXml, xmlValue } from './xml.js';
+import { doc, el, xmlChild, xmlChildren, xmlText } from './xml.js';
 
 export async function putObject(
   ctx: S3Context,
@@ -194,7 +196,10 @@ function checkDeleteCondition(target: VersionRecord | undefined, c: DeleteCondit
   if (c.etag !== undefined && !etagMatches(c.etag, target.etag)) throw preconditionFailed();
   if (c.size !== undefined && c.size !== target.size) throw preconditionFailed();
   // HTTP dates and S3's XML timestamps are compared to the second, the precision a client was shown.
-  if (c.lastModified !== undefined && seconds(c.lastModified) !== seconds(target.lastModified))
+  if (
+    c.lastModified !== undefined &&
+    wholeEpochSeconds(c.lastModified) !== wholeEpochSeconds(target.lastModified)
+  )
     throw preconditionFailed();
 }
 
@@ -251,17 +256,15 @@ export async function deleteObjects(
 ) {
   ctx.store.bucket(bucket);
   const body = await readSmallBody(req);
-  const quiet = xmlValue(body, 'Quiet') === 'true';
-  const objects = [...body.matchAll(/<Object>([\s\S]*?)<\/Object>/g)].map(([, o = '']) => ({
-    key: xmlValue(o, 'Key'),
-    versionId: xmlValue(o, 'VersionId'),
-    condition: conditionOf(xmlValue(o, 'ETag'), xmlValue(o, 'Size'), xmlValue(o, 'LastModifiedTime')),
+  const request = xmlChild(parseS3XmlBody(body), 'Delete');
+  const quiet = xmlText(request, 'Quiet') === 'true';
+  const objects = xmlChildren(request, 'Object').map((o) => ({
+    key: xmlText(o, 'Key'),
+    versionId: xmlText(o, 'VersionId'),
+    condition: conditionOf(xmlText(o, 'ETag'), xmlText(o, 'Size'), xmlText(o, 'LastModifiedTime')),
   }));
   if (objects.length === 0 || objects.length > 1000 || objects.some((o) => o.key === undefined))
-    throw err(
-      'MalformedXML',
-      'The XML you provided was not well-formed or did not validate against our published schema.',
-    );
+    throw malformedXml();
   let out = '';
   for (const o of objects) {
     const key = o.key ?? '';
@@ -382,8 +385,12 @@ export async function tagging(
   }
   const tags: Array<[string, string]> = [];
   if (operation === 'PutObjectTagging') {
-    for (const m of body.matchAll(/<Tag>\s*<Key>([\s\S]*?)<\/Key>\s*<Value>([\s\S]*?)<\/Value>\s*<\/Tag>/g))
-      tags.push([unescapeXml(m[1] ?? ''), unescapeXml(m[2] ?? '')]);
+    const tagSet = xmlChild(xmlChild(parseS3XmlBody(body), 'Tagging'), 'TagSet');
+    for (const tag of xmlChildren(tagSet, 'Tag')) {
+      const [key, value] = [xmlText(tag, 'Key'), xmlText(tag, 'Value')];
+      if (key === undefined || value === undefined) throw malformedXml();
+      tags.push([key, value]);
+    }
     if (tags.length > 10) throw err('BadRequest', 'Object tags cannot be greater than 10');
   }
   await ctx.store.updateTags(bucket, v, tags);

@@ -3,7 +3,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { fromHeaderBytes, readBody, sendRestXmlError, toHeaderBytes } from '../http/index.js';
 import { type ObjectStore, S3StoreError, type VersionRecord } from './object-store.js';
-import { newRequestId } from './xml.js';
+import { MalformedXmlError, newRequestId, parseXmlBody, type XmlNode } from './xml.js';
 
 export type ObjectCreatedEventName =
   | 'ObjectCreated:Put'
@@ -75,6 +75,22 @@ export const UNSUPPORTED = [
 ];
 
 export const err = (code: string, message: string, status = 400) => new S3StoreError(code, message, status);
+
+export const malformedXml = () =>
+  err(
+    'MalformedXML',
+    'The XML you provided was not well-formed or did not validate against our published schema.',
+  );
+
+/** A request body as XML, or S3's MalformedXML when it is not well-formed. */
+export function parseS3XmlBody(body: string): XmlNode {
+  try {
+    return parseXmlBody(body);
+  } catch (e) {
+    if (e instanceof MalformedXmlError) throw malformedXml();
+    throw e;
+  }
+}
 export const noSuchKey = () => err('NoSuchKey', 'The specified key does not exist.', 404);
 
 export function send(
@@ -145,7 +161,8 @@ export function writeConditionFailure(
   return undefined;
 }
 
-export const seconds = (iso: string) => Math.floor(Date.parse(iso) / 1000);
+/** HTTP dates (Last-Modified, If-Modified-Since) carry whole seconds: times are compared at that precision. */
+export const wholeEpochSeconds = (iso: string) => Math.floor(Date.parse(iso) / 1000);
 export const httpDate = (iso: string) => new Date(iso).toUTCString();
 
 /** Writes name the version they created; the `null` version of an unversioned or suspended bucket goes unnamed. */
@@ -168,7 +185,7 @@ export function precondition(
   const ifNoneMatch = h[names.noneMatch];
   const ifModified = h[names.modified];
   const ifUnmodified = h[names.unmodified];
-  const modified = seconds(v.lastModified);
+  const modified = wholeEpochSeconds(v.lastModified);
   if (typeof ifMatch === 'string') {
     if (!etagMatches(ifMatch, v.etag)) return 412;
   } else if (typeof ifUnmodified === 'string') {

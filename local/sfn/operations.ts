@@ -8,7 +8,8 @@ import type { ExecutionRecord, HistoryEvent } from './store.js';
 
 type Body = Record<string, unknown>;
 
-const seconds = (ms: number | undefined) => (ms === undefined ? undefined : ms / 1000);
+/** The Step Functions JSON protocol sends timestamps as (fractional) epoch seconds; the engine keeps milliseconds. */
+const toEpochSeconds = (ms: number | undefined) => (ms === undefined ? undefined : ms / 1000);
 
 function listItem(r: ExecutionRecord) {
   return {
@@ -16,8 +17,8 @@ function listItem(r: ExecutionRecord) {
     stateMachineArn: r.stateMachineArn,
     name: r.name,
     status: r.status,
-    startDate: seconds(r.startDate),
-    stopDate: seconds(r.stopDate),
+    startDate: toEpochSeconds(r.startDate),
+    stopDate: toEpochSeconds(r.stopDate),
   };
 }
 
@@ -66,7 +67,7 @@ function startExecution(engine: LocalStepFunctions, body: Body) {
     name: str(body, 'name'),
     input: str(body, 'input'),
   });
-  return { executionArn: r.executionArn, startDate: seconds(r.startDate) };
+  return { executionArn: r.executionArn, startDate: toEpochSeconds(r.startDate) };
 }
 
 function describeExecution(engine: LocalStepFunctions, body: Body) {
@@ -75,7 +76,7 @@ function describeExecution(engine: LocalStepFunctions, body: Body) {
 
 function stopExecution(engine: LocalStepFunctions, body: Body) {
   const cause = { error: str(body, 'error'), cause: str(body, 'cause') };
-  return { stopDate: seconds(engine.stopExecution(str(body, 'executionArn'), cause).stopDate) };
+  return { stopDate: toEpochSeconds(engine.stopExecution(str(body, 'executionArn'), cause).stopDate) };
 }
 
 function listExecutions(engine: LocalStepFunctions, body: Body) {
@@ -105,7 +106,7 @@ function listStateMachines(engine: LocalStepFunctions) {
         stateMachineArn: engine.stateMachineArn,
         name: engine.stateMachineName,
         type: 'STANDARD',
-        creationDate: seconds(engine.describeStateMachine().creationDate),
+        creationDate: toEpochSeconds(engine.describeStateMachine().creationDate),
       },
     ],
   };
@@ -126,7 +127,7 @@ function describeStateMachine(engine: LocalStepFunctions, body: Body) {
     definition: machine.definition,
     roleArn: machine.roleArn,
     type: 'STANDARD',
-    creationDate: seconds(machine.creationDate),
+    creationDate: toEpochSeconds(machine.creationDate),
     loggingConfiguration: { level: 'OFF', includeExecutionData: false },
     tracingConfiguration: { enabled: false },
   };

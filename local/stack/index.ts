@@ -9,7 +9,7 @@
  * (`executions.ts`), the notification inbox (`inbox.ts`), the S3 → SQS → starter path (`ingest.ts`) and
  * `endpoints.json` (`endpoints-file.ts`).
  */
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FaultInjector } from '../faults.js';
 import { openPrivateDataDir, ownerOnlyUmask } from '../private-dir.js';
@@ -24,8 +24,7 @@ import { resumeUnfinished, startIngest } from './ingest.js';
 import { acquireLock } from './lock.js';
 import { planPorts } from './ports.js';
 import { type ServerContext, startConsole } from './servers.js';
-import { migrateSnapshot } from './snapshot.js';
-import { type EndpointsJson, LOCAL_BUCKET, LOCAL_REGION, type Stack, type StackOptions } from './types.js';
+import { type EndpointsJson, LOCAL_REGION, type Stack, type StackOptions } from './types.js';
 
 export { UnsafeDataDirError } from '../private-dir.js';
 export {
@@ -117,11 +116,6 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     };
     const booted = await bootStack(ctx, root);
     const { services, workflow, clients, inputPrefix } = booted;
-
-    // A data directory from before objects lived on disk holds a snapshot; its objects move into the store once,
-    // before the S3 → SQS bridge is attached, so they start nothing.
-    const migrated = await migrateSnapshot(clients.s3, LOCAL_BUCKET, join(dataDir, 's3'));
-    if (migrated > 0) log(`moved ${migrated} object(s) from the old S3 snapshot into s3://${LOCAL_BUCKET}`);
 
     const engine = workflow.sfnServer.engine;
     const executions = trackExecutions(engine);

@@ -311,7 +311,10 @@ function custodyFindings(byRole: Map<string, KmsPermission[]>): string[] {
   return findings;
 }
 
-/** The statements of the design the security review broke (one KMS key and context for both data keys). */
+/**
+ * The statements of a design that loses custody: one KMS key and context for both data keys, so a workflow role can
+ * ReEncrypt a source key into the key service's context and have it served as a playback key.
+ */
 function oldDesignRoles(): Record<string, Resource> {
   const workflowKey = { 'Fn::GetAtt': ['WorkflowKey', 'Arn'] };
   const role = (Statement: unknown[]): Resource => ({

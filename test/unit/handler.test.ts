@@ -1,4 +1,7 @@
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
+import type { Context } from 'aws-lambda';
+import { z } from 'zod';
+import { InvalidTaskInputError } from '../../lib/errors.js';
 import { httpFunction, task } from '../../lib/handler.js';
 import { logger } from '../../lib/logger.js';
 import { lambdaContext } from '../support/lambda-context.js';
@@ -33,9 +36,13 @@ describe('task handlers', () => {
 
   it('puts the Lambda request id on every log line of an invocation, including the failure line', async () => {
     // Prepare
-    const handler = task('ValidateSource', async (_input: unknown) => {
-      logger.info('working');
-      throw new Error('boom');
+    const handler = task({
+      name: 'ValidateSource',
+      input: z.unknown(),
+      run: async () => {
+        logger.info('working');
+        throw new Error('boom');
+      },
     });
     // Act
     const lines = await logLinesOf(() => handler({}, lambdaContext('req-1111')));
@@ -47,16 +54,55 @@ describe('task handlers', () => {
 
   it('carries the new request id, not the previous one, on the next invocation of a warm logger', async () => {
     // Prepare
-    const handler = task('GenerateKeys', async (_input: unknown) => {
-      logger.appendKeys({ assetId: 'a1' });
-      logger.info('step');
-      return {};
+    const handler = task({
+      name: 'GenerateKeys',
+      input: z.unknown(),
+      run: async () => {
+        logger.appendKeys({ assetId: 'a1' });
+        logger.info('step');
+        return {};
+      },
     });
     await logLinesOf(() => handler({}, lambdaContext('req-first')));
     // Act
     const lines = await logLinesOf(() => handler({}, lambdaContext('req-second')));
     // Assess
     expect(lines.map((l) => l.function_request_id)).toEqual(['req-second']);
+  });
+
+  it('hands the function the parsed input and returns its result', async () => {
+    // Prepare
+    const run = jest.fn(async (input: { n: number }, _context: Context) => ({ doubled: input.n * 2 }));
+    const handler = task({ name: 'Double', input: z.object({ n: z.coerce.number() }), run });
+    // Act
+    const out = await handler({ n: '21' }, lambdaContext('req-parse'));
+    // Assess
+    expect(out).toEqual({ doubled: 42 });
+    expect(run).toHaveBeenCalledWith({ n: 21 }, expect.objectContaining({ awsRequestId: 'req-parse' }));
+  });
+
+  it('rejects an invalid input with InvalidTaskInputError naming the task, logged with the request id', async () => {
+    // Prepare
+    const run = jest.fn(async () => ({}));
+    const handler = task({ name: 'WrapKey', input: z.object({ keys: z.string() }), run });
+    let failure: Promise<unknown> = Promise.resolve();
+    // Act
+    const lines = await logLinesOf(async () => {
+      failure = handler({ keys: 7 }, lambdaContext('req-bad'));
+      await failure;
+    });
+    // Assess
+    await expect(failure).rejects.toThrow(InvalidTaskInputError);
+    await expect(failure).rejects.toThrow(/^WrapKey: invalid input — keys: /);
+    expect(run).not.toHaveBeenCalled();
+    expect(lines).toEqual([
+      expect.objectContaining({
+        message: 'WrapKey failed',
+        errorName: 'InvalidTaskInputError',
+        code: 'INVALID_TASK_INPUT',
+        function_request_id: 'req-bad',
+      }),
+    ]);
   });
 });
 

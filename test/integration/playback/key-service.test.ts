@@ -141,9 +141,10 @@ describe('local key service over HTTP (fauxqs S3, local KMS, dynalite)', () => {
   });
 
   it('refuses a record carrying a re-wrapped source key, and the refusal consumes no token', async () => {
-    // Prepare: the security review's attack, with everything a workflow role could do under the old design — a source
-    // key (workflow key, Elastic Transcoder context) ReEncrypted into this asset's key-service context and published
-    // in its asset record (the record's own checks pass: they are not the defence).
+    // Prepare: a workflow role turning a source key into a playback key, with everything it could do when one KMS key
+    // and context covered both data keys — a source key (workflow key, Elastic Transcoder context) ReEncrypted into
+    // this asset's key-service context and published in its asset record (the record's own checks pass: they are not
+    // the defence).
     const assetId = 'a00000000000000000000002';
     const kms = new KMSClient({
       region: REGION,

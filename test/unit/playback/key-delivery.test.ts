@@ -72,8 +72,8 @@ describe('PlaybackKeyProvider', () => {
   });
 
   it('refuses a source key re-wrapped under the workflow key into the key-service context (KMS: IncorrectKey)', async () => {
-    // Prepare: the review's attack — a source key ReEncrypted into this asset's key-service context, and a record
-    // that names the workflow key as its KMS key.
+    // Prepare: a workflow role serving a source key as a playback key — a source key ReEncrypted into this asset's
+    // key-service context, and a record that names the workflow key as its KMS key.
     const source = await kms.send(
       new GenerateDataKeyWithoutPlaintextCommand({
         KeyId: FAKE_KEY_ARN,

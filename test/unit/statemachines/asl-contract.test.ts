@@ -19,6 +19,20 @@ const serverless = parse(readFileSync(join(projectRoot, 'serverless.yml'), 'utf8
   functions: Record<string, { handler: string }>;
 };
 const tasks = Object.entries(asl.States).filter(([, s]) => s.Type === 'Task');
+/** Every loop below asserts it saw all of these, so a renamed or mis-typed state cannot empty a loop silently. */
+const TASK_STATES = [
+  'ValidateSource',
+  'GenerateKeys',
+  'EncryptSource',
+  'CompleteUpload',
+  'WrapKey',
+  'SubmitJob',
+  'PollJob',
+  'DisposeSource',
+  'NotifySuccess',
+  'CleanUp',
+  'NotifyFailure',
+];
 const exportedErrorNames = (Object.values(errors) as unknown[])
   .filter(
     (v): v is new (m: string) => Error =>
@@ -27,6 +41,11 @@ const exportedErrorNames = (Object.values(errors) as unknown[])
   .map((cls) => new cls('probe').name);
 
 describe('the ASL error contract', () => {
+  it('finds every Task state of the workflow', () => {
+    // Assess
+    expect(tasks.map(([name]) => name)).toEqual(TASK_STATES);
+  });
+
   it('names only exported error classes (or States./Lambda. built-ins) in ErrorEquals', () => {
     // Act
     const named = tasks.flatMap(([, s]) =>
@@ -39,6 +58,7 @@ describe('the ASL error contract', () => {
   });
 
   it('retries every transient error class in every task, and no permanent one', () => {
+    expect(tasks).toHaveLength(TASK_STATES.length);
     for (const [name, state] of tasks) {
       const retried = (state.Retry ?? []).flatMap((r) => r.ErrorEquals);
       // Assess
@@ -59,6 +79,7 @@ describe('the ASL error contract', () => {
       (s.Retry ?? []).some((r) => r.ErrorEquals.includes('States.ALL')),
     );
     // Assess
+    expect(tasks).toHaveLength(TASK_STATES.length);
     expect(retryAll.map(([name]) => name)).toEqual([]);
   });
 
@@ -69,6 +90,7 @@ describe('the ASL error contract', () => {
   });
 
   it('catches every failure of every task into the failure path', () => {
+    expect(tasks).toHaveLength(TASK_STATES.length);
     for (const [name, state] of tasks) {
       const catchAll = (state.Catch ?? []).find((c) => c.ErrorEquals.includes('States.ALL'));
       if (name === 'NotifyFailure') continue; // the end of the failure path: retried, then the execution fails
@@ -82,6 +104,7 @@ describe('the ASL error contract', () => {
   });
 
   it('resolves every Task resource to a function in serverless.yml whose handler file exists', () => {
+    expect(tasks).toHaveLength(TASK_STATES.length);
     for (const [, state] of tasks) {
       const fnKey = state.Resource?.['Fn::GetAtt'][0] ?? '';
       const fn = serverless.functions[fnKey];

@@ -97,6 +97,11 @@ beforeAll(async () => {
   }
 });
 
+it('loads a handler for each of the eleven Task states', () => {
+  // Assess
+  expect(Object.keys(handlers)).toHaveLength(11);
+});
+
 beforeEach(() => {
   for (const m of [s3Mock, kmsMock, etMock, snsMock, ebMock]) m.reset();
   fakeS3 = new FakeS3();
