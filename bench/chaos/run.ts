@@ -17,7 +17,7 @@ import { badInputs, type ChaosInput, generateClip, goodInputs } from './corpus.j
 import type { LeakHit } from './leaks.js';
 import { s3EventFor, sendCopies } from './redelivery.js';
 import { listKeys, scanForLeaks, sourcesLeft } from './scan.js';
-import { assessInputs } from './verify.js';
+import { assessInputs, type InputResult } from './verify.js';
 
 export { s3EventFor, sendCopies };
 
@@ -79,24 +79,6 @@ export const DEFAULT_PRESET = {
   clipSeconds: 2,
   timeoutMs: 600_000,
 } as const;
-
-export interface InputResult {
-  key: string;
-  kind: 'good' | 'bad';
-  label: string;
-  executions: number;
-  /** Elastic Transcoder jobs created for this input's executions (job records tagged with the execution name). */
-  transcodeJobs: number;
-  notifications: number;
-  status: 'SUCCEEDED' | 'FAILED' | 'NONE';
-  errorCode?: string;
-  errorMessage?: string;
-  step?: string;
-  seconds?: number;
-  /** Good inputs: the encrypted object decrypts to the uploaded bytes and every listed output exists. */
-  verified?: boolean;
-  ok: boolean;
-}
 
 export interface ChaosReport {
   startedAt: string;

@@ -11,7 +11,25 @@ import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/cli
 import type { Notification, Stack } from '../../local/stack/index.js';
 import type { ChaosInput } from './corpus.js';
 import { collectAssetIds, collectWrappedKeys, unwrapKeys } from './leaks.js';
-import type { InputResult } from './run.js';
+
+/** What chaos found for one input: its executions, jobs, notifications and whether its outputs check out. */
+export interface InputResult {
+  key: string;
+  kind: 'good' | 'bad';
+  label: string;
+  executions: number;
+  /** Elastic Transcoder jobs created for this input's executions (job records tagged with the execution name). */
+  transcodeJobs: number;
+  notifications: number;
+  status: 'SUCCEEDED' | 'FAILED' | 'NONE';
+  errorCode?: string;
+  errorMessage?: string;
+  step?: string;
+  seconds?: number;
+  /** Good inputs: the encrypted object decrypts to the uploaded bytes and every listed output exists. */
+  verified?: boolean;
+  ok: boolean;
+}
 
 export const TRANSCODER_CONTEXT = { service: 'elastictranscoder.amazonaws.com' };
 

@@ -71,6 +71,7 @@ import {
   localPlaybackConfig,
   type PlaybackClients,
   stackSettings,
+  type TokenStatus,
   tokenStatusOf,
 } from './setup.js';
 
@@ -90,14 +91,6 @@ export interface IssueLocalTokenOptions {
   maxUses?: number;
   viewerId?: string;
 }
-
-/**
- * What a player may show about its token: from the signed claims and the use counter, never the token itself.
- * `valid` means genuine, unexpired and for this asset; a valid token with no uses left is refused as `token_used`.
- */
-export type TokenStatus =
-  | { valid: true; expiresAt: string; maxUses: number; uses: number; usesLeft: number }
-  | { valid: false; reason: string };
 
 /** A handler for the paths under a mounted prefix (the local console); it answers every request it is given. */
 export type MountedHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>;

@@ -11,7 +11,14 @@ import { lazy } from '../../lib/playback/deps.js';
 import { PlaybackDeniedError } from '../../lib/playback/errors.js';
 import { loadTokenSecret } from '../../lib/playback/secret.js';
 import { verifyToken } from '../../lib/playback/tokens.js';
-import type { TokenStatus } from './server.js';
+
+/**
+ * What a player may show about its token: from the signed claims and the use counter, never the token itself.
+ * `valid` means genuine, unexpired and for this asset; a valid token with no uses left is refused as `token_used`.
+ */
+export type TokenStatus =
+  | { valid: true; expiresAt: string; maxUses: number; uses: number; usesLeft: number }
+  | { valid: false; reason: string };
 
 export const LOCAL_TOKEN_TABLE = 'secure-transcode-playback-tokens';
 
