@@ -2,9 +2,8 @@
  * `npm run bench` — encryption throughput against the local S3 gateway.
  *
  *   (a) plain ranged copy through the same read/write pipeline, no cipher — the I/O ceiling
- *   (b) the CBC encrypt step, cipher on the main thread   (b') the CBC step on one worker thread (`cbcWorker`)
+ *   (b) the CBC encrypt step, cipher on the main thread
  *   (c) the CTR encrypt step (cipher on the main thread, overlapping I/O)
- *   (c') the CTR step with parts encrypted concurrently on a worker_threads pool (opt-in `ctrWorkers`)
  *   (d) the tutorial's manual path: download to a file, `openssl enc`, upload
  *   (e) `openssl enc` file to file — the CPU ceiling
  *
@@ -14,14 +13,14 @@
  *   a burst of load from the neighbours hits all steps alike); the table's seconds are the fastest run (the slower
  *   runs measure the neighbours), the median is printed beside it and every run is in the JSON; peak RSS is the
  *   highest seen.
- *   --steps copy,cbc,cbc-worker,ctr,ctr-workers,manual,openssl (BENCH_STEPS): measure only these (to compare two
+ *   --steps copy,cbc,ctr,manual,openssl (BENCH_STEPS): measure only these (to compare two
  *   designs head to head); ratios against (a) and (d) need those steps.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes, randomFillSync } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { cpus, tmpdir } from 'node:os';
+import { mkdtemp, open, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -37,7 +36,6 @@ import {
 } from '@aws-sdk/client-s3';
 import type { Checkpoint, EncryptionMode } from '../lib/contracts.js';
 import { IdentityPartCipher } from '../lib/crypto/aes.js';
-import { ctrWorkerCount } from '../lib/crypto/cipher-workers.js';
 import { completeEncryptedUpload, encryptToMultipart } from '../lib/encrypt/engine.js';
 import { runPartPipeline } from '../lib/encrypt/pipeline.js';
 import { createMultipartUpload, MultipartWriter } from '../lib/s3/multipart.js';
@@ -45,19 +43,20 @@ import { S3RangedReader } from '../lib/s3/ranged-reader.js';
 import { FileRangeSource } from '../local/cli/local-files.js';
 import { startS3Gateway } from '../local/s3/index.js';
 import { loadOrCreateCredentials } from '../local/stack/credentials.js';
+import {
+  type ChildResult,
+  KINDS,
+  type Kind,
+  type Measurements,
+  type Row,
+  report,
+  rowsFor,
+  type Settings,
+} from './encrypt/report.js';
 
 const MiB = 1024 * 1024;
-const GiB = 1024 * MiB;
 const BUCKET = 'bench';
 const RESULT_MARK = 'BENCH_RESULT ';
-/** Lambda's 15-minute ceiling minus the default TIME_BUDGET_MARGIN_MS. */
-const LAMBDA_BUDGET_S = 900 - 30;
-/** Per encrypt-loop iteration: the EncryptSource Task and the EncryptionDone Choice. */
-const TRANSITIONS_PER_INVOCATION = 2;
-
-const KINDS = ['copy', 'cbc', 'cbc-worker', 'ctr', 'ctr-workers', 'manual'] as const;
-type Kind = (typeof KINDS)[number];
-
 interface ChildJob {
   kind: Kind;
   endpoint: string;
@@ -69,12 +68,6 @@ interface ChildJob {
   keyHex: string;
   ivHex: string;
   workDir: string;
-}
-
-interface ChildResult {
-  seconds: number;
-  peakRssBytes: number;
-  baselineRssBytes: number;
 }
 
 /** The gateway checks signatures: parent and children sign with the credentials kept in the bench's work dir. */
@@ -128,7 +121,7 @@ async function copyOrEncrypt(job: ChildJob, s3: S3Client, destKey: string): Prom
     await plainUpload(s3, new S3RangedReader(s3, source), job.size, destKey, job);
     return;
   }
-  const mode: EncryptionMode = job.kind === 'cbc' || job.kind === 'cbc-worker' ? 'aes-cbc-pkcs7' : 'aes-ctr';
+  const mode: EncryptionMode = job.kind === 'cbc' ? 'aes-cbc-pkcs7' : 'aes-ctr';
   let checkpoint: Checkpoint | undefined;
   do {
     checkpoint = await encryptToMultipart({
@@ -143,8 +136,6 @@ async function copyOrEncrypt(job: ChildJob, s3: S3Client, destKey: string): Prom
       readAhead: job.readAhead,
       uploadConcurrency: job.concurrency,
       shouldYield: () => false,
-      ...(job.kind === 'ctr-workers' ? { ctrWorkers: ctrWorkerCount(job.concurrency) } : {}),
-      cbcWorker: job.kind === 'cbc-worker',
     });
   } while (!checkpoint.done);
   await completeEncryptedUpload({ s3, bucket: BUCKET, key: destKey, uploadId: checkpoint.uploadId });
@@ -263,28 +254,7 @@ function opensslFileToFile(
   return Number(process.hrtime.bigint() - started) / 1e9;
 }
 
-interface Row {
-  sizeMiB: number;
-  step: string;
-  seconds: number;
-  medianSeconds?: number;
-  runsSeconds?: number[];
-  mbPerSecond: number;
-  vsCopy: number;
-  vsManual: number;
-  peakRssMiB?: number;
-  baselineRssMiB?: number;
-  lambdaInvocationsPerGiB?: number;
-  stateTransitionsPerGiB?: number;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[mid] ?? Number.NaN) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
-}
-
-async function runParent(): Promise<void> {
+function parseSettings(): Settings {
   const { values } = parseArgs({
     options: {
       quick: { type: 'boolean', default: false },
@@ -297,14 +267,68 @@ async function runParent(): Promise<void> {
     },
   });
   const steps = new Set(values.steps.split(',').map((s) => s.trim()));
-  const kinds = KINDS.filter((k) => steps.has(k));
-  const sizesMiB = values.quick ? [32] : values['sizes-mib'].split(',').map((s) => Number(s.trim()));
-  const partSize = Number(values['part-size-mib']) * MiB;
-  const readAhead = Number(values['read-ahead']);
-  const concurrency = Number(values.concurrency);
-  const repeat = Math.max(1, values.quick ? 1 : Number(values.repeat));
-  const keyHex = randomBytes(16).toString('hex');
-  const ivHex = randomBytes(16).toString('hex');
+  return {
+    steps,
+    kinds: KINDS.filter((k) => steps.has(k)),
+    sizesMiB: values.quick ? [32] : values['sizes-mib'].split(',').map((s) => Number(s.trim())),
+    partSize: Number(values['part-size-mib']) * MiB,
+    readAhead: Number(values['read-ahead']),
+    concurrency: Number(values.concurrency),
+    repeat: Math.max(1, values.quick ? 1 : Number(values.repeat)),
+    keyHex: randomBytes(16).toString('hex'),
+    ivHex: randomBytes(16).toString('hex'),
+  };
+}
+
+/** Every step once per round, so a burst of load from the neighbours hits all steps alike. */
+async function measureRounds(
+  job: Omit<ChildJob, 'kind'>,
+  kinds: readonly Kind[],
+  repeat: number,
+): Promise<Measurements> {
+  const measured = new Map<string, ChildResult>();
+  const runs = new Map<string, number[]>();
+  for (let round = 1; round <= repeat; round += 1) {
+    for (const kind of kinds) {
+      process.stderr.write(`  ${kind} (round ${round}/${repeat})…`);
+      const run = await measureChild({ ...job, kind });
+      process.stderr.write(` ${run.seconds.toFixed(3)} s\n`);
+      runs.set(kind, [...(runs.get(kind) ?? []), +run.seconds.toFixed(3)]);
+      const best = measured.get(kind);
+      const peakRssBytes = Math.max(run.peakRssBytes, best?.peakRssBytes ?? 0);
+      measured.set(
+        kind,
+        best && best.seconds <= run.seconds ? { ...best, peakRssBytes } : { ...run, peakRssBytes },
+      );
+    }
+  }
+  return { measured, runs };
+}
+
+/** Row (e): the fastest of `repeat` runs of `openssl enc` file to file, for CBC and for CTR. */
+async function measureOpenssl(
+  s3: S3Client,
+  sourceKey: string,
+  workDir: string,
+  settings: Settings,
+): Promise<{ eCbc: number; eCtr: number }> {
+  const plain = join(workDir, 'source.bin');
+  const got = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: sourceKey }));
+  await pipeline(got.Body as Readable, createWriteStream(plain));
+  const fastest = (cipher: string) =>
+    Math.min(
+      ...Array.from({ length: settings.repeat }, () =>
+        opensslFileToFile(cipher, settings.keyHex, settings.ivHex, plain, join(workDir, 'e.enc')),
+      ),
+    );
+  const eCbc = fastest('aes-128-cbc');
+  const eCtr = fastest('aes-128-ctr');
+  await rm(plain, { force: true });
+  return { eCbc, eCtr };
+}
+
+async function runParent(): Promise<void> {
+  const settings = parseSettings();
   const workDir = await mkdtemp(join(tmpdir(), 'st-bench-'));
   const gateway = await startS3Gateway({
     buckets: [BUCKET],
@@ -313,138 +337,35 @@ async function runParent(): Promise<void> {
   const s3 = s3For(gateway.endpoint, workDir);
   const rows: Row[] = [];
   try {
-    for (const sizeMiB of sizesMiB) {
+    for (const sizeMiB of settings.sizesMiB) {
       const size = sizeMiB * MiB;
       const sourceKey = `incoming/bench-${sizeMiB}.bin`;
       process.stderr.write(`generating ${sizeMiB} MiB source…\n`);
-      await uploadRandomSource(s3, sourceKey, size, partSize);
+      await uploadRandomSource(s3, sourceKey, size, settings.partSize);
       const job = {
         endpoint: gateway.endpoint,
         sourceKey,
         size,
-        partSize,
-        readAhead,
-        concurrency,
-        keyHex,
-        ivHex,
+        partSize: settings.partSize,
+        readAhead: settings.readAhead,
+        concurrency: settings.concurrency,
+        keyHex: settings.keyHex,
+        ivHex: settings.ivHex,
         workDir,
       };
-      const measured = new Map<string, ChildResult>();
-      const runs = new Map<string, number[]>();
-      for (let round = 1; round <= repeat; round += 1) {
-        for (const kind of kinds) {
-          process.stderr.write(`  ${kind} (round ${round}/${repeat})…`);
-          const run = await measureChild({ ...job, kind });
-          process.stderr.write(` ${run.seconds.toFixed(3)} s\n`);
-          runs.set(kind, [...(runs.get(kind) ?? []), +run.seconds.toFixed(3)]);
-          const best = measured.get(kind);
-          const peakRssBytes = Math.max(run.peakRssBytes, best?.peakRssBytes ?? 0);
-          measured.set(
-            kind,
-            best && best.seconds <= run.seconds ? { ...best, peakRssBytes } : { ...run, peakRssBytes },
-          );
-        }
-      }
-      let eCbc = Number.NaN;
-      let eCtr = Number.NaN;
-      if (steps.has('openssl')) {
-        const plain = join(workDir, 'source.bin');
-        const got = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: sourceKey }));
-        await pipeline(got.Body as Readable, createWriteStream(plain));
-        const fastest = (cipher: string) =>
-          Math.min(
-            ...Array.from({ length: repeat }, () =>
-              opensslFileToFile(cipher, keyHex, ivHex, plain, join(workDir, 'e.enc')),
-            ),
-          );
-        eCbc = fastest('aes-128-cbc');
-        eCtr = fastest('aes-128-ctr');
-        await rm(plain, { force: true });
-      }
+      const measurements = await measureRounds(job, settings.kinds, settings.repeat);
+      const openssl = settings.steps.has('openssl')
+        ? await measureOpenssl(s3, sourceKey, workDir, settings)
+        : { eCbc: Number.NaN, eCtr: Number.NaN };
       await rm(join(workDir, 'e.enc'), { force: true });
       await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: sourceKey }));
-
-      const copyS = measured.get('copy')?.seconds ?? Number.NaN;
-      const manualS = measured.get('manual')?.seconds ?? Number.NaN;
-      const row = (step: string, seconds: number, child?: ChildResult, lambda = false, kind?: Kind): Row => {
-        const rate = size / seconds;
-        const invocations = Math.ceil(GiB / rate / LAMBDA_BUDGET_S);
-        const all = kind ? runs.get(kind) : undefined;
-        return {
-          sizeMiB,
-          step,
-          seconds: +seconds.toFixed(3),
-          ...(all ? { medianSeconds: median(all), runsSeconds: all } : {}),
-          mbPerSecond: +(rate / 1e6).toFixed(1),
-          vsCopy: +(copyS / seconds).toFixed(2),
-          vsManual: +(manualS / seconds).toFixed(2),
-          ...(child
-            ? {
-                peakRssMiB: +(child.peakRssBytes / MiB).toFixed(1),
-                baselineRssMiB: +(child.baselineRssBytes / MiB).toFixed(1),
-              }
-            : {}),
-          ...(lambda
-            ? {
-                lambdaInvocationsPerGiB: invocations,
-                stateTransitionsPerGiB: invocations * TRANSITIONS_PER_INVOCATION,
-              }
-            : {}),
-        };
-      };
-      const measuredRow = (kind: Kind, step: string, lambda: boolean) =>
-        row(step, measured.get(kind)?.seconds ?? Number.NaN, measured.get(kind), lambda, kind);
-      const all: Array<[Kind | 'openssl', Row]> = [
-        ['copy', measuredRow('copy', '(a) ranged copy, no cipher', true)],
-        ['cbc', measuredRow('cbc', '(b) CBC encrypt step, cipher on the main thread', true)],
-        ['cbc-worker', measuredRow('cbc-worker', "(b') CBC, chain on one worker thread", true)],
-        ['ctr', measuredRow('ctr', '(c) CTR encrypt step', true)],
-        ['ctr-workers', measuredRow('ctr-workers', "(c') CTR, parts on a worker pool", false)],
-        ['manual', measuredRow('manual', '(d) manual: download, openssl, upload', false)],
-        ['openssl', row('(e) openssl enc file→file (CBC)', eCbc)],
-        ['openssl', row('(e) openssl enc file→file (CTR)', eCtr)],
-      ];
-      rows.push(...all.filter(([kind]) => steps.has(kind)).map(([, r]) => r));
+      rows.push(...rowsFor(sizeMiB, measurements, openssl, settings.steps));
     }
   } finally {
     await gateway.stop();
     await rm(workDir, { recursive: true, force: true });
   }
-
-  console.table(
-    rows.map((r) => ({
-      'size MiB': r.sizeMiB,
-      step: r.step,
-      s: r.seconds,
-      'median s': r.medianSeconds ?? '',
-      'MB/s': r.mbPerSecond,
-      '×(a)': r.vsCopy,
-      '×(d)': r.vsManual,
-      'peak RSS MiB': r.peakRssMiB ?? '',
-      'Lambda inv./GiB': r.lambdaInvocationsPerGiB ?? '',
-      'transitions/GiB': r.stateTransitionsPerGiB ?? '',
-    })),
-  );
-  const machine = {
-    cpus: cpus().length,
-    cpuModel: cpus()[0]?.model,
-    node: process.version,
-    platform: process.platform,
-  };
-  const settings = {
-    partSizeMiB: partSize / MiB,
-    readAhead,
-    concurrency,
-    repeat,
-    steps: [...steps],
-    lambdaBudgetSeconds: LAMBDA_BUDGET_S,
-  };
-  const file = join('bench', 'results', `encrypt-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  await writeFile(
-    file,
-    `${JSON.stringify({ date: new Date().toISOString(), machine, settings, rows }, null, 2)}\n`,
-  );
-  console.log(`results written to ${file}`);
+  await report(rows, settings);
 }
 
 const childIndex = process.argv.indexOf('--child');

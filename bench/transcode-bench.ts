@@ -22,72 +22,30 @@
  *        --binaries all|default
  */
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { BUILT_IN_PROFILES } from '../lib/profiles.js';
-import { AAC_SAMPLE_RATE, PRESET_EQUIVALENTS } from '../lib/transcoder/mediaconvert.js';
-import { renditionFromPreset, systemPresets } from '../local/elastictranscoder/index.js';
 import {
   DEFAULT_JOB_CONCURRENCY,
   type FfmpegBinary,
   ffmpegVersion,
-  type LadderPlan,
-  ladderArgs,
-  parseInput,
-  type RenditionPlan,
-  type RenditionSettings,
-  runFfmpeg,
   selectFfmpeg,
 } from '../local/engine/index.js';
-import { settingsFor } from '../local/mediaconvert/index.js';
+import { bareLadder, generateClip, inPool, ladderPlan, timed } from './transcode/ladder.js';
+import {
+  BACKENDS,
+  type Backend,
+  type BackendResult,
+  type BinaryResult,
+  round,
+  type StackTimings,
+  table,
+} from './transcode/report.js';
+import { child, RESULT_MARK } from './transcode/stack.js';
 
-const RESULT_MARK = 'BENCH_RESULT ';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-
-type Backend = 'elastictranscoder' | 'mediaconvert';
-const BACKENDS: Backend[] = ['mediaconvert', 'elastictranscoder'];
-
-interface StackTimings {
-  /** (b) submit → COMPLETE of the single job. */
-  jobSeconds: number;
-  /** (c) upload start → notification. */
-  runSeconds: number;
-  /** (d) first submit → last COMPLETE of the concurrent jobs. */
-  fourJobsSeconds: number;
-  /** (d) upload start → last notification of the concurrent jobs. */
-  fourRunsSeconds: number;
-  /** (c) the job's COMPLETE → the PollJob that saw it (how long a finished job waits for the workflow). */
-  completionToWorkflowSeconds: number;
-}
-
-interface Ratios {
-  jobVsFfmpeg: number;
-  runVsFfmpeg: number;
-  fourJobsVsFfmpeg: number;
-  perRenditionVsOneCommand: number;
-}
-
-interface BackendResult {
-  backend: Backend;
-  /** (a) bare ffmpeg, this backend's ladder in one command. */
-  ladderOneCommandSeconds: number;
-  /** (a′) bare ffmpeg, this backend's ladder one command per rendition. */
-  ladderPerRenditionSeconds: number;
-  /** (d) bare ffmpeg, `jobs` of this backend's ladders at the transcoder's parallelism. */
-  fourLaddersSeconds: number;
-  timings: StackTimings;
-  ratios: Ratios;
-}
-
-interface BinaryResult {
-  ffmpeg: { path: string; version: string; source: string };
-  /** Per backend measured, in BACKENDS order. */
-  stacks: BackendResult[];
-}
 
 function options(argv: string[]) {
   const { values } = parseArgs({
@@ -117,118 +75,6 @@ function options(argv: string[]) {
   return { ...values, jobs, seconds, backends };
 }
 
-async function timed<T>(work: () => Promise<T>): Promise<[number, T]> {
-  const start = performance.now();
-  const result = await work();
-  return [(performance.now() - start) / 1000, result];
-}
-
-async function generateClip(ffmpeg: string, file: string, seconds: number, size: string): Promise<void> {
-  const { code, stderr } = await runFfmpeg(ffmpeg, [
-    '-f',
-    'lavfi',
-    '-i',
-    `testsrc2=size=${size}:rate=30`,
-    '-f',
-    'lavfi',
-    '-i',
-    'sine=frequency=440:sample_rate=48000',
-    '-t',
-    String(seconds),
-    '-c:v',
-    'libx264',
-    '-preset',
-    'veryfast',
-    '-b:v',
-    '4000k',
-    '-pix_fmt',
-    'yuv420p',
-    '-c:a',
-    'aac',
-    '-shortest',
-    '-y',
-    file,
-  ]);
-  if (code !== 0) throw new Error(`clip generation failed: ${stderr.slice(-400)}`);
-}
-
-/**
- * The default profile's ladder as engine renditions, each with its own AES-128 key (as the job would have), in the
- * settings the backend's job gives the engine: Elastic Transcoder's system presets, or the MediaConvert job's inline
- * settings (Main profile for every rendition, no fixed GOP, 48 kHz audio), which cost more to encode. Each backend is
- * compared with bare ffmpeg producing its own ladder.
- */
-async function ladderPlan(
-  work: string,
-  clip: string,
-  ffmpeg: string,
-  tag: string,
-  backend: Backend,
-): Promise<LadderPlan> {
-  const profile = BUILT_IN_PROFILES.find((p) => p.name === 'default');
-  if (!profile) throw new Error('no default profile');
-  const presets = new Map(
-    systemPresets('us-east-1', '000000000000').map((p) => [p.Id, renditionFromPreset(p)]),
-  );
-  const input = parseInput((await runFfmpeg(ffmpeg, ['-i', clip])).stderr);
-  if (!input) throw new Error(`${clip} is not media ffmpeg can read`);
-  const renditions: RenditionPlan[] = [];
-  for (const output of profile.outputs) {
-    const settings =
-      backend === 'mediaconvert' ? mediaConvertSettings(output.presetId) : presets.get(output.presetId);
-    if (!settings) throw new Error(`unknown preset ${output.presetId}`);
-    const dir = join(work, tag, output.key);
-    await mkdir(dir, { recursive: true });
-    renditions.push({
-      settings,
-      dir,
-      base: output.key,
-      segmentDuration: profile.segmentDurationSeconds,
-      encryption: { key: randomBytes(16), iv: randomBytes(16), uri: 'https://keys.example/asset' },
-    });
-  }
-  return { inputFile: clip, input, renditions };
-}
-
-/** What the local MediaConvert hands the engine for this preset's MediaConvert equivalent (lib/transcoder). */
-function mediaConvertSettings(presetId: string): RenditionSettings | undefined {
-  const r = PRESET_EQUIVALENTS[presetId];
-  if (!r) return undefined;
-  return settingsFor({
-    nameModifier: '',
-    ...(r.video ? { video: r.video } : {}),
-    ...(r.audio
-      ? { audio: { bitrate: r.audio.bitrate, sampleRate: AAC_SAMPLE_RATE, selector: 'Audio Selector 1' } }
-      : {}),
-  });
-}
-
-/** Runs ladderArgs as a script would: key info files on disk, ffmpeg, nothing else. */
-async function bareLadder(ffmpeg: string, plan: LadderPlan, work: string): Promise<void> {
-  const infos = await Promise.all(
-    plan.renditions.map(async (r, i) => {
-      if (!r.encryption) return undefined;
-      const keyFile = join(work, `${basename(r.dir)}-${i}.key`);
-      await writeFile(keyFile, r.encryption.key);
-      const info = `${keyFile}info`;
-      const ivLine = r.encryption.iv ? `${r.encryption.iv.toString('hex')}\n` : '';
-      await writeFile(info, `${r.encryption.uri}\n${keyFile}\n${ivLine}`);
-      return info;
-    }),
-  );
-  const { code, stderr } = await runFfmpeg(ffmpeg, ladderArgs(plan, infos));
-  if (code !== 0) throw new Error(`ffmpeg failed: ${stderr.slice(-400)}`);
-}
-
-async function inPool<T>(items: T[], width: number, work: (item: T) => Promise<void>): Promise<void> {
-  const queue = [...items];
-  await Promise.all(
-    Array.from({ length: Math.min(width, items.length) }, async () => {
-      for (let item = queue.shift(); item !== undefined; item = queue.shift()) await work(item);
-    }),
-  );
-}
-
 async function childTimings(binary: FfmpegBinary, clip: string, jobs: number, backend: Backend) {
   const args = [
     join(ROOT, 'bin', 'run-ts.js'),
@@ -255,111 +101,6 @@ async function childTimings(binary: FfmpegBinary, clip: string, jobs: number, ba
   return JSON.parse(line.slice(RESULT_MARK.length)) as StackTimings;
 }
 
-/** The transcoder's own submit → finish times of the jobs these executions created. */
-async function jobWindows(
-  backend: Backend,
-  config: {
-    endpoints: Record<string, string>;
-    region: string;
-    credentials: { accessKeyId: string; secretAccessKey: string };
-    pipelineId: string;
-  },
-  executionNames: string[],
-): Promise<Array<{ submit: number; finish: number }>> {
-  const { sanitizeUserMetadata } = await import('../lib/transcoder/metadata.js');
-  const markers = new Set(executionNames.map((n) => sanitizeUserMetadata({ execution: n }).execution));
-  const common = { region: config.region, credentials: config.credentials };
-  if (backend === 'mediaconvert') {
-    const endpoint = config.endpoints.mediaconvert;
-    if (!endpoint) throw new Error('this local stack has no MediaConvert endpoint (endpoints.mediaconvert)');
-    const { ListJobsCommand, MediaConvertClient } = await import('@aws-sdk/client-mediaconvert');
-    const client = new MediaConvertClient({ ...common, endpoint });
-    const { Jobs = [] } = await client.send(new ListJobsCommand({ MaxResults: 20 }));
-    client.destroy();
-    return Jobs.filter((j) => markers.has(j.UserMetadata?.execution)).map((j) => ({
-      submit: j.Timing?.SubmitTime?.getTime() ?? Number.NaN,
-      finish: j.Timing?.FinishTime?.getTime() ?? Number.NaN,
-    }));
-  }
-  const { ElasticTranscoderClient, ListJobsByPipelineCommand } = await import(
-    '@aws-sdk/client-elastic-transcoder'
-  );
-  const client = new ElasticTranscoderClient({ ...common, endpoint: config.endpoints.elastictranscoder });
-  const { Jobs = [] } = await client.send(new ListJobsByPipelineCommand({ PipelineId: config.pipelineId }));
-  client.destroy();
-  return Jobs.filter((j) => markers.has(j.UserMetadata?.execution)).map((j) => ({
-    submit: j.Timing?.SubmitTimeMillis ?? Number.NaN,
-    finish: j.Timing?.FinishTimeMillis ?? Number.NaN,
-  }));
-}
-
-/** Child: one stack with default settings; one job, then `jobs` jobs at once. */
-async function child(ffmpegPath: string, clip: string, jobs: number, backend: Backend): Promise<void> {
-  process.env.LOG_LEVEL = 'SILENT';
-  const { startStack } = await import('../local/stack/index.js');
-  const { uploadFile } = await import('../local/stack/upload.js');
-  const dataDir = await mkdtemp(join(tmpdir(), 'st-transcode-bench-'));
-  const ffmpeg = await selectFfmpeg({ explicit: ffmpegPath });
-  const stack = await startStack({ dataDir, quiet: true, ffmpeg, backend });
-  const body = await readFile(clip);
-  const arrived = new Map<string, number>();
-  const unsubscribe = stack.onNotification((n) => {
-    arrived.set(n.execution.name, performance.now());
-  });
-  const runBatch = async (keys: string[]) => {
-    const start = performance.now();
-    const since = Date.now();
-    await Promise.all(keys.map((key) => uploadFile(stack.s3, { bucket: stack.config.bucket, key, body })));
-    const names = await Promise.all(
-      keys.map(async (key) => {
-        const record = await stack.waitForExecution(key, 30 * 60_000, since);
-        if (record.status !== 'SUCCEEDED')
-          throw new Error(`${key}: execution ${record.status} ${record.error ?? ''}`);
-        await stack.waitForNotification(record.name, 60_000);
-        return record.name;
-      }),
-    );
-    const last = Math.max(...names.map((n) => arrived.get(n) ?? Number.NaN));
-    const windows = await jobWindows(backend, stack.config as never, names);
-    if (windows.length !== keys.length) throw new Error(`found ${windows.length} of ${keys.length} jobs`);
-    const sawComplete = names.map(
-      (name) =>
-        stack.sfn.getExecutionHistory(stack.sfn.executionArn(name)).find((e) => {
-          const exited = (e as { stateExitedEventDetails?: { name: string; output?: string } })
-            .stateExitedEventDetails;
-          if (e.type !== 'TaskStateExited' || exited?.name !== 'PollJob' || !exited.output) return false;
-          return (JSON.parse(exited.output) as { job?: { status?: string } }).job?.status === 'Complete';
-        })?.timestamp ?? Number.NaN,
-    );
-    const jobSeconds =
-      (Math.max(...windows.map((w) => w.finish)) - Math.min(...windows.map((w) => w.submit))) / 1000;
-    const lastFinish = Math.max(...windows.map((w) => w.finish));
-    return {
-      runSeconds: (last - start) / 1000,
-      jobSeconds,
-      completionLag: (Math.max(...sawComplete) - lastFinish) / 1000,
-    };
-  };
-  try {
-    const one = await runBatch(['incoming/bench-single.mp4']);
-    const many = await runBatch(
-      Array.from({ length: jobs }, (_, i) => `incoming/bench-${i + 1}-of-${jobs}.mp4`),
-    );
-    const result: StackTimings = {
-      jobSeconds: one.jobSeconds,
-      runSeconds: one.runSeconds,
-      fourJobsSeconds: many.jobSeconds,
-      fourRunsSeconds: many.runSeconds,
-      completionToWorkflowSeconds: one.completionLag,
-    };
-    process.stdout.write(`${RESULT_MARK}${JSON.stringify(result)}\n`);
-  } finally {
-    unsubscribe();
-    await stack.stop();
-    await rm(dataDir, { recursive: true, force: true });
-  }
-}
-
 async function binariesToMeasure(which: 'all' | 'default'): Promise<FfmpegBinary[]> {
   const chosen = await selectFfmpeg();
   if (which === 'default') return [chosen];
@@ -374,43 +115,6 @@ async function binariesToMeasure(which: 'all' | 'default'): Promise<FfmpegBinary
     if (version) list.push({ path: bundled, ...version, source: 'bundled' });
   }
   return list;
-}
-
-const round = (n: number, digits = 2) => Number(n.toFixed(digits));
-
-function table(results: BinaryResult[], jobs: number): string {
-  const rows: string[][] = [['ffmpeg', 'backend (its own ladder)', 'step', 's', '× (a)']];
-  for (const r of results) {
-    const name = `${r.ffmpeg.version} (${r.ffmpeg.source})`;
-    for (const b of r.stacks) {
-      const label = b.backend === 'mediaconvert' ? 'MediaConvert' : 'Elastic Transcoder';
-      const a = b.ladderOneCommandSeconds;
-      const t = b.timings;
-      const add = (step: string, s: number, ratio: string) =>
-        rows.push([name, label, step, s.toFixed(1), ratio]);
-      add('(a) bare ffmpeg, ladder in one command', a, '1.00');
-      add(
-        '(a′) bare ffmpeg, one command per rendition',
-        b.ladderPerRenditionSeconds,
-        (b.ladderPerRenditionSeconds / a).toFixed(2),
-      );
-      add('(b) local job, submit → COMPLETE', t.jobSeconds, (t.jobSeconds / a).toFixed(2));
-      add('(c) whole run, upload → notification', t.runSeconds, (t.runSeconds / a).toFixed(2));
-      add('(c′) job COMPLETE → PollJob sees it', t.completionToWorkflowSeconds, '');
-      add(`(d) ${jobs} bare ladders, ${DEFAULT_JOB_CONCURRENCY} at a time`, b.fourLaddersSeconds, '');
-      add(
-        `(d) ${jobs} jobs at once, first submit → last COMPLETE`,
-        t.fourJobsSeconds,
-        `${(t.fourJobsSeconds / b.fourLaddersSeconds).toFixed(2)} × (d) ffmpeg`,
-      );
-      add(
-        `(d) ${jobs} runs at once, upload → last notification`,
-        t.fourRunsSeconds,
-        `${(t.fourRunsSeconds / b.fourLaddersSeconds).toFixed(2)} × (d) ffmpeg`,
-      );
-    }
-  }
-  return `${rows.map((cells) => `| ${cells.join(' | ')} |`).join('\n')}\n`;
 }
 
 /** (a), (a′), the stack rows (b)–(d) and (d)'s bare ladders for one binary and one backend's ladder. */

@@ -8,7 +8,6 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import type { Checkpoint, EncryptionMode } from '../contracts.js';
 import { AES_BLOCK, assertKeyAndIv, ciphertextSize, createPartCipher } from '../crypto/aes.js';
-import { CbcWorkerLane, CtrWorkerPool } from '../crypto/cipher-workers.js';
 import { EncryptionFailedError, isWorkflowError, sdkErrorInfo } from '../errors.js';
 import { logger } from '../logger.js';
 import {
@@ -21,7 +20,7 @@ import {
   translateS3WriteError,
 } from '../s3/multipart.js';
 import { type S3ObjectRef, S3RangedReader } from '../s3/ranged-reader.js';
-import { runPartPipeline, totalParts } from './pipeline.js';
+import { runPartPipeline } from './pipeline.js';
 
 const MiB = 1024 * 1024;
 export const MIN_PART_SIZE = 5 * MiB;
@@ -61,20 +60,6 @@ export interface EncryptToMultipartOptions {
   uploadConcurrency: number;
   /** Checked before each new part (the first part of a call always runs, so every call makes progress). */
   shouldYield: () => boolean;
-  /**
-   * CTR parts on this many worker threads (`ctrWorkerCount` gives min(uploadConcurrency, cores)). The default, 0,
-   * encrypts each part on the main thread while earlier parts upload and later ones are read: on the 2-core bench
-   * machine the pool measured no faster (a CTR part costs ~2.6 ms per 8 MiB against ~70 ms to move it through S3)
-   * and each worker adds ~25 MiB of RSS. `npm run bench` measures both, rows (c) and (c').
-   */
-  ctrWorkers?: number | undefined;
-  /**
-   * CBC on one worker thread (a sequential lane that keeps the chain), so the main thread only does I/O. Off by
-   * default: on the 2-core bench machine it measured slower in interleaved runs (1 GiB median 9.37 s against 8.61 s
-   * on the main thread), because the gateway and the encrypt process already keep both cores busy, and it adds
-   * ~30 MiB of RSS. `npm run bench` measures both, rows (b) and (b').
-   */
-  cbcWorker?: boolean | undefined;
 }
 
 function assertResumable(cp: Checkpoint, size: number): void {
@@ -122,24 +107,11 @@ export async function encryptToMultipart(opts: EncryptToMultipartOptions): Promi
 
   const firstPart = prior?.nextPartNumber ?? 1;
   const chainBlock = prior ? Buffer.from(prior.chainBlock, 'base64') : opts.iv;
-  let workers: CtrWorkerPool | undefined;
-  let lane: CbcWorkerLane | undefined;
   try {
-    // A worker costs tens of milliseconds to start: only worth it when this call has more than one part to do.
-    const severalParts = totalParts(opts.source.size, partSize) > firstPart;
-    const workerCount = opts.ctrWorkers ?? 0;
-    if (opts.mode === 'aes-ctr' && workerCount > 0 && severalParts) {
-      workers = new CtrWorkerPool(opts.key, opts.iv, workerCount);
-    }
-    if (opts.mode === 'aes-cbc-pkcs7' && opts.cbcWorker && severalParts) {
-      lane = new CbcWorkerLane(opts.key, chainBlock);
-    }
     const result = await runPartPipeline({
       source: new S3RangedReader(opts.s3, opts.source),
       sink: new MultipartWriter(opts.s3, { ...dest, uploadId }, opts.uploadConcurrency),
       cipher: createPartCipher(opts.mode, opts.key, opts.iv),
-      concurrentCipher: workers,
-      cipherLane: lane,
       partSize,
       firstPart,
       chainBlock,
@@ -179,9 +151,6 @@ export async function encryptToMultipart(opts: EncryptToMultipartOptions): Promi
       );
     }
     throw err;
-  } finally {
-    await workers?.close();
-    await lane?.close();
   }
 }
 

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { Worker } from 'node:worker_threads';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -13,7 +12,7 @@ import {
   UploadPartCommand,
   type UploadPartCommandInput,
 } from '@aws-sdk/client-s3';
-import { beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { beforeEach, describe, expect, it } from '@jest/globals';
 import { sdkStreamMixin } from '@smithy/util-stream';
 import { mockClient } from 'aws-sdk-client-mock';
 import { type Checkpoint, CheckpointSchema } from '../../../lib/contracts.js';
@@ -145,12 +144,12 @@ describe('encryptToMultipart', () => {
     expect(fake.assembled().equals(opensslEncrypt('aes-ctr', key, Buffer.alloc(16, 9), source))).toBe(true);
   });
 
-  it('encrypts CTR parts on a worker pool when asked, resumable, and still matches openssl', async () => {
+  it('encrypts CBC across calls from the checkpoint chaining block, and matches openssl', async () => {
     // Prepare
-    const source = randomBytes(4 * MIN_PART_SIZE + 33);
+    const source = randomBytes(5 * MIN_PART_SIZE + 7);
     const fake = fakeS3(source);
-    const key = Buffer.alloc(24, 5);
-    let calls = 0;
+    const key = Buffer.alloc(32, 3);
+    const nextParts: number[] = [];
     // Act
     let checkpoint: Checkpoint | undefined;
     do {
@@ -158,55 +157,19 @@ describe('encryptToMultipart', () => {
       checkpoint = await encryptToMultipart(
         options(source, {
           key,
-          mode: 'aes-ctr',
-          ctrWorkers: 2,
           uploadConcurrency: 3,
           checkpoint,
-          shouldYield: () => ++asked >= 3,
+          shouldYield: () => ++asked >= 2,
         }),
       );
-      calls += 1;
+      nextParts.push(checkpoint.nextPartNumber);
     } while (!checkpoint.done);
     // Assess
-    expect(calls).toBe(2);
-    expect(fake.assembled().equals(opensslEncrypt('aes-ctr', key, Buffer.alloc(16, 9), source))).toBe(true);
+    expect(nextParts).toEqual([3, 5, 7]);
+    expect(fake.assembled().equals(opensslEncrypt('aes-cbc-pkcs7', key, Buffer.alloc(16, 9), source))).toBe(
+      true,
+    );
   });
-
-  it.each([true, false])(
-    'encrypts CBC with the chain on a worker thread: %s, resumable, and matches openssl',
-    async (cbcWorker) => {
-      // Prepare
-      const source = randomBytes(5 * MIN_PART_SIZE + 7);
-      const fake = fakeS3(source);
-      const key = Buffer.alloc(32, 3);
-      const nextParts: number[] = [];
-      const posted = jest.spyOn(Worker.prototype, 'postMessage');
-      // Act
-      let checkpoint: Checkpoint | undefined;
-      do {
-        let asked = 0;
-        checkpoint = await encryptToMultipart(
-          options(source, {
-            key,
-            cbcWorker,
-            uploadConcurrency: 3,
-            checkpoint,
-            shouldYield: () => ++asked >= 2,
-          }),
-        );
-        nextParts.push(checkpoint.nextPartNumber);
-      } while (!checkpoint.done);
-      const messages = posted.mock.calls.length;
-      posted.mockRestore();
-      // Assess
-      expect(nextParts).toEqual([3, 5, 7]);
-      // Two parts and a close per call on the lane; nothing when the chain stays on the main thread.
-      expect(messages).toBe(cbcWorker ? 9 : 0);
-      expect(fake.assembled().equals(opensslEncrypt('aes-cbc-pkcs7', key, Buffer.alloc(16, 9), source))).toBe(
-        true,
-      );
-    },
-  );
 
   it('produces one padding block for a zero-byte CBC source and an empty part for CTR', async () => {
     // Prepare

@@ -1,4 +1,3 @@
-import { KMSClient, ReEncryptCommand } from '@aws-sdk/client-kms';
 import {
   BadRequestException,
   CancelJobCommand,
@@ -14,19 +13,16 @@ import {
 } from '@aws-sdk/client-mediaconvert';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { beforeEach, describe, expect, it } from '@jest/globals';
-import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { workflowConfig } from '../../../lib/config/workflow.js';
 import {
   ConfigurationError,
   TranscodeJobFailedError,
-  TranscoderInternalError,
   TranscoderRequestError,
   TranscoderThrottledError,
 } from '../../../lib/errors.js';
 import { ELASTIC_TRANSCODER_CONTEXT, MEDIACONVERT_CONTEXT } from '../../../lib/kms/contexts.js';
-import { keyMd5 } from '../../../lib/kms/keys.js';
-import { BUILT_IN_PROFILES, getProfile, loadProfiles, type Profile } from '../../../lib/profiles.js';
+import { BUILT_IN_PROFILES, getProfile } from '../../../lib/profiles.js';
 import { ElasticTranscoderAdapter } from '../../../lib/transcoder/elastic-transcoder.js';
 import { createTranscoder } from '../../../lib/transcoder/index.js';
 import {
@@ -36,84 +32,39 @@ import {
 } from '../../../lib/transcoder/mediaconvert.js';
 import { pollJob } from '../../../lib/workflow/poll-job.js';
 import { submitJob } from '../../../lib/workflow/submit-job.js';
-import { wrapKeyForTranscoder } from '../../../lib/workflow/wrap-key.js';
 import {
-  KEY_ARN,
-  sampleEncrypted,
-  sampleKeys,
-  sampleRunningJob,
-  sampleSubmitInput,
-  sampleTranscodeConfig,
-  sampleTranscoderKey,
-} from '../../support/state.js';
+  defaultProfile,
+  mediaConvertEnv,
+  mediaConvertProfiles,
+  mediaConvertSettings,
+  mediaConvertSubmitInput,
+  QUEUE_ARN,
+  ROLE_ARN,
+  SPEKE_URL,
+  submittedMediaConvertJob,
+  workflowEnv,
+} from '../../support/mediaconvert.js';
+import { sampleEncrypted, sampleRunningJob, sampleTranscodeConfig } from '../../support/state.js';
 
 const mcMock = mockClient(MediaConvertClient);
 const s3Mock = mockClient(S3Client);
-const kmsMock = mockClient(KMSClient);
 const mc = new MediaConvertClient({ region: 'us-east-1' });
 const s3 = new S3Client({ region: 'us-east-1' });
-const kms = new KMSClient({ region: 'us-east-1' });
 
-const ROLE_ARN = 'arn:aws:iam::123456789012:role/mediaconvert-jobs';
-const QUEUE_ARN = 'arn:aws:mediaconvert:us-east-1:123456789012:queues/secure-transcode';
-const SPEKE_URL = 'https://speke.example.com/v2/key';
-const settings = { roleArn: ROLE_ARN, queueArn: QUEUE_ARN, spekeUrl: SPEKE_URL };
+const settings = mediaConvertSettings;
 const transcoder = new MediaConvertAdapter(settings, mc);
 const config = sampleTranscodeConfig();
-const profiles = loadProfiles(undefined);
-const profile = getProfile('default', profiles);
+const profiles = mediaConvertProfiles;
+const profile = defaultProfile;
 const now = () => new Date('2026-01-01T00:10:00Z');
-const submitted = (): McJob => ({
-  Id: '1700000000000-abc123',
-  Status: 'SUBMITTED',
-  Role: ROLE_ARN,
-  Settings: { Inputs: [] },
-});
-
-const mcTranscoderKey = () => {
-  const blob = Buffer.from('kms-blob:source-under-mediaconvert-context').toString('base64');
-  return {
-    ...sampleTranscoderKey(),
-    wrappedKey: blob,
-    keyMd5: keyMd5(blob),
-    encryptionContext: { ...MEDIACONVERT_CONTEXT },
-    reEncrypted: true,
-  };
-};
-/** WrapKey wraps the playback key for the transcoder too; MediaConvert never receives it (SPEKE supplies the HLS key). */
-const mcTranscoderPlaybackKey = () => {
-  const blob = Buffer.from('kms-blob:playback-under-mediaconvert-context').toString('base64');
-  return {
-    ...sampleKeys().playback,
-    wrappedKey: blob,
-    keyMd5: keyMd5(blob),
-    encryptionContext: { ...MEDIACONVERT_CONTEXT },
-    reEncrypted: true,
-  };
-};
-const input = (p: Profile = profile) => ({
-  ...sampleSubmitInput(p),
-  transcoderKey: mcTranscoderKey(),
-  transcoderPlaybackKey: mcTranscoderPlaybackKey(),
-});
+const submitted = submittedMediaConvertJob;
+const input = mediaConvertSubmitInput;
 const running = () => sampleRunningJob('mediaconvert', '1700000000000-abc123');
-const env = (extra: Record<string, string>): NodeJS.ProcessEnv => ({
-  KMS_KEY_ID: KEY_ARN,
-  PLAYBACK_KMS_KEY_ID: 'alias/secure-transcode-playback',
-  KEY_SERVICE_URL: 'https://keys.example.com',
-  ...extra,
-});
-const mediaConvertEnv = () =>
-  env({
-    TRANSCODER_BACKEND: 'mediaconvert',
-    MEDIACONVERT_ROLE_ARN: ROLE_ARN,
-    MEDIACONVERT_SPEKE_URL: SPEKE_URL,
-  });
+const env = workflowEnv;
 
 beforeEach(() => {
   mcMock.reset();
   s3Mock.reset();
-  kmsMock.reset();
   s3Mock.on(PutObjectCommand).resolves({});
 });
 
@@ -585,73 +536,7 @@ describe('MediaConvert configuration', () => {
   });
 });
 
-describe('WrapKey for MediaConvert', () => {
-  it('re-encrypts the source key under the MediaConvert encryption context', async () => {
-    // Prepare
-    const keys = sampleKeys();
-    const blob = Buffer.from('kms-blob:re-encrypted');
-    kmsMock.on(ReEncryptCommand).resolves({ CiphertextBlob: blob, KeyId: KEY_ARN });
-    const c = workflowConfig(mediaConvertEnv());
-    // Act
-    const wrapped = await wrapKeyForTranscoder(
-      keys,
-      { kmsKeyId: c.transcoderKmsKeyId, encryptionContext: c.transcoderEncryptionContext },
-      kms,
-    );
-    // Assess
-    expect(kmsMock).toHaveReceivedCommandWith(ReEncryptCommand, {
-      SourceEncryptionContext: ELASTIC_TRANSCODER_CONTEXT,
-      DestinationEncryptionContext: MEDIACONVERT_CONTEXT,
-      DestinationKeyId: KEY_ARN,
-    });
-    expect(wrapped).toMatchObject({
-      encryptionContext: MEDIACONVERT_CONTEXT,
-      wrappedKey: blob.toString('base64'),
-      keyMd5: keyMd5(blob),
-      reEncrypted: true,
-    });
-  });
-
-  it('is what the WrapKey handler does when TRANSCODER_BACKEND=mediaconvert', async () => {
-    // Prepare
-    Object.assign(process.env, { ...mediaConvertEnv(), AWS_REGION: 'us-east-1', LOG_LEVEL: 'SILENT' });
-    kmsMock
-      .on(ReEncryptCommand)
-      .resolves({ CiphertextBlob: Buffer.from('kms-blob:re-encrypted'), KeyId: KEY_ARN });
-    const { handler } = await import('../../../functions/wrap-key/handler.js');
-    const state = { keys: sampleKeys(), encrypted: sampleEncrypted() };
-    // Act
-    const out = (await handler(state, {} as Context)) as {
-      transcoderKey: { encryptionContext: Record<string, string> };
-      transcoderPlaybackKey: { encryptionContext: Record<string, string> };
-    };
-    // Assess
-    expect(out.transcoderKey.encryptionContext).toEqual(MEDIACONVERT_CONTEXT);
-    expect(out.transcoderPlaybackKey.encryptionContext).toEqual(MEDIACONVERT_CONTEXT);
-    expect(kmsMock).toHaveReceivedCommandWith(ReEncryptCommand, {
-      CiphertextBlob: Buffer.from(state.keys.playback.wrappedKey, 'base64'),
-      DestinationEncryptionContext: MEDIACONVERT_CONTEXT,
-    });
-    expect(kmsMock).toHaveReceivedCommandWith(ReEncryptCommand, {
-      DestinationEncryptionContext: MEDIACONVERT_CONTEXT,
-    });
-  });
-});
-
 describe('MediaConvert file naming', () => {
-  it('lists the variant playlists under the names MediaConvert writes in the asset record', async () => {
-    // Prepare
-    mcMock.on(SearchJobsCommand).resolves({ Jobs: [] });
-    mcMock.on(CreateJobCommand).resolves({ Job: submitted() });
-    // Act
-    await submitJob(input(), { transcoder, config, s3, now });
-    // Assess
-    const body = s3Mock.commandCalls(PutObjectCommand)[0]?.args[0].input.Body;
-    const record = JSON.parse(String(body)) as { masterPlaylist: string; playlists: string[] };
-    expect(record.masterPlaylist).toBe('index.m3u8');
-    expect(record.playlists).toEqual(['index_hls-2000k.m3u8', 'index_hls-1000k.m3u8', 'index_hls-400k.m3u8']);
-  });
-
   it('names the variants the same way in the job request and the asset record', () => {
     // Prepare
     const i = input();
@@ -672,16 +557,6 @@ describe('MediaConvert file naming', () => {
     const base = destination.slice(destination.lastIndexOf('/') + 1);
     const written = (group?.Outputs ?? []).map((o) => `${base}${o.NameModifier}.m3u8`);
     expect(written).toEqual(transcoder.playlistNames(profile).variants);
-  });
-
-  it('keeps Elastic Transcoder naming for that backend', () => {
-    // Act
-    const names = new ElasticTranscoderAdapter('1111111111111-abcdef').playlistNames(profile);
-    // Assess
-    expect(names).toEqual({
-      master: 'index.m3u8',
-      variants: ['hls-2000k.m3u8', 'hls-1000k.m3u8', 'hls-400k.m3u8'],
-    });
   });
 });
 
@@ -709,55 +584,5 @@ describe('MediaConvert ClientRequestToken', () => {
     expect(first).toBe(retry);
     expect(resubmission).not.toBe(first);
     expect(first).toMatch(/^[\x21-\x7e]{1,64}$/);
-  });
-});
-
-describe('MediaConvert job error codes', () => {
-  const failed = (code: number, message: string): McJob => ({
-    Id: '1700000000000-abc123',
-    Role: ROLE_ARN,
-    Settings: { Inputs: [] },
-    Status: 'ERROR',
-    ErrorCode: code,
-    ErrorMessage: message,
-  });
-
-  it.each([
-    [1999, 'Unknown error'],
-    [1550, 'Acceleration fault'],
-  ])('resubmits after internal error %i', async (code, message) => {
-    // Prepare
-    mcMock.on(GetJobCommand).resolves({ Job: failed(code, message) });
-    // Act
-    const p = pollJob(running(), { transcoder, config, now });
-    // Assess
-    await expect(p).rejects.toThrow(TranscoderInternalError);
-  });
-
-  it.each([
-    [1091, 'Unable to call SPEKE', /execute-api:Invoke/],
-    [1401, 'Access denied', /lacks a permission/],
-    [1404, 'Unable to open input file', /not found/],
-    [1432, 'Unable to assume role', /trust policy/],
-    [1434, 'Role not found', /cannot be passed/],
-    [1021, 'No audio', /no audio track/],
-  ])('fails the asset on permanent error %i and says what to fix', async (code, message, hint) => {
-    // Prepare
-    mcMock.on(GetJobCommand).resolves({ Job: failed(code, message) });
-    // Act
-    const p = pollJob(running(), { transcoder, config, now });
-    // Assess
-    await expect(p).rejects.toThrow(TranscodeJobFailedError);
-    await expect(p).rejects.toThrow(hint);
-    await expect(p).rejects.toThrow(`code ${code}`);
-  });
-
-  it('does not treat Elastic Transcoder codes as MediaConvert internal errors', async () => {
-    // Prepare
-    mcMock.on(GetJobCommand).resolves({ Job: failed(9000, 'not a MediaConvert code') });
-    // Act
-    const p = pollJob(running(), { transcoder, config, now });
-    // Assess
-    await expect(p).rejects.toThrow(TranscodeJobFailedError);
   });
 });

@@ -1,4 +1,5 @@
 import { ElasticTranscoderClient, ReadJobCommand } from '@aws-sdk/client-elastic-transcoder';
+import { GetJobCommand, type Job as McJob, MediaConvertClient } from '@aws-sdk/client-mediaconvert';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -6,14 +7,19 @@ import {
   PollDeadlineExceededError,
   TranscodeJobCanceledError,
   TranscodeJobFailedError,
+  TranscoderInternalError,
   TranscoderThrottledError,
 } from '../../../lib/errors.js';
 import { ElasticTranscoderAdapter } from '../../../lib/transcoder/elastic-transcoder.js';
+import { MediaConvertAdapter } from '../../../lib/transcoder/mediaconvert.js';
 import { nextWait, pollJob } from '../../../lib/workflow/poll-job.js';
+import { mediaConvertSettings, ROLE_ARN } from '../../support/mediaconvert.js';
 import { sampleRunningJob, sampleTranscodeConfig } from '../../support/state.js';
 
 const etMock = mockClient(ElasticTranscoderClient);
 const s3Mock = mockClient(S3Client);
+const mcMock = mockClient(MediaConvertClient);
+const mc = new MediaConvertClient({ region: 'us-east-1' });
 const et = new ElasticTranscoderClient({ region: 'us-east-1' });
 const transcoder = new ElasticTranscoderAdapter('1111111111111-abcdef', { client: et, createClient: et });
 const config = sampleTranscodeConfig();
@@ -143,5 +149,63 @@ describe('pollJob', () => {
     // Assess
     await expect(p).rejects.toThrow(TranscoderThrottledError);
     expect(spy).toHaveBeenCalledWith('TranscoderThrottledError');
+  });
+});
+
+describe('pollJob on MediaConvert job error codes', () => {
+  const transcoder = new MediaConvertAdapter(mediaConvertSettings, mc);
+  const running = () => sampleRunningJob('mediaconvert', '1700000000000-abc123');
+  const now = () => new Date('2026-01-01T00:10:00Z');
+
+  beforeEach(() => {
+    mcMock.reset();
+  });
+
+  const failed = (code: number, message: string): McJob => ({
+    Id: '1700000000000-abc123',
+    Role: ROLE_ARN,
+    Settings: { Inputs: [] },
+    Status: 'ERROR',
+    ErrorCode: code,
+    ErrorMessage: message,
+  });
+
+  it.each([
+    [1999, 'Unknown error'],
+    [1550, 'Acceleration fault'],
+  ])('resubmits after internal error %i', async (code, message) => {
+    // Prepare
+    mcMock.on(GetJobCommand).resolves({ Job: failed(code, message) });
+    // Act
+    const p = pollJob(running(), { transcoder, config, now });
+    // Assess
+    await expect(p).rejects.toThrow(TranscoderInternalError);
+  });
+
+  it.each([
+    [1091, 'Unable to call SPEKE', /execute-api:Invoke/],
+    [1401, 'Access denied', /lacks a permission/],
+    [1404, 'Unable to open input file', /not found/],
+    [1432, 'Unable to assume role', /trust policy/],
+    [1434, 'Role not found', /cannot be passed/],
+    [1021, 'No audio', /no audio track/],
+  ])('fails the asset on permanent error %i and says what to fix', async (code, message, hint) => {
+    // Prepare
+    mcMock.on(GetJobCommand).resolves({ Job: failed(code, message) });
+    // Act
+    const p = pollJob(running(), { transcoder, config, now });
+    // Assess
+    await expect(p).rejects.toThrow(TranscodeJobFailedError);
+    await expect(p).rejects.toThrow(hint);
+    await expect(p).rejects.toThrow(`code ${code}`);
+  });
+
+  it('does not treat Elastic Transcoder codes as MediaConvert internal errors', async () => {
+    // Prepare
+    mcMock.on(GetJobCommand).resolves({ Job: failed(9000, 'not a MediaConvert code') });
+    // Act
+    const p = pollJob(running(), { transcoder, config, now });
+    // Assess
+    await expect(p).rejects.toThrow(TranscodeJobFailedError);
   });
 });

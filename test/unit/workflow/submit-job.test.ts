@@ -5,6 +5,11 @@ import {
   ReadJobCommand,
   ValidationException,
 } from '@aws-sdk/client-elastic-transcoder';
+import {
+  CreateJobCommand as McCreateJobCommand,
+  MediaConvertClient,
+  SearchJobsCommand,
+} from '@aws-sdk/client-mediaconvert';
 import { DeleteObjectsCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { beforeEach, describe, expect, it } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -17,8 +22,14 @@ import {
 import { keyMd5 } from '../../../lib/kms/keys.js';
 import { BUILT_IN_PROFILES } from '../../../lib/profiles.js';
 import { ElasticTranscoderAdapter } from '../../../lib/transcoder/elastic-transcoder.js';
+import { MediaConvertAdapter } from '../../../lib/transcoder/mediaconvert.js';
 import { pollJob } from '../../../lib/workflow/poll-job.js';
 import { submitJob } from '../../../lib/workflow/submit-job.js';
+import {
+  mediaConvertSettings,
+  mediaConvertSubmitInput,
+  submittedMediaConvertJob,
+} from '../../support/mediaconvert.js';
 import {
   sampleAsset,
   sampleExecution,
@@ -28,6 +39,8 @@ import {
 } from '../../support/state.js';
 
 const etMock = mockClient(ElasticTranscoderClient);
+const mcMock = mockClient(MediaConvertClient);
+const mc = new MediaConvertClient({ region: 'us-east-1' });
 const s3Mock = mockClient(S3Client);
 const et = new ElasticTranscoderClient({ region: 'us-east-1' });
 const s3 = new S3Client({ region: 'us-east-1' });
@@ -319,5 +332,29 @@ describe('resubmission after an internal transcoder error', () => {
     const input4000 = pollJob(running, { transcoder, config });
     // Assess
     await expect(input4000).rejects.toThrow(TranscodeJobFailedError);
+  });
+});
+
+describe('submitJob with MediaConvert', () => {
+  const transcoder = new MediaConvertAdapter(mediaConvertSettings, mc);
+  const input = mediaConvertSubmitInput;
+  const submitted = submittedMediaConvertJob;
+  const now = () => new Date('2026-01-01T00:10:00Z');
+
+  beforeEach(() => {
+    mcMock.reset();
+  });
+
+  it('lists the variant playlists under the names MediaConvert writes in the asset record', async () => {
+    // Prepare
+    mcMock.on(SearchJobsCommand).resolves({ Jobs: [] });
+    mcMock.on(McCreateJobCommand).resolves({ Job: submitted() });
+    // Act
+    await submitJob(input(), { transcoder, config, s3, now });
+    // Assess
+    const body = s3Mock.commandCalls(PutObjectCommand)[0]?.args[0].input.Body;
+    const record = JSON.parse(String(body)) as { masterPlaylist: string; playlists: string[] };
+    expect(record.masterPlaylist).toBe('index.m3u8');
+    expect(record.playlists).toEqual(['index_hls-2000k.m3u8', 'index_hls-1000k.m3u8', 'index_hls-400k.m3u8']);
   });
 });

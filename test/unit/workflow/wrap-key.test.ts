@@ -4,12 +4,23 @@
  */
 import { ReEncryptCommand } from '@aws-sdk/client-kms';
 import { describe, expect, it } from '@jest/globals';
+import type { Context } from 'aws-lambda';
+import { workflowConfig } from '../../../lib/config/workflow.js';
+import { ELASTIC_TRANSCODER_CONTEXT, MEDIACONVERT_CONTEXT } from '../../../lib/kms/contexts.js';
 import { keyMd5 } from '../../../lib/kms/keys.js';
 import { generateKeys } from '../../../lib/workflow/generate-keys.js';
 import { wrapKeyForTranscoder, wrapPlaybackKeyForTranscoder } from '../../../lib/workflow/wrap-key.js';
 import { FAKE_KEY_ARN } from '../../support/fake-aws.js';
 import { ASSET_ID, KEY_IDS, KEY_PROFILE, TRANSCODER_KEY_ARN, useKeyRing } from '../../support/key-ring.js';
-import { ET, KEY_SERVICE, PLAYBACK_KEY_ARN } from '../../support/state.js';
+import { mediaConvertEnv } from '../../support/mediaconvert.js';
+import {
+  ET,
+  KEY_ARN,
+  KEY_SERVICE,
+  PLAYBACK_KEY_ARN,
+  sampleEncrypted,
+  sampleKeys,
+} from '../../support/state.js';
 
 const ring = useKeyRing();
 const { kmsMock, kms } = ring;
@@ -59,5 +70,58 @@ describe('WrapKey for the playback key', () => {
     expect(ring.fakeKms.decrypt(source.wrappedKey, ET, TRANSCODER_KEY_ARN)).toEqual(
       ring.fakeKms.decrypt(keys.source.wrappedKey, ET),
     );
+  });
+});
+
+describe('WrapKey for MediaConvert', () => {
+  it('re-encrypts the source key under the MediaConvert encryption context', async () => {
+    // Prepare
+    const keys = sampleKeys();
+    const blob = Buffer.from('kms-blob:re-encrypted');
+    kmsMock.on(ReEncryptCommand).resolves({ CiphertextBlob: blob, KeyId: KEY_ARN });
+    const c = workflowConfig(mediaConvertEnv());
+    // Act
+    const wrapped = await wrapKeyForTranscoder(
+      keys,
+      { kmsKeyId: c.transcoderKmsKeyId, encryptionContext: c.transcoderEncryptionContext },
+      kms,
+    );
+    // Assess
+    expect(kmsMock).toHaveReceivedCommandWith(ReEncryptCommand, {
+      SourceEncryptionContext: ELASTIC_TRANSCODER_CONTEXT,
+      DestinationEncryptionContext: MEDIACONVERT_CONTEXT,
+      DestinationKeyId: KEY_ARN,
+    });
+    expect(wrapped).toMatchObject({
+      encryptionContext: MEDIACONVERT_CONTEXT,
+      wrappedKey: blob.toString('base64'),
+      keyMd5: keyMd5(blob),
+      reEncrypted: true,
+    });
+  });
+
+  it('is what the WrapKey handler does when TRANSCODER_BACKEND=mediaconvert', async () => {
+    // Prepare
+    Object.assign(process.env, { ...mediaConvertEnv(), AWS_REGION: 'us-east-1', LOG_LEVEL: 'SILENT' });
+    kmsMock
+      .on(ReEncryptCommand)
+      .resolves({ CiphertextBlob: Buffer.from('kms-blob:re-encrypted'), KeyId: KEY_ARN });
+    const { handler } = await import('../../../functions/wrap-key/handler.js');
+    const state = { keys: sampleKeys(), encrypted: sampleEncrypted() };
+    // Act
+    const out = (await handler(state, {} as Context)) as {
+      transcoderKey: { encryptionContext: Record<string, string> };
+      transcoderPlaybackKey: { encryptionContext: Record<string, string> };
+    };
+    // Assess
+    expect(out.transcoderKey.encryptionContext).toEqual(MEDIACONVERT_CONTEXT);
+    expect(out.transcoderPlaybackKey.encryptionContext).toEqual(MEDIACONVERT_CONTEXT);
+    expect(kmsMock).toHaveReceivedCommandWith(ReEncryptCommand, {
+      CiphertextBlob: Buffer.from(state.keys.playback.wrappedKey, 'base64'),
+      DestinationEncryptionContext: MEDIACONVERT_CONTEXT,
+    });
+    expect(kmsMock).toHaveReceivedCommandWith(ReEncryptCommand, {
+      DestinationEncryptionContext: MEDIACONVERT_CONTEXT,
+    });
   });
 });
